@@ -1,0 +1,1 @@
+"""vttwins.alignment (being built)."""

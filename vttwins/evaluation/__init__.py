@@ -1,0 +1,1 @@
+"""vttwins.evaluation (being built)."""

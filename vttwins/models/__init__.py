@@ -1,0 +1,1 @@
+"""vttwins.models (being built)."""
