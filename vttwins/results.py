@@ -1,0 +1,182 @@
+"""Writers for everything under `results/`: tables, figures and benchmark records, each with provenance.
+
+    from vttwins.results import write_table
+    write_table(df, "ablation_dtw_variants", description="R@1 per loss, mean ± std over seeds")
+
+Tables are deterministic text: rows sorted, columns in a fixed order, one float format, no timestamps; the
+provenance (git revision, package versions, config, seed) goes to a `NAME.meta.json` beside the table or figure,
+so re-running with the same inputs rewrites identical table files.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, is_dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", Path(__file__).resolve().parent.parent / "results"))
+_PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins")
+
+
+def git_revision(cwd: str | os.PathLike | None = None) -> str:
+    """Short git revision of the checkout (with `-dirty` when the tree has changes), or "unknown"."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=cwd, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev or "unknown"
+
+
+def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def _plain(obj: Any) -> Any:
+    """Config objects (dataclasses, paths, numpy scalars) as JSON-friendly values."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _plain(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    return obj
+
+
+def provenance(config: Any = None, seed: int | None = None, **extra: Any) -> dict[str, Any]:
+    """What produced a result: git revision, package versions, platform, config and seed."""
+    record = {
+        "git_revision": git_revision(),
+        "versions": package_versions(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "argv0": Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "",
+        "config": _plain(config),
+        "seed": seed,
+    }
+    record.update(_plain(extra))
+    return record
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` to `path` through a temp file in the same folder and a rename (no half-written files)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _markdown(df: pd.DataFrame, float_format: str) -> str:
+    cells = df.astype(object).map(lambda v: float_format % v if isinstance(v, float) else str(v))
+    header = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    rows = ["| " + " | ".join(r) + " |" for r in cells.itertuples(index=False, name=None)]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+def format_table(df: pd.DataFrame, columns: Sequence[str] | None = None,
+                 sort_by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Fixed column order and sorted rows: the canonical form every results table is written in."""
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise ValueError(f"table is missing columns {missing}; it has {list(df.columns)}")
+        df = df[list(columns)]
+    keys = list(sort_by) if sort_by is not None else [
+        c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if keys:
+        df = df.sort_values(keys, kind="mergesort")
+    return df.reset_index(drop=True)
+
+
+def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None = None, *,
+                columns: Sequence[str] | None = None, sort_by: Sequence[str] | None = None,
+                float_format: str = "%.4f", description: str = "", config: Any = None,
+                seed: int | None = None) -> tuple[Path, Path]:
+    """Write `results/tables/NAME.csv` and `NAME.md` (+ `NAME.meta.json`); returns the csv and md paths."""
+    if not name or "/" in name:
+        raise ValueError(f"name must be a plain file stem, got {name!r}")
+    out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "tables"
+    table = format_table(df, columns, sort_by)
+    csv_path = atomic_write_text(out / f"{name}.csv", table.to_csv(index=False, float_format=float_format))
+    md = (f"<!-- {description} -->\n" if description else "") + _markdown(table, float_format)
+    md_path = atomic_write_text(out / f"{name}.md", md)
+    write_meta(out / f"{name}.meta.json", description, config, seed)
+    log.info("wrote %s and %s", csv_path, md_path)
+    return csv_path, md_path
+
+
+def write_meta(path: str | os.PathLike, description: str = "", config: Any = None,
+               seed: int | None = None, **extra: Any) -> Path:
+    record = {"description": description, **provenance(config, seed, **extra)}
+    return atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, description: str = "",
+                config: Any = None, seed: int | None = None, dpi: int = 120) -> Path:
+    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`) and return its path."""
+    out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.png"
+    tmp = out / f".{name}.tmp.png"
+    # metadata={"Software": None} keeps matplotlib's version string out of the PNG, so same input -> same bytes.
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    os.replace(tmp, path)
+    write_meta(out / f"{name}.meta.json", description, config, seed)
+    return path
+
+
+def write_benchmark(records: list[dict[str, Any]], name: str, out_dir: str | os.PathLike | None = None, *,
+                    columns: Sequence[str] | None = None, title: str = "", float_format: str = "%.3f",
+                    notes: Sequence[str] = (), config: Any = None) -> tuple[Path, Path]:
+    """Write `results/benchmarks/NAME.json` (records + provenance) and `NAME.md` (a table of the records)."""
+    if not records:
+        raise ValueError(f"benchmark {name!r}: no records to write")
+    out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "benchmarks"
+    df = pd.DataFrame.from_records(records)
+    if columns is not None:
+        df = format_table(df, columns, sort_by=[])
+    payload = {"name": name, "title": title, "notes": list(notes), "records": _plain(records),
+               "provenance": provenance(config)}
+    json_path = atomic_write_text(out / f"{name}.json",
+                                  json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    head = f"# {title}\n\n" if title else ""
+    tail = "".join(f"\n- {n}" for n in notes)
+    md_path = atomic_write_text(out / f"{name}.md", head + _markdown(df, float_format) + (tail + "\n" if tail else ""))
+    return json_path, md_path
+
+
+def read_table(name: str, out_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "tables"
+    path = out / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"results table {path} does not exist; run the notebook that writes it")
+    return pd.read_csv(path)
