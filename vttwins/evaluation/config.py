@@ -1,0 +1,55 @@
+"""`EvalConfig`: what the downstream evaluations run and how windows are sampled (METHOD.md §8).
+
+    from vttwins.evaluation import EvalConfig
+    cfg = EvalConfig(tasks=["youcook2", "crosstask"], max_clips=200)
+
+It is the `eval` section of a profile (`configs/<name>.yaml`); every field has the paper's default.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TASKS = ("youcook2", "msrvtt", "crosstask", "action")
+
+
+@dataclass
+class EvalConfig:
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))  # subset of TASKS, run in this order
+    mode: str | None = None            # "pixel" | "feature"; None = the model's own mode
+    # window sampling, METHOD.md §8
+    youcook2_windows: int = 10         # per clip, starts = linspace(start, max(start, end - 3.2 - 0.4), 10)
+    msrvtt_windows: int = 8            # evenly over the whole video
+    action_windows: int = 10           # evenly over the whole video
+    num_frames: int = 32               # pixel mode: frames per window
+    fps: float = 10.0                  # pixel mode: YouCook2, CrossTask, action
+    msrvtt_fps: float = 20.0           # pixel mode: MSR-VTT
+    size: int = 224                    # pixel mode: center crop side (after `resize`, if set)
+    resize: int | None = None          # pixel mode: short-side resize before the crop (None = crop only)
+    feature_window: int = 4            # feature mode: vectors (seconds) per window
+    max_words: int = 30                # caption / step / class-name tokens
+    normalize: bool = False            # L2-normalise embeddings before the dot product (code: raw dot product)
+    svm_c: float = 100.0               # LinearSVC C of the linear probe
+    svm_max_iter: int = 10000
+    zero_shot_template: str = "{}"     # class-name prompt; "{}" is replaced by the class name ("brush hair")
+    crosstask_split: str | None = "val"  # CrossTask videos used by the standard protocol (None = all annotated)
+    crosstask_stride: int = 1          # score every `stride`-th second (1 = every second, the protocol)
+    ordered_chance_draws: int = 100    # Monte Carlo draws for the ordered decoder's chance level
+    action_splits: list[int] = field(default_factory=lambda: [1, 2, 3])
+    batch_size: int = 16               # windows per forward pass
+    max_clips: int | None = None       # CPU profiles: first N retrieval pairs / CTR segments (None = all)
+    max_videos: int | None = None      # CPU profiles: first N CrossTask / action videos (None = all)
+    seed: int = 0                      # Monte Carlo chance draws; nothing else is random
+    on_error: str = "raise"            # "raise" | "skip": an unreadable video/feature file drops its item
+
+    def __post_init__(self):
+        unknown = [t for t in self.tasks if t not in TASKS]
+        if unknown:
+            raise ValueError(f"EvalConfig.tasks: unknown task(s) {unknown}; expected a subset of {list(TASKS)}")
+        if self.mode not in (None, "pixel", "feature"):
+            raise ValueError(f"EvalConfig.mode must be None, 'pixel' or 'feature', got {self.mode!r}")
+        if self.on_error not in ("raise", "skip"):
+            raise ValueError(f"EvalConfig.on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        for name in ("youcook2_windows", "msrvtt_windows", "action_windows", "num_frames", "feature_window",
+                     "max_words", "batch_size", "crosstask_stride", "ordered_chance_draws"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)}")
