@@ -1,0 +1,92 @@
+"""config.py: profiles load, overrides apply with types, every unknown key is named, round trip is exact."""
+import json
+
+import pytest
+
+from vttwins.config import Config, config_from_dict, config_to_dict, load_config, parse_override, replace
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_profiles_load_and_round_trip(profile):
+    config = load_config(profile)
+    assert isinstance(config, Config)
+    plain = config_to_dict(config)
+    json.dumps(plain)  # JSON-ready
+    assert config_to_dict(config_from_dict(plain)) == plain
+
+
+def test_paper_profile_is_method_section_7():
+    c = load_config("paper")
+    assert (c.model.mode, c.data.n_clips, c.data.num_frames, c.data.fps, c.data.size) == ("pixel", 8, 32, 10.0, 224)
+    assert (c.train.batch_size, c.train.seed, c.optim.lr) == (16, 1, 1e-3)
+    assert (c.loss.name, c.loss.gamma, c.loss.smooth_gamma, c.loss.tau, c.loss.tda) == ("s2dtw", 0.1, 0.1, 0.5, False)
+    assert c.model.embed_dim == 512 and c.model.max_words == 20 and c.optim.schedule == "cosine"
+
+
+def test_overrides_list_dict_and_shorthands():
+    c = load_config("smoke", ["train.steps=3", "loss.name=mil_nce", "loss.gamma=0.05", "output_dir=/tmp/x",
+                              "data_dir=/tmp/d", "optim.grad_clip=none", "data.synth={howto_videos: 30}"])
+    assert c.train.steps == 3 and c.loss.name == "mil_nce" and c.loss.gamma == 0.05
+    assert c.train.output_dir == "/tmp/x" and c.data.root == "/tmp/d" and c.optim.grad_clip is None
+    assert c.data.synth == {"howto_videos": 30}
+    assert c.loss.normalize is False and c.loss.temperature == 1.0  # MIL-NCE: no normalisation (METHOD.md §6)
+    d = load_config("smoke", {"train.steps": 4, "model.embed_dim": 32})
+    assert d.train.steps == 4 and d.model.embed_dim == 32
+    assert replace(d, ["train.seed=5"]).train.seed == 5
+
+
+def test_derived_defaults_are_resolved():
+    c = load_config("smoke", ["loss.name=clip_nce"])
+    assert c.data.root == "data/synth/smoke" and c.loss.temperature == 0.07 and c.loss.normalize is True
+
+
+@pytest.mark.parametrize("override, needle", [
+    (["train.stepz=3"], "train.stepz"),
+    (["model.embedim=3"], "embedim"),
+    (["bogus.x=1"], "bogus"),
+    (["eval.windowz=1"], "eval.windowz"),
+    (["data.synth={howto_vidoes: 3}"], "data.synth.howto_vidoes"),
+    (["data.synth={noise: {offset_sdt: 1.0}}"], "data.synth.noise.offset_sdt"),
+])
+def test_unknown_keys_are_named(override, needle):
+    with pytest.raises(ValueError, match=needle.replace(".", r"\.")):
+        load_config("smoke", override)
+
+
+def test_unknown_key_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"allowed keys in 'train':.*batch_size"):
+        load_config("smoke", ["train.bacth_size=3"])
+
+
+def test_unknown_key_in_a_yaml_file(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("train:\n  steps: 1\nlos:\n  name: s2dtw\n")
+    with pytest.raises(ValueError, match="unknown config section 'los'"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("override, needle", [
+    (["loss.name=s3dtw"], "loss.name"),
+    (["train.steps=abc"], "train.steps"),
+    (["train.amp=fp8"], "train.amp"),
+    (["train.epochs=2"], "exactly one"),
+    (["train.batch_size=0"], "train.batch_size"),
+    (["loss.tda=maybe"], "loss.tda"),
+    (["model.mode=audio"], "mode"),
+])
+def test_bad_values_fail_with_the_key(override, needle):
+    with pytest.raises(ValueError, match=needle):
+        load_config("smoke", override)
+
+
+def test_malformed_override_and_missing_profile():
+    with pytest.raises(ValueError, match="key=value"):
+        parse_override("train.steps")
+    with pytest.raises(FileNotFoundError, match="nope"):
+        load_config("nope")
+
+
+def test_notebooks_section_passes_through(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("train:\n  steps: 1\nnotebooks:\n  01_pretrain: {steps: 3}\n")
+    assert load_config(path).notebooks == {"01_pretrain": {"steps": 3}}
