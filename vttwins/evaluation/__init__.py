@@ -21,7 +21,7 @@ _LAZY = {
     "evaluate_run": "vttwins.evaluation.run",
     "evaluate_model": "vttwins.evaluation.run",
     "cli_main": "vttwins.evaluation.run",
-    "COLUMNS": "vttwins.evaluation.tables",
+    "COLUMNS": "vttwins.evaluation.common",
 }
 
 __all__ = ["EvalConfig", "TASKS"] + sorted(_LAZY)

@@ -35,6 +35,9 @@ class EvalConfig:
     crosstask_stride: int = 1          # score every `stride`-th second (1 = every second, the protocol)
     ordered_chance_draws: int = 100    # Monte Carlo draws for the ordered decoder's chance level
     action_splits: list[int] = field(default_factory=lambda: [1, 2, 3])
+    action_dataset: str = "hmdb"       # "hmdb" (<action>/<file>, label "<action>_test") | "ucf"
+    paths: dict = field(default_factory=dict)  # downstream files, SynthPaths names (youcook2_csv, ...); they
+                                       # override / replace the SynthHowTo of the run (real data sets)
     batch_size: int = 16               # windows per forward pass
     max_clips: int | None = None       # CPU profiles: first N retrieval pairs / CTR segments (None = all)
     max_videos: int | None = None      # CPU profiles: first N CrossTask / action videos (None = all)
@@ -47,6 +50,8 @@ class EvalConfig:
             raise ValueError(f"EvalConfig.tasks: unknown task(s) {unknown}; expected a subset of {list(TASKS)}")
         if self.mode not in (None, "pixel", "feature"):
             raise ValueError(f"EvalConfig.mode must be None, 'pixel' or 'feature', got {self.mode!r}")
+        if self.action_dataset not in ("hmdb", "ucf"):
+            raise ValueError(f"EvalConfig.action_dataset must be 'hmdb' or 'ucf', got {self.action_dataset!r}")
         if self.on_error not in ("raise", "skip"):
             raise ValueError(f"EvalConfig.on_error must be 'raise' or 'skip', got {self.on_error!r}")
         for name in ("youcook2_windows", "msrvtt_windows", "action_windows", "num_frames", "feature_window",
