@@ -1,0 +1,163 @@
+"""Factories the training loop calls: data, vocabulary, model, loss, optimizer -- each checks its config first.
+
+Everything that can fail on a bad config (paths, loss name, checkpoint architecture) fails here, before the
+first step.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from vttwins.config import SEQUENCE_LOSSES, Config
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------------------- data
+def synth_config(config: Config):
+    """The SynthConfig of `data.synth_profile` with the `data.synth` overrides (keys checked by the config)."""
+    from vttwins.data import synth
+
+    if config.data.synth_profile not in synth.PROFILES:
+        raise ValueError(f"config key 'data.synth_profile' = {config.data.synth_profile!r} is not one of "
+                         f"{', '.join(sorted(synth.PROFILES))}")
+    base = synth.PROFILES[config.data.synth_profile]
+    try:
+        return base.replace(**config.data.synth) if config.data.synth else base
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"config key 'data.synth': {exc}") from None
+
+
+def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
+    """Resolved pretraining paths {video_list_csv, caption_root, video_root, feature_root, dict_path}.
+
+    SynthHowTo (no `data.video_list_csv`) is generated into `data.root` when missing and `generate` is true.
+    Every path the model's mode needs must exist; a missing one raises FileNotFoundError naming its config key.
+    """
+    data, mode = config.data, config.model.mode
+    if data.synthetic:
+        from vttwins.data import synth
+
+        scfg = synth_config(config)
+        paths = synth.ensure_synth(data.root, scfg) if generate else synth.synth_paths(data.root)
+        found = {"video_list_csv": paths.howto_csv, "caption_root": paths.howto_captions,
+                 "video_root": paths.howto_videos, "feature_root": paths.howto_features}
+    else:
+        found = {k: Path(getattr(data, k)) if getattr(data, k) else None
+                 for k in ("video_list_csv", "caption_root", "video_root", "feature_root")}
+    found["dict_path"] = Path(data.dict_path) if data.dict_path else None
+    needed = ["video_list_csv", "caption_root", "video_root" if mode == "pixel" else "feature_root"]
+    needed += ["dict_path"] if data.dict_path else []
+    for key in needed:
+        if found[key] is None:
+            raise ValueError(f"config key 'data.{key}' must be set for model.mode={mode!r} on real data")
+        if not found[key].exists():
+            raise FileNotFoundError(f"config key 'data.{key}': {found[key]} does not exist")
+    return found
+
+
+def caption_texts(caption_root: Path, video_ids: list[str] | None = None) -> list[str]:
+    """All caption sentences under `caption_root` (per-video .json/.csv files or one big .json), sorted by video."""
+    texts: list[str] = []
+    if caption_root.is_file():
+        table = json.loads(caption_root.read_text())
+        for vid in sorted(table):
+            if video_ids is None or vid in video_ids:
+                texts += [str(t) for t in table[vid]["text"]]
+        return texts
+    wanted = None if video_ids is None else set(video_ids)
+    for path in sorted(caption_root.iterdir()):
+        vid = path.name.split(".")[0]
+        if wanted is not None and vid not in wanted:
+            continue
+        if path.suffix == ".json":
+            texts += [str(t) for t in json.loads(path.read_text())["text"]]
+        elif path.suffix == ".csv":
+            texts += pd.read_csv(path, keep_default_na=False)["text"].astype(str).tolist()
+    return texts
+
+
+def build_tokenizer(paths: dict):
+    """`dict.npy` when `data.dict_path` is set, else a deterministic vocabulary over the pretraining captions."""
+    from vttwins.models import Tokenizer
+
+    if paths["dict_path"] is not None:
+        return Tokenizer.from_dict_npy(paths["dict_path"])
+    videos = pd.read_csv(paths["video_list_csv"])
+    ids = sorted(str(p).split("/")[-1].split(".")[0] for p in videos["video_path"])
+    texts = caption_texts(Path(paths["caption_root"]), ids)
+    if not texts:
+        raise ValueError(f"no captions found under {paths['caption_root']} to build a vocabulary from")
+    return Tokenizer.from_corpus(texts)
+
+
+def build_dataset(config: Config, paths: dict, tokenizer):
+    from vttwins.data.howto100m import HowToPretrainDataset
+
+    d, m = config.data, config.model
+    pixel = m.mode == "pixel"
+    return HowToPretrainDataset(
+        paths["video_list_csv"], paths["caption_root"],
+        video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
+        n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
+        crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
+        on_error=d.on_error, seed=config.train.seed)
+
+
+# ------------------------------------------------------------------------------------------- loss
+def _maybe_param(value: float, learn: bool):
+    return nn.Parameter(torch.tensor(float(value))) if learn else value
+
+
+def build_loss(config: Config) -> nn.Module:
+    from vttwins import losses
+
+    c = config.loss
+    if c.name in SEQUENCE_LOSSES:
+        return losses.SequenceContrastiveLoss(
+            alignment=c.name, gamma=_maybe_param(c.gamma, c.learn_gamma), smooth_gamma=c.smooth_gamma,
+            tau=_maybe_param(c.tau, c.learn_tau), direction=c.direction, temperature=c.temperature, tda=c.tda,
+            max_shift=c.tda_max_shift, sharpness=c.tda_sharpness)
+    if c.learn_gamma or c.learn_tau or c.tda:
+        raise ValueError(f"loss.learn_gamma/learn_tau/tda apply to the sequence losses only, not {c.name!r}")
+    if c.name == "mil_nce":
+        return losses.MILNCELoss(num_candidates=c.num_candidates, temperature=c.temperature)
+    if c.name == "clip_nce":
+        return losses.ClipInfoNCELoss(temperature=c.temperature)
+    raise ValueError(f"config key 'loss.name' = {c.name!r} is unknown")
+
+
+def build_optimizer(module: nn.Module, config: Config) -> torch.optim.Optimizer:
+    c = config.optim
+    params = [p for p in module.parameters() if p.requires_grad]
+    return torch.optim.Adam(params, lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
+
+
+# ------------------------------------------------------------------------------------------- device
+def resolve_device(config: Config, local_rank: int = 0) -> torch.device:
+    want = config.train.device
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    if want.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"config key 'train.device' = {config.train.device!r} but CUDA is not available")
+        return torch.device(want if ":" in want else f"cuda:{local_rank}")
+    return torch.device("cpu")
+
+
+def resolve_amp(config: Config, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None. AMP runs on CUDA only; asking for it on CPU is an error, not a fallback."""
+    amp = config.train.amp
+    if amp == "none" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if device.type != "cuda":
+        raise ValueError(f"config key 'train.amp' = {amp!r} needs a CUDA device (running on {device}); "
+                         "use train.amp=none or auto")
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == "bf16" else torch.float16
