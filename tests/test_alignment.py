@@ -245,13 +245,18 @@ def test_hard_path():
     paths = hard_path(x, x, smooth=False)
     assert paths[0].pairs.tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
     assert paths[0].unmatched_x.numel() == 0 and paths[0].unmatched_y.numel() == 0
-    y = torch.cat([x[:, :2], -x[:, 2:3], x[:, 3:]], 1)                  # caption 2 unrelated -> skipped
-    p = hard_path(x, y, smooth=False, tau=0.2)[0]
-    assert [2, 2] not in p.pairs.tolist() and 2 in p.unmatched_y.tolist()
     lat = spec_lattice(spec_smooth(-(x[0] @ x[0].T).numpy(), 0.1), 0.5)
-    _, occ = brute_force(lat, 0.0)                                      # unique best path on this lattice
-    best = {tuple(ij) for ij in np.argwhere(occ[1::2, 1::2] > 0.5).tolist()}
-    assert {tuple(ij) for ij in hard_path(x, x)[0].pairs.tolist()} == best
+    best_value, occ = brute_force(lat, 0.0)                # x vs x: several exactly tied best paths
+    p = hard_path(x, x)[0]
+    assert p.value == pytest.approx(best_value, abs=1e-12)
+    assert all(occ[1::2, 1::2][i, j] > 0 for i, j in p.pairs.tolist())
+    # a path that skips: 3 clips vs 2 captions, compared with the brute-force best path of the oracle lattice
+    x3, y2 = unit(1, 3, 16, seed=4), unit(1, 2, 16, seed=5)
+    _, occ = brute_force(spec_lattice(spec_smooth(-(x3[0] @ y2[0].T).numpy(), 0.1), 0.2), 0.0)
+    p = hard_path(x3, y2, tau=0.2)[0]
+    assert {tuple(ij) for ij in p.pairs.tolist()} == {tuple(ij) for ij in np.argwhere(occ[1::2, 1::2] > 0.5).tolist()}
+    assert set(p.unmatched_x.tolist()) == set(range(3)) - set(p.pairs[:, 0].tolist())
+    assert set(p.unmatched_y.tolist()) == set(range(2)) - set(p.pairs[:, 1].tolist())
 
 
 # ---------------------------------------------------------------- bad input
