@@ -19,7 +19,7 @@ class NoiseConfig:
     offset_std: float = 4.0  # s
     filler_rate: float = 0.2  # expected fraction of non-empty captions that are off-topic filler, in [0, 1)
     narrate_prob: float = 0.8  # probability that a present step is narrated at all
-    captions_per_step: tuple[int, int] = (1, 2)  # inclusive range
+    captions_per_step: tuple[int, int] = (1, 3)  # inclusive range
     caption_seconds: tuple[float, float] = (2.0, 5.0)  # ASR line length range
     empty_rate: float = 0.02  # empty-string captions per caption
     feature_noise: float = 1.0  # std of i.i.d. Gaussian noise added to the 1024-d features

@@ -18,7 +18,7 @@ VERBS: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
     ("cut", ("cut", "chop", "slice"), ("cutting", "chopping", "slicing"), "split"),
     ("pour", ("pour", "fill"), ("pouring", "filling"), "fill"),
     ("stir", ("stir", "mix"), ("stirring", "mixing"), "rotate"),
-    ("tighten", ("tighten", "screw"), ("tightening", "screwing"), "spin"),
+    ("tighten", ("tighten", "fasten"), ("tightening", "fastening"), "spin"),
     ("shake", ("shake", "toss"), ("shaking", "tossing"), "shake"),
     ("roll", ("roll", "flatten"), ("rolling", "flattening"), "roll"),
     ("press", ("press", "squeeze"), ("pressing", "squeezing"), "squash"),

@@ -1,0 +1,93 @@
+"""CrossTask: the official release layout and the flattened VT-TWINS CSV.
+
+    ct = read_crosstask("crosstask_release/")   # tasks, videos [task, video_id, url, split], annotations
+    df = read_crosstask_flat(path)              # [task_id, video_id, start, end, text]
+
+Official layout: `tasks_primary.txt` (blocks of 6 lines: id, title, url, number of steps, comma-separated steps,
+blank), `videos.csv` / `videos_val.csv` (no header: task,video_id,url), `annotations/<task>_<video_id>.csv`
+(no header: step (1-based), start, end). Task ids never contain "_", video ids may.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ._csv import numeric, read_table
+from .errors import DataFileError
+
+
+@dataclass(frozen=True)
+class CrossTaskTask:
+    title: str
+    steps: list[str]
+
+
+@dataclass(frozen=True)
+class CrossTaskData:
+    tasks: dict[str, CrossTaskTask]
+    videos: pd.DataFrame  # [task, video_id, url, split]
+    annotations: pd.DataFrame  # [task, video_id, step, start, end]
+
+
+def read_tasks(path: str | Path) -> dict[str, CrossTaskTask]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    lines = [line.rstrip("\r") for line in path.read_text().split("\n")]
+    tasks, i = {}, 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        block = lines[i:i + 5]
+        try:
+            task_id, title, _url, n, steps = block[0].strip(), block[1].strip(), block[2], int(block[3]), block[4]
+        except (ValueError, IndexError) as err:
+            raise DataFileError(path, f"bad task block at line {i + 1} ({err})") from err
+        names = [s.strip() for s in steps.split(",")]
+        if len(names) != n:
+            raise DataFileError(path, f"task {task_id}: {n} steps announced, {len(names)} listed")
+        tasks[task_id] = CrossTaskTask(title=title, steps=names)
+        i += 5
+    return tasks
+
+
+def _videos(root: Path) -> pd.DataFrame:
+    frames = []
+    for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
+        if (root / name).is_file():
+            df = read_table(root / name, ["task", "video_id", "url"], header=False,
+                            names=["task", "video_id", "url"], dtype=str)
+            frames.append(df.assign(split=split))
+    if not frames:
+        raise FileNotFoundError(f"neither videos.csv nor videos_val.csv in {root}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _annotations(root: Path) -> pd.DataFrame:
+    frames = []
+    for path in sorted((root / "annotations").glob("*.csv")):
+        task, _, vid = path.stem.partition("_")
+        df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"])
+        df = numeric(numeric(df, ["step"], path, int), ["start", "end"], path)
+        frames.append(df.assign(task=task, video_id=vid))
+    cols = ["task", "video_id", "step", "start", "end"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def read_crosstask(root: str | Path) -> CrossTaskData:
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"CrossTask root not found: {root}")
+    return CrossTaskData(tasks=read_tasks(root / "tasks_primary.txt"), videos=_videos(root),
+                         annotations=_annotations(root))
+
+
+def read_crosstask_flat(path: str | Path) -> pd.DataFrame:
+    """Released VT-TWINS CSV `end,start,task_id,text,video_id`; videos at `<root>/videos/<task_id>/<video_id>.mp4`."""
+    df = read_table(path, ["end", "start", "task_id", "text", "video_id"],
+                    dtype={"task_id": str, "video_id": str, "text": str})
+    df = numeric(df, ["start", "end"], path)
+    return df[["task_id", "video_id", "start", "end", "text"]].reset_index(drop=True)

@@ -1,0 +1,61 @@
+"""Precomputed video features in the public HowTo100M layout: `<root>/<video_id>.mp4.npy`, float (seconds, 1024).
+
+    feats = load_features(feature_path(root, "AbCdEfGhIjK"))   # (S, F) float32
+    x = feature_window(feats, start=12.7, window=4)            # rows 12..15, edge-padded -> (4, F)
+"""
+from __future__ import annotations
+
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataFileError
+
+FEATURE_SUFFIXES = (".mp4.npy", ".webm.npy", ".mkv.npy", ".avi.npy", ".npy")
+
+
+def video_stem(video_id_or_path: str) -> str:
+    """`AbCdEfGhIjK.mp4`, `dir/AbCdEfGhIjK.mp4` or `AbCdEfGhIjK` -> `AbCdEfGhIjK` (file name before the first dot)."""
+    return Path(str(video_id_or_path)).name.split(".")[0]
+
+
+def feature_path(feature_root: str | Path, video_id_or_path: str) -> Path:
+    """The feature file of a video: the first of `<stem>.mp4.npy`, `.webm.npy`, ... that exists (else `.mp4.npy`)."""
+    stem = video_stem(video_id_or_path)
+    for suffix in FEATURE_SUFFIXES:
+        p = Path(feature_root) / f"{stem}{suffix}"
+        if p.is_file():
+            return p
+    return Path(feature_root) / f"{stem}.mp4.npy"
+
+
+def load_features(path: str | Path) -> np.ndarray:
+    """float32 (S, F). Raises FileNotFoundError, or DataFileError for unreadable/truncated/misshapen/non-finite."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"feature file not found: {path}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataFileError(path, f"unreadable .npy ({err})") from err
+    if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[0] == 0:
+        raise DataFileError(path, f"expected a (seconds, dim) array with seconds >= 1, got shape "
+                                  f"{getattr(arr, 'shape', None)}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise DataFileError(path, f"expected a numeric array, got dtype {arr.dtype}")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all():
+        raise DataFileError(path, "contains NaN or Inf")
+    return arr
+
+
+def feature_window(feats: np.ndarray, start: float, window: int = 4) -> np.ndarray:
+    """Rows floor(start) .. floor(start) + window - 1, clamped to the array (edge padding) -> (window, F)."""
+    if feats.ndim != 2 or feats.shape[0] == 0:
+        raise ValueError(f"feats must be (S >= 1, F), got shape {feats.shape}")
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    idx = np.clip(math.floor(start) + np.arange(window), 0, feats.shape[0] - 1)
+    return feats[idx]

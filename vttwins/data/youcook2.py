@@ -1,0 +1,38 @@
+"""YouCook2 validation clips: the flattened CSV (`end,start,task,text,video_id`) or the official JSON.
+
+    df = read_youcook2_csv(path)    # [video_id, task, start, end, text]; videos at <root>/<task>/<video_id>.mp4
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ._csv import numeric, read_table
+from .errors import DataFileError
+
+COLUMNS = ["video_id", "task", "start", "end", "text"]
+
+
+def read_youcook2_csv(path: str | Path) -> pd.DataFrame:
+    df = read_table(path, ["end", "start", "task", "text", "video_id"], dtype={"task": str, "video_id": str,
+                                                                                   "text": str})
+    df = numeric(df, ["start", "end"], path)
+    return df[COLUMNS].reset_index(drop=True)
+
+
+def read_youcook2_json(path: str | Path, subset: str | None = "validation") -> pd.DataFrame:
+    """One row per annotated segment of the videos in `subset` (None: all subsets)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    try:
+        database = json.loads(path.read_text())["database"]
+        rows = [{"video_id": vid, "task": str(v["recipe_type"]), "start": float(a["segment"][0]),
+                 "end": float(a["segment"][1]), "text": a["sentence"]}
+                for vid, v in database.items() if subset is None or v.get("subset") == subset
+                for a in v["annotations"]]
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        raise DataFileError(path, f"not a YouCook2 annotation JSON ({type(err).__name__}: {err})") from err
+    return pd.DataFrame(rows, columns=COLUMNS)
