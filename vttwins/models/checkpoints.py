@@ -106,21 +106,27 @@ def _candidates(model_keys: set[str], ckpt: dict[str, torch.Tensor]):
             yield f"{strip}, strip '{top}.'", {k[len(top) + 1:]: v for k, v in base.items()}
 
 
-def _match_stem(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Switch every S3D stem in `model` to the one the checkpoint's conv1 weight implies."""
+def _stem_plan(model: nn.Module, state: dict[str, torch.Tensor]) -> list[tuple[str, nn.Module, bool]]:
+    """(state key, S3D, space_to_depth) for every S3D whose stem differs from the checkpoint's conv1 weight."""
     from vttwins.models.s3dg import S3D
 
+    plan = []
     for name, module in model.named_modules():
         if isinstance(module, S3D):
-            weight = state.get(f"{name}.conv1.conv1.weight" if name else "conv1.conv1.weight")
+            key = f"{name}.conv1.conv1.weight" if name else "conv1.conv1.weight"
+            weight = state.get(key)
             if weight is not None and weight.dim() == 5 and weight.shape[1] in (3, 24):
-                s2d = weight.shape[1] == 24
-                if s2d != module.space_to_depth:
-                    log.info("checkpoint has the %s stem; switching the model's stem",
-                             "space-to-depth" if s2d else "plain")
-                    module.set_stem(s2d)
-                    if hasattr(model, "config") and hasattr(model.config, "space_to_depth"):
-                        model.config.space_to_depth = s2d
+                if (weight.shape[1] == 24) != module.space_to_depth:
+                    plan.append((key, module, weight.shape[1] == 24))
+    return plan
+
+
+def _apply_stems(model: nn.Module, plan) -> None:
+    for _, module, s2d in plan:
+        log.info("checkpoint has the %s stem; switching the model's stem", "space-to-depth" if s2d else "plain")
+        module.set_stem(s2d)
+        if hasattr(model, "config") and hasattr(model.config, "space_to_depth"):
+            model.config.space_to_depth = s2d
 
 
 def load_pretrained(model: nn.Module, path_or_state: Any, strict: bool = True,
@@ -136,15 +142,18 @@ def load_pretrained(model: nn.Module, path_or_state: Any, strict: bool = True,
     ckpt, saved_config = extract_state_dict(obj)
     model_keys = set(model.state_dict())
     mapping, state = max(_candidates(model_keys, ckpt), key=lambda c: len(model_keys & c[1].keys()))
-    _match_stem(model, state)
-    target = model.state_dict()
+    plan = _stem_plan(model, state)
+    target = {k: v.shape for k, v in model.state_dict().items()}
+    for key, module, s2d in plan:  # shapes the stem will have; switched only once everything matches
+        target[key] = torch.Size([target[key][0], *((24, 2, 4, 4) if s2d else (3, 3, 7, 7))])
     missing = [k for k in target if k not in state]
     unexpected = [k for k in state if k not in target]
-    conflicts = [f"{k}: checkpoint {list(state[k].shape)} vs model {list(target[k].shape)}"
-                 for k in target if k in state and state[k].shape != target[k].shape]
+    conflicts = [f"{k}: checkpoint {list(state[k].shape)} vs model {list(target[k])}"
+                 for k in target if k in state and state[k].shape != target[k]]
     if conflicts or (strict and (missing or unexpected)):
         raise CheckpointMismatch(_mismatch_message(source, mapping, missing, unexpected, conflicts,
                                                    model, saved_config))
+    _apply_stems(model, plan)
     model.load_state_dict({k: v for k, v in state.items() if k in target}, strict=strict)
     if missing or unexpected:
         log.warning("partial load from %s: %d missing, %d unexpected keys", source, len(missing), len(unexpected))
