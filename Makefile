@@ -20,14 +20,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name vttwins --display-name "vttwins (.venv)" >/dev/null
 	@touch $@
 
+# make test = unit tests (including one smoke run of the whole pipeline into a temp folder), then every notebook
+# under nbval on the smoke profile. nbval writes its tables/figures under runs/nbval/, never into results/.
 test: venv
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory notebooks-test
+
+unit: venv
 	$(PY) -m pytest -q tests
 
+NBVAL_ENV := VTTWINS_PROFILE=smoke VTTWINS_RESULTS=$(CURDIR)/runs/nbval/results PYDEVD_DISABLE_FILE_VALIDATION=1
+notebooks-test: venv
+	$(NBVAL_ENV) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-kernel-name vttwins \
+		--nbval-cell-timeout 600 --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+
+# PROFILE=default (CPU reproduction, <= 45 min on 2 cores) | smoke | paper (real data and GPUs: see README).
 reproduce: venv
-	$(PY) -m vttwins reproduce --profile $(PROFILE)
+	time $(PY) -m vttwins reproduce --profile $(PROFILE)
 
 lab: venv
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	VTTWINS_PROFILE=$(PROFILE) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+		--MappingKernelManager.default_kernel_name=vttwins
 
 bench: venv
 	$(PY) benchmarks/bench_alignment.py

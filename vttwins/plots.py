@@ -1,0 +1,186 @@
+"""Figures of the companion: loss curves, ablation bars and sweeps, alignment panels, benchmarks, data examples.
+
+    from vttwins import plots
+    from vttwins.results import save_figure
+    fig = plots.sweep(summary, x="noise", metric="youcook2_t2v_r1", hue="loss")
+    save_figure(fig, "ablation_noise", description="...")
+
+Every function takes plain data (DataFrames, numpy arrays) and returns a matplotlib Figure; nothing here trains,
+reads files or writes results, so the notebooks decide what is saved (inline in Jupyter, any backend elsewhere).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+COLORS = {"s2dtw": "#c0392b", "s2dtw_tda": "#e67e22", "soft_dtw": "#2471a3", "mil_nce": "#27ae60",
+          "dtw": "#7f8c8d", "clip_nce": "#8e44ad", "s2dtw_smooth_only": "#5dade2", "s2dtw_weak_only": "#f1948a"}
+
+
+def _color(name: str, i: int) -> str:
+    return COLORS.get(str(name), f"C{i % 10}")
+
+
+def loss_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "loss", title: str = "") -> plt.Figure:
+    """One line per run (label -> metrics DataFrame with columns `x`, `y`)."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for i, (label, df) in enumerate(runs.items()):
+        ax.plot(df[x], df[y], label=label, color=_color(label, i), lw=1.5)
+    ax.set(xlabel=x, ylabel=y, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def ablation_bars(summary: pd.DataFrame, metrics: Sequence[str], label: str = "loss",
+                  chance: dict[str, float] | None = None, title: str = "") -> plt.Figure:
+    """Bars of `<metric>_mean` with `<metric>_std` error bars, one panel per metric, one bar per `label` row."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 1, 3.6), squeeze=False)
+    names = list(summary[label])
+    for ax, metric in zip(axes[0], metrics):
+        means, stds = summary[f"{metric}_mean"].to_numpy(), summary[f"{metric}_std"].fillna(0).to_numpy()
+        ax.bar(range(len(names)), means, yerr=stds, capsize=3,
+               color=[_color(n, i) for i, n in enumerate(names)])
+        if chance and metric in chance:
+            ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
+            ax.legend(fontsize=7)
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def sweep(summary: pd.DataFrame, x: str, metrics: Sequence[str], hue: str | None = None,
+          logx: bool = False, chance: dict[str, float] | None = None, title: str = "",
+          xlabel: str | None = None) -> plt.Figure:
+    """`<metric>_mean` ± `<metric>_std` against `x`, one line per `hue` value, one panel per metric."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics) + 0.5, 3.4), squeeze=False)
+    groups = summary.groupby(hue, sort=True) if hue else [("", summary)]
+    for ax, metric in zip(axes[0], metrics):
+        for i, (name, df) in enumerate(groups):
+            df = df.sort_values(x)
+            ax.errorbar(df[x], df[f"{metric}_mean"], yerr=df[f"{metric}_std"].fillna(0), marker="o", capsize=3,
+                        label=str(name) or None, color=_color(name, i), lw=1.5)
+        if chance and metric in chance:
+            ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
+        if logx:
+            ax.set_xscale("log")
+        ax.set(xlabel=xlabel or x, title=metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _matrix(ax, m: np.ndarray, title: str, cmap: str = "viridis") -> None:
+    im = ax.imshow(m, cmap=cmap, aspect="auto", interpolation="nearest")
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel("caption", fontsize=7)
+    ax.set_ylabel("clip", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+
+
+def alignment_panels(rows: Sequence[dict], title: str = "") -> plt.Figure:
+    """One row per (video, method, stage): cost matrix, smoothed matrix, E over the lattice, hard path, truth.
+
+    Each dict: `label`; `cost (N, M)`; `smoothed (N, M)` or None; `E (P, Q)` (the lattice: (2N+1, 2M+1) when weak,
+    else (N, M)); `path` list of (clip, caption) pairs; `unmatched_x`, `unmatched_y` index lists; `truth (N, M)`
+    boolean (clip and caption share a true step).
+    """
+    fig, axes = plt.subplots(len(rows), 5, figsize=(15, 2.7 * len(rows)), squeeze=False)
+    for ax_row, row in zip(axes, rows):
+        cost = np.asarray(row["cost"])
+        _matrix(ax_row[0], cost, f"{row['label']}\ncost C = -<x, y>")
+        smoothed = row.get("smoothed")
+        if smoothed is None:
+            ax_row[1].axis("off")
+            ax_row[1].text(0.5, 0.5, "no smoothing", ha="center", va="center", fontsize=8)
+        else:
+            _matrix(ax_row[1], np.asarray(smoothed), "smoothed C~")
+        E = np.asarray(row["E"])
+        _matrix(ax_row[2], E, "soft alignment E" + (" (lattice: dummy rows/cols = skips)"
+                                                     if E.shape != cost.shape else ""), cmap="magma")
+        _path(ax_row[3], cost.shape, row)
+        _matrix(ax_row[4], np.asarray(row["truth"], dtype=float), "true step match", cmap="Greys")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _path(ax, shape: tuple[int, int], row: dict) -> None:
+    n, m = shape
+    grid = np.zeros(shape)
+    for i, j in row["path"]:
+        grid[i, j] = 1.0
+    ax.imshow(grid, cmap="Blues", aspect="auto", vmin=0, vmax=1.5, interpolation="nearest")
+    for i in row.get("unmatched_x", []):
+        ax.axhline(i, color="#c0392b", lw=2, alpha=0.6)
+    for j in row.get("unmatched_y", []):
+        ax.axvline(j, color="#e67e22", lw=2, alpha=0.6)
+    ax.set_title("hard path (red rows: skipped clips,\norange cols: skipped captions)", fontsize=8)
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel("caption", fontsize=7)
+    ax.set_ylabel("clip", fontsize=7)
+    ax.tick_params(labelsize=6)
+
+
+def weak_alignment_example(frames: np.ndarray, frame_times: Sequence[float], steps: pd.DataFrame,
+                           captions: pd.DataFrame, duration: float, title: str = "") -> plt.Figure:
+    """Frames of one video above a timeline of its true step segments and its (shifted, noisy) captions.
+
+    `frames`: uint8 (K, H, W, 3); `steps`: [start, end, label]; `captions`: [start, end, text, step or NaN]
+    (the step a caption narrates, NaN for filler).
+    """
+    k = len(frames)
+    fig = plt.figure(figsize=(max(8, 1.3 * k), 4.2))
+    grid = fig.add_gridspec(2, k, height_ratios=[1, 1.6])
+    for i, (frame, t) in enumerate(zip(frames, frame_times)):
+        ax = fig.add_subplot(grid[0, i])
+        ax.imshow(frame)
+        ax.set_title(f"{t:.0f}s", fontsize=7)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[1, :])
+    labels = sorted(steps["label"].unique())
+    for _, s in steps.iterrows():
+        color = f"C{labels.index(s['label']) % 10}"
+        ax.axvspan(s["start"], s["end"], ymin=0.55, ymax=0.95, color=color, alpha=0.5)
+        ax.text((s["start"] + s["end"]) / 2, 0.75, s["label"], ha="center", va="center", fontsize=7,
+                transform=ax.get_xaxis_transform())
+    for n, (_, c) in enumerate(captions.iterrows()):
+        y = 0.1 + 0.35 * (n % 4) / 4
+        filler = pd.isna(c.get("step"))
+        ax.plot([c["start"], c["end"]], [y, y], transform=ax.get_xaxis_transform(), lw=3,
+                color="#7f8c8d" if filler else "#2c3e50")
+        ax.text(c["start"], y + 0.03, c["text"][:28], fontsize=6, transform=ax.get_xaxis_transform(),
+                color="#7f8c8d" if filler else "#2c3e50")
+    ax.set_xlim(0, duration)
+    ax.set_yticks([0.25, 0.75], ["captions (ASR)", "true steps"], fontsize=8)
+    ax.set_xlabel("seconds")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def benchmark_lines(df: pd.DataFrame, x: str, y: str, impl: str = "impl", title: str = "",
+                    logy: bool = True) -> plt.Figure:
+    """Time (or memory) against batch or length, one line per implementation."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for i, (name, g) in enumerate(df.groupby(impl, sort=True)):
+        g = g.sort_values(x)
+        ax.plot(g[x], g[y], marker="o", label=str(name), color=f"C{i % 10}")
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel=x, ylabel=y, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
