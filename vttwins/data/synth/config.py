@@ -22,7 +22,9 @@ class NoiseConfig:
     captions_per_step: tuple[int, int] = (1, 3)  # inclusive range
     caption_seconds: tuple[float, float] = (2.0, 5.0)  # ASR line length range
     empty_rate: float = 0.02  # empty-string captions per caption
-    feature_noise: float = 1.0  # std of i.i.d. Gaussian noise added to the 1024-d features
+    # std of i.i.d. Gaussian noise on the 1024-d features. A supervised linear probe on 4-s windows separates the
+    # (verb, object) steps at 98% / 89% / 72% / 41% for noise 1 / 1.5 / 2 / 3: steps stay recognisable, not trivial.
+    feature_noise: float = 1.5
     pixel_noise: float = 8.0  # std of per-pixel noise in the rendered frames (uint8 units)
 
     def __post_init__(self):
@@ -62,6 +64,7 @@ class SynthConfig:
     fps: float = 5.0
     size: int = 64
     codec: str = "mpeg4"
+    render_videos: bool = True  # False: captions, features and ground truth only (feature mode; much faster)
     feature_dim: int = 1024
     # counts
     howto_videos: int = 400

@@ -46,10 +46,14 @@ def random_id(rng: np.random.Generator) -> str:
 
 def _render_and_write(config: SynthConfig, timeline: Timeline, video: Path, feature: Path,
                       rng: np.random.Generator) -> None:
-    world = world_for(config)
-    frames = render_frames(world, timeline, config.fps, config.size, config.noise.pixel_noise, rng)
-    video.parent.mkdir(parents=True, exist_ok=True)
-    write_video(video, frames, config.fps, codec=config.codec)
+    if config.render_videos:
+        frames = render_frames(world_for(config), timeline, config.fps, config.size, config.noise.pixel_noise, rng)
+        video.parent.mkdir(parents=True, exist_ok=True)
+        write_video(video, frames, config.fps, codec=config.codec)
+    else:  # keep the feature noise identical to a rendered set: draw what render_frames would have drawn
+        rng.uniform(-15, 15, size=3)
+        rng.standard_normal((8, config.size, config.size, 3), dtype=np.float32)
+        rng.integers(0, 8, size=int(round(timeline.duration * config.fps)))
     feats = video_features(feature_map_for(config.seed, config.feature_dim), timeline, config.noise.feature_noise, rng)
     np.save(feature, feats)
 
