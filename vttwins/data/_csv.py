@@ -5,21 +5,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataFileError
+from .errors import DataFileError, missing
 
 
 def read_table(path: str | Path, required: list[str], header: bool = True, names: list[str] | None = None,
                **kwargs) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
+        raise missing(path)
     try:
         df = pd.read_csv(path, header=0 if header else None, names=names, keep_default_na=False, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise DataFileError(path, f"malformed CSV ({err})") from err
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise DataFileError(path, f"missing columns {missing}; expected {required}, got {list(df.columns)}")
+    absent = [c for c in required if c not in df.columns]
+    if absent:
+        raise DataFileError(path, f"missing columns {absent}; expected {required}, got {list(df.columns)}")
     return df
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataFileError
+from .errors import DataFileError, missing
 
 
 def _validate(raw, path, video_id: str) -> dict:
@@ -56,9 +56,9 @@ def _read_csv(path: Path, video_id: str) -> dict:
         df = pd.read_csv(path, keep_default_na=False, dtype={"text": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
         raise DataFileError(path, f"malformed CSV ({err})") from err
-    missing = {"start", "end", "text"} - set(df.columns)
-    if missing:
-        raise DataFileError(path, f"CSV needs columns start,end,text; missing {sorted(missing)}")
+    absent = {"start", "end", "text"} - set(df.columns)
+    if absent:
+        raise DataFileError(path, f"CSV needs columns start,end,text; missing {sorted(absent)}")
     return _validate({"start": df["start"].tolist(), "end": df["end"].tolist(), "text": df["text"].tolist()},
                      path, video_id)
 
@@ -70,7 +70,7 @@ class CaptionStore:
         self.root = Path(caption_root)
         self._big: dict | None = None
         if not self.root.exists():
-            raise FileNotFoundError(f"caption_root not found: {self.root}")
+            raise missing(self.root, "caption_root")
 
     def path_of(self, video_id: str) -> Path:
         if self.root.is_file():
@@ -92,7 +92,7 @@ class CaptionStore:
                 raise DataFileError(path, f"no captions for video {video_id}")
             return _validate(self._big[video_id], path, video_id)
         if not path.is_file():
-            raise FileNotFoundError(f"caption file not found: {path} (or .csv)")
+            raise missing(path, "caption file (.json or .csv)")
         if path.suffix == ".csv":
             return _read_csv(path, video_id)
         return _validate(_read_json(path), path, video_id)

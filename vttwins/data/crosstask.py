@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._csv import numeric, read_table
-from .errors import DataFileError
+from .errors import DataFileError, missing
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CrossTaskData:
 def read_tasks(path: str | Path) -> dict[str, CrossTaskTask]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
+        raise missing(path)
     lines = [line.rstrip("\r") for line in path.read_text().split("\n")]
     tasks, i = {}, 0
     while i < len(lines):
@@ -80,7 +80,7 @@ def _annotations(root: Path) -> pd.DataFrame:
 def read_crosstask(root: str | Path) -> CrossTaskData:
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"CrossTask root not found: {root}")
+        raise missing(root, "CrossTask root")
     return CrossTaskData(tasks=read_tasks(root / "tasks_primary.txt"), videos=_videos(root),
                          annotations=_annotations(root))
 

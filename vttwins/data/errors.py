@@ -7,12 +7,18 @@ each file is skipped, and serves another item instead.
 """
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass, field
 
 log = logging.getLogger("vttwins.data")
 
 ON_ERROR = ("raise", "skip")
+
+
+def missing(path, what: str = "file") -> FileNotFoundError:
+    """FileNotFoundError whose message and `.filename` name the file."""
+    return FileNotFoundError(errno.ENOENT, f"{what} not found", str(path))
 
 
 class DataFileError(ValueError):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFileError
+from .errors import DataFileError, missing
 
 FEATURE_SUFFIXES = (".mp4.npy", ".webm.npy", ".mkv.npy", ".avi.npy", ".npy")
 
@@ -35,7 +35,7 @@ def load_features(path: str | Path) -> np.ndarray:
     """float32 (S, F). Raises FileNotFoundError, or DataFileError for unreadable/truncated/misshapen/non-finite."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"feature file not found: {path}")
+        raise missing(path, "feature file")
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:

@@ -11,7 +11,8 @@ reads `num_frames` at `fps` from there (frames past the end of the video are pad
 video.py); feature mode takes `feature_window` rows from floor(clip start) (edge-padded past the end).
 Captions with no known words are kept: with a tokenizer they become all-padding rows (as released). A video whose
 captions are all empty is a bad item (the released code would crash there). All randomness of item i comes from
-`numpy.random.default_rng([seed, epoch, i])`.
+`numpy.random.default_rng([seed, epoch, i])` (a replacement for a skipped item draws from
+`[seed, epoch, i, 1]` and loads with `[seed, epoch, i, 2, j]`).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .captions import CaptionStore
-from .errors import SKIPPABLE, DataFileError, ErrorPolicy
+from .errors import SKIPPABLE, DataFileError, ErrorPolicy, missing
 from .features import feature_path, feature_window, load_features, video_stem
 from .video import find_video, read_clip
 
@@ -33,7 +34,7 @@ def read_howto_csv(path: str | Path) -> pd.DataFrame:
     """[video_id, video_path] from a HowTo100M video list (column `video_path`; extra columns are ignored)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"video list CSV not found: {path}")
+        raise missing(path, "video list CSV")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     if "video_path" not in df.columns:
         raise ValueError(f"{path}: expected a column 'video_path', got {list(df.columns)}")
@@ -98,20 +99,25 @@ class HowToPretrainDataset(Dataset):
         return len(self.videos)
 
     def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
-        i = int(index)
+        index = int(index)
+        # Candidates: the item itself, then replacements from their own stream. A candidate's randomness depends
+        # only on (seed, epoch, index, candidate), so an item is the same whether or not its bad files were
+        # already known (skipped without decoding) when it was asked for.
+        replacements = np.random.default_rng([self.seed, self.epoch, index, 1])
+        j = index
         for _ in range(self.policy.max_tries):
-            if i not in self._bad:
+            if j not in self._bad:
+                key = [self.seed, self.epoch, index] if j == index else [self.seed, self.epoch, index, 2, j]
                 try:
-                    item = self._load(i, rng)
-                    item["index"] = int(index)
+                    item = self._load(j, np.random.default_rng(key))
+                    item["index"] = index
                     return item
                 except SKIPPABLE as err:
                     self.policy.record(err, type(self).__name__)  # raises under on_error="raise"
-                    self._bad.add(i)
+                    self._bad.add(j)
             if len(self._bad) >= len(self):
                 break
-            i = int(rng.integers(len(self)))  # a replacement drawn from this item's own stream
+            j = int(replacements.integers(len(self)))
         raise RuntimeError(f"{type(self).__name__}: no usable item after {self.policy.max_tries} tries; "
                            f"last skipped: {self.skipped[-3:]}")
 

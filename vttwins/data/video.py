@@ -19,7 +19,7 @@ import av
 import numpy as np
 import torch
 
-from .errors import DataFileError
+from .errors import DataFileError, missing
 
 VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".avi")
 
@@ -33,13 +33,13 @@ def find_video(root: str | Path, relpath_or_id: str) -> Path:
     for ext in VIDEO_EXTS:
         if (p := stem.with_name(stem.name + ext)).is_file():
             return p
-    raise FileNotFoundError(f"video not found: {base} (also tried {', '.join(VIDEO_EXTS)})")
+    raise missing(base, f"video (also tried {'/'.join(VIDEO_EXTS)})")
 
 
 def _open(path: str | Path):
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"video file not found: {path}")
+        raise missing(path, "video file")
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as err:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._csv import numeric, read_table
-from .errors import DataFileError
+from .errors import DataFileError, missing
 
 COLUMNS = ["video_id", "task", "start", "end", "text"]
 
@@ -26,7 +26,7 @@ def read_youcook2_json(path: str | Path, subset: str | None = "validation") -> p
     """One row per annotated segment of the videos in `subset` (None: all subsets)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
+        raise missing(path)
     try:
         database = json.loads(path.read_text())["database"]
         rows = [{"video_id": vid, "task": str(v["recipe_type"]), "start": float(a["segment"][0]),
