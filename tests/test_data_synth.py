@@ -172,6 +172,9 @@ def test_config_validation_and_cli_overrides():
     cfg = build_config("smoke", "weak", ["howto_videos=5", "noise.offset_std=2.5", "steps_per_task=[2, 3]"], seed=7)
     assert (cfg.howto_videos, cfg.noise.offset_std, cfg.noise.filler_rate, cfg.seed) == (5, 2.5, 0.4, 7)
     assert cfg.steps_per_task == (2, 3) and SynthConfig.from_dict(cfg.to_dict()) == cfg
+    merged = TINY.replace(noise={"feature_noise": 3.0}).with_noise("clean")  # presets touch narration knobs only
+    assert (merged.noise.feature_noise, merged.noise.offset_std, merged.noise.narrate_prob) == (3.0, 0.0, 1.0)
+    assert merged.with_noise("default").noise == TINY.noise.__class__(feature_noise=3.0)
 
 
 def test_cli_writes_a_set(tmp_path):

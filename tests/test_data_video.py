@@ -5,6 +5,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -77,6 +78,23 @@ def test_bad_video_files_raise_naming_the_file(tmp_path, counting):
         with pytest.raises(DataFileError, match=name) as err:
             read_clip(tmp_path / name, 0.0, num_frames=4, fps=10.0, size=16)
         assert err.value.path.endswith(name)
+
+
+def test_truncated_faststart_file_raises_inside_its_declared_duration(tmp_path):
+    frames = flat_frames([10 * (i % 20 + 1) for i in range(100)])  # 10 s
+    with av.open(str(tmp_path / "fs.mp4"), "w", format="mp4", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 32, "yuv420p"
+        for img in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    data = (tmp_path / "fs.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])  # index kept, second half of the frames gone
+    assert read_clip(tmp_path / "cut.mp4", 0.5, num_frames=4, fps=10.0, size=None).shape == (3, 4, 32, 32)
+    with pytest.raises(DataFileError, match=r"cut\.mp4.*truncated"):
+        read_clip(tmp_path / "cut.mp4", 8.0, num_frames=4, fps=10.0, size=None)
 
 
 def test_features_window_and_bad_files(tmp_path):

@@ -103,7 +103,7 @@ def _decode_window(container, path, start: float, times: np.ndarray) -> list:
     i, prev, prev_t, step = 0, None, None, None
     try:
         for frame in container.decode(stream):
-            ft = frame.time if frame.time is not None else (prev_t + step if prev_t is not None else 0.0)
+            ft = frame.time if frame.time is not None else (prev_t + (step or 0.0) if prev_t is not None else 0.0)
             while i < len(times) and times[i] + eps < ft:
                 out[i] = prev if prev is not None else frame  # before the first frame: show the first one
                 i += 1
@@ -123,14 +123,21 @@ def _decode_window(container, path, start: float, times: np.ndarray) -> list:
     return out
 
 
-def _check_not_truncated(container, path, start: float, frames: list) -> None:
-    """No frame at all although the container says the window lies inside the video: truncated/corrupt."""
-    if any(f is not None for f in frames):
+def _check_not_truncated(container, path, start: float, times: np.ndarray, frames: list) -> None:
+    """Frames missing from a window that the container says lies inside the video: truncated or corrupt.
+
+    (A file cut after its index, e.g. a "faststart" mp4, still declares its full duration.) One second of
+    tolerance keeps rounding of declared durations from raising.
+    """
+    missing_at = [t for t, f in zip(times, frames) if f is None]
+    if not missing_at:
         return
     duration = _duration(container, container.streams.video[0])
-    if duration is None or start < duration - 0.5:
-        raise DataFileError(path, f"no decodable frame at t={start:.2f}s (declared duration {duration}); "
-                                  "truncated or corrupt")
+    if duration is None and all(f is None for f in frames):
+        raise DataFileError(path, f"no decodable frame at t={start:.2f}s; truncated or corrupt")
+    if duration is not None and missing_at[0] < duration - 1.0:
+        raise DataFileError(path, f"no frame at t={missing_at[0]:.2f}s although the declared duration is "
+                                  f"{duration:.2f}s; truncated or corrupt")
 
 
 def read_clip(path: str | Path, start: float, num_frames: int = 32, fps: float = 10.0, size: int | None = 224,
@@ -144,7 +151,7 @@ def read_clip(path: str | Path, start: float, num_frames: int = 32, fps: float =
     times = max(float(start), 0.0) + np.arange(num_frames) / fps
     with _open(path) as container:
         frames = _decode_window(container, path, max(float(start), 0.0), times)
-        _check_not_truncated(container, path, float(start), frames)
+        _check_not_truncated(container, path, float(start), times, frames)
         first = next((f for f in frames if f is not None), None)
         if first is None:  # window starts past the end: all padding, as released
             w, h = container.streams.video[0].codec_context.width, container.streams.video[0].codec_context.height

@@ -40,7 +40,7 @@ class NoiseConfig:
 
 NOISE_PRESETS: dict[str, dict[str, Any]] = {
     "clean": {"offset_mean": 0.0, "offset_std": 0.0, "filler_rate": 0.0, "narrate_prob": 1.0, "empty_rate": 0.0},
-    "default": {},
+    "default": {"offset_mean": 0.0, "offset_std": 4.0, "filler_rate": 0.2, "narrate_prob": 0.8, "empty_rate": 0.02},
     "weak": {"offset_mean": 0.0, "offset_std": 8.0, "filler_rate": 0.4, "narrate_prob": 0.6},
 }
 
@@ -91,6 +91,8 @@ class SynthConfig:
         d = dict(d)
         noise = d.pop("noise", {})
         if isinstance(noise, str):
+            if noise not in NOISE_PRESETS:
+                raise ValueError(f"unknown noise preset {noise!r}; choose from {sorted(NOISE_PRESETS)}")
             noise = NOISE_PRESETS[noise]
         unknown = set(noise) - {f.name for f in dataclasses.fields(NoiseConfig)}
         if unknown:
@@ -101,14 +103,25 @@ class SynthConfig:
         return json.loads(json.dumps(asdict(self)))
 
     def replace(self, **changes) -> "SynthConfig":
-        return SynthConfig.from_dict({**self.to_dict(), **changes})
+        """A copy with `changes`; `noise` may be a preset name or a dict of knobs merged into the current ones."""
+        d = self.to_dict()
+        noise = changes.pop("noise", None)
+        if isinstance(noise, str):
+            if noise not in NOISE_PRESETS:
+                raise ValueError(f"unknown noise preset {noise!r}; choose from {sorted(NOISE_PRESETS)}")
+            d["noise"] = {**d["noise"], **NOISE_PRESETS[noise]}  # presets set narration knobs only
+        elif isinstance(noise, NoiseConfig):
+            d["noise"] = asdict(noise)
+        elif noise is not None:
+            d["noise"] = {**d["noise"], **noise}
+        return SynthConfig.from_dict({**d, **changes})
 
     def with_noise(self, preset: str | None = None, **knobs) -> "SynthConfig":
-        """Same config with a noise preset ("clean", "default", "weak") and/or individual knobs changed."""
+        """Same config with a noise preset ("clean", "default", "weak": narration knobs) and/or knobs changed."""
         if preset is not None and preset not in NOISE_PRESETS:
             raise ValueError(f"unknown noise preset {preset!r}; choose from {sorted(NOISE_PRESETS)}")
-        base = asdict(NoiseConfig()) if preset else self.to_dict()["noise"]
-        return self.replace(noise={**base, **NOISE_PRESETS.get(preset or "default", {}), **knobs})
+        config = self.replace(noise=preset) if preset is not None else self
+        return config.replace(noise=knobs) if knobs else config
 
 
 def _tuples(cls, d: dict[str, Any]) -> dict[str, Any]:
