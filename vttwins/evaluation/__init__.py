@@ -10,25 +10,14 @@ metric, computed from the evaluated data (`chance.py`). Tie rule: pessimistic (s
 """
 from __future__ import annotations
 
-import importlib
-
+# Eager on purpose: the modules retrieval.py / step_localization.py / action_recognition.py share their names with
+# the functions, and a lazily imported submodule would shadow the function on the package.
+from .action_recognition import action_recognition
+from .common import COLUMNS
 from .config import TASKS, EvalConfig
+from .retrieval import retrieval
+from .run import cli_main, evaluate_model, evaluate_run
+from .step_localization import step_localization
 
-_LAZY = {
-    "retrieval": "vttwins.evaluation.retrieval",
-    "step_localization": "vttwins.evaluation.step_localization",
-    "action_recognition": "vttwins.evaluation.action_recognition",
-    "evaluate_run": "vttwins.evaluation.run",
-    "evaluate_model": "vttwins.evaluation.run",
-    "cli_main": "vttwins.evaluation.run",
-    "COLUMNS": "vttwins.evaluation.common",
-}
-
-__all__ = ["EvalConfig", "TASKS"] + sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vttwins.evaluation' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["COLUMNS", "EvalConfig", "TASKS", "action_recognition", "cli_main", "evaluate_model", "evaluate_run",
+           "retrieval", "step_localization"]

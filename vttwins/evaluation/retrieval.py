@@ -85,8 +85,8 @@ def retrieval_scores(model, dataset, protocol: str = "youcook2", tokenizer=None,
 
 def duplicate_masks(pairs: pd.DataFrame, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(t2v positives, v2t positives): same clip (video, start, end) / same caption tokens; diagonal included."""
-    clip_key = pairs["video_id"].astype(str) + "|" + pairs["start"].astype(str) + "|" + pairs["end"].astype(str)
-    same_clip = clip_key.to_numpy()[:, None] == clip_key.to_numpy()[None, :]
+    clip_key = np.array([f"{v}|{s!r}|{e!r}" for v, s, e in zip(pairs["video_id"], pairs["start"], pairs["end"])])
+    same_clip = clip_key[:, None] == clip_key[None, :]
     tok_key = np.array([t.tobytes() for t in np.ascontiguousarray(tokens)], dtype=object)
     same_text = tok_key[:, None] == tok_key[None, :]
     return same_clip, same_text

@@ -1,0 +1,207 @@
+"""The dataset-facing evaluations on tiny hand-made sets in the real file formats, scored by an oracle model.
+
+Each set is built so that a clip's feature vectors equal the one-hot code of its caption's word; the oracle
+model embeds a window as its mean vector and a sentence as the one-hot code of its first word, so every
+protocol must come out perfect (and a shuffled oracle at chance), which checks window sampling, file lookup,
+score orientation and the per-task pooling end to end.
+"""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("vttwins.data", reason="needs the data readers")
+from vttwins.evaluation import EvalConfig, action_recognition, retrieval, step_localization  # noqa: E402
+from vttwins.evaluation.run import evaluate_model  # noqa: E402
+from vttwins.models import Tokenizer  # noqa: E402
+
+DIM = 16
+WORDS = [f"w{i}" for i in range(DIM)]
+
+
+class Oracle(torch.nn.Module):
+    mode = "feature"
+
+    def __init__(self, perm=None):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # gives the model a device
+        self.perm = torch.arange(DIM) if perm is None else torch.as_tensor(perm)
+
+    def video_features(self, x):
+        return x.mean(1)
+
+    def encode_video(self, x, normalize=False):
+        return x.mean(1)[:, self.perm]
+
+    def encode_text(self, tokens, normalize=False):
+        return torch.nn.functional.one_hot((tokens[:, 0] - 1).clamp(min=0), DIM).float()
+
+
+def _vec(word: int) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[word] = 1.0
+    return v
+
+
+def _write_csv(path: Path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        if header:
+            w.writerow(header)
+        w.writerows(rows)
+
+
+def make_sets(root: Path) -> dict:
+    paths = {}
+    feats = root / "feat"
+    feats.mkdir(parents=True)
+    # YouCook2: 2 videos x 3 clips of 8 s, clip c of video v says word 3v + c
+    rows = []
+    for v in range(2):
+        f = np.zeros((30, DIM), dtype=np.float32)
+        for c in range(3):
+            f[2 + 9 * c: 10 + 9 * c] = _vec(3 * v + c)
+            rows.append([10 + 9 * c, 2 + 9 * c, "101", f"w{3 * v + c} and more", f"yc{v}"])
+        np.save(feats / f"yc{v}.mp4.npy", f)
+    _write_csv(root / "yc.csv", ["end", "start", "task", "text", "video_id"], rows)
+    paths.update(youcook2_csv=root / "yc.csv", youcook2_features=feats)
+    # MSR-VTT: 4 whole videos of 6 s
+    rows = []
+    for i in range(4):
+        np.save(feats / f"video{i}.mp4.npy", np.tile(_vec(i + 6), (6, 1)))
+        rows.append([f"ret{i}", f"msr{i}", f"video{i}", f"w{i + 6} is shown"])
+    _write_csv(root / "msr.csv", ["key", "vid_key", "video_id", "sentence"], rows)
+    paths.update(msrvtt_csv=root / "msr.csv", msrvtt_features=feats)
+    paths.update(_crosstask(root, feats))
+    paths.update(_actions(root, feats))
+    return paths
+
+
+def _crosstask(root: Path, feats: Path) -> dict:
+    ct = root / "crosstask_release"
+    (ct / "annotations").mkdir(parents=True)
+    (ct / "tasks_primary.txt").write_text("777\nmake it\nhttp://x\n3\nw10 a,w11 b,w12 c\n\n")
+    _write_csv(ct / "videos.csv", None, [["777", "ctA", "u"]])
+    _write_csv(ct / "videos_val.csv", None, [["777", "ctB", "u"], ["777", "ctC", "u"]])
+    flat = []
+    # ctB: step 1 at 2-5 s, step 3 at 9-12 s and again at 20-23 s (annotated twice); step 2 never annotated
+    # ctC: the three steps at 1-4, 8-11, 15-18
+    layouts = {"ctB": [(1, 2, 5), (3, 9, 12), (3, 20, 23)], "ctC": [(1, 1, 4), (2, 8, 11), (3, 15, 18)],
+               "ctA": [(1, 1, 4)]}
+    for vid, segs in layouts.items():
+        f = np.full((25, DIM), 0.01, dtype=np.float32)
+        for step, s, e in segs:
+            f[s:e] = _vec(9 + step)
+            flat.append([f"{e:.2f}", f"{s:.2f}", "777", ["w10 a", "w11 b", "w12 c"][step - 1], vid])
+        np.save(feats / f"{vid}.mp4.npy", f)
+        _write_csv(ct / "annotations" / f"777_{vid}.csv", None, [[st, f"{s:.2f}", f"{e:.2f}"] for st, s, e in segs])
+    _write_csv(root / "ct_flat.csv", ["end", "start", "task_id", "text", "video_id"], flat)
+    return dict(crosstask_root=ct, crosstask_flat_csv=root / "ct_flat.csv", crosstask_features=feats)
+
+
+def _actions(root: Path, feats: Path) -> dict:
+    rows = []
+    rng = np.random.default_rng(0)
+    for label, word in (("w13_it", 13), ("w14_it", 14)):
+        for i in range(5):
+            vid = f"{label}_{i}.avi"
+            np.save(feats / f"{vid}.npy", np.tile(_vec(word), (5, 1)) + 0.05 * rng.standard_normal((5, DIM)))
+            split = [1, 1, 1, 2, 2][i]
+            rows.append([vid, f"{label}_test", split, 3 - split, split])
+    _write_csv(root / "act.csv", ["video_id", "label", "split1", "split2", "split3"], rows)
+    return dict(action_csv=root / "act.csv", action_features=feats)
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory):
+    return make_sets(tmp_path_factory.mktemp("sets"))
+
+
+CFG = EvalConfig(feature_window=1, ordered_chance_draws=20)
+
+
+@pytest.mark.parametrize("protocol,n", [("youcook2", 6), ("msrvtt", 4)])
+def test_retrieval_oracle_is_perfect_and_has_chance(sets, protocol, n):
+    df = retrieval(Oracle(), sets, protocol, tokenizer=Tokenizer(WORDS), config=CFG)
+    assert list(df.columns) == ["task", "protocol", "variant", "metric", "split", "value", "chance", "n"]
+    r1 = df[df.metric == "R@1"].set_index("variant")
+    assert r1.loc["t2v", "value"] == 100.0 and r1.loc["v2t", "value"] == 100.0
+    assert r1.loc["t2v", "chance"] == pytest.approx(100.0 / n)
+    assert (df.n == n).all()
+    assert df[df.metric == "MedR"]["value"].eq(1.0).all()
+
+
+def test_retrieval_permuted_oracle_fails(sets):
+    perm = np.roll(np.arange(DIM), 1)  # every clip now looks like another word
+    df = retrieval(Oracle(perm), sets, "youcook2", tokenizer=Tokenizer(WORDS), config=CFG)
+    assert df[(df.metric == "R@1") & (df.variant == "t2v")]["value"].item() < 50.0
+
+
+def test_crosstask_oracle(sets):
+    df = step_localization(Oracle(), sets, tokenizer=Tokenizer(WORDS), config=CFG)
+    mean = df[df.split == "mean"].set_index("variant")
+    assert mean.loc["standard", "value"] == 100.0
+    assert mean.loc["ordered", "value"] == 100.0
+    assert mean.loc["ctr", "value"] == 100.0
+    assert mean.loc["ctr", "chance"] == pytest.approx(100.0 / 3)
+    # the val split has ctB (2 annotated steps, 3+6 of 25 s) and ctC (3 steps, 3 s each): pooled uniform chance
+    expected = 100.0 * (3 / 25 + 6 / 25 + 3 * 3 / 25) / 5
+    assert mean.loc["standard", "chance"] == pytest.approx(expected)
+    assert mean.loc["standard", "n"] == 2
+
+
+def test_crosstask_all_videos_and_stride(sets):
+    cfg = EvalConfig(feature_window=1, ordered_chance_draws=5, crosstask_split=None, crosstask_stride=1)
+    df = step_localization(Oracle(), sets, tokenizer=Tokenizer(WORDS), config=cfg, variants=("standard",))
+    assert df[df.split == "mean"]["n"].item() == 3 and set(df.variant) == {"standard"}
+
+
+def test_action_oracle(sets):
+    df = action_recognition(Oracle(), sets, tokenizer=Tokenizer(WORDS), config=CFG)
+    mean = df[df.split == "mean"].set_index("variant")
+    assert mean.loc["linear", "value"] == 100.0
+    assert mean.loc["zero_shot", "value"] == 100.0
+    assert mean.loc["linear", "chance"] == pytest.approx(50.0)
+    assert set(df.split) == {"split1", "split2", "split3", "mean"}
+
+
+def test_evaluate_model_runs_every_task(sets):
+    cfg = EvalConfig(feature_window=1, ordered_chance_draws=5, tasks=["msrvtt", "action"])
+    tables = evaluate_model(Oracle(), sets, Tokenizer(WORDS), cfg)
+    assert set(tables) == {"msrvtt", "action"}
+    assert all(df["chance"].notna().all() for df in tables.values())
+
+
+def test_missing_files_are_named(sets, tmp_path):
+    bad = dict(sets, youcook2_features=tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="nope"):
+        retrieval(Oracle(), bad, "youcook2", tokenizer=Tokenizer(WORDS), config=CFG)
+    with pytest.raises(ValueError, match="tokenizer"):
+        retrieval(Oracle(), sets, "youcook2", config=CFG)
+    with pytest.raises(ValueError, match="protocol"):
+        retrieval(Oracle(), sets, "kinetics", tokenizer=Tokenizer(WORDS), config=CFG)
+
+
+def test_on_error_skip_drops_unreadable_items(sets, tmp_path):
+    broken = dict(sets)
+    rows = list(csv.reader(open(sets["msrvtt_csv"])))
+    rows.append(["ret9", "msr9", "video_missing", "w6 again"])
+    _write_csv(tmp_path / "msr.csv", None, rows)
+    broken["msrvtt_csv"] = tmp_path / "msr.csv"
+    with pytest.raises(FileNotFoundError):
+        retrieval(Oracle(), broken, "msrvtt", tokenizer=Tokenizer(WORDS), config=CFG)
+    cfg = EvalConfig(feature_window=1, on_error="skip")
+    df = retrieval(Oracle(), broken, "msrvtt", tokenizer=Tokenizer(WORDS), config=cfg)
+    assert (df.n == 4).all()
+
+
+def test_eval_config_validates():
+    with pytest.raises(ValueError, match="unknown task"):
+        EvalConfig(tasks=["kinetics"])
+    with pytest.raises(ValueError, match="on_error"):
+        EvalConfig(on_error="ignore")
+    assert json.dumps(EvalConfig().__dict__)  # plain data, so it lands in config.json
