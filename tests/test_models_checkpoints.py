@@ -77,16 +77,17 @@ def test_public_full_width_layouts_load_strict(tmp_path):
     assert torch.equal(model.s3d.conv1.conv1.weight, milnce.conv1.conv1.weight)
 
 
-def test_project_checkpoint_rebuilds_model_and_vocab(tmp_path):
+@pytest.mark.parametrize("mode", ["feature", "pixel"])
+def test_project_checkpoint_rebuilds_model_and_vocab(tmp_path, mode):
     words = ["cut", "the", "onion"]
-    cfg = ModelConfig(mode="feature", temporal="conv", hidden=32, feature_dim=16)
-    model = _randomise(build_model(cfg, vocab=words))
+    over = dict(temporal="conv", hidden=32, feature_dim=16) if mode == "feature" else dict(width=0.125)
+    model = _randomise(build_model(ModelConfig(mode=mode, **over), vocab=words))
     path = save_checkpoint(tmp_path / "run" / "last.pt", checkpoint_state(model, step=11, vocab=words))
     state = load_checkpoint(path)
-    assert state["step"] == 11 and state["vocab"] == words and state["config"]["temporal"] == "conv"
-    again = build_model(ModelConfig(mode="feature", temporal="conv", hidden=32, feature_dim=16,
-                                    checkpoint=str(path))).eval()
-    feats, tokens = torch.randn(3, 4, 16), torch.tensor([[1, 2, 3]])
+    assert state["step"] == 11 and state["vocab"] == words and state["config"]["mode"] == mode
+    again = build_model(ModelConfig(mode=mode, checkpoint=str(path), **over)).eval()
+    feats = torch.randn(3, 4, 16) if mode == "feature" else VIDEO
+    tokens = torch.tensor([[1, 2, 3]])
     assert again.config.vocab_size == 4
     assert torch.equal(again.encode_video(feats), model.encode_video(feats))
     assert torch.equal(again.encode_text(tokens), model.encode_text(tokens))

@@ -19,7 +19,7 @@ from torch import nn
 
 from vttwins.models.heads import TEMPORAL, FeatureVideoEncoder
 from vttwins.models.s3dg import S3D
-from vttwins.models.text import SentenceEncoder, check_tokens, glove_table, load_word2vec
+from vttwins.models.text import SentenceEncoder, glove_table, load_word2vec
 
 log = logging.getLogger(__name__)
 MODES = ("feature", "pixel")
@@ -143,8 +143,7 @@ class VideoTextModel(nn.Module):
 
     def encode_text(self, tokens: torch.Tensor, normalize: bool = False) -> torch.Tensor:
         """(B, L) int64 token ids (0 = padding) -> (B, embed_dim)."""
-        check_tokens(tokens, self.text_encoder.word_embd.num_embeddings)
-        out = self.text_encoder(tokens)
+        out = self.text_encoder(tokens)  # checks shape, dtype and id range
         return F.normalize(out, dim=-1) if normalize else out
 
     def forward(self, video: torch.Tensor, tokens: torch.Tensor, normalize: bool = False):

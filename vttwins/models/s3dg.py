@@ -194,8 +194,10 @@ class S3D(nn.Module):
             raise ValueError(f"video of shape {tuple(video.shape)} is too small for S3D: {err}") from None
 
     def feature_map(self, video: torch.Tensor) -> torch.Tensor:
-        """(B, 3, T, H, W) in [0, 1] -> the Mixed_5c map (B, 1024*width, T', H', W')."""
+        """(B, 3, T, H, W) float in [0, 1] (or uint8) -> the Mixed_5c map (B, 1024*width, T', H', W')."""
         self.check_video(video)
+        if video.dtype == torch.uint8:
+            video = video.to(self.fc.weight.dtype) / 255.0
         x = space_to_depth(video) if self.space_to_depth else video
         x = self.conv1(x)
         if self.space_to_depth:

@@ -38,7 +38,10 @@ class Tokenizer:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"dict.npy not found: {path}")
-        words = np.load(path, allow_pickle=True)
+        try:
+            words = np.load(path)
+        except ValueError:  # an object array (as some releases save it) needs pickle; dict.npy is user-supplied
+            words = np.load(path, allow_pickle=True)
         if words.ndim != 1:
             raise ValueError(f"{path}: expected a 1-D array of words, got shape {words.shape}")
         return cls([str(w) for w in words])
