@@ -187,3 +187,26 @@ def test_cli_trains_and_reports_bad_config(tmp_path, capsys):
     assert (out / "model.pt").is_file()
     assert cli_main(["--config", "smoke", "loss.name=s3dtw"]) == 2
     assert "loss.name" in capsys.readouterr().err
+
+
+def test_tiny_pixel_mode_run(tmp_path):
+    out = fit(smoke(tmp_path, "pix", "model.mode=pixel", "model.width=0.125", "data.num_frames=4", "data.size=32",
+                    "data.n_clips=4", "train.batch_size=2", "train.steps=2", "train.checkpoint_every=2"))
+    assert len(losses(out)) == 2
+    model, _, config = load_trained(out)
+    assert model.mode == "pixel" and config.data.num_frames == 4
+
+
+def test_bad_files_are_skipped_and_counted(tmp_path):
+    import shutil
+
+    root = tmp_path / "howto"
+    shutil.copytree(SMOKE_DATA / "howto100m", root)
+    bad = sorted((root / "features").iterdir())[:2]
+    for path in bad:
+        path.write_bytes(b"not a numpy file")
+    out = fit(smoke(tmp_path, "real", f"data.video_list_csv={root / 'videos.csv'}",
+                    f"data.caption_root={root / 'captions'}", f"data.feature_root={root / 'features'}",
+                    "train.steps=3"))
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["skipped"] >= 1 and all(a["skipped"] <= b["skipped"] for a, b in zip(records, records[1:]))

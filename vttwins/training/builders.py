@@ -9,7 +9,6 @@ import json
 import logging
 from pathlib import Path
 
-import pandas as pd
 import torch
 from torch import nn
 
@@ -61,24 +60,19 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
     return found
 
 
-def caption_texts(caption_root: Path, video_ids: list[str] | None = None) -> list[str]:
-    """All caption sentences under `caption_root` (per-video .json/.csv files or one big .json), sorted by video."""
-    texts: list[str] = []
-    if caption_root.is_file():
-        table = json.loads(caption_root.read_text())
-        for vid in sorted(table):
-            if video_ids is None or vid in video_ids:
-                texts += [str(t) for t in table[vid]["text"]]
-        return texts
-    wanted = None if video_ids is None else set(video_ids)
-    for path in sorted(caption_root.iterdir()):
-        vid = path.name.split(".")[0]
-        if wanted is not None and vid not in wanted:
-            continue
-        if path.suffix == ".json":
-            texts += [str(t) for t in json.loads(path.read_text())["text"]]
-        elif path.suffix == ".csv":
-            texts += pd.read_csv(path, keep_default_na=False)["text"].astype(str).tolist()
+def caption_texts(video_list_csv: Path, caption_root: Path) -> list[str]:
+    """Every non-empty caption of the listed videos, in video-id order, read like the dataset reads them
+    (unreadable caption files are skipped here exactly as the dataset will skip them)."""
+    from vttwins.data.captions import CaptionStore
+    from vttwins.data.errors import SKIPPABLE
+    from vttwins.data.howto100m import read_howto_csv
+
+    store, texts = CaptionStore(caption_root), []
+    for vid in sorted(read_howto_csv(video_list_csv)["video_id"].astype(str)):
+        try:
+            texts += [str(t) for t in store.get(vid)["text"]]
+        except SKIPPABLE as err:
+            log.debug("vocabulary: skipping captions of %s (%s)", vid, err)
     return texts
 
 
@@ -88,9 +82,7 @@ def build_tokenizer(paths: dict):
 
     if paths["dict_path"] is not None:
         return Tokenizer.from_dict_npy(paths["dict_path"])
-    videos = pd.read_csv(paths["video_list_csv"])
-    ids = sorted(str(p).split("/")[-1].split(".")[0] for p in videos["video_path"])
-    texts = caption_texts(Path(paths["caption_root"]), ids)
+    texts = caption_texts(paths["video_list_csv"], paths["caption_root"])
     if not texts:
         raise ValueError(f"no captions found under {paths['caption_root']} to build a vocabulary from")
     return Tokenizer.from_corpus(texts)

@@ -16,8 +16,6 @@ import dataclasses
 import json
 import logging
 import signal
-import sys
-import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -29,7 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from vttwins.config import SEQUENCE_LOSSES, Config, config_to_dict
-from vttwins.training import builders, distributed as dist_utils, state as st
+from vttwins.training import builders, distributed as dist_utils, runtime as rt, state as st
 from vttwins.training.distributed import DistInfo, all_gather_with_grad
 
 log = logging.getLogger(__name__)
@@ -87,80 +85,12 @@ def _on_main(info: DistInfo, fn: Callable[[], Any]) -> Any:
     return result
 
 
-class _StopFlag:
-    """SIGTERM/SIGINT handlers that ask the loop to checkpoint and stop after the current step."""
-
-    def __init__(self):
-        self.signum: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C: stop now
-        self.signum = signum
-        log.warning("signal %d: writing a checkpoint after the current step, then stopping", signum)
-
-    def __exit__(self, *exc):
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-        return False
-
-
-def _check_run_dir(run_dir: Path, resume: bool) -> Path | None:
-    """The checkpoint to resume from (None = fresh). A finished or started run is never overwritten silently."""
-    latest = st.latest_checkpoint(run_dir)
-    if resume:
-        if latest is None:
-            log.info("train.resume=true but %s has no checkpoint: starting from step 0", run_dir)
-        return latest
-    if latest is not None or (run_dir / "metrics.jsonl").exists():
-        raise ValueError(f"train.output_dir={run_dir} already holds a run; set train.resume=true to continue it "
-                         "or choose another output_dir")
-    return None
-
-
-def _check_same_architecture(saved: dict, model_config, source: Path) -> None:
-    current = dataclasses.asdict(model_config)
-    diff = {k: (saved.get(k), v) for k, v in current.items() if k != "checkpoint" and saved.get(k) != v}
-    if diff:
-        details = ", ".join(f"model.{k}: checkpoint {a!r} vs config {b!r}" for k, (a, b) in sorted(diff.items()))
-        raise ValueError(f"checkpoint {source} was trained with another architecture ({details})")
-
-
 def _resolved(config: Config, model) -> Config:
     return dataclasses.replace(config, model=dataclasses.replace(model.config))
 
 
 def _total_steps(config: Config, batches_per_epoch: int) -> int:
     return config.train.steps if config.train.steps is not None else config.train.epochs * batches_per_epoch
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop records after `step` (a run killed between a log line and its checkpoint), keep the rest."""
-    if not path.exists():
-        return
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-    keep = [ln for ln in lines if json.loads(ln).get("step", 0) <= step]
-    if len(keep) != len(lines):
-        log.info("metrics.jsonl: dropping %d records after step %d (re-run after resume)", len(lines) - len(keep),
-                 step)
-        from vttwins.results import atomic_write_text
-        atomic_write_text(path, "".join(ln + "\n" for ln in keep))
-
-
-def _progress_bar(config: Config, info: DistInfo, start: int, total: int):
-    mode = config.train.progress
-    use_bar = info.is_main and (mode == "bar" or (mode == "auto" and sys.stderr.isatty()))
-    if not use_bar:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
 
 
 # ------------------------------------------------------------------------------------------- the run
@@ -174,7 +104,7 @@ class _Run:
         self.run_dir = Path(config.train.output_dir)
         self.amp_dtype = builders.resolve_amp(config, device)
         builders.build_loss(config)  # unknown loss / bad options fail before any data is generated
-        resume_from = _on_main(info, lambda: _check_run_dir(self.run_dir, config.train.resume))
+        resume_from = _on_main(info, lambda: rt.check_run_dir(self.run_dir, config.train.resume))
         self.paths = _on_main(info, lambda: builders.data_paths(config, generate=True))
         if not info.is_main:
             self.paths = builders.data_paths(config, generate=False)
@@ -185,7 +115,7 @@ class _Run:
         self.resume_state = None
         if resume_from is not None:
             self.resume_state = st.load_state(resume_from)
-            _check_same_architecture(self.resume_state["model_config"], model.config, resume_from)
+            rt.check_same_architecture(self.resume_state["model_config"], model.config, resume_from)
         self.dataset = builders.build_dataset(self.config, self.paths, self.tokenizer)
         t = self.config.train
         self.sampler = st.GlobalBatchSampler(len(self.dataset), t.batch_size, info.rank, info.world_size, t.seed)
@@ -206,7 +136,7 @@ class _Run:
         self.scheduler = st.make_scheduler(self.optimizer, self.total, c.optim)
         use_scaler = self.amp_dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
-        self.start = 0
+        self.start, self.skipped_local, self.skipped_before, self._skipped_total = 0, 0, 0, 0
         if self.resume_state is not None:
             self._restore(self.resume_state)
 
@@ -221,7 +151,7 @@ class _Run:
         return {**self._final_state(step), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
                 "rng": st.rng_state(), "data_position": {"epoch": epoch, "batch": batch},
-                "world_size": self.info.world_size}
+                "world_size": self.info.world_size, "skipped": self._skipped_total}
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -231,6 +161,7 @@ class _Run:
         self.scaler.load_state_dict(state["scaler"])
         st.set_rng_state(state["rng"])
         self.start = int(state["step"])
+        self.skipped_before = int(state.get("skipped", 0))
         if self.start > self.total:
             raise ValueError(f"checkpoint is at step {self.start}, beyond train.steps={self.total}")
         log.info("resuming from step %d (data position %s)", self.start, state["data_position"])
@@ -254,7 +185,7 @@ class _Run:
                             device=str(self.device), start_step=self.start)
         atomic_write_text(self.run_dir / "provenance.json", json.dumps(record, indent=2, sort_keys=True,
                                                                        default=str) + "\n")
-        _truncate_metrics(self.run_dir / "metrics.jsonl", self.start)
+        rt.truncate_metrics(self.run_dir / "metrics.jsonl", self.start)
 
     def write_final(self) -> Path:
         path = self.run_dir / "model.pt"
@@ -277,13 +208,15 @@ class _Run:
             self.sampler.set_epoch(epoch)
             self.sampler.set_start(skip)
             self.dataset.set_epoch(epoch)
-            loader = DataLoader(self.dataset, batch_sampler=self.sampler, collate_fn=collate_pretrain,
+            loader = DataLoader(self.dataset, batch_sampler=self.sampler,
+                                collate_fn=rt.CountingCollate(self.dataset, collate_pretrain),
                                 num_workers=self.config.data.num_workers,
                                 pin_memory=self.device.type == "cuda")
             yield from loader
             epoch, skip = epoch + 1, 0
 
     def _step(self, batch: dict, step: int) -> tuple[float, float]:
+        self.skipped_local += int(batch.pop("_skipped_new", 0))
         key = "video" if self.model.mode == "pixel" else "features"
         video = batch[key].to(self.device, non_blocking=True)
         tokens = batch["tokens"].to(self.device, non_blocking=True)
@@ -302,39 +235,28 @@ class _Run:
         return float(loss.detach()), lr
 
     def _skipped(self) -> int:
-        return len(getattr(self.dataset, "skipped", ()) or ())
+        """Items skipped (bad files) so far in this run, summed over ranks (collective: call on every rank)."""
+        if not self.info.distributed:
+            return self.skipped_local
+        t = torch.tensor([self.skipped_local], device=self.device)
+        torch.distributed.all_reduce(t)
+        return int(t.item())
 
     def train(self, callbacks: Iterable[Callable[[dict], None]] = ()) -> Path:
         self.write_run_files()
         self.ddp.train()
-        t, clips_per_step = self.config.train, self.config.train.batch_size * self.config.data.n_clips
-        bar = _progress_bar(self.config, self.info, self.start, self.total)
+        bar = rt.progress_bar(self.config, self.info, self.start, self.total)
         metrics = (self.run_dir / "metrics.jsonl").open("a") if self.info.is_main else None
-        window_t, window_steps, began = time.perf_counter(), 0, time.perf_counter()
+        self._window = (time.perf_counter(), 0)
+        self._began = time.perf_counter()
         try:
-            with _StopFlag() as stop:
+            with rt.StopFlag() as stop:
                 batches = iter(self._batches())
                 for step in range(self.start, self.total):
                     loss, lr = self._step(next(batches), step)
-                    done, window_steps = step + 1, window_steps + 1
-                    if done % t.log_every == 0 or done == self.total:
-                        now = time.perf_counter()
-                        rate = window_steps / max(now - window_t, 1e-9)
-                        record = {"step": done, "epoch": step // self.sampler.batches_per_epoch, "loss": loss,
-                                  "lr": lr, "steps_per_s": rate, "clips_per_s": rate * clips_per_step,
-                                  "elapsed_s": now - began, "skipped": self._skipped()}
-                        window_t, window_steps = now, 0
-                        self._log(record, metrics, bar)
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{loss:.4f}")
                     for callback in callbacks:
-                        callback({"step": done, "loss": loss, "lr": lr})
-                    stopping = dist_utils.any_flag(stop.signum is not None, self.info, self.device)
-                    if done % t.checkpoint_every == 0 or done == self.total or stopping:
-                        path = self.checkpoint(done)
-                    if stopping:
-                        raise TrainingInterrupted(stop.signum or signal.SIGTERM, done, path)
+                        callback({"step": step + 1, "loss": loss, "lr": lr})
+                    self._after_step(step + 1, loss, lr, stop, metrics, bar)
         finally:
             if metrics is not None:
                 metrics.close()
@@ -344,6 +266,31 @@ class _Run:
             log.info("run %s is already at step %d of %d", self.run_dir, self.start, self.total)
         self.write_final()
         return self.run_dir
+
+    def _after_step(self, done: int, loss: float, lr: float, stop: rt.StopFlag, metrics, bar) -> None:
+        """Log, checkpoint, stop on a signal. Collectives here run on every rank at the same steps."""
+        t = self.config.train
+        stopping = dist_utils.any_flag(stop.signum is not None, self.info, self.device)
+        log_now = done % t.log_every == 0 or done == self.total
+        save_now = done % t.checkpoint_every == 0 or done == self.total or stopping
+        if log_now or save_now:
+            self._skipped_total = self.skipped_before + self._skipped()
+        if log_now:
+            t0, steps = self._window
+            now, steps = time.perf_counter(), steps + 1
+            rate = steps / max(now - t0, 1e-9)
+            self._window = (now, 0)
+            self._log({"step": done, "epoch": (done - 1) // self.sampler.batches_per_epoch, "loss": loss, "lr": lr,
+                       "steps_per_s": rate, "clips_per_s": rate * t.batch_size * self.config.data.n_clips,
+                       "elapsed_s": now - self._began, "skipped": self._skipped_total}, metrics, bar)
+        else:
+            self._window = (self._window[0], self._window[1] + 1)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
+        path = self.checkpoint(done) if save_now else None
+        if stopping:
+            raise TrainingInterrupted(stop.signum or signal.SIGTERM, done, path)
 
     def _log(self, record: dict, metrics, bar) -> None:
         if metrics is None:
