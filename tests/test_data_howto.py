@@ -6,6 +6,7 @@ import logging
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -171,3 +172,18 @@ def test_window_dataset(synth):
         WindowDataset(entries, "feature")[1]
     lenient = WindowDataset(entries, "feature", on_error="skip")
     assert "error" in lenient[1] and lenient.skipped[0][0].endswith("gone.npy")
+
+
+def test_three_caption_layouts_give_identical_items(synth, tmp_path):
+    big, csv_dir = {}, tmp_path / "csv"
+    csv_dir.mkdir()
+    for f in sorted(synth.howto_captions.glob("*.json")):
+        caps = json.loads(f.read_text())
+        big[f.stem] = caps
+        pd.DataFrame(caps).to_csv(csv_dir / f"{f.stem}.csv", index=False)
+    (tmp_path / "caption.json").write_text(json.dumps(big))
+    items = [HowToPretrainDataset(synth.howto_csv, root, feature_root=synth.howto_features)[3]
+             for root in (synth.howto_captions, tmp_path / "caption.json", csv_dir)]
+    for other in items[1:]:
+        assert other["text"] == items[0]["text"] and torch.equal(other["features"], items[0]["features"])
+        assert torch.allclose(other["start"], items[0]["start"])

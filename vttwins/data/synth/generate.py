@@ -60,8 +60,10 @@ def _run(jobs: list[tuple], workers: int, progress: bool) -> list[dict]:
                 out.append(run_job(job))
                 bar.update()
     else:
-        # spawn: workers never inherit a parent's torch/OpenMP thread state
-        ctx = multiprocessing.get_context("spawn")
+        # fork where available: works from scripts without a __main__ guard and from notebooks; the workers
+        # use numpy and PyAV only (never torch), so a parent's thread pools do not matter.
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
             out = []
             for rec in pool.map(run_job, jobs, chunksize=4):
