@@ -10,7 +10,7 @@ from vttwins.models import S3D
 from vttwins.models.s3dg import INCEPTION, MaxPool3dSame, SelfGating, space_to_depth, stage_sizes, tf_same_padding
 
 TSV = Path(__file__).resolve().parents[2] / "shared" / "spec" / "s3d_howto100m_state_dict.tsv"
-SMALL = 0.25
+SMALL = 0.125
 
 
 def _tsv_rows():
