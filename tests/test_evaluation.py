@@ -195,3 +195,24 @@ def test_classification_chance():
     # ties in the training counts pick the lowest index (class 0): 1/4 < 1/3 -> uniform wins
     assert chance.classification_chance([0, 1, 1, 2], 3, train_labels=[0, 1]) == pytest.approx(100 / 3)
     assert math.isclose(chance.classification_chance([0], 2, train_labels=[0]), 100.0)
+
+
+def test_standardized_ordered_decoding_ignores_step_offsets():
+    rng = np.random.default_rng(5)
+    s = rng.standard_normal((30, 4))
+    shifted = s * np.array([1.0, 3.0, 0.5, 2.0]) + np.array([10.0, -4.0, 0.0, 7.0])  # per-step scale + offset
+    a = metrics.ordered_instants(s, metrics.monotone_paths(metrics.standardize_steps(s))[0])
+    b = metrics.ordered_instants(shifted, metrics.monotone_paths(metrics.standardize_steps(shifted))[0])
+    assert a.tolist() == b.tolist()
+    # without standardising, the step with the big offset swallows the video
+    raw = metrics.monotone_paths(shifted)[0]
+    assert sum(k == 0 for _, k in raw) > 20
+    assert metrics.standardize_steps(np.ones((5, 2))).tolist() == np.zeros((5, 2)).tolist()
+
+
+def test_ordered_path_via_hard_path_equals_numpy_reference():
+    pytest.importorskip("vttwins.alignment")
+    from vttwins.evaluation.step_localization import ordered_path
+    rng = np.random.default_rng(7)
+    emb, steps = rng.standard_normal((25, 6)) + 2.0, rng.standard_normal((5, 6))
+    assert ordered_path(emb, steps) == metrics.monotone_paths(metrics.standardize_steps(emb @ steps.T))[0]

@@ -29,10 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def read_videos(dataset, config: EvalConfig, kind: str = "hmdb") -> pd.DataFrame:
+    """The action CSV; `max_videos` keeps that many, taken round-robin over the classes, in file order."""
     from vttwins.data import read_action_csv
     df = read_action_csv(dataset_path(dataset, "action", "csv"), dataset=kind).reset_index(drop=True)
-    if config.max_videos is not None:
-        df = df.iloc[: config.max_videos]
+    if config.max_videos is not None and config.max_videos < len(df):
+        # round-robin over the classes (every class keeps videos; the first rows alone may be one per class)
+        order = df.assign(_r=df.groupby("label_index").cumcount()).sort_values(["_r", "label_index"], kind="stable")
+        df = df.loc[sorted(order.index[: config.max_videos])].reset_index(drop=True)
     return df
 
 

@@ -9,7 +9,8 @@ Definitions (the same units as `metrics`: percent for recalls and accuracies, 1-
   MedR = the expected *sample* median of the Q query ranks (order statistics of the binomial count), which for
   large Q approaches the median of R.
 - CrossTask standard: one uniformly random second per step; a step's hit probability is its annotated seconds / T.
-- CrossTask ordered: the ordered decoder run on i.i.d. standard-normal scores (Monte Carlo, seeded).
+- CrossTask ordered: the ordered decoder (on per-step standardised scores, as evaluated) run on i.i.d.
+  standard-normal scores (Monte Carlo, seeded).
 - classification (CTR, linear probe, zero-shot): the better of two label-only predictors, a uniform guess
   (1 / number of candidate classes) and always answering the most frequent training class (ties: lowest index).
 """
@@ -88,7 +89,7 @@ def ordered_crosstask_chance(videos: Iterable[tuple[str, np.ndarray]], draws: in
     per_video = []
     for task, gt in videos:
         y = np.asarray(gt, dtype=bool)
-        scores = rng.standard_normal((int(draws),) + y.shape)
+        scores = np.stack([metrics.standardize_steps(d) for d in rng.standard_normal((int(draws),) + y.shape)])
         hits = 0
         for s, path in zip(scores, metrics.monotone_paths(scores)):
             hits += metrics.crosstask_hits(metrics.ordered_instants(s, path), y)[0]

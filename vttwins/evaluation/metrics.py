@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = [
     "retrieval_ranks", "rank_summary", "top1_correct", "accuracy",
-    "interval_mask", "crosstask_hits", "crosstask_predict", "ordered_instants", "monotone_paths",
+    "interval_mask", "crosstask_hits", "crosstask_predict", "ordered_instants", "monotone_paths", "standardize_steps",
     "pooled_recall",
 ]
 
@@ -139,6 +139,18 @@ def pooled_recall(per_video: Iterable[tuple[str, int, int]]) -> dict[str, float]
         hits[task] = hits.get(task, 0) + int(h)
         total[task] = total.get(task, 0) + int(n)
     return {task: 100.0 * hits[task] / total[task] for task in sorted(total) if total[task] > 0}
+
+
+def standardize_steps(step_scores) -> np.ndarray:
+    """Z-score every step's column over the seconds of the video (a constant column becomes 0).
+
+    Why: a monotone path visits every second, so a step whose text embedding simply scores higher everywhere
+    (a per-step offset or scale, common for unnormalised embeddings) would swallow the whole video. Argmax
+    decoding is unaffected by this per-column affine map; the ordered decoder needs it.
+    """
+    s = _as_scores(step_scores, "step_scores")
+    std = s.std(axis=0)
+    return (s - s.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
 def monotone_paths(step_scores) -> list[list[tuple[int, int]]]:

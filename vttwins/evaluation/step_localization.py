@@ -6,7 +6,7 @@
 (a) standard (Zhukov et al. 2019, as MIL-NCE reports it): every second t of a video is scored against every step
     of its task (window centred on t + 0.5); `standard` predicts each step at its argmax second, `ordered`
     decodes the steps in task order with `vttwins.alignment.hard_path` (hard DTW, no smoothing, no weak lattice,
-    cost = -score) and takes each step's best second inside its aligned stretch. A step is recalled when its
+    cost = minus the per-step standardised score) and takes each step's best second inside its aligned stretch. A step is recalled when its
     second falls in one of its ground-truth intervals (seconds floor(start) .. ceil(end) - 1). Recall per task =
     recalled / annotated steps pooled over the task's videos; the `mean` row averages the tasks.
 (b) VT-TWINS "CTR": one window at each ground-truth segment's start (the flattened CSV), classified among its task's
@@ -57,9 +57,15 @@ def _second_embeddings(model, src: WindowSource, task: str, vid: str, config: Ev
     return np.repeat(emb, config.crosstask_stride, axis=0)[:t_len]
 
 
-def _ordered_path(emb: np.ndarray, steps: np.ndarray) -> list[tuple[int, int]]:
+def ordered_path(emb: np.ndarray, steps: np.ndarray) -> list[tuple[int, int]]:
+    """hard_path (hard DTW, no smoothing, no weak lattice) on the per-step standardised scores of
+    `metrics.standardize_steps`, written as embeddings so hard_path's cost -<x_t, y_k> is exactly -z_tk:
+    x_t = emb_t - mean_t(emb) (centres every column), y_k = step_k / std_k (scales it)."""
     from vttwins.alignment import hard_path
-    hp = hard_path(torch.from_numpy(emb)[None], torch.from_numpy(steps)[None], smooth=False, weak=False)[0]
+    x = emb - emb.mean(axis=0, keepdims=True)
+    std = (x @ steps.T).std(axis=0)
+    y = steps / np.where(std > 0, std, 1.0)[:, None]
+    hp = hard_path(torch.from_numpy(x)[None], torch.from_numpy(y)[None], smooth=False, weak=False)[0]
     return [tuple(p) for p in hp.pairs.tolist()]
 
 
@@ -84,7 +90,7 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
         scores = emb @ steps.T
         gts.append((row.task, gt))
         for variant, inst in (("standard", metrics.crosstask_predict(scores)),
-                              ("ordered", metrics.ordered_instants(scores, _ordered_path(emb, steps)))):
+                              ("ordered", metrics.ordered_instants(scores, ordered_path(emb, steps)))):
             results[variant].append((row.task, *metrics.crosstask_hits(inst, gt)))
     if not gts:
         raise ValueError("no CrossTask video could be evaluated")
