@@ -1,6 +1,7 @@
 """SynthHowTo: determinism, ground truth consistent with the files, noise knobs doing what they say."""
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -185,3 +186,18 @@ def test_cli_writes_a_set(tmp_path):
                  "--set", "crosstask_videos=1", "--set", "action_clips_per_class=1", "--set", "size=16"]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["counts"]["howto_videos"] == 2 and (out / "README.md").read_text().startswith("# SynthHowTo")
+
+
+def test_concurrent_ensure_synth_generates_once(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = importlib.import_module("vttwins.data.synth.generate")  # the module, not the function of that name
+    calls = []
+    real = gen.generate
+    monkeypatch.setattr(gen, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cfg = TINY.replace(howto_videos=2, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0,
+                       action_clips_per_class=0, render_videos=False)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: ensure_synth(tmp_path / "shared", cfg, workers=1), range(3)))
+    assert all(r == results[0] for r in results)
+    assert len(read_howto_csv(results[0].howto_csv)) == 2 and len(calls) == 1

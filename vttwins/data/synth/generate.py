@@ -137,14 +137,38 @@ def _counts(by_kind: dict[str, list[dict]]) -> dict:
     }
 
 
+def _is_current(paths: SynthPaths, config: SynthConfig) -> bool:
+    try:
+        meta = json.loads(paths.meta.read_text())
+    except (OSError, ValueError):
+        return False
+    return meta.get("config") == config.to_dict() and meta.get("generator_version") == GENERATOR_VERSION
+
+
+@contextlib.contextmanager
+def _folder_lock(root: Path):
+    """An exclusive lock on `<root>.lock` (POSIX), so concurrent ensure_synth calls generate only once."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking
+        yield
+        return
+    with open(root.parent / f".{root.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def ensure_synth(out_dir: str | Path, config: SynthConfig | None = None, workers: int | None = None) -> SynthPaths:
     """Paths of SynthHowTo in `out_dir`, generating it only when meta.json is missing or records another config."""
     config = config or SynthConfig()
     paths = synth_paths(out_dir)
-    try:
-        meta = json.loads(paths.meta.read_text())
-        if meta.get("config") == config.to_dict() and meta.get("generator_version") == GENERATOR_VERSION:
+    if _is_current(paths, config):
+        return paths
+    with _folder_lock(paths.root):
+        if _is_current(paths, config):  # another process generated it while we waited
             return paths
-    except (OSError, ValueError):
-        pass
-    return generate(out_dir, config, workers=workers)
+        return generate(out_dir, config, workers=workers)
