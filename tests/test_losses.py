@@ -19,8 +19,6 @@ VARIANTS = {  # alignment name -> (smooth, weak, hard)
     "s2dtw": (True, True, False), "soft_dtw": (False, False, False), "dtw": (False, False, True),
     "s2dtw_smooth_only": (True, False, False), "s2dtw_weak_only": (False, True, False),
 }
-needs_alignment = pytest.mark.skipif(not hasattr(alignment_module, "s2dtw_matrix"),
-                                     reason="vttwins.alignment.s2dtw_matrix not available yet")
 
 
 # ---------------------------------------------------------------------------------------- reference S2DTW
@@ -73,7 +71,7 @@ def ref_alignment(monkeypatch):
     calls = []
 
     def fake(x, y, **kw):
-        calls.append(kw)
+        calls.append(dict(kw, inputs=(x, y)))
         return ref_matrix(x, y, **kw)
 
     monkeypatch.setattr(alignment_module, "s2dtw_matrix", fake, raising=False)
@@ -165,13 +163,14 @@ def test_identical_pairs_give_log_b(ref_alignment):
 
 def test_tda_in_loss_uses_generator_and_only_in_training(ref_alignment, monkeypatch):
     v = F.normalize(unit(1, 1, 8, seed=9) + 1e-4 * unit(3, 4, 8, seed=10), dim=-1)  # near-duplicates: shuffled
-    t = unit(3, 4, 8, seed=11)
+    t = F.normalize(unit(1, 1, 8, seed=11) + 1e-4 * unit(3, 5, 8, seed=12), dim=-1)
     loss = SequenceContrastiveLoss(tda=True, reduction="none")
     got = loss(v, t, generator=torch.Generator().manual_seed(5))
     gen = torch.Generator().manual_seed(5)
     pv, permv = TemporalDataAugmentation()(v, generator=gen)
-    pt, _ = TemporalDataAugmentation()(t, generator=gen)
-    assert not (permv == torch.arange(4)).all()
+    pt, permt = TemporalDataAugmentation()(t, generator=gen)
+    assert not (permv == torch.arange(4)).all() and not (permt == torch.arange(5)).all()
+    assert torch.equal(ref_alignment[0]["inputs"][0], pv) and torch.equal(ref_alignment[0]["inputs"][1], pt)
     torch.testing.assert_close(got, SequenceContrastiveLoss(reduction="none")(pv, pt))
     loss.eval()
     torch.testing.assert_close(loss(v, t, generator=torch.Generator().manual_seed(5)),
@@ -179,7 +178,6 @@ def test_tda_in_loss_uses_generator_and_only_in_training(ref_alignment, monkeypa
 
 
 # --------------------------------------------------------------------- sequence loss: through the real core
-@needs_alignment
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_loss_matches_hand_computation_with_reference_distances(name):
     smooth, weak, hard = VARIANTS[name]
@@ -189,7 +187,6 @@ def test_loss_matches_hand_computation_with_reference_distances(name):
     torch.testing.assert_close(SequenceContrastiveLoss(alignment=name, reduction="none")(v, t), hand_loss(d))
 
 
-@needs_alignment
 def test_released_default_with_lengths_matches_reference():
     v, t = unit(3, 4, 5, seed=14), unit(3, 3, 5, seed=15)
     vl, tl = torch.tensor([4, 2, 3]), torch.tensor([3, 3, 1])
@@ -198,7 +195,6 @@ def test_released_default_with_lengths_matches_reference():
     torch.testing.assert_close(got, hand_loss(d, "both", 0.5).mean())
 
 
-@needs_alignment
 def test_identical_pairs_give_log_b_real_core():
     for dtype in (torch.float32, torch.float64):
         v = unit(1, 8, 16, seed=16, dtype=dtype).expand(6, 8, 16)
@@ -208,7 +204,6 @@ def test_identical_pairs_give_log_b_real_core():
         assert float(loss) == pytest.approx(math.log(6), abs=1e-5 if dtype == torch.float32 else 1e-12)
 
 
-@needs_alignment
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_gradcheck_through_loss(name):
     v = unit(2, 3, 3, seed=18).requires_grad_()
@@ -218,7 +213,6 @@ def test_gradcheck_through_loss(name):
     assert torch.autograd.gradcheck(lambda a, b: loss(a, b), (v, t), eps=1e-6, atol=1e-5)
 
 
-@needs_alignment
 def test_learnable_parameters_get_reference_gradients():
     v, t = unit(3, 3, 4, seed=20), unit(3, 3, 4, seed=21)
     params = {k: torch.nn.Parameter(torch.tensor(val, dtype=torch.float64))
