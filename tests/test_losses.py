@@ -353,6 +353,8 @@ def test_public_names_resolve():
     (MILNCELoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)), "num_candidates must lie in"),
     (ClipInfoNCELoss, lambda f: f(torch.zeros(3, 4), torch.zeros(3, 4)), "video must be a 3-D"),
     (TemporalDataAugmentation, lambda f: f(torch.zeros(2, 3, 4), lengths=torch.tensor([0, 3])), "lengths"),
+    (TemporalDataAugmentation, lambda f: f(torch.full((2, 3, 4), float("nan"))), "non-finite"),
+    (SequenceContrastiveLoss, lambda f: f(torch.full((2, 3, 4), float("inf")), torch.zeros(2, 3, 4)), "finite"),
 ])
 def test_bad_inputs_raise(make, call, match):
     with pytest.raises(ValueError, match=match):

@@ -159,6 +159,8 @@ class TemporalDataAugmentation(nn.Module):
         e = seq.detach().to(torch.promote_types(seq.dtype, torch.float32))
         sim = -e @ e.transpose(1, 2)  # (B, n, n)
         delta = torch.cat([self._distances(sim, chunk) for chunk in perms.split(self._chunk(sim))], dim=1)
+        if not torch.isfinite(delta).all():
+            raise ValueError(f"seq of shape {tuple(seq.shape)} has non-finite values (or overflows its self-similarity)")
         return perms, torch.softmax(-self.sharpness * delta, dim=1)
 
     @staticmethod
