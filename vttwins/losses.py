@@ -160,7 +160,8 @@ class TemporalDataAugmentation(nn.Module):
         sim = -e @ e.transpose(1, 2)  # (B, n, n)
         delta = torch.cat([self._distances(sim, chunk) for chunk in perms.split(self._chunk(sim))], dim=1)
         if not torch.isfinite(delta).all():
-            raise ValueError(f"seq of shape {tuple(seq.shape)} has non-finite values (or overflows its self-similarity)")
+            raise ValueError(f"seq of shape {tuple(seq.shape)} has non-finite values "
+                             "(or overflows its self-similarity)")
         return perms, torch.softmax(-self.sharpness * delta, dim=1)
 
     @staticmethod
@@ -174,7 +175,8 @@ class TemporalDataAugmentation(nn.Module):
         b, n, _ = sim.shape
         flat = sim.reshape(b, n * n)
         cells = (perms[:, :, None] * n + perms[:, None, :]).reshape(-1)  # S[π, π] as flat indices, (P*n*n,)
-        permuted = flat.index_select(1, cells).view(b, len(perms), n * n)  # index_select: ~15x faster than sim[:, π, π]
+        # index_select on the flat matrix: ~15x faster on CPU than advanced indexing sim[:, π[:, None], π[None]]
+        permuted = flat.index_select(1, cells).view(b, len(perms), n * n)
         return (permuted - flat[:, None]).norm(dim=2)
 
     def _sample(self, seq: torch.Tensor, generator) -> torch.Tensor:
@@ -285,7 +287,8 @@ class MILNCELoss(nn.Module):
 
     For clip i of video b, P = captions of video b at the `num_candidates` positions nearest to i
     (`nearest_positions`). With s = <x, y> / temperature, the term is
-        -log Σ_{p∈P} e^{s(x, y_p)} + log( Σ_{all B·n captions y} e^{s(x, y)} + Σ_{all B·n clips x', p∈P} e^{s(x', y_p)} ),
+        -log Σ_{p∈P} e^{s(x, y_p)}
+        + log( Σ_{all B·n captions y} e^{s(x, y)} + Σ_{all B·n clips x', p∈P} e^{s(x', y_p)} ),
     so the positives appear twice in the denominator and the minimum is log 2.
     forward(video (B, n, D), text (B, n, D)) -> scalar, or `(B, n)` with reduction="none".
     """
