@@ -131,7 +131,7 @@ def build_world(seed: int, num_tasks: int = 12, num_verbs: int = 12, num_objects
     lo, hi = steps_range
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
     pool_size = min(step_pool or 2 * num_tasks + 8, num_verbs * num_objects)
-    # Every verb and object appears in the pool at least once when it is large enough (cover, then fill).
+    # The pool: distinct random (verb, object) cells; tasks draw their steps from it, so steps recur across tasks.
     cells = rng.permutation(num_verbs * num_objects)
     pool = [(int(c) // num_objects, int(c) % num_objects) for c in cells[:pool_size]]
     tasks = []
