@@ -110,6 +110,8 @@ def build_loss(config: Config) -> nn.Module:
     from vttwins import losses
 
     c = config.loss
+    if c.name == "dtw" and c.learn_gamma:
+        raise ValueError("loss.learn_gamma=true does nothing for loss.name='dtw' (hard DTW forces gamma = 0)")
     if c.name in SEQUENCE_LOSSES:
         return losses.SequenceContrastiveLoss(
             alignment=c.name, gamma=_maybe_param(c.gamma, c.learn_gamma), smooth_gamma=c.smooth_gamma,

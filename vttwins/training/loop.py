@@ -211,7 +211,10 @@ class _Run:
             loader = DataLoader(self.dataset, batch_sampler=self.sampler,
                                 collate_fn=rt.CountingCollate(self.dataset, collate_pretrain),
                                 num_workers=self.config.data.num_workers,
-                                pin_memory=self.device.type == "cuda")
+                                pin_memory=self.device.type == "cuda",
+                                # its own generator: creating an iterator must not draw from the global RNG,
+                                # or a resumed run (new iterator mid-epoch) would diverge (dropout masks)
+                                generator=torch.Generator().manual_seed(self.config.train.seed + epoch))
             yield from loader
             epoch, skip = epoch + 1, 0
 
