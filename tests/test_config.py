@@ -25,10 +25,10 @@ def test_paper_profile_is_method_section_7():
 
 def test_overrides_list_dict_and_shorthands():
     c = load_config("smoke", ["train.steps=3", "loss.name=mil_nce", "loss.gamma=0.05", "output_dir=/tmp/x",
-                              "data_dir=/tmp/d", "optim.grad_clip=none", "data.synth={howto_videos: 30}"])
+                              "data_dir=/tmp/d", "optim.grad_clip=none", "optim.lr=1e-4", "data.synth={howto_videos: 30}"])
     assert c.train.steps == 3 and c.loss.name == "mil_nce" and c.loss.gamma == 0.05
     assert c.train.output_dir == "/tmp/x" and c.data.root == "/tmp/d" and c.optim.grad_clip is None
-    assert c.data.synth == {"howto_videos": 30}
+    assert c.data.synth == {"howto_videos": 30} and c.optim.lr == 1e-4
     assert c.loss.normalize is False and c.loss.temperature == 1.0  # MIL-NCE: no normalisation (METHOD.md §6)
     d = load_config("smoke", {"train.steps": 4, "model.embed_dim": 32})
     assert d.train.steps == 4 and d.model.embed_dim == 32

@@ -169,6 +169,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             raise ValueError(f"config key '{key}' expects true/false, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str):  # YAML 1.1 reads `1e-4` (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"config key '{key}' expects a number, got {value!r}")
         return float(value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import signal
 import time
 from contextlib import nullcontext
@@ -298,6 +299,13 @@ class _Run:
     def _log(self, record: dict, metrics, bar) -> None:
         if metrics is None:
             return
+        collapsed = math.log(self.config.train.batch_size)
+        if self.config.loss.name in SEQUENCE_LOSSES and abs(record["loss"] - collapsed) < 1e-3:
+            # every pair at the same distance: typically all embeddings collapsed to one point, anti-aligned
+            # across modalities, so S2DTW paths take only dummy cells and the gradient vanishes
+            log.warning("step %d: loss = log(batch) = %.4f, all distances equal (collapsed embeddings?); "
+                        "a lower optim.lr or better word vectors (model.word_init) usually avoid it",
+                        record["step"], collapsed)
         metrics.write(json.dumps(record, sort_keys=True) + "\n")
         metrics.flush()
         if bar is not None:
