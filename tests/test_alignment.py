@@ -284,3 +284,31 @@ def test_numba_missing_falls_back_explicitly(monkeypatch, caplog):
     cost = torch.randn(2, 3, 4, dtype=torch.float64)
     assert soft_dtw(cost).item() if cost.shape[0] == 1 else True
     assert torch.allclose(soft_dtw(cost)[0], torch.tensor(scalar_soft_dtw(cost[0].numpy(), 0.1), dtype=torch.float64))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("gamma", [0.0, 1e-3, 0.1, 10.0])
+def test_numba_backend_equals_torch_backend(dtype, gamma):
+    if not dp_module.numba_available():
+        pytest.skip("numba not importable")
+    g = torch.Generator().manual_seed(11)
+    D = torch.randn(70, 9, 13, generator=g, dtype=dtype)           # > one 64-pair chunk
+    lp = torch.randint(1, 10, (70,), generator=g)
+    lq = torch.randint(1, 14, (70,), generator=g)
+    r1, c1 = dp_module.torch_forward(D, lp, lq, gamma, True)
+    r2, c2 = dp_module.forward(D, lp, lq, gamma, True, backend="numba")
+    tol = 1e-12 if dtype == torch.float64 else 2e-5
+    assert torch.allclose(r1, r2, rtol=tol, atol=tol)
+    assert torch.allclose(dp_module.torch_backward(c1), dp_module.backward(c2), rtol=tol, atol=tol)
+
+
+def test_numba_long_sequences_finite():
+    if not dp_module.numba_available():
+        pytest.skip("numba not importable")
+    x, y = unit(2, 1024, 8, seed=0, dtype=torch.float32), unit(2, 1024, 8, seed=1, dtype=torch.float32)
+    cost = pairwise_cost(x, y).requires_grad_()
+    for gamma in (1e-3, 10.0):
+        r = soft_dtw(cost, gamma=gamma, x_lengths=torch.tensor([1024, 700]))
+        (e,) = torch.autograd.grad(r.sum(), cost)
+        assert torch.isfinite(r).all() and torch.isfinite(e).all()
+        assert torch.all(e[1, 700:] == 0)
