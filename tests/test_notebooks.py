@@ -59,7 +59,8 @@ def test_outputs_are_stripped_and_cells_are_thin(name):
         tree = ast.parse("\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))))
         defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
         assert not defs, f"{name}: define functions/classes in the package, not in a notebook cell"
-        if source.startswith(CHECKED):
+        if source.splitlines()[0] == CHECKED:
+            assert cell["outputs"], f"{name}: a checked cell stores the output nbval compares"
             assert all(o["output_type"] == "stream" or set(o.get("data", {})) <= {"text/plain"}
                        for o in cell["outputs"]), f"{name}: checked cells keep text outputs only"
             assert len(json.dumps(cell["outputs"])) < 2000

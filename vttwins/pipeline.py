@@ -59,16 +59,59 @@ class NotebookSpec:
     figures: tuple[Figure, ...] = ()
 
 
+_M = ("yc2_t2v_R@1", "crosstask_recall")  # ablation metrics every grid table must carry
+_STATS = tuple(f"{m}_{s}" for m in _M for s in ("mean", "std"))
+_STD = tuple(c for c in _STATS if c.endswith("_std"))  # one seed -> no std
+_RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
 NOTEBOOKS: list[NotebookSpec] = [
-    NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment"),
-    NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a short pixel-mode run"),
-    NotebookSpec("02_ablation_dtw_variants", "Ablation: losses, DTW variants, gamma, tau and narration noise"),
-    NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval"),
-    NotebookSpec("04_retrieval_msrvtt", "MSR-VTT-style text-video retrieval"),
-    NotebookSpec("05_step_localization_crosstask", "CrossTask step localization, both protocols"),
-    NotebookSpec("06_action_recognition", "Action recognition: linear probe and zero-shot"),
-    NotebookSpec("07_alignment_paths", "Alignment paths: DTW vs soft-DTW vs S2DTW, before and after training"),
-    NotebookSpec("08_benchmarks", "Speed and memory against the peers"),
+    NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment",
+                 tables=(Table("data_summary", "SynthHowTo counts per set and the measured narration noise",
+                               ("quantity", "value")),),
+                 figures=(Figure("data_weak_alignment", "frames, true step segments and shifted narration of "
+                                 "example videos: what weak alignment looks like"),
+                          Figure("data_caption_offsets", "distribution of caption-minus-step offsets"))),
+    NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a short pixel-mode run",
+                 tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, first and last loss, "
+                               "throughput, wall time", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),),
+                 figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
+    NotebookSpec("02_ablation_dtw_variants", "Ablation: losses, DTW variants, gamma, tau and narration noise",
+                 tables=(Table("ablation_dtw_variants", "the DTW-variant ablation: eight objectives, mean and std "
+                               "over seeds", ("loss", "n_seeds", *_STATS), _STD),
+                         Table("ablation_gamma", "S2DTW gamma sweep, mean and std over seeds",
+                               ("gamma", "n_seeds", *_STATS), _STD),
+                         Table("ablation_tau", "S2DTW tau sweep, mean and std over seeds",
+                               ("tau", "n_seeds", *_STATS), _STD),
+                         Table("ablation_noise", "narration-noise sweep (offset spread, filler rate) for MIL-NCE, "
+                               "soft-DTW and S2DTW", ("loss", "offset_std", "filler_rate", "n_seeds", *_STATS), _STD),
+                         Table("ablation_runs", "every ablation run with its cell, seed and metrics",
+                               ("seed", *_M), ("gamma", "tau", "offset_std", "filler_rate"))),
+                 figures=(Figure("ablation_dtw_variants", "the ablation as bars (mean, std, chance)"),
+                          Figure("ablation_gamma_tau", "metric vs gamma and tau of S2DTW"),
+                          Figure("ablation_noise", "metric vs narration noise for MIL-NCE, soft-DTW and S2DTW"))),
+    NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval",
+                 tables=(Table("retrieval_youcook2", "YouCook2-style retrieval, text->video and video->text, "
+                               "per model with computed chance", _RETRIEVAL),)),
+    NotebookSpec("04_retrieval_msrvtt", "MSR-VTT-style text-video retrieval",
+                 tables=(Table("retrieval_msrvtt", "MSR-VTT-style retrieval, text->video and video->text, "
+                               "per model with computed chance", _RETRIEVAL),)),
+    NotebookSpec("05_step_localization_crosstask", "CrossTask step localization, both protocols",
+                 tables=(Table("step_localization_crosstask", "CrossTask standard and ordered recall and CTR "
+                               "accuracy, mean over tasks", ("model", "protocol", "metric", "value", "chance")),
+                         Table("step_localization_crosstask_per_task", "CrossTask metrics per task",
+                               ("model", "protocol", "task", "value", "chance")))),
+    NotebookSpec("06_action_recognition", "Action recognition: linear probe and zero-shot",
+                 tables=(Table("action_recognition", "action recognition top-1: linear probe and zero-shot, per "
+                               "split and mean", ("model", "protocol", "mean")),)),
+    NotebookSpec("07_alignment_paths", "Alignment paths: DTW vs soft-DTW vs S2DTW, before and after training",
+                 tables=(Table("alignment_paths", "hard paths on held-out videos: matched pairs on a true step, "
+                               "skipped clips and captions", ("video_id", "stage", "method", "precision")),),
+                 figures=(Figure("alignment_paths_before", "cost, smoothed cost, soft alignment E, hard path and "
+                                 "truth on held-out videos before training"),
+                          Figure("alignment_paths_after", "the same after S2DTW pretraining"))),
+    NotebookSpec("08_benchmarks", "Speed and memory against the peers",
+                 tables=(Table("benchmarks_index", "the benchmark files and the revision they measured",
+                               ("benchmark", "title", "records")),),
+                 figures=(Figure("benchmarks_overview", "time per case of every benchmark"),)),
 ]
 
 
@@ -163,6 +206,24 @@ class NotebookContext:
             return self.__dict__["params"][key]
         except KeyError:
             raise AttributeError(f"notebook {self.__dict__.get('name')!r} has no parameter {key!r}") from None
+
+    @property
+    def profile_name(self) -> str:
+        return Path(self.profile).stem
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where this profile's companion runs live (cached by config: see vttwins.experiments)."""
+        return self.runs_root / f"companion-{self.profile_name}"
+
+    def config(self, overrides: Sequence[str] | dict = ()):
+        """The profile's run config (`vttwins.config.load_config`) with `overrides` applied; a relative data root
+        is taken from the repository root (notebooks run with cwd = notebooks/)."""
+        from vttwins.config import load_config, replace
+        cfg = load_config(self.profile, list(overrides) if not isinstance(overrides, dict) else overrides)
+        if cfg.data.root and not Path(cfg.data.root).is_absolute():
+            cfg = replace(cfg, {"data.root": str(REPO_ROOT / cfg.data.root)})
+        return cfg
 
     @property
     def tables_dir(self) -> Path:

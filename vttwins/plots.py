@@ -25,13 +25,16 @@ def _color(name: str, i: int) -> str:
 
 
 def loss_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "loss", title: str = "") -> plt.Figure:
-    """One line per run (label -> metrics DataFrame with columns `x`, `y`)."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for i, (label, df) in enumerate(runs.items()):
-        ax.plot(df[x], df[y], label=label, color=_color(label, i), lw=1.5)
-    ax.set(xlabel=x, ylabel=y, title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    """One panel per run (label -> metrics DataFrame with columns `x`, `y`): losses of different objectives
+    live on different scales, so they are not drawn on one axis."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.2), squeeze=False)
+    for i, (ax, (label, df)) in enumerate(zip(axes[0], runs.items())):
+        ax.plot(df[x], df[y], color=_color(label, i), lw=1.2)
+        if len(df) >= 10:  # a running mean makes the trend readable at small batches
+            ax.plot(df[x], df[y].rolling(max(3, len(df) // 10), min_periods=1).mean(), color="k", lw=1)
+        ax.set(xlabel=x, ylabel=y, title=label)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -133,39 +136,60 @@ def _path(ax, shape: tuple[int, int], row: dict) -> None:
     ax.tick_params(labelsize=6)
 
 
-def weak_alignment_example(frames: np.ndarray, frame_times: Sequence[float], steps: pd.DataFrame,
-                           captions: pd.DataFrame, duration: float, title: str = "") -> plt.Figure:
-    """Frames of one video above a timeline of its true step segments and its (shifted, noisy) captions.
+def weak_alignment_examples(examples: Sequence[dict], title: str = "") -> plt.Figure:
+    """Per video: a row of frames above a timeline of its true step segments and its (shifted, noisy) captions.
 
-    `frames`: uint8 (K, H, W, 3); `steps`: [start, end, label]; `captions`: [start, end, text, step or NaN]
-    (the step a caption narrates, NaN for filler).
+    Each dict: `frames` uint8 (K, H, W, 3), `frame_times` (K,), `steps` [start, end, label], `captions`
+    [start, end, text, step] (the step a caption narrates, NaN for filler), `duration`, `title`.
     """
-    k = len(frames)
-    fig = plt.figure(figsize=(max(8, 1.3 * k), 4.2))
-    grid = fig.add_gridspec(2, k, height_ratios=[1, 1.6])
-    for i, (frame, t) in enumerate(zip(frames, frame_times)):
-        ax = fig.add_subplot(grid[0, i])
-        ax.imshow(frame)
-        ax.set_title(f"{t:.0f}s", fontsize=7)
-        ax.axis("off")
-    ax = fig.add_subplot(grid[1, :])
-    labels = sorted(steps["label"].unique())
-    for _, s in steps.iterrows():
-        color = f"C{labels.index(s['label']) % 10}"
-        ax.axvspan(s["start"], s["end"], ymin=0.55, ymax=0.95, color=color, alpha=0.5)
-        ax.text((s["start"] + s["end"]) / 2, 0.75, s["label"], ha="center", va="center", fontsize=7,
+    k = max(len(e["frames"]) for e in examples)
+    fig = plt.figure(figsize=(max(9, 1.3 * k), 4.2 * len(examples)))
+    grid = fig.add_gridspec(2 * len(examples), k, height_ratios=[1, 1.7] * len(examples))
+    for r, e in enumerate(examples):
+        for i, (frame, t) in enumerate(zip(e["frames"], e["frame_times"])):
+            ax = fig.add_subplot(grid[2 * r, i])
+            ax.imshow(frame)
+            ax.set_title(f"{t:.0f} s", fontsize=7)
+            ax.axis("off")
+        _timeline(fig.add_subplot(grid[2 * r + 1, :]), e)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _timeline(ax, e: dict) -> None:
+    steps, captions = e["steps"], e["captions"]
+    for n, (_, s) in enumerate(steps.iterrows()):
+        ax.axvspan(s["start"], s["end"], ymin=0.6, ymax=0.95, color=f"C{n % 10}", alpha=0.45)
+        ax.text((s["start"] + s["end"]) / 2, 0.78, f"{n}: {s['label']}", ha="center", va="center", fontsize=7,
                 transform=ax.get_xaxis_transform())
     for n, (_, c) in enumerate(captions.iterrows()):
-        y = 0.1 + 0.35 * (n % 4) / 4
-        filler = pd.isna(c.get("step"))
-        ax.plot([c["start"], c["end"]], [y, y], transform=ax.get_xaxis_transform(), lw=3,
+        y = 0.08 + 0.12 * (n % 4)
+        filler = pd.isna(c["step"])
+        color = "#95a5a6" if filler else f"C{int(c['step']) % 10}"
+        ax.plot([c["start"], c["end"]], [y, y], transform=ax.get_xaxis_transform(), lw=4, color=color,
+                solid_capstyle="butt")
+        tag = "" if filler else f"[{int(c['step'])}] "
+        ax.text(c["start"], y + 0.035, tag + str(c["text"])[:30], fontsize=6, transform=ax.get_xaxis_transform(),
                 color="#7f8c8d" if filler else "#2c3e50")
-        ax.text(c["start"], y + 0.03, c["text"][:28], fontsize=6, transform=ax.get_xaxis_transform(),
-                color="#7f8c8d" if filler else "#2c3e50")
-    ax.set_xlim(0, duration)
-    ax.set_yticks([0.25, 0.75], ["captions (ASR)", "true steps"], fontsize=8)
-    ax.set_xlabel("seconds")
-    fig.suptitle(title, fontsize=10)
+    ax.set_xlim(0, e["duration"])
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0.25, 0.78], ["narration (ASR)", "true steps"], fontsize=8)
+    ax.set_xlabel("seconds", fontsize=8)
+    ax.set_title(e.get("title", ""), fontsize=8)
+
+
+def offset_histogram(offsets: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Histogram of caption-minus-step offsets (s) of the narrated captions, with the filler share in the legend."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    step = offsets[offsets["kind"] == "step"]["offset"]
+    share = float((offsets["kind"] == "filler").mean())
+    ax.hist(step, bins=40, color="#2471a3", alpha=0.8,
+            label=f"step captions (n={len(step)}, std {step.std():.1f} s)")
+    ax.axvline(0, color="k", lw=1)
+    ax.set(xlabel="caption time - step time (s)", ylabel="captions", title=title or
+           f"weak alignment: offsets of narration; filler captions {100 * share:.0f}%")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -182,5 +206,53 @@ def benchmark_lines(df: pd.DataFrame, x: str, y: str, impl: str = "impl", title:
     ax.set(xlabel=x, ylabel=y, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _label_column(df: pd.DataFrame) -> str:
+    for c in ("case", "impl", "what", "name", "model"):
+        if c in df:
+            return c
+    return next(c for c in df.columns if df[c].dtype == object)
+
+
+def _time_column(df: pd.DataFrame) -> str | None:
+    for c in ("fwd_bwd_ms", "ms", "median_ms", "step_s", "time_ms", "fwd_ms"):
+        if c in df:
+            return c
+    return next((c for c in df.columns if "ms" in c and pd.api.types.is_numeric_dtype(df[c])), None)
+
+
+def benchmark_bars(name: str, df: pd.DataFrame, ax) -> None:
+    """A horizontal bar per record of one benchmark: its time column against its label column (log scale)."""
+    label, value = _label_column(df), _time_column(df)
+    if value is None:
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{name}: no time column", ha="center")
+        return
+    extra = [c for c in ("mode", "loss", "B", "batch", "n", "N", "shape") if c in df and c != label]
+    names = [" ".join(str(v) for v in row) for row in df[[label, *extra]].itertuples(index=False, name=None)]
+    ax.barh(range(len(df)), df[value].astype(float), color=[f"C{i % 10}" for i in range(len(df))])
+    ax.set_yticks(range(len(df)), names, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel(value, fontsize=8)
+    ax.set_title(name, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def benchmark_overview(benchmarks: dict[str, dict]) -> plt.Figure:
+    """One panel of bars per benchmark file (see `benchmark_bars`)."""
+    names = list(benchmarks) or ["(no benchmark files)"]
+    heights = [max(2.5, 0.22 * len(benchmarks[n]["records"])) if n in benchmarks else 2.5 for n in names]
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, sum(heights) + 0.5), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, name in zip(axes[:, 0], names):
+        if name in benchmarks:
+            benchmark_bars(name, benchmarks[name]["records"], ax)
+        else:
+            ax.axis("off")
+            ax.text(0.5, 0.5, name, ha="center")
     fig.tight_layout()
     return fig

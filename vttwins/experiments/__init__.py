@@ -1,0 +1,23 @@
+"""Application code behind the notebooks: cached runs, experiment grids, data and alignment examples.
+
+    from vttwins import experiments as ex
+    run_dir = ex.ensure_run(config, "runs/companion-default/pretrain", "s2dtw")   # trains once per config+code
+    records = ex.run_jobs(ex.grid_jobs(config, ex.loss_cells(ex.SHORT), [1, 2, 3], "runs/x"), ["youcook2"])
+
+Like `training`, this is application code: no maths of its own, only the bookkeeping that lets a notebook ask
+for "the S2DTW run of this profile" and get the same run directory every time.
+"""
+from .grids import (ABLATION_METRICS, LOSS_VARIANTS, SHORT, Job, chance_levels, grid_jobs, loss_cells,
+                    mean_std_table, noise_cells, run_jobs, select, summarize, sweep_cells, wide)
+from .benchmarks import benchmark_index, load_benchmarks, run_benchmark_scripts
+from .downstream import action_table, crosstask_tables, model_scores, pretrained_run, retrieval_table
+from .examples import (alignment_rows, howto_ids, caption_offsets, constant_cosine_s2dtw, data_summary, example_video,
+                       heldout_videos)
+from .runs import ensure_data, ensure_run, evaluate, read_metrics, run_key, run_summary, source_digest
+
+__all__ = ["ABLATION_METRICS", "LOSS_VARIANTS", "SHORT", "Job", "chance_levels", "grid_jobs", "loss_cells",
+           "mean_std_table", "noise_cells", "run_jobs", "select", "summarize", "sweep_cells", "wide", "ensure_data",
+           "ensure_run", "evaluate", "read_metrics", "run_key", "run_summary", "source_digest",
+           "action_table", "crosstask_tables", "model_scores", "pretrained_run", "retrieval_table", "alignment_rows",
+           "caption_offsets", "constant_cosine_s2dtw", "data_summary", "example_video", "heldout_videos", "howto_ids", "benchmark_index", "load_benchmarks",
+           "run_benchmark_scripts"]

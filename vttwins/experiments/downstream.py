@@ -1,0 +1,69 @@
+"""The pretrained models of a profile and their downstream tables (notebooks 03-06).
+
+    run_dir = pretrained_run(config, runs_dir, "s2dtw")              # 01_pretrain's run, trained once
+    long = model_scores(config, runs_dir, ["untrained", "mil_nce", "s2dtw"], "youcook2")
+    table = retrieval_table(long)                                    # model, direction, R@1 ... MeanR
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from vttwins.config import Config, replace
+
+from .grids import LOSS_VARIANTS, SHORT
+from .runs import ensure_run, evaluate
+
+KEYS = ["task", "protocol", "variant", "metric", "split"]
+RETRIEVAL_METRICS = ["R@1", "R@5", "R@10", "MedR", "MeanR"]
+
+
+def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str) -> Path:
+    """The profile's pretraining with `loss` (the profile's data, model and schedule; only the loss changes)."""
+    label = SHORT.get(loss, loss)
+    if label not in LOSS_VARIANTS:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(SHORT)}")
+    return ensure_run(replace(config, LOSS_VARIANTS[label]), Path(runs_dir) / "pretrain", loss)
+
+
+def model_scores(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
+                 eval_changes: dict | None = None) -> pd.DataFrame:
+    """Long table of one evaluation task for each model (`untrained` = the S2DTW run's initial model), plus
+    `model = "chance"` rows holding the computed chance level of every metric."""
+    frames = []
+    for name in models:
+        if name == "untrained":
+            df = evaluate(pretrained_run(config, runs_dir, "s2dtw"), [task], eval_changes, untrained=True)
+        else:
+            df = evaluate(pretrained_run(config, runs_dir, name), [task], eval_changes)
+        frames.append(df.assign(model=SHORT.get(name, name)))
+    long = pd.concat(frames, ignore_index=True)
+    chance = long.drop_duplicates(KEYS).assign(model="chance", value=lambda d: d["chance"])
+    return pd.concat([long, chance], ignore_index=True)
+
+
+def retrieval_table(long: pd.DataFrame) -> pd.DataFrame:
+    """model, direction (t2v / v2t), R@1, R@5, R@10 (percent), MedR, MeanR."""
+    wide = long.pivot_table(index=["model", "variant"], columns="metric", values="value", aggfunc="first")
+    wide = wide.reset_index().rename(columns={"variant": "direction"})
+    return wide[["model", "direction", *RETRIEVAL_METRICS]]
+
+
+def crosstask_tables(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(mean over tasks: model, protocol, metric, value, chance; per task: model, protocol, task, value, chance)."""
+    long = long.assign(split=long["split"].astype(str))
+    mean = long[long["split"] == "mean"][["model", "variant", "metric", "value", "chance"]]
+    per_task = long[(long["split"] != "mean") & (long["model"] != "chance")]
+    per_task = per_task[["model", "variant", "split", "value", "chance"]].rename(columns={"split": "task"})
+    return mean.rename(columns={"variant": "protocol"}), per_task.rename(columns={"variant": "protocol"})
+
+
+def action_table(long: pd.DataFrame) -> pd.DataFrame:
+    """model, protocol (linear / zero_shot), split1..3, mean (top-1 percent)."""
+    wide = long.pivot_table(index=["model", "variant"], columns="split", values="value", aggfunc="first")
+    wide = wide.reset_index().rename(columns={"variant": "protocol"})
+    splits = [c for c in wide.columns if str(c).startswith("split")] + ["mean"]
+    return wide[["model", "protocol", *splits]]

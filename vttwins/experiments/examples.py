@@ -1,0 +1,160 @@
+"""Data and alignment examples for the figures: SynthHowTo counts, example videos, held-out alignment panels.
+
+    summary = data_summary(paths)                       # quantity / value rows from meta.json
+    ex = example_video(paths, 0, frames=8)              # frames, true steps and narration of one video
+    rows, stats = alignment_rows(model, tokenizer, config, videos)   # for plots.alignment_panels
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vttwins.config import Config
+
+METHODS = {  # figure label -> alignment options (METHOD.md §3): DTW and soft-DTW on C, S2DTW on the weak lattice
+    "DTW": {"gamma": 0.0, "smooth": False, "weak": False},
+    "soft-DTW": {"gamma": 0.1, "smooth": False, "weak": False},
+    "S2DTW": {"gamma": 0.1, "smooth": True, "weak": True},
+}
+
+
+# ------------------------------------------------------------------------------------------- 00_data
+def data_summary(paths) -> pd.DataFrame:
+    """`meta.json` counts and measured narration noise of a SynthHowTo folder as [quantity, value] rows."""
+    meta = json.loads(Path(paths.meta).read_text())
+    rows = []
+    for key, value in sorted(meta["counts"].items()):
+        if isinstance(value, dict):
+            rows += [(f"{key}.{k}", float(v)) for k, v in sorted(value.items()) if isinstance(v, (int, float))]
+        elif isinstance(value, (int, float)):
+            rows.append((key, float(value)))
+    noise = meta["config"]["noise"]
+    rows += [(f"config.noise.{k}", float(v)) for k, v in sorted(noise.items()) if isinstance(v, (int, float))]
+    return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def _annotation(paths, video_id: str) -> dict:
+    return json.loads((Path(paths.howto_annotations) / f"{video_id}.json").read_text())
+
+
+def howto_ids(paths) -> list[str]:
+    return pd.read_csv(paths.howto_csv, dtype={"video_id": str})["video_id"].tolist()
+
+
+def example_video(paths, index: int, frames: int = 8) -> dict:
+    """Keyword arguments of `plots.weak_alignment_example` for the `index`-th pretraining video."""
+    from vttwins.data.video import read_clip
+
+    vid = howto_ids(paths)[index]
+    ann = _annotation(paths, vid)
+    duration = float(ann["duration"])
+    fps = frames / duration
+    clip = read_clip(Path(paths.howto_videos) / f"{vid}.mp4", 0.0, num_frames=frames, fps=fps, size=None)
+    steps = pd.DataFrame([{"start": s["start"], "end": s["end"], "label": s["name"]} for s in ann["steps"]])
+    captions = pd.DataFrame([{"start": c["start"], "end": c["end"], "text": c["text"] or "(empty)",
+                              "step": c["step"] if c["kind"] == "step" else np.nan} for c in ann["captions"]])
+    return {"frames": clip.permute(1, 2, 3, 0).numpy(), "frame_times": list(np.arange(frames) / fps),
+            "steps": steps, "captions": captions, "duration": duration,
+            "title": f"{vid}: true steps (top) vs. narration (bottom; grey = filler)"}
+
+
+def caption_offsets(paths) -> pd.DataFrame:
+    """Per caption of every pretraining video: kind (step / filler / empty) and offset from its step (s)."""
+    rows = []
+    for vid in howto_ids(paths):
+        for c in _annotation(paths, vid)["captions"]:
+            rows.append({"video_id": vid, "kind": c["kind"], "offset": float(c.get("offset") or 0.0)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------- 07_alignment_paths
+def heldout_videos(config: Config, n: int, out_dir: str | Path):
+    """`n` narrated videos of the config's SynthHowTo world that training never saw: indices after the last
+    pretraining video, written features-only (captions, features, annotations) -> SynthPaths of `out_dir`."""
+    from vttwins.data.synth import synth_paths
+    from vttwins.data.synth.videos import make_howto
+    from vttwins.training.builders import synth_config
+
+    scfg = dataclasses.replace(synth_config(config), render_videos=False)
+    paths = synth_paths(out_dir)
+    for folder in (paths.howto_captions, paths.howto_features, paths.howto_annotations):
+        folder.mkdir(parents=True, exist_ok=True)
+    records = [make_howto(scfg, paths, scfg.howto_videos + i) for i in range(n)]
+    pd.DataFrame({"video_id": [r["video_id"] for r in records]}).to_csv(paths.howto_csv, index=False)
+    return paths
+
+
+def _sequences(model, tokenizer, paths, video_id: str, n_clips: int, window: int):
+    """First `n_clips` non-empty captions of a video, one feature window at each caption's start, embedded."""
+    from vttwins.data.features import feature_window, load_features
+
+    ann = _annotation(paths, video_id)
+    caps = [c for c in ann["captions"] if c["text"]][:n_clips]
+    feats = load_features(Path(paths.howto_features) / f"{video_id}.mp4.npy")
+    x = torch.from_numpy(np.stack([feature_window(feats, c["start"], window) for c in caps]))
+    with torch.no_grad():
+        v = model.encode_video(x.float(), normalize=True).double()
+        t = model.encode_text(tokenizer([c["text"] for c in caps]), normalize=True).double()
+    return v, t, caps, ann
+
+
+def _truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
+    """(clip, caption) pairs that share a true step: the step under clip k's window vs. caption j's step."""
+    def step_at(t):
+        for i, s in enumerate(ann["steps"]):
+            if s["start"] <= t < s["end"]:
+                return i
+        return None
+    clip_steps = [step_at(math.floor(c["start"]) + window / 2) for c in caps]
+    cap_steps = [c["step"] if c["kind"] == "step" else None for c in caps]
+    return np.array([[a is not None and a == b for b in cap_steps] for a in clip_steps])
+
+
+def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str, n_clips: int = 8,
+                   window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[list[dict], pd.DataFrame]:
+    """Panels (for plots.alignment_panels) and hard-path statistics of DTW, soft-DTW and S2DTW per video."""
+    from vttwins.alignment import hard_path, pairwise_cost, soft_alignment
+    from vttwins.alignment.lattice import smooth_forward
+
+    rows, stats = [], []
+    for vid in video_ids:
+        v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
+        truth = _truth(caps, ann, window)
+        x, y = v[None], t[None]
+        cost = pairwise_cost(x, y)[0]
+        for label, o in METHODS.items():
+            opts = {"smooth_gamma": smooth_gamma, "tau": tau, "smooth": o["smooth"], "weak": o["weak"]}
+            al = soft_alignment(x, y, gamma=o["gamma"], **opts)
+            path = hard_path(x, y, **opts)[0]
+            pairs = [tuple(map(int, p)) for p in path.pairs]
+            smoothed = smooth_forward(cost[None], smooth_gamma)[0][0].numpy() if o["smooth"] else None
+            rows.append({"label": f"{vid} · {label} · {stage}", "cost": cost.numpy(), "smoothed": smoothed,
+                         "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(), "path": pairs,
+                         "unmatched_x": path.unmatched_x.tolist(), "unmatched_y": path.unmatched_y.tolist(),
+                         "truth": truth})
+            hits = sum(bool(truth[i, j]) for i, j in pairs)
+            stats.append({"video_id": vid, "stage": stage, "method": label, "matched_pairs": len(pairs),
+                          "precision": hits / max(len(pairs), 1), "true_pairs": int(truth.sum()),
+                          "skipped_clips": len(path.unmatched_x), "skipped_captions": len(path.unmatched_y)})
+    return rows, pd.DataFrame(stats)
+
+
+def constant_cosine_s2dtw(cosines: Sequence[float], n: int = 8) -> pd.DataFrame:
+    """S2DTW (released defaults, float64) when every clip/caption pair has cosine c (METHOD.md §3 reference)."""
+    from vttwins.alignment import s2dtw
+
+    out = []
+    for c in cosines:
+        x = torch.zeros(1, n, 2, dtype=torch.float64)
+        x[..., 0] = 1.0
+        y = torch.zeros(1, n, 2, dtype=torch.float64)
+        y[..., 0], y[..., 1] = c, math.sqrt(max(0.0, 1 - c * c))
+        out.append({"cosine": float(c), "s2dtw": float(s2dtw(x, y)[0])})
+    return pd.DataFrame(out)

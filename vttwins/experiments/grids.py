@@ -1,0 +1,236 @@
+"""Grids of runs: losses x seeds, gamma/tau sweeps, narration-noise sweeps; long records -> mean ± std tables.
+
+    jobs = grid_jobs(base, loss_cells(["mil_nce", "s2dtw"]), seeds=[1, 2, 3], runs_root="runs/x/ablation")
+    records = run_jobs(jobs, tasks=["youcook2", "crosstask"], workers=2)   # one row per (run, metric)
+    summary = summarize(wide(records), by=["loss"])                          # <metric>_mean, _std, n_seeds
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from vttwins.config import Config, config_to_dict, replace
+
+from .runs import ensure_data, ensure_run, evaluate
+
+log = logging.getLogger(__name__)
+
+# The paper's ablation, made complete: table label -> config overrides.
+LOSS_VARIANTS: dict[str, dict[str, Any]] = {
+    "MIL-NCE": {"loss.name": "mil_nce"},
+    "clip InfoNCE": {"loss.name": "clip_nce"},
+    "hard DTW": {"loss.name": "dtw"},
+    "soft-DTW": {"loss.name": "soft_dtw"},
+    "soft-DTW + smoothing": {"loss.name": "s2dtw_smooth_only"},
+    "soft-DTW + weak alignment": {"loss.name": "s2dtw_weak_only"},
+    "S2DTW": {"loss.name": "s2dtw"},
+    "S2DTW + TDA": {"loss.name": "s2dtw", "loss.tda": True},
+}
+# Short names (config loss names, plus s2dtw_tda) -> table labels.
+SHORT = {"mil_nce": "MIL-NCE", "clip_nce": "clip InfoNCE", "dtw": "hard DTW", "soft_dtw": "soft-DTW",
+         "s2dtw_smooth_only": "soft-DTW + smoothing", "s2dtw_weak_only": "soft-DTW + weak alignment",
+         "s2dtw": "S2DTW", "s2dtw_tda": "S2DTW + TDA"}
+# Named metrics: column name -> (task, protocol, variant, metric, split) of the evaluation tables.
+ABLATION_METRICS = {
+    "yc2_t2v_R@1": ("retrieval", "youcook2", "t2v", "R@1", "val"),
+    "yc2_t2v_R@10": ("retrieval", "youcook2", "t2v", "R@10", "val"),
+    "yc2_t2v_MedR": ("retrieval", "youcook2", "t2v", "MedR", "val"),
+    "crosstask_recall": ("step_localization", "crosstask", "standard", "recall", "mean"),
+    "crosstask_ctr": ("step_localization", "crosstask", "ctr", "accuracy", "mean"),
+}
+
+
+# ------------------------------------------------------------------------------------------- grids
+@dataclasses.dataclass
+class Job:
+    """One cell x seed of a grid: what to train, where, and the labels its records carry."""
+    labels: dict[str, Any]
+    config: dict                    # config_to_dict of the run's config (picklable for worker processes)
+    runs_root: str
+    name: str
+    eval_config: dict | None = None  # config_to_dict of the data to evaluate on (None = the run's own)
+
+
+def loss_cells(names: Iterable[str]) -> list[tuple[dict, dict]]:
+    """[(labels, overrides)] for loss names (`s2dtw`, `mil_nce`, ..., `s2dtw_tda`) or table labels."""
+    cells = []
+    for name in names:
+        label = SHORT.get(name, name)
+        if label not in LOSS_VARIANTS:
+            raise ValueError(f"unknown loss variant {name!r}; choose from {sorted(SHORT)}")
+        cells.append(({"loss": label}, LOSS_VARIANTS[label]))
+    return cells
+
+
+def sweep_cells(key: str, values: Sequence[float], column: str, loss: str = "S2DTW") -> list[tuple[dict, dict]]:
+    """One cell per value of a config key (e.g. `loss.gamma`) on top of a loss variant."""
+    return [({column: float(v)}, {**LOSS_VARIANTS[SHORT.get(loss, loss)], key: float(v)}) for v in values]
+
+
+def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterable[str]) -> list[tuple[dict, dict]]:
+    """Cells of the narration-noise sweep: each level `(offset_std, filler_rate)` regenerates the pretraining
+    SynthHowTo features-only (no video rendering) into its own folder; a level equal to the base noise reuses the
+    base data. Downstream evaluation stays on the base set (pass `eval_base=base` to `grid_jobs`)."""
+    from vttwins.training.builders import synth_config
+
+    scfg = synth_config(base)
+    noise = dataclasses.asdict(scfg.noise)
+    cells = []
+    for offset, filler in levels:
+        if (float(offset), float(filler)) == (scfg.noise.offset_std, scfg.noise.filler_rate):
+            data = {}
+        else:
+            synth = {**base.data.synth, "render_videos": False,
+                     "noise": {**noise, "offset_std": float(offset), "filler_rate": float(filler)}}
+            data = {"data.root": f"{base.data.root}-noise-o{offset:g}-f{filler:g}", "data.synth": synth}
+        for loss in losses:
+            label = SHORT.get(loss, loss)
+            cells.append(({"loss": label, "offset_std": float(offset), "filler_rate": float(filler)},
+                          {**LOSS_VARIANTS[label], **data}))
+    return cells
+
+
+def grid_jobs(base: Config, cells: Sequence[tuple[dict, dict]], seeds: Sequence[int],
+              runs_root: str | os.PathLike, eval_base: Config | None = None) -> list[Job]:
+    """Every (cell, seed): the base config with the cell's overrides and `train.seed = seed`."""
+    jobs = []
+    for labels, overrides in cells:
+        for seed in seeds:
+            cfg = replace(base, {**overrides, "train.seed": int(seed)})
+            slug = "-".join(str(v) for v in labels.values()).lower()
+            name = "".join(c if c.isalnum() else "_" for c in slug) + f"-s{seed}"
+            jobs.append(Job({**labels, "seed": int(seed)}, config_to_dict(cfg), str(runs_root), name,
+                            config_to_dict(eval_base) if eval_base is not None else None))
+    return jobs
+
+
+def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | None) -> pd.DataFrame:
+    from vttwins.config import config_from_dict
+
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    cfg = config_from_dict(job.config)
+    run_dir = ensure_run(cfg, job.runs_root, job.name)
+    dataset = config_from_dict(job.eval_config) if job.eval_config else None
+    df = evaluate(run_dir, tasks, eval_changes, dataset_config=dataset)
+    return df.assign(run=run_dir.name)
+
+
+def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
+    """Jobs that train and evaluate the same thing (e.g. the gamma = 0.1 cell and the S2DTW cell) run once."""
+    from vttwins.config import config_from_dict
+
+    from .runs import run_key
+
+    out: dict[str, Job] = {}
+    for job in jobs:
+        key = run_key(config_from_dict(job.config)) + json.dumps(job.eval_config, sort_keys=True, default=str)
+        out.setdefault(key, job)
+        job.labels["_key"] = key
+    return out
+
+
+def _ensure_datasets(jobs: Iterable[Job]) -> None:
+    """Generate each data set once, here, before worker processes could race to write the same folder."""
+    from vttwins.config import config_from_dict
+
+    roots = {}
+    for job in jobs:
+        for plain in (job.config, job.eval_config):
+            if plain is not None:
+                cfg = config_from_dict(plain)
+                roots.setdefault(cfg.data.root, cfg)
+    for cfg in roots.values():
+        ensure_data(cfg)
+
+
+def run_jobs(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
+             workers: int = 1) -> pd.DataFrame:
+    """Train and evaluate every job (cached; identical jobs once); `workers > 1` runs them in that many processes
+    of one thread each. Returns the long table: the job's labels + `vttwins.evaluation.COLUMNS` + `run`."""
+    eval_changes = dict(eval_changes or {})
+    distinct = _distinct(jobs)
+    log.info("%d grid cells x seeds, %d distinct runs", len(jobs), len(distinct))
+    _ensure_datasets(distinct.values())
+    todo = list(distinct.values())
+    if workers <= 1 or len(todo) <= 1:
+        frames = [_run_job(job, tasks, eval_changes, None) for job in todo]
+    else:
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")  # why: fork after torch/OpenMP initialisation can deadlock
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            frames = list(pool.map(_run_job, todo, [tasks] * len(todo), [eval_changes] * len(todo),
+                                   [1] * len(todo)))
+    by_key = {key: frame for key, frame in zip(distinct, frames)}
+    out = []
+    for job in jobs:
+        labels = {k: v for k, v in job.labels.items() if k != "_key"}
+        frame = by_key[job.labels["_key"]]
+        out.append(frame.drop(columns=[c for c in frame.columns if c in _all_labels(jobs)]).assign(**labels))
+    return pd.concat(out, ignore_index=True)
+
+
+def _all_labels(jobs: Sequence[Job]) -> set[str]:
+    return {k for job in jobs for k in job.labels if k != "_key"}
+
+
+def select(runs: pd.DataFrame, present: Sequence[str] = (), absent: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of a grid's wide table whose label columns `present` are set and `absent` are unset (NaN/missing)."""
+    mask = pd.Series(True, index=runs.index)
+    for c in present:
+        mask &= runs[c].notna() if c in runs else False
+    for c in absent:
+        if c in runs:
+            mask &= runs[c].isna()
+    return runs[mask]
+
+
+# ------------------------------------------------------------------------------------------- tables
+def wide(records: pd.DataFrame, metrics: dict[str, tuple] = ABLATION_METRICS) -> pd.DataFrame:
+    """One row per run (its labels), one column per named metric; chance levels in `<metric>_chance`."""
+    label_cols = [c for c in records.columns if c not in
+                  ("task", "protocol", "variant", "metric", "split", "value", "chance", "n")]
+    out = None
+    for name, (task, protocol, variant, metric, split) in metrics.items():
+        sel = records[(records.task == task) & (records.protocol == protocol) & (records.variant == variant)
+                      & (records.metric == metric) & (records.split.astype(str) == split)]
+        if sel.empty:
+            raise ValueError(f"no evaluation rows for metric {name!r} = {(task, protocol, variant, metric, split)}")
+        part = sel[label_cols + ["value", "chance"]].rename(columns={"value": name, "chance": f"{name}_chance"})
+        out = part if out is None else out.merge(part, on=label_cols, how="outer")
+    return out.reset_index(drop=True)
+
+
+def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean and sample std over seeds of each metric per group -> `<metric>_mean`, `<metric>_std`, `n_seeds`."""
+    metrics = list(metrics or [c for c in table.columns if c not in (*by, "seed", "run")
+                               and not c.endswith("_chance") and pd.api.types.is_numeric_dtype(table[c])])
+    groups = table.groupby(list(by), sort=False)
+    out = groups.size().rename("n_seeds").reset_index()
+    for m in metrics:
+        stats = groups[m].agg(["mean", "std"]).rename(columns={"mean": f"{m}_mean", "std": f"{m}_std"})
+        out = out.merge(stats.reset_index(), on=list(by))
+    return out
+
+
+def chance_levels(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, float]:
+    """The (computed) chance level of each metric, averaged over runs."""
+    return {m: float(np.mean(table[f"{m}_chance"])) for m in metrics if f"{m}_chance" in table}
+
+
+def mean_std_table(summary: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
+                   digits: int = 1) -> pd.DataFrame:
+    """Presentation form: one `mean ± std` string column per metric (the numeric form stays in the csv)."""
+    out = summary[list(by) + ["n_seeds"]].copy()
+    for m in metrics:
+        out[m] = [f"{a:.{digits}f} ± {b:.{digits}f}" for a, b in
+                  zip(summary[f"{m}_mean"], summary[f"{m}_std"].fillna(0.0))]
+    return out

@@ -1,0 +1,136 @@
+"""Runs cached by config: `ensure_run(config, runs_root, name)` trains only when this exact run is missing.
+
+    run_dir = ensure_run(load_config("default"), "runs/default/pretrain", "s2dtw")   # NAME-KEY folder
+    df = evaluate(run_dir, ["youcook2"])                                            # cached in run_dir/eval/
+
+A run directory is keyed by a hash of the resolved config and of the source of the modules that determine its
+result, so a changed config or changed code retrains and an unchanged one never does; a folder without
+`model.pt` (an interrupted run) is trained again from scratch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from vttwins.config import Config, config_to_dict, replace
+
+log = logging.getLogger(__name__)
+PACKAGE = Path(__file__).resolve().parent.parent
+# Modules whose code determines a trained run or its scores (plots, pipeline, results, experiments do not).
+_SOURCES = ("alignment", "data", "models", "training", "evaluation", "losses.py", "config.py")
+_VOLATILE = ("train.output_dir", "train.progress", "train.log_every", "train.checkpoint_every", "train.resume",
+             "notebooks")
+
+
+def source_digest() -> str:
+    """Hash of the code that determines a run's result (see _SOURCES)."""
+    h = hashlib.sha256()
+    for name in _SOURCES:
+        path = PACKAGE / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(str(f.relative_to(PACKAGE)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(config: Config) -> str:
+    """12 hex digits naming a run: the resolved config (minus where and how it logs) and the source digest."""
+    plain = config_to_dict(config)
+    for dotted in _VOLATILE:
+        section, _, key = dotted.partition(".")
+        if key:
+            plain.get(section, {}).pop(key, None)
+        else:
+            plain.pop(section, None)
+    text = json.dumps(plain, sort_keys=True, default=str) + source_digest()
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def ensure_data(config: Config):
+    """SynthPaths of the config's SynthHowTo, generated first when missing (None for real data)."""
+    if not config.data.synthetic:
+        return None
+    from vttwins.data import synth
+    from vttwins.training.builders import synth_config
+    return synth.ensure_synth(config.data.root, synth_config(config))
+
+
+def ensure_run(config: Config, runs_root: str | os.PathLike, name: str) -> Path:
+    """The run directory of `config` under `runs_root` (`NAME-KEY`), trained first when it is not finished."""
+    from vttwins.training import fit
+
+    key = run_key(config)
+    for done in sorted(Path(runs_root).glob(f"*-{key}")):  # the same run under another label
+        if (done / "model.pt").is_file():
+            log.info("reusing %s", done)
+            return done
+    run_dir = Path(runs_root) / f"{name}-{key}"
+    if run_dir.exists():  # interrupted earlier: start it again from scratch
+        shutil.rmtree(run_dir)
+    ensure_data(config)
+    cfg = replace(config, {"train.output_dir": str(run_dir), "train.progress": "log",
+                           "train.checkpoint_every": 10**9})
+    return Path(fit(cfg))
+
+
+def read_metrics(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """`metrics.jsonl` of a run as a DataFrame (step, loss, lr, ...)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return pd.DataFrame(rows)
+
+
+def run_summary(run_dir: str | os.PathLike, label: str) -> dict:
+    """One row about a finished run: its mode, loss, steps, batch, first/last logged loss and wall time."""
+    from vttwins.config import config_from_dict
+
+    run_dir = Path(run_dir)
+    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    m = read_metrics(run_dir)
+    seconds = float(m["elapsed_s"].iloc[-1]) if "elapsed_s" in m else float("nan")
+    return {"run": label, "mode": cfg.model.mode, "loss": cfg.loss.name, "steps": int(m["step"].iloc[-1]),
+            "batch_size": cfg.train.batch_size, "first_loss": float(m["loss"].iloc[0]),
+            "last_loss": float(m["loss"].iloc[-1]), "clips_per_s": float(m["clips_per_s"].median()),
+            "seconds": seconds}
+
+
+def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None) -> str:
+    text = json.dumps([list(tasks), eval_changes, dataset_root], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
+             dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame:
+    """Tidy evaluation table (`vttwins.evaluation.COLUMNS`) of a run, cached in the run folder.
+
+    `dataset_config`: evaluate on that config's data (e.g. the base set for runs trained on noisier narration);
+    `untrained`: score the run's initial model instead (same seed, vocabulary and config, no training step).
+    """
+    from vttwins.evaluation import evaluate_model
+    from vttwins.evaluation.run import eval_config, initial_model, run_dataset
+    from vttwins.training import load_trained
+
+    run_dir, eval_changes = Path(run_dir), dict(eval_changes or {})
+    root = dataset_config.data.root if dataset_config is not None else None
+    kind = "untrained" if untrained else "trained"
+    cache = run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
+    if cache.is_file():
+        return pd.read_csv(cache, dtype={"split": str})
+    model, tokenizer, config = load_trained(run_dir)
+    if untrained:
+        model = initial_model(config, tokenizer)
+    ev = eval_config(config, **eval_changes, tasks=list(tasks))
+    tables = evaluate_model(model, run_dataset(dataset_config or config), tokenizer, ev)
+    df = pd.concat(tables.values(), ignore_index=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, cache)
+    return pd.read_csv(cache, dtype={"split": str})
