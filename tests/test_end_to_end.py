@@ -27,10 +27,10 @@ from vttwins.evaluation.run import cli_main, evaluate_model, initial_model  # no
 COMMON = ["train.checkpoint_every=100000", "train.log_every=10", "train.progress=log"]
 FEATURE_RUN = ["loss.name=s2dtw", "loss.temperature=10.0", "train.steps=40", "train.batch_size=8"]
 PIXEL_RUN = ["model.mode=pixel", "model.width=0.25", "model.embed_dim=64", "data.num_frames=4", "data.fps=2.5",
-             "data.size=32", "data.clip_seconds=1.6", "data.n_clips=4", "loss.temperature=10.0",
-             "optim.warmup_steps=1", "train.steps=3", "train.batch_size=4"]
+             "data.size=32", "data.clip_seconds=1.6", "data.n_clips=3", "loss.temperature=10.0",
+             "optim.warmup_steps=1", "train.steps=2", "train.batch_size=2"]
 PIXEL_EVAL = EvalConfig(tasks=["youcook2"], num_frames=4, fps=2.5, size=32, youcook2_windows=2, batch_size=32,
-                        max_clips=12)
+                        max_clips=8)
 
 
 @pytest.fixture(scope="module")
