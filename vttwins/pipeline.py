@@ -112,7 +112,9 @@ NOTEBOOKS: list[NotebookSpec] = [
     NotebookSpec("08_benchmarks", "Speed and memory against the peers",
                  tables=(Table("benchmarks_index", "the benchmark files and the revision they measured",
                                ("benchmark", "title", "records")),),
-                 figures=(Figure("benchmarks_overview", "time per case of every benchmark"),)),
+                 figures=(Figure("benchmarks_overview", "time per case of every benchmark"),
+                          Figure("benchmarks_alignment", "S2DTW loss time vs batch and soft-DTW throughput vs "
+                                 "sequence length, against tslearn, pysdtw and a naive autograd loop"))),
 ]
 
 

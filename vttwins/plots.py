@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullLocator
 import numpy as np
 import pandas as pd
 
@@ -254,5 +255,34 @@ def benchmark_overview(benchmarks: dict[str, dict]) -> plt.Figure:
         else:
             ax.axis("off")
             ax.text(0.5, 0.5, name, ha="center")
+    fig.tight_layout()
+    return fig
+
+
+def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Left: the contrastive loss, ms vs batch B (all B x B pairs of 8 x 8 sequences). Right: plain soft-DTW,
+    lattice cells per second vs side length N, per implementation (higher is faster). `df` from
+    `experiments.benchmarks.alignment_shapes`."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    loss = df[df["kind"] == "loss"].dropna(subset=["B"])
+    for i, (method, g) in enumerate(loss.groupby("method", sort=True)):
+        g = g.sort_values("B")
+        left.plot(g["B"], g["ms"], marker="o", label=method, color=f"C{i % 10}")
+    left.set(xscale="log", yscale="log", xlabel="batch B (videos; B x B sequence pairs)",
+             ylabel="ms, forward + backward", title="S2DTW contrastive loss vs batch")
+    left.set_xticks(sorted(loss["B"].unique()), [str(int(b)) for b in sorted(loss["B"].unique())])
+    left.xaxis.set_minor_locator(NullLocator())
+    sdtw = df[df["kind"] == "soft_dtw"].dropna(subset=["N"])
+    for i, (method, g) in enumerate(sdtw.groupby("method", sort=True)):
+        g = g.sort_values("N")
+        right.plot(g["N"], g["Mcells_per_s"], marker="o", label=method, color=f"C{i % 10}")
+    right.set(xscale="log", yscale="log", xlabel="sequence length N (N x N lattices; 1024: forward only)",
+              ylabel="M lattice cells / s", title="soft-DTW vs peers (higher is faster)")
+    right.set_xticks(sorted(sdtw["N"].unique()), [str(int(n)) for n in sorted(sdtw["N"].unique())])
+    right.xaxis.set_minor_locator(NullLocator())
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

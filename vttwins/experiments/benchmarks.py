@@ -48,3 +48,17 @@ def run_benchmark_scripts(names: Sequence[str] | None = None, timeout_s: int = 1
         log.info("running %s", script.name)
         subprocess.run([sys.executable, str(script)], cwd=REPO_ROOT, check=True, timeout=timeout_s)
     return [s.stem.removeprefix("bench_") for s in scripts]
+
+
+def alignment_shapes(records: pd.DataFrame) -> pd.DataFrame:
+    """The alignment benchmark with its case parsed: `B` (loss batch), `pairs`, `N` (lattice side), `kind`."""
+    df = records.copy()
+    batch = df["case"].str.extract(r"B=(\d+)")[0]
+    shape = df["case"].str.extract(r"(\d+)x(\d+)x(\d+)")
+    pairs = df["case"].str.extract(r"\((\d+) pairs (\d+)x\d+\)")
+    df["kind"] = ["loss" if c.startswith("loss") else "soft_dtw" for c in df["case"]]
+    df["B"] = pd.to_numeric(batch)
+    df["pairs"] = pd.to_numeric(shape[0]).fillna(pd.to_numeric(pairs[0]))
+    df["N"] = pd.to_numeric(shape[1]).fillna(pd.to_numeric(pairs[1]))
+    df["forward_only"] = df["case"].str.contains("fwd")
+    return df
