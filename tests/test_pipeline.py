@@ -88,3 +88,20 @@ def test_smoke_pipeline_writes_every_declared_output(tmp_path):
     for nb in pipeline.NOTEBOOKS:
         for out in (*nb.tables, *nb.figures):
             assert out.name in readme
+
+
+def test_a_failing_notebook_stops_the_run_and_names_its_executed_copy(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("papermill")
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
+                                                           "display_name": "vttwins"}})
+    nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, str(tmp_path / "nb" / "00_fail.ipynb"))
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", tmp_path / "nb")
+    executed = tmp_path / "out" / "00_fail.ipynb"
+    executed.parent.mkdir()
+    with pytest.raises(pipeline.PipelineError, match="RuntimeError: boom") as err:
+        pipeline.run_notebook(pipeline.NotebookSpec("00_fail", "fails"), {"x": 2}, executed, timeout_s=60)
+    assert str(executed) in str(err.value) and executed.is_file()
