@@ -53,6 +53,16 @@ def numba_available() -> bool:
     return _NUMBA_STATE["module"] is not None
 
 
+def fused_available() -> bool:
+    """The fused S2DTW numba kernel (fused_numba.py), imported once after the numba backend."""
+    if "fused" not in _NUMBA_STATE:
+        _NUMBA_STATE["fused"] = None
+        if numba_available():
+            from . import fused_numba
+            _NUMBA_STATE["fused"] = fused_numba
+    return _NUMBA_STATE["fused"] is not None
+
+
 def select_backend(device: torch.device) -> str:
     """The backend used for tensors on `device` under the current setting."""
     if _BACKEND == "torch":

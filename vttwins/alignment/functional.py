@@ -84,6 +84,43 @@ class _AlignFunction(torch.autograd.Function):
         return tuple(grads)
 
 
+class _FusedS2DTW(torch.autograd.Function):
+    """Full S2DTW on the numba fused kernel: (C4 (bx, N, by, M) with pair cost sign * C4[c, :, a, :]) -> (bx*by,)."""
+
+    @staticmethod
+    def forward(ctx, c4, opts):
+        o = opts
+        r, fctx = dp._NUMBA_STATE["fused"].forward(c4, o["sign"], 2 * o["n"] + 1, 2 * o["m"] + 1, o["gamma"],
+                                                   o["smooth_gamma"], o["tau"], o["need_grad"])
+        ctx.fctx = fctx
+        return r
+
+    @staticmethod
+    def backward(ctx, grad_r):
+        with torch.no_grad():
+            g = dp._NUMBA_STATE["fused"].backward(ctx.fctx, grad_r)
+        grads = (g, None)
+        if torch.is_grad_enabled():
+            grads = _delayed_error(grads)
+        return grads
+
+
+def _fused_ok(o: dict, x: torch.Tensor) -> bool:
+    """The fused kernel covers S2DTW with both transforms, gamma > 0, smooth_gamma > 0, fixed scalars, on CPU."""
+    if not (o["smooth"] and o["weak"] and o["gamma"] > 0 and o["smooth_gamma"] > 0 and o["backend"] is None):
+        return False
+    if x.dtype not in (torch.float32, torch.float64) or x.device.type != "cpu":
+        return False
+    if any(_needs_grad(o[t]) for t in ("gamma_t", "smooth_gamma_t", "tau_t")):
+        return False
+    return dp.select_backend(x.device) == "numba" and dp.fused_available()
+
+
+def _apply_fused(c4: torch.Tensor, sign: float, o: dict) -> torch.Tensor:
+    need = torch.is_grad_enabled() and c4.requires_grad
+    return _FusedS2DTW.apply(c4, dict(o, sign=sign, need_grad=need))
+
+
 def _delayed_error(grads: tuple) -> tuple:
     """Mark first-order gradients so that differentiating them again raises (cf. torch's once_differentiable,
     which does nothing when the incoming gradient does not itself require grad, e.g. `.sum()` + create_graph)."""
@@ -166,6 +203,9 @@ def s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_
     m = check_lengths(y_lengths, "y_lengths", B, M, x.device)
     o = _options(gamma, smooth_gamma, tau, smooth, weak, n, m)
     dt = _compute_dtype(x.dtype)
+    if _fused_ok(o, x.to(dt)):
+        prod = torch.bmm(x.to(dt), y.to(dt).transpose(1, 2))
+        return _apply_fused(prod.reshape(B, N, 1, M), -1.0, o).to(x.dtype)
     cost = -torch.bmm(x.to(dt), y.to(dt).transpose(1, 2))
     return _apply(cost, o).to(x.dtype)
 
@@ -184,5 +224,8 @@ def s2dtw_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=T
     m = check_lengths(y_lengths, "y_lengths", by, M, x.device)
     o = _options(gamma, smooth_gamma, tau, smooth, weak, n.repeat_interleave(by), m.repeat(bx))
     dt = _compute_dtype(x.dtype)
+    if _fused_ok(o, x.to(dt)):   # one product, read by the kernel in place: pair (c, a) = -prod[c, :, a, :]
+        prod = x.to(dt).reshape(bx * N, -1) @ y.to(dt).reshape(by * M, -1).T
+        return _apply_fused(prod.reshape(bx, N, by, M), -1.0, o).reshape(bx, by).to(x.dtype)
     cost = all_pairs_neg_dot(x.to(dt), y.to(dt))
     return _apply(cost, o).reshape(bx, by).to(x.dtype)
