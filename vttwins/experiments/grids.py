@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -104,7 +103,7 @@ def grid_jobs(base: Config, cells: Sequence[tuple[dict, dict]], seeds: Sequence[
     for labels, overrides in cells:
         for seed in seeds:
             cfg = replace(base, {**overrides, "train.seed": int(seed)})
-            slug = "-".join(str(v) for v in labels.values()).lower()
+            slug = "-".join(f"{k}-{v}" if isinstance(v, float) else str(v) for k, v in labels.items()).lower()
             name = "".join(c if c.isalnum() else "_" for c in slug) + f"-s{seed}"
             jobs.append(Job({**labels, "seed": int(seed)}, config_to_dict(cfg), str(runs_root), name,
                             config_to_dict(eval_base) if eval_base is not None else None))
@@ -132,7 +131,9 @@ def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
 
     out: dict[str, Job] = {}
     for job in jobs:
-        key = run_key(config_from_dict(job.config)) + json.dumps(job.eval_config, sort_keys=True, default=str)
+        cfg = config_from_dict(job.config)
+        data = config_from_dict(job.eval_config).data.root if job.eval_config is not None else cfg.data.root
+        key = f"{run_key(cfg)}@{data}"  # same training, evaluated on the same data
         out.setdefault(key, job)
         job.labels["_key"] = key
     return out

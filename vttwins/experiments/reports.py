@@ -73,7 +73,7 @@ def plus_minus_markdown(csv_path: str | os.PathLike, digits: int = 1) -> str:
             mean, std = df[col], df[col[:-5] + "_std"].fillna(0.0)
             out[col[:-5]] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(mean, std)]
         else:
-            out[col] = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in df[col]]
+            out[col] = [f"{v:g}" if isinstance(v, float) else str(v) for v in df[col]]
     rows = ["| " + " | ".join(out.columns) + " |", "|" + "---|" * len(out.columns)]
     rows += ["| " + " | ".join(map(str, r)) + " |" for r in out.itertuples(index=False, name=None)]
     return "\n".join(rows) + "\n"
