@@ -11,9 +11,9 @@ chunk in a two-line parallel wrapper (numba's parfor passes over a big kernel ta
 Per chunk, everything stays in per-chunk scratch: the raw costs are gathered into (N, M, lanes), smoothed in
 place (reverse order, so each cell still reads raw neighbours), and the soft-DTW runs over the (2N+1) x (2M+1)
 weak lattice without building it: cells at odd/odd lattice positions read the smoothed cost, all others tau.
-The forward keeps the lattice softmin weights and the smoothing weights; the backward runs the expected-
-alignment recursion on two rows, collects E at the real cells, applies the smoothing backward and scatters
-sign * dC straight into the C4 layout. Learnable gamma / smooth_gamma / tau, gamma = 0 and smooth_gamma = 0 are
+The forward keeps nothing; the backward reruns each chunk's forward keeping the lattice softmin weights and the
+smoothing weights in per-thread scratch (cache-resident), then runs the expected-alignment recursion on two
+rows, collects E at the real cells, applies the smoothing backward and scatters sign * dC straight into the C4 layout. Learnable gamma / smooth_gamma / tau, gamma = 0 and smooth_gamma = 0 are
 not handled here (functional.py uses the general path for them).
 """
 from __future__ import annotations
@@ -23,74 +23,12 @@ import math
 import numba
 import numpy as np
 import torch
-from numba import njit, prange, types
-from numba.extending import overload
+from numba import njit, prange
 
-from .dp_numba import BIG, _exp_neg, _log_1to3
+from .dp_numba import BIG, BIG32, ONE, _expn, _logn
 
 LN3 = math.log(3.0)
 LANES = 64
-
-# float32 lanes compute in float32 (twice the SIMD width): these constants are float32 globals, so float32 code
-# stays float32, and in float64 code they promote exactly (1, 0).
-F32 = np.float32
-ONE = F32(1.0)
-ZERO = F32(0.0)
-CUT32 = F32(-20.0)              # exp(-20) = 2e-9 < float32 eps / 2
-SQRT2_32 = F32(math.sqrt(2.0))
-LN2_32 = F32(math.log(2.0))
-HALF32 = F32(0.5)
-TWO32 = F32(2.0)
-EXP_C32 = tuple(F32(1.0 / math.factorial(k)) for k in range(8))
-LOG_C32 = tuple(F32(1.0 / (2 * k + 1)) for k in range(6))
-INV64_32 = F32(1.0 / 64.0)
-BIG32 = 1e30                    # "+inf" of the float32 R rows: finite, so big - big is never a NaN
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _exp_neg32(x):
-    """exp(x) for x <= 0 in float32: Taylor degree 7 on x / 64 (|r| <= 0.31), squared 6 times; rel. err ~1e-5."""
-    r = max(x, CUT32) * INV64_32
-    c = EXP_C32
-    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
-    for _ in range(6):
-        p = p * p
-    return p if x > CUT32 else ZERO
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _log_1to3_32(s):
-    """log(s) for s in [1, 3] in float32: halve above sqrt(2), then 2 atanh(z), |z| <= 0.172, 6 terms."""
-    big = s > SQRT2_32
-    t = s * HALF32 if big else s
-    z = (t - ONE) / (t + ONE)
-    z2 = z * z
-    c = LOG_C32
-    acc = c[0] + z2 * (c[1] + z2 * (c[2] + z2 * (c[3] + z2 * (c[4] + z2 * c[5]))))
-    return TWO32 * z * acc + (LN2_32 if big else ZERO)
-
-
-def _expn(x):
-    raise NotImplementedError
-
-
-def _logn(s):
-    raise NotImplementedError
-
-
-@overload(_expn, jit_options={"fastmath": True, "error_model": "numpy"})
-def _ov_expn(x):
-    if x == types.float32:
-        return lambda x: _exp_neg32(x)
-    return lambda x: _exp_neg(x)
-
-
-@overload(_logn, jit_options={"fastmath": True, "error_model": "numpy"})
-def _ov_logn(s):
-    if s == types.float32:
-        return lambda s: _log_1to3_32(s)
-    return lambda s: _log_1to3(s)
-
 
 @njit(fastmath=True, error_model="numpy", cache=True)
 def _smooth_cells(cd, cu, cl, cc, w0, w1, w2, gs, inv_gs, nb):
@@ -144,7 +82,27 @@ def _dp_cells_tau(pa, pu, cl, cc, tau, w0, w1, w2, gamma, inv_g, nb):
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
-def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, rend):
+def _dp_cells_value(pa, pu, cl, cc, dd, gamma, inv_g, nb):
+    """Forward-only R cell (no weights kept), per-lane cost dd."""
+    for k in range(nb):
+        a, u, l = pa[k], pu[k], cl[k]
+        m = min(a, min(u, l))
+        s = _expn((m - a) * inv_g) + _expn((m - u) * inv_g) + _expn((m - l) * inv_g)
+        cc[k] = dd[k] + m - gamma * _logn(s)
+
+
+@njit(fastmath=True, error_model="numpy", cache=True)
+def _dp_cells_tau_value(pa, pu, cl, cc, tau, gamma, inv_g, nb):
+    """Forward-only R cell (no weights kept), dummy cost tau."""
+    for k in range(nb):
+        a, u, l = pa[k], pu[k], cl[k]
+        m = min(a, min(u, l))
+        s = _expn((m - a) * inv_g) + _expn((m - u) * inv_g) + _expn((m - l) * inv_g)
+        cc[k] = tau + m - gamma * _logn(s)
+
+
+@njit(fastmath=True, error_model="numpy", cache=True)
+def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, rend, store):
     """Ct: (N, M, L) scratch; Ws: (N, M, 3, L); W: (P+2, Q+2, 3, L); R2: (2, Q+1, L); all in the input dtype."""
     _, N, by, M = C4.shape
     P, Q = 2 * N + 1, 2 * M + 1
@@ -178,14 +136,15 @@ def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, ren
         Ws[0, 0, 1, k] = third
         Ws[0, 0, 2, k] = third
     # weak-lattice soft-DTW; W's extra row P+1 and column Q+1 are zeros for the backward
-    for q in range(Q + 2):
-        for r in range(3):
-            for k in range(nb):
-                W[P + 1, q, r, k] = 0.0
-    for p in range(P + 2):
-        for r in range(3):
-            for k in range(nb):
-                W[p, Q + 1, r, k] = 0.0
+    if store:
+        for q in range(Q + 2):
+            for r in range(3):
+                for k in range(nb):
+                    W[P + 1, q, r, k] = 0.0
+        for p in range(P + 2):
+            for r in range(3):
+                for k in range(nb):
+                    W[p, Q + 1, r, k] = 0.0
     inv_g = ONE / gamma
     prev = R2[0]
     cur = R2[1]
@@ -199,13 +158,19 @@ def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, ren
         real_row = (p % 2) == 0                           # lattice row p-1 odd
         i = (p - 2) // 2
         for q in range(1, Q + 1):
-            wq = W[p, q]
-            if real_row and (q % 2) == 0:
-                _dp_cells(prev[q - 1], prev[q], cur[q - 1], cur[q], Ct[i, (q - 2) // 2],
-                          wq[0], wq[1], wq[2], gamma, inv_g, nb)
-            else:
-                _dp_cells_tau(prev[q - 1], prev[q], cur[q - 1], cur[q], tau,
+            real = real_row and (q % 2) == 0
+            if store:
+                wq = W[p, q]
+                if real:
+                    _dp_cells(prev[q - 1], prev[q], cur[q - 1], cur[q], Ct[i, (q - 2) // 2],
                               wq[0], wq[1], wq[2], gamma, inv_g, nb)
+                else:
+                    _dp_cells_tau(prev[q - 1], prev[q], cur[q - 1], cur[q], tau,
+                                  wq[0], wq[1], wq[2], gamma, inv_g, nb)
+            elif real:
+                _dp_cells_value(prev[q - 1], prev[q], cur[q - 1], cur[q], Ct[i, (q - 2) // 2], gamma, inv_g, nb)
+            else:
+                _dp_cells_tau_value(prev[q - 1], prev[q], cur[q - 1], cur[q], tau, gamma, inv_g, nb)
         for k in range(nb):
             if lp[b0 + k] == p:
                 rend[b0 + k] = cur[lq[b0 + k], k]
@@ -215,12 +180,14 @@ def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, ren
 
 
 @njit(cache=True, parallel=True)
-def _fwd_kernel(C4, sign, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, rend):
+def _fwd_kernel(C4, sign, lp, lq, gs, gamma, tau, big, nch, Ct, Ws, W, R2, rend):
     B = lp.shape[0]
     L = Ct.shape[3]
-    for c in prange(Ct.shape[0]):
-        _fwd_chunk(C4, sign, c * L, min(B, c * L + L) - c * L, lp, lq, gs, gamma, tau, big, Ct[c], Ws[c], W[c],
-                   R2[c], rend)
+    T = Ct.shape[0]
+    for t in prange(T):
+        for c in range(t, nch, T):
+            _fwd_chunk(C4, sign, c * L, min(B, c * L + L) - c * L, lp, lq, gs, gamma, tau, big, Ct[t], Ws[t], W[t],
+                       R2[t], rend, False)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
@@ -285,11 +252,17 @@ def _bwd_chunk(W, Ws, lp, lq, g, b0, nb, sign, E2, dC, O, G4):
 
 
 @njit(cache=True, parallel=True)
-def _bwd_kernel(W, Ws, lp, lq, g, sign, E2, dC, O, G4):
+def _bwd_kernel(C4, sign, lp, lq, gs, gamma, tau, big, g, nch, Ct, Ws, W, R2, rend, E2, dC, O, G4):
+    """Per chunk: rerun the forward keeping the weights in per-thread scratch (L2-resident), then the backward."""
     B = lp.shape[0]
-    L = W.shape[4]
-    for c in prange(W.shape[0]):
-        _bwd_chunk(W[c], Ws[c], lp, lq, g, c * L, min(B, c * L + L) - c * L, sign, E2[c], dC[c], O[c], G4)
+    L = Ct.shape[3]
+    T = Ct.shape[0]
+    for t in prange(T):
+        for c in range(t, nch, T):
+            b0 = c * L
+            nb = min(B, b0 + L) - b0
+            _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct[t], Ws[t], W[t], R2[t], rend, True)
+            _bwd_chunk(W[t], Ws[t], lp, lq, g, b0, nb, sign, E2[t], dC[t], O[t], G4)
 
 
 _POOL: dict = {}       # (shape, dtype) -> spare scratch arrays, so repeated calls reuse already-mapped pages
@@ -319,46 +292,62 @@ def _lanes(batch: int) -> int:
     return int(max(1, min(LANES, per_thread)))
 
 
+def _scratch(dt, T, N, M, L):
+    P, Q = 2 * N + 1, 2 * M + 1
+    return (_take((T, N, M, L), dt), _take((T, N, M, 3, L), dt), _take((T, P + 2, Q + 2, 3, L), dt),
+            _take((T, 2, Q + 1, L), dt))
+
+
+def _scalars(dt, sign, smooth_gamma, gamma, tau):
+    sc = dt.type                                          # scalars in the lanes' dtype: float32 math for float32
+    return sc(sign), sc(smooth_gamma), sc(gamma), sc(tau), sc(BIG32 if dt == np.float32 else BIG)
+
+
 def forward(C4: torch.Tensor, sign: float, lp: torch.Tensor, lq: torch.Tensor, gamma: float, smooth_gamma: float,
             tau: float, need_grad: bool):
-    """C4: (bx, N, by, M) CPU float32/float64 tensor; lp, lq: (bx*by,) lattice ends 2n+1, 2m+1 (1-based R)."""
+    """C4: (bx, N, by, M) CPU float32/float64 tensor; lp, lq: (bx*by,) lattice ends 2n+1, 2m+1 (1-based R).
+
+    Stores nothing for the backward but the (already existing) costs: the backward reruns each chunk's forward
+    with the weights kept in per-thread scratch, which stays in cache (reading weights back from memory was
+    slower than recomputing them on this machine)."""
     c4 = C4.detach()
     if not c4.is_contiguous():
         c4 = c4.contiguous()
     a = c4.numpy()
     bx, N, by, M = a.shape
     B = bx * by
-    P, Q = 2 * N + 1, 2 * M + 1
     L = _lanes(B)
     nch = -(-B // L)
+    T = max(1, min(numba.get_num_threads(), nch))
     dt = a.dtype
     lp_np = lp.to(torch.int64).contiguous().numpy()
     lq_np = lq.to(torch.int64).contiguous().numpy()
-    Ct = _take((nch, N, M, L), dt)
-    Ws = _take((nch, N, M, 3, L), dt)
-    W = _take((nch, P + 2, Q + 2, 3, L), dt)
-    R2 = _take((nch, 2, Q + 1, L), dt)
+    scr = _scratch(dt, T, N, M, L)
     rend = np.empty(B, np.float64)
-    sc = dt.type                                          # scalars in the lanes' dtype: float32 math for float32
-    big = sc(BIG32 if dt == np.float32 else BIG)
-    _fwd_kernel(a, sc(sign), lp_np, lq_np, sc(smooth_gamma), sc(gamma), sc(tau), big, Ct, Ws, W, R2, rend)
-    _give(Ct, R2)
-    if not need_grad:
-        _give(W, Ws)
+    s, gs, g, t, big = _scalars(dt, sign, smooth_gamma, gamma, tau)
+    _fwd_kernel(a, s, lp_np, lq_np, gs, g, t, big, nch, *scr, rend)
+    _give(*scr)
     r = torch.from_numpy(rend).to(C4.dtype)
-    return r, ((W, Ws, lp_np, lq_np, float(sign), a.shape) if need_grad else None)
+    return r, ((a, lp_np, lq_np, float(sign), float(smooth_gamma), float(gamma), float(tau)) if need_grad else None)
 
 
 def backward(ctx, grad_r: torch.Tensor) -> torch.Tensor:
-    W, Ws, lp, lq, sign, shape = ctx
-    bx, N, by, M = shape
-    nch, _, Q2, _, L = W.shape
-    dt = W.dtype
+    a, lp, lq, sign, smooth_gamma, gamma, tau = ctx
+    bx, N, by, M = a.shape
+    B = bx * by
+    L = _lanes(B)
+    nch = -(-B // L)
+    T = max(1, min(numba.get_num_threads(), nch))
+    dt = a.dtype
     g = grad_r.detach().to(torch.float64).contiguous().numpy()
-    E2 = _take((nch, 2, Q2, L), dt)
-    dC = _take((nch, N + 1, M + 1, L), dt)
-    O = _take((nch, N, M, L), dt)
-    G4 = np.empty(shape, dt)                              # handed to autograd: never pooled
-    _bwd_kernel(W, Ws, lp, lq, g, sign, E2, dC, O, G4)
-    _give(E2, dC, O)                                      # W, Ws stay with ctx (retain_graph may reuse them)
+    scr = _scratch(dt, T, N, M, L)
+    Q2 = 2 * M + 3
+    E2 = _take((T, 2, Q2, L), dt)
+    dC = _take((T, N + 1, M + 1, L), dt)
+    O = _take((T, N, M, L), dt)
+    rend = np.empty(B, np.float64)
+    G4 = np.empty(a.shape, dt)                            # handed to autograd: never pooled
+    s, gs, gm, t, big = _scalars(dt, sign, smooth_gamma, gamma, tau)
+    _bwd_kernel(a, s, lp, lq, gs, gm, t, big, g, nch, *scr, rend, E2, dC, O, G4)
+    _give(*scr, E2, dC, O)
     return torch.from_numpy(G4)
