@@ -72,8 +72,8 @@ NOTEBOOKS: list[NotebookSpec] = [
                                  "example videos: what weak alignment looks like"),
                           Figure("data_caption_offsets", "distribution of caption-minus-step offsets"))),
     NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a short pixel-mode run",
-                 tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, first and last loss, "
-                               "throughput, wall time", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),),
+                 tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, batch, first and last "
+                               "logged loss", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),),
                  figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
     NotebookSpec("02_ablation_dtw_variants", "Ablation: losses, DTW variants, gamma, tau and narration noise",
                  tables=(Table("ablation_dtw_variants", "the DTW-variant ablation: eight objectives, mean and std "

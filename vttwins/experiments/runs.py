@@ -88,17 +88,16 @@ def read_metrics(run_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 def run_summary(run_dir: str | os.PathLike, label: str) -> dict:
-    """One row about a finished run: its mode, loss, steps, batch, first/last logged loss and wall time."""
+    """One row about a finished run: mode, loss, steps, batch, first/last logged loss (no wall times: tables are
+    deterministic; the throughput is in the run's metrics.jsonl)."""
     from vttwins.config import config_from_dict
 
     run_dir = Path(run_dir)
     cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
     m = read_metrics(run_dir)
-    seconds = float(m["elapsed_s"].iloc[-1]) if "elapsed_s" in m else float("nan")
     return {"run": label, "mode": cfg.model.mode, "loss": cfg.loss.name, "steps": int(m["step"].iloc[-1]),
             "batch_size": cfg.train.batch_size, "first_loss": float(m["loss"].iloc[0]),
-            "last_loss": float(m["loss"].iloc[-1]), "clips_per_s": float(m["clips_per_s"].median()),
-            "seconds": seconds}
+            "last_loss": float(m["loss"].iloc[-1])}
 
 
 def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None) -> str:
