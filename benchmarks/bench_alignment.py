@@ -198,6 +198,20 @@ def loss_cases(records, notes):
             ms, peak = measure(matmul_only, 25, 10.0)
             records.append({"case": f"loss B={B} ({B * B} pairs 17x17)", "method": "floor: cost matmul fwd+bwd only",
                             "ms": ms, "Mcells_per_s": None, "peak_MiB": peak})
+            import numba
+            torch.set_num_threads(1)
+            numba.set_num_threads(1)
+            cpu = []
+            for _ in range(25):   # CPU time of this process on one thread: less sensitive to other jobs' load
+                c0 = time.process_time()
+                run()
+                cpu.append((time.process_time() - c0) * 1e3)
+            torch.set_num_threads(2)
+            numba.set_num_threads(2)
+            ms = statistics.median(cpu)
+            records.append({"case": f"loss B={B} ({B * B} pairs 17x17)",
+                            "method": f"{label} [auto backend], CPU time on 1 thread (process_time)",
+                            "ms": ms, "Mcells_per_s": B * B * 17 * 17 / ms / 1e3, "peak_MiB": None})
             set_backend("torch")
             ms, peak = measure(run, 5, 10.0)
             set_backend("auto")
@@ -206,10 +220,13 @@ def loss_cases(records, notes):
 
 
 def numba_compile_seconds() -> float | None:
-    """First call of the numba kernels (float32 + float64, forward + backward) with an empty cache."""
+    """First call of the numba kernels (plain DP and fused S2DTW; float32 + float64, forward + backward) with an
+    empty cache."""
     code = ("import time, torch; t = time.perf_counter(); from vttwins.alignment import soft_dtw\n"
+            "from vttwins.alignment import s2dtw_matrix\n"
             "for dt in (torch.float32, torch.float64):\n"
             "    c = torch.randn(3, 4, 5, dtype=dt, requires_grad=True); soft_dtw(c).sum().backward()\n"
+            "    x = torch.randn(2, 3, 4, dtype=dt, requires_grad=True); s2dtw_matrix(x, x).sum().backward()\n"
             "print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))

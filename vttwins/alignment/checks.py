@@ -6,6 +6,15 @@ import math
 import torch
 
 
+def _all_finite(t: torch.Tensor) -> bool:
+    """One reduction pass: min and max propagate NaN, and both are finite iff every value is."""
+    try:
+        lo, hi = torch.aminmax(t.detach())
+    except (RuntimeError, NotImplementedError):      # a dtype/device without aminmax
+        return bool(torch.isfinite(t).all())
+    return math.isfinite(float(lo)) and math.isfinite(float(hi))
+
+
 def check_seq(t, name: str) -> None:
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape (B, N, D), got {type(t).__name__}")
@@ -15,7 +24,7 @@ def check_seq(t, name: str) -> None:
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
     if t.shape[0] == 0 or t.shape[1] == 0 or t.shape[2] == 0:
         raise ValueError(f"{name} must have non-empty batch, sequence and feature dims, got shape {tuple(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
+    if not _all_finite(t):
         raise ValueError(f"{name} contains non-finite values (NaN or inf); shape {tuple(t.shape)}")
 
 

@@ -5,8 +5,9 @@ up to 64 pairs in lockstep, so the innermost loop runs over pairs and LLVM vecto
 That needs branch-free, call-free arithmetic: `_exp_neg` and `_log_1to3` below are polynomial versions of exp
 and log on the ranges the softmin needs (numba has no vector math library here): float64 versions (relative
 error ~1e-13) for float64 input, float32 versions (twice the SIMD lanes; exp relative error <~1e-5, which moves
-a softmin by <~gamma * 1e-5) for float32 input, picked at compile time by the `_expn` / `_logn` overloads. The forward stores each cell's three softmin weights, so the
-backward is multiply-adds only. First call compiles (cached on disk by `cache=True`; see the benchmark notes).
+a softmin by <~gamma * 1e-5) for float32 input, picked at compile time by the `_expn` / `_logn` overloads.
+The forward stores each cell's three softmin weights, so the backward is multiply-adds only. First call
+compiles (cached on disk by `cache=True`; see the benchmark notes). Full S2DTW on CPU uses fused_numba.py.
 """
 from __future__ import annotations
 

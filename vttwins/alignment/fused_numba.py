@@ -13,8 +13,10 @@ place (reverse order, so each cell still reads raw neighbours), and the soft-DTW
 weak lattice without building it: cells at odd/odd lattice positions read the smoothed cost, all others tau.
 The forward keeps nothing; the backward reruns each chunk's forward keeping the lattice softmin weights and the
 smoothing weights in per-thread scratch (cache-resident), then runs the expected-alignment recursion on two
-rows, collects E at the real cells, applies the smoothing backward and scatters sign * dC straight into the C4 layout. Learnable gamma / smooth_gamma / tau, gamma = 0 and smooth_gamma = 0 are
-not handled here (functional.py uses the general path for them).
+rows, collects E at the real cells, applies the smoothing backward and scatters sign * dC straight into the
+C4 layout. Learnable gamma / smooth_gamma / tau, gamma = 0 and smooth_gamma = 0 are not handled here
+(functional.py uses the general path for them). Note: numba's cache keys on this file only; the float32/64 exp
+and log come from dp_numba.py, so after editing that file clear __pycache__ (numba's *.nbi/*.nbc) by hand.
 """
 from __future__ import annotations
 
