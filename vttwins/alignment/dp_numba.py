@@ -1,6 +1,6 @@
 """Numba CPU backend of the soft-DTW DP (same contract as dp.torch_forward / dp.torch_backward).
 
-Layout: pairs innermost. The lattices are transposed to (P, Q, B) and each thread (`prange`) runs a chunk of
+Layout: pairs innermost. Each lattice row is gathered into (Q, lanes) and each thread (`prange`) runs a chunk of
 up to 64 pairs in lockstep, so the innermost loop runs over pairs and LLVM vectorises it (AVX2/AVX-512 lanes).
 That needs branch-free, call-free arithmetic: `_exp_neg` and `_log_1to3` below are polynomial versions of exp
 and log on the ranges the softmin needs (numba has no vector math library here): float64 versions (relative
@@ -156,23 +156,30 @@ def _cells_hard(pa, pu, cl, cc, dd, w0, w1, w2, nb, store):
 
 @njit(fastmath=True, cache=True, error_model="numpy")
 def _forward_chunk(D, lp, lq, gamma, big, b0, nb, W, rend, store):
-    """Pairs b0 .. b0+nb-1 in lockstep; R kept as two rows of (Q+1, nb) in D's dtype (big = its "+inf")."""
-    P, Q, _ = D.shape
+    """Pairs b0 .. b0+nb-1 in lockstep; R kept as two rows of (Q+1, nb) in D's dtype (big = its "+inf").
+
+    D is (B, P, Q) as the caller has it: each lattice row is gathered into a (Q, nb) lane buffer first."""
+    _, P, Q = D.shape
+    row = np.empty((Q, nb), D.dtype)
     inv_g = ONE / gamma if gamma > 0 else ZERO * gamma
     prev = np.full((Q + 1, nb), big)
     cur = np.full((Q + 1, nb), big)
     prev[0, :] = 0.0                                         # R_00 = 0 sits at prev[0] for row p = 1
     b1 = b0 + nb
     for p in range(1, P + 1):
+        for k in range(nb):
+            src = D[b0 + k, p - 1]
+            for q in range(Q):
+                row[q, k] = src[q]
         for q in range(1, Q + 1):
             wq = W[p - 1, q - 1] if store else W[0, 0]
             if gamma > 0 and store:
-                _cells_soft(prev[q - 1], prev[q], cur[q - 1], cur[q], D[p - 1, q - 1, b0:b1],
+                _cells_soft(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
                             wq[0, b0:b1], wq[1, b0:b1], wq[2, b0:b1], gamma, inv_g, nb)
             elif gamma > 0:
-                _cells_soft_value(prev[q - 1], prev[q], cur[q - 1], cur[q], D[p - 1, q - 1, b0:b1], gamma, inv_g, nb)
+                _cells_soft_value(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1], gamma, inv_g, nb)
             else:
-                _cells_hard(prev[q - 1], prev[q], cur[q - 1], cur[q], D[p - 1, q - 1, b0:b1],
+                _cells_hard(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
                             wq[0, b0:b1], wq[1, b0:b1], wq[2, b0:b1], nb, store)
         for k in range(nb):
             if lp[b0 + k] == p:
@@ -184,7 +191,7 @@ def _forward_chunk(D, lp, lq, gamma, big, b0, nb, W, rend, store):
 @njit(cache=True, parallel=True)
 def _forward_kernel(D, lp, lq, gamma, big, chunk, W, rend, store):
     # the parallel wrapper stays tiny: numba's parfor passes over the full kernel take minutes to compile
-    B = D.shape[2]
+    B = D.shape[0]
     for c in prange((B + chunk - 1) // chunk):
         _forward_chunk(D, lp, lq, gamma, big, c * chunk, min(B, c * chunk + chunk) - c * chunk, W, rend, store)
 
@@ -197,8 +204,9 @@ def _cells_back(e, ed, wd, eu, wu, el, wl, lp1, lq1, p, q, nb):
 
 
 @njit(fastmath=True, cache=True, error_model="numpy")
-def _backward_chunk(W, lp, lq, b0, nb, E):
-    """E and W carry one extra row and column (zeros) so the recursion needs no edge branches."""
+def _backward_chunk(W, lp, lq, b0, nb, E, out):
+    """E and W carry one extra row and column (zeros) so the recursion needs no edge branches. Each finished row
+    of E is also written to out (B, P, Q), the caller's layout."""
     P, Q = E.shape[0] - 1, E.shape[1] - 1
     b1 = b0 + nb
     lp1 = lp[b0:b1] - 1
@@ -214,13 +222,17 @@ def _backward_chunk(W, lp, lq, b0, nb, E):
             _cells_back(E[p, q, b0:b1], E[p + 1, q + 1, b0:b1], W[p + 1, q + 1, 0, b0:b1],
                         E[p + 1, q, b0:b1], W[p + 1, q, 1, b0:b1], E[p, q + 1, b0:b1], W[p, q + 1, 2, b0:b1],
                         lp1, lq1, p, q, nb)
+        for k in range(nb):
+            dst = out[b0 + k, p]
+            for q in range(Q):
+                dst[q] = E[p, q, b0 + k]
 
 
 @njit(cache=True, parallel=True)
-def _backward_kernel(W, lp, lq, chunk, E):
+def _backward_kernel(W, lp, lq, chunk, E, out):
     B = W.shape[3]
     for c in prange((B + chunk - 1) // chunk):
-        _backward_chunk(W, lp, lq, c * chunk, min(B, c * chunk + chunk) - c * chunk, E)
+        _backward_chunk(W, lp, lq, c * chunk, min(B, c * chunk + chunk) - c * chunk, E, out)
 
 
 def _chunk(batch: int) -> int:
@@ -231,7 +243,7 @@ def _chunk(batch: int) -> int:
 
 def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool):
     B, P, Q = D.shape
-    Dt = D.detach().permute(1, 2, 0).contiguous().numpy()             # (P, Q, B)
+    Dt = D.detach().contiguous().numpy()            # (B, P, Q): the kernel gathers rows into lanes itself
     lp_np = lp.to(torch.int64).contiguous().numpy()
     lq_np = lq.to(torch.int64).contiguous().numpy()
     W = np.empty((P + 1, Q + 1, 3, B) if need_grad else (1, 1, 3, 1), dtype=Dt.dtype)
@@ -248,5 +260,6 @@ def backward(ctx) -> torch.Tensor:
     _, W, lp, lq, chunk = ctx
     P1, Q1, _, B = W.shape
     E = np.empty((P1, Q1, B), dtype=W.dtype)
-    _backward_kernel(W, lp, lq, chunk, E)
-    return torch.from_numpy(E).permute(2, 0, 1)[:, :P1 - 1, :Q1 - 1]
+    out = np.empty((B, P1 - 1, Q1 - 1), dtype=W.dtype)
+    _backward_kernel(W, lp, lq, chunk, E, out)
+    return torch.from_numpy(out)
