@@ -34,9 +34,12 @@ def pairwise_cost(x: torch.Tensor, y: torch.Tensor, kind: str = "neg_dot") -> to
     if kind == "neg_cosine":
         xf = torch.nn.functional.normalize(xf, dim=-1)
         yf = torch.nn.functional.normalize(yf, dim=-1)
-    cost = -torch.bmm(xf, yf.transpose(1, 2))
+    # few passes over the (B, N, M) result: the sign / factor go on the (B, N, D) side or into baddbmm
     if kind == "sq_euclidean":
-        cost = (2.0 * cost + xf.pow(2).sum(-1).unsqueeze(2) + yf.pow(2).sum(-1).unsqueeze(1)).clamp_min(0.0)
+        norms = xf.pow(2).sum(-1).unsqueeze(2) + yf.pow(2).sum(-1).unsqueeze(1)
+        cost = torch.baddbmm(norms, xf, yf.transpose(1, 2), alpha=-2.0).clamp_min_(0.0)
+    else:
+        cost = torch.bmm(-xf, yf.transpose(1, 2))
     return cost.to(x.dtype)
 
 
