@@ -328,6 +328,12 @@ def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeo
                             f"open the executed notebook {executed} to see the failing cell") from None
 
 
+def code_digest() -> str:
+    """The source digest of the run cache (vttwins.experiments.runs), fixed for the whole pipeline run."""
+    from vttwins.experiments.runs import source_digest
+    return os.environ.get("VTTWINS_SOURCE_DIGEST") or source_digest()
+
+
 def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
                  only: Sequence[str] | None = None, timeout_s: int | None = None,
                  write_readme: bool = True) -> list[dict[str, Any]]:
@@ -343,7 +349,8 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     timeout_s = timeout_s or CELL_TIMEOUT_S.get(name, 3600)
     (results_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     records = []
-    env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+           "VTTWINS_SOURCE_DIGEST": code_digest()}
     with _environment(**env):
         for i, nb in enumerate(chosen, 1):
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"

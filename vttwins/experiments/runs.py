@@ -30,7 +30,10 @@ _VOLATILE = ("train.output_dir", "train.progress", "train.log_every", "train.che
 
 
 def source_digest() -> str:
-    """Hash of the code that determines a run's result (see _SOURCES)."""
+    """Hash of the code that determines a run's result (see _SOURCES). The pipeline computes it once and passes it
+    to every notebook in `VTTWINS_SOURCE_DIGEST`, so one reproduction keys all its runs to the same code."""
+    if os.environ.get("VTTWINS_SOURCE_DIGEST"):
+        return os.environ["VTTWINS_SOURCE_DIGEST"]
     h = hashlib.sha256()
     for name in _SOURCES:
         path = PACKAGE / name
