@@ -28,6 +28,10 @@ METHODS = {  # figure label -> alignment options (METHOD.md §3): DTW and soft-D
 # ------------------------------------------------------------------------------------------- 00_data
 def data_summary(paths) -> pd.DataFrame:
     """`meta.json` counts and measured narration noise of a SynthHowTo folder as [quantity, value] rows."""
+    if paths is None:
+        raise ValueError("00_data draws SynthHowTo's ground truth (true steps, caption offsets); this profile points "
+                         "at real data (data.video_list_csv is set), which has none: skip 00_data "
+                         "(python -m vttwins reproduce --only 01_pretrain ...)")
     meta = json.loads(Path(paths.meta).read_text())
     rows = []
     for key, value in sorted(meta["counts"].items()):
