@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from vttwins.config import SEQUENCE_LOSSES, Config, config_to_dict
+from vttwins.models.checkpoints import save_checkpoint
 from vttwins.training import builders, distributed as dist_utils, runtime as rt, state as st
 from vttwins.training.distributed import DistInfo, all_gather_with_grad
 
@@ -191,7 +192,7 @@ class _Run:
     def write_final(self) -> Path:
         path = self.run_dir / "model.pt"
         if self.info.is_main:
-            st.atomic_torch_save(self._final_state(self.total), path)
+            save_checkpoint(path, self._final_state(self.total))
             log.info("saved final model %s", path)
         dist_utils.barrier(self.info)
         return path

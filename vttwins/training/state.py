@@ -12,12 +12,13 @@ import math
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 import torch
+
+from vttwins.models.checkpoints import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -123,23 +124,6 @@ def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> 
 
 
 # ------------------------------------------------------------------------------------------- checkpoints
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """torch.save through a temp file in the same folder and an atomic rename (no half-written checkpoints)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def checkpoint_path(run_dir: str | os.PathLike, step: int) -> Path:
     return Path(run_dir) / "checkpoints" / f"step_{step:08d}.pt"
 
@@ -159,7 +143,7 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
 
 def save_rotating(state: dict[str, Any], run_dir: str | os.PathLike, step: int, keep: int) -> Path:
     """Write `checkpoints/step_XXXXXXXX.pt` atomically, then delete all but the newest `keep`."""
-    path = atomic_torch_save(state, checkpoint_path(run_dir, step))
+    path = save_checkpoint(checkpoint_path(run_dir, step), state)
     for old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     log.info("saved checkpoint %s", path)
