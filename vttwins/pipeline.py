@@ -377,6 +377,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", default=None, help="run only these notebooks (in pipeline order)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     args = parser.parse_args(argv)
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # our progress lines name each notebook already
     start = time.perf_counter()
     try:
         records = run_pipeline(args.profile, args.results, only=args.only, timeout_s=args.timeout)
