@@ -42,3 +42,13 @@ def test_benchmark_records_round_trip(tmp_path):
 def test_read_table_names_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         results.read_table("nope", tmp_path)
+
+
+def test_machine_paths_are_stripped_from_provenance(tmp_path):
+    inside = results.REPO_ROOT / "data" / "synth" / "default"
+    meta = results.provenance(config={"root": inside, "log": f"wrote {inside}/x.csv"})
+    assert meta["config"] == {"root": "data/synth/default", "log": "wrote data/synth/default/x.csv"}
+    f = tmp_path / "nb.ipynb"
+    f.write_text(f'{{"input_path": "{results.REPO_ROOT}/notebooks/00_data.ipynb"}}')
+    results.strip_machine_paths_in_file(f)
+    assert f.read_text() == '{"input_path": "notebooks/00_data.ipynb"}'

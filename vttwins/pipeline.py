@@ -326,6 +326,9 @@ def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeo
     except pm.PapermillExecutionError as err:
         raise PipelineError(f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
                             f"open the executed notebook {executed} to see the failing cell") from None
+    finally:
+        if executed.is_file():  # executed copies are committed: no absolute paths of this machine in them
+            _results.strip_machine_paths_in_file(executed)
 
 
 def code_digest() -> str:

@@ -25,7 +25,8 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", Path(__file__).resolve().parent.parent / "results"))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
 _PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins")
 
 
@@ -50,6 +51,26 @@ def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
     return versions
 
 
+def strip_machine_paths(text: str) -> str:
+    """Paths of this machine made portable: the checkout's root dropped (relative paths), the home folder as `~`.
+
+    Committed results must not carry absolute paths of the machine that produced them.
+    """
+    text = text.replace(f"{REPO_ROOT}{os.sep}", "").replace(str(REPO_ROOT), ".")
+    home = os.path.expanduser("~")
+    return text.replace(f"{home}{os.sep}", f"~{os.sep}") if home not in ("", os.sep) else text
+
+
+def strip_machine_paths_in_file(path: str | os.PathLike) -> Path:
+    """Rewrite a text file (an executed notebook, a log) with `strip_machine_paths` applied."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    cleaned = strip_machine_paths(text)
+    if cleaned != text:
+        atomic_write_text(path, cleaned)
+    return path
+
+
 def _plain(obj: Any) -> Any:
     """Config objects (dataclasses, paths, numpy scalars) as JSON-friendly values."""
     if is_dataclass(obj) and not isinstance(obj, type):
@@ -58,8 +79,8 @@ def _plain(obj: Any) -> Any:
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
+    if isinstance(obj, (str, os.PathLike)):
+        return strip_machine_paths(os.fspath(obj))
     if hasattr(obj, "item") and callable(obj.item):
         return obj.item()
     return obj
