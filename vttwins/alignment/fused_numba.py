@@ -28,6 +28,7 @@ import torch
 from numba import njit, prange
 
 from .dp_numba import BIG, BIG32, ONE, _expn, _logn
+from .dp_numba import _cells_soft as _dp_cells, _cells_soft_value as _dp_cells_value  # same cell maths
 
 LN3 = math.log(3.0)
 LANES = 64
@@ -50,23 +51,6 @@ def _smooth_cells(cd, cu, cl, cc, w0, w1, w2, gs, inv_gs, nb):
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
-def _dp_cells(pa, pu, cl, cc, dd, w0, w1, w2, gamma, inv_g, nb):
-    """R cell for nb lanes with per-lane cost dd (a real lattice cell)."""
-    for k in range(nb):
-        a, u, l = pa[k], pu[k], cl[k]
-        m = min(a, min(u, l))
-        ea = _expn((m - a) * inv_g)
-        eu = _expn((m - u) * inv_g)
-        el = _expn((m - l) * inv_g)
-        s = ea + eu + el
-        cc[k] = dd[k] + m - gamma * _logn(s)
-        inv = ONE / s
-        w0[k] = ea * inv
-        w1[k] = eu * inv
-        w2[k] = el * inv
-
-
-@njit(fastmath=True, error_model="numpy", cache=True)
 def _dp_cells_tau(pa, pu, cl, cc, tau, w0, w1, w2, gamma, inv_g, nb):
     """R cell for nb lanes with the constant dummy cost tau."""
     for k in range(nb):
@@ -81,16 +65,6 @@ def _dp_cells_tau(pa, pu, cl, cc, tau, w0, w1, w2, gamma, inv_g, nb):
         w0[k] = ea * inv
         w1[k] = eu * inv
         w2[k] = el * inv
-
-
-@njit(fastmath=True, error_model="numpy", cache=True)
-def _dp_cells_value(pa, pu, cl, cc, dd, gamma, inv_g, nb):
-    """Forward-only R cell (no weights kept), per-lane cost dd."""
-    for k in range(nb):
-        a, u, l = pa[k], pu[k], cl[k]
-        m = min(a, min(u, l))
-        s = _expn((m - a) * inv_g) + _expn((m - u) * inv_g) + _expn((m - l) * inv_g)
-        cc[k] = dd[k] + m - gamma * _logn(s)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
