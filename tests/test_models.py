@@ -205,6 +205,24 @@ def test_full_width_video_features_are_1024d():
     assert v.shape == (1, 512) and t.shape == (1, 512)
 
 
+@pytest.mark.parametrize("width", [0.25, 1.0])
+def test_untrained_video_embedding_depends_on_the_video(width):
+    """A fresh S3D in eval mode is a random network, not a constant: its embeddings of different clips point in
+    different directions (cosine well below 1), so the "untrained" baseline of the evaluations is not all ties.
+    With PyTorch's default conv init the Mixed_5c features were ~1e-11 and the fc bias made every embedding."""
+    torch.manual_seed(0)
+    model = S3D(width=width, embed_dim=64, vocab_size=5, word_dim=8, text_hidden=16).eval()
+    assert torch.count_nonzero(model.fc.bias) == 0
+    with torch.no_grad():
+        v = F.normalize(model.encode_video(torch.randint(0, 256, (6, 3, 8, 32, 32), dtype=torch.uint8)), dim=-1)
+    cos = (v @ v.T)[~torch.eye(6, dtype=torch.bool)]
+    assert cos.max() < 0.999, cos
+    weights = [m.weight.detach() for m in model.modules() if isinstance(m, torch.nn.Conv3d)]
+    for w in weights:  # Kaiming normal, fan-in, ReLU gain: std sqrt(2 / fan_in)
+        fan_in = w[0].numel()
+        assert float(w.std()) == pytest.approx(math.sqrt(2.0 / fan_in), rel=0.35 if w.numel() < 200 else 0.1)
+
+
 @pytest.mark.parametrize("shape", [(1, 3, 7, 32, 32), (1, 3, 8, 33, 32), (1, 3, 8, 32, 31)])
 def test_space_to_depth_rejects_odd_sizes(shape):
     model = S3D(width=0.0625, vocab_size=5, space_to_depth=True)

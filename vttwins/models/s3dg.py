@@ -166,6 +166,27 @@ class S3D(nn.Module):
         self.fc = nn.Linear(cin, embed_dim)
         self.text_module = SentenceEncoder(vocab_size, word_dim, text_hidden, embed_dim)
         self.pools = {name: MaxPool3dSame(*kernel_stride) for name, kernel_stride in POOLS.items()}
+        self.reset_video_parameters()
+
+    def reset_video_parameters(self) -> None:
+        """Kaiming-normal (fan-in, ReLU) video convolutions; BatchNorm at weight 1, bias 0, fresh statistics.
+
+        Why not PyTorch's default conv init: a fresh BatchNorm in eval mode is the identity, and the default init
+        shrinks the activation scale at every one of the ~30 conv layers, so an untrained S3D's Mixed_5c features
+        are ~1e-11 and the fc bias alone makes every video's embedding (the "untrained" baseline would be a
+        constant, tied everywhere, and beaten by any model). Kaiming fan-in keeps the conv scale (the self-gates
+        still halve it once a block), and a zero fc bias makes the embedding's direction, which is all a ranking
+        sees, come from the video: the untrained model is then a real random network. Loading a checkpoint
+        overwrites all of this.
+        """
+        for name, module in self.named_modules():
+            if name.startswith("text_module"):
+                continue
+            if isinstance(module, nn.Conv3d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm3d):
+                module.reset_parameters()
+        nn.init.zeros_(self.fc.bias)
 
     @staticmethod
     def _stem(space_to_depth: bool, channels: int) -> ConvBNReLU3d:
