@@ -64,3 +64,12 @@ def test_noise_cells_regenerate_features_only_and_reuse_the_base_level():
     assert "data.root" not in same and same_labels["offset_std"] == 4.0
     assert noisy["data.synth"]["render_videos"] is False and noisy["data.synth"]["noise"]["filler_rate"] == 0.4
     assert noisy["data.root"].endswith("-noise-o8-f0.4")
+
+
+def test_pixel_run_table_refuses_a_feature_run(tmp_path):
+    import json
+
+    from vttwins.config import config_to_dict
+    (tmp_path / "config.json").write_text(json.dumps(config_to_dict(load_config("smoke"))))
+    with pytest.raises(ValueError, match="feature-mode run, not a pixel-mode one"):
+        ex.pixel_run_table(tmp_path)

@@ -71,9 +71,12 @@ NOTEBOOKS: list[NotebookSpec] = [
                  figures=(Figure("data_weak_alignment", "frames, true step segments and shifted narration of "
                                  "example videos: what weak alignment looks like"),
                           Figure("data_caption_offsets", "distribution of caption-minus-step offsets"))),
-    NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a short pixel-mode run",
+    NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a pixel-mode run",
                  tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, batch, first and last "
-                               "logged loss", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),),
+                               "logged loss", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),
+                         Table("pretrain_pixel_eval", "the pixel-mode S2DTW run against its untrained model and "
+                               "chance (YouCook2 t2v retrieval, CrossTask)",
+                               ("benchmark", "variant", "metric", "trained", "untrained", "chance"))),
                  figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
     NotebookSpec("02_ablation_dtw_variants", "Ablation: losses, DTW variants, gamma, tau and narration noise",
                  tables=(Table("ablation_dtw_variants", "the DTW-variant ablation: eight objectives, mean and std "

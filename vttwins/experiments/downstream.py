@@ -67,3 +67,40 @@ def action_table(long: pd.DataFrame) -> pd.DataFrame:
     wide = wide.reset_index().rename(columns={"variant": "protocol"})
     splits = [c for c in wide.columns if str(c).startswith("split")] + ["mean"]
     return wide[["model", "protocol", *splits]]
+
+
+PIXEL_ROWS = [("youcook2", "t2v", "R@1"), ("youcook2", "t2v", "R@10"), ("youcook2", "t2v", "MeanR"),
+              ("crosstask", "standard", "recall"), ("crosstask", "ordered", "recall"), ("crosstask", "ctr", "accuracy")]
+
+
+def pixel_run_table(run_dir: str | os.PathLike, eval_changes: dict | None = None) -> pd.DataFrame:
+    """A pixel-mode run against its own untrained model and chance: benchmark, variant, metric, trained,
+    untrained, chance (YouCook2 text->video retrieval; CrossTask standard and ordered recall and CTR, mean over
+    tasks).
+
+    The windows are decoded at the run's own clip shape (its data.num_frames, fps and size), not the eval
+    defaults (32 frames, 10 fps, 224 px) that a pixel model trained on smaller clips was never shown;
+    `eval_changes` (EvalConfig fields) goes on top.
+    """
+    import json
+
+    from vttwins.config import config_from_dict
+
+    cfg = config_from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    if cfg.model.mode != "pixel":
+        raise ValueError(f"pixel_run_table: {run_dir} is a {cfg.model.mode}-mode run, not a pixel-mode one")
+    changes = {"num_frames": cfg.data.num_frames, "fps": cfg.data.fps, "size": cfg.data.size, **(eval_changes or {})}
+    tasks = sorted({benchmark for benchmark, _, _ in PIXEL_ROWS})  # the task names are the protocols here
+    trained, untrained = (evaluate(run_dir, tasks, changes, untrained=u) for u in (False, True))
+    both = trained.merge(untrained[[*KEYS, "value"]], on=KEYS, suffixes=("", "_untrained"))
+    rows = []
+    for benchmark, variant, metric in PIXEL_ROWS:
+        sel = both[(both.protocol == benchmark) & (both.variant == variant) & (both.metric == metric)]
+        if benchmark == "crosstask":
+            sel = sel[sel["split"].astype(str) == "mean"]
+        if len(sel) != 1:
+            raise ValueError(f"pixel_run_table: expected one {benchmark}/{variant}/{metric} row, found {len(sel)}")
+        r = sel.iloc[0]
+        rows.append({"benchmark": benchmark, "variant": variant, "metric": metric, "trained": float(r["value"]),
+                     "untrained": float(r["value_untrained"]), "chance": float(r["chance"])})
+    return pd.DataFrame(rows)
