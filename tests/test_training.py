@@ -213,3 +213,25 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
                     "train.steps=3"))
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["skipped"] >= 1 and all(a["skipped"] <= b["skipped"] for a, b in zip(records, records[1:]))
+
+
+def test_sync_batchnorm_converts_only_for_several_cuda_processes():
+    from vttwins.models import S3D
+    from vttwins.training.distributed import DistInfo, sync_batchnorm
+
+    def fresh():
+        return S3D(width=0.0625, embed_dim=8, vocab_size=5, word_dim=4, text_hidden=8)
+
+    one, two = DistInfo(), DistInfo(rank=0, world_size=2)
+    for enabled, info, device in ((False, two, "cuda"), (True, one, "cuda"), (True, one, "cpu")):
+        model = fresh()
+        assert sync_batchnorm(model, enabled, info, torch.device(device)) is model
+        assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+    with pytest.raises(ValueError, match=r"train.sync_batchnorm=true needs CUDA.*2-process cpu run"):
+        sync_batchnorm(fresh(), True, two, torch.device("cpu"))
+    model = fresh()
+    keys = list(model.state_dict())
+    converted = sync_batchnorm(model, True, two, torch.device("cuda"))  # conversion only; nothing runs on CUDA
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm3d) for m in fresh().modules())
+    assert sum(isinstance(m, torch.nn.SyncBatchNorm) for m in converted.modules()) == n_bn > 0
+    assert list(converted.state_dict()) == keys  # checkpoints keep the released key names

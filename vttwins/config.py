@@ -105,6 +105,8 @@ class TrainConfig:
     amp: str = "auto"                       # auto (bf16 on CUDA, off on CPU) | none | bf16 | fp16 (CUDA only)
     device: str = "auto"                    # auto | cpu | cuda
     progress: str = "auto"                  # auto (tqdm on a TTY) | bar | log
+    sync_batchnorm: bool = False            # pixel mode, several CUDA processes: BatchNorm statistics over the
+                                            #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
 
 
 def _model_config_class():

@@ -112,3 +112,19 @@ def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return tensor
     return _AllGather.apply(tensor)
+
+
+def sync_batchnorm(module: torch.nn.Module, enabled: bool, info: DistInfo, device: torch.device) -> torch.nn.Module:
+    """`module` with every BatchNorm converted to SyncBatchNorm when `enabled` and the run has several processes.
+
+    One process: returned unchanged (its statistics already cover the whole batch). Several processes on a device
+    other than CUDA: ValueError, because torch's SyncBatchNorm runs on CUDA (and XPU) only; leave it off there
+    and each process normalises over its own share of the batch. The state dict keys do not change.
+    """
+    if not enabled or not info.distributed:
+        return module
+    if device.type != "cuda":
+        raise ValueError(f"train.sync_batchnorm=true needs CUDA (torch's SyncBatchNorm does not run on "
+                         f"{device.type}); set train.sync_batchnorm=false for a {info.world_size}-process "
+                         f"{device.type} run")
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)

@@ -106,6 +106,7 @@ class _Run:
         self.run_dir = Path(config.train.output_dir)
         self.amp_dtype = builders.resolve_amp(config, device)
         builders.build_loss(config)  # unknown loss / bad options fail before any data is generated
+        dist_utils.sync_batchnorm(nn.Identity(), config.train.sync_batchnorm, info, device)  # the same, early
         resume_from = _on_main(info, lambda: rt.check_run_dir(self.run_dir, config.train.resume))
         self.paths = _on_main(info, lambda: builders.data_paths(config, generate=True))
         if not info.is_main:
@@ -127,8 +128,9 @@ class _Run:
     def _build_modules(self, model) -> None:
         c = self.config
         loss = builders.build_loss(c)
-        self.step_module = TrainStep(model, loss, bool(c.loss.normalize), c.loss.name in SEQUENCE_LOSSES,
-                                     self.amp_dtype).to(self.device)
+        step = TrainStep(model, loss, bool(c.loss.normalize), c.loss.name in SEQUENCE_LOSSES, self.amp_dtype)
+        self.step_module = dist_utils.sync_batchnorm(step, c.train.sync_batchnorm, self.info, self.device)
+        self.step_module = self.step_module.to(self.device)
         self.model, self.loss = model, self.step_module.loss
         self.ddp = self.step_module
         if self.info.distributed:
