@@ -51,6 +51,8 @@ def test_kernel_and_parameters_cell(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_outputs_are_stripped_and_cells_are_thin(name):
+    ids = [cell.get("id") for cell in _load(name)["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), f"{name}: every cell needs a unique id (nbformat 4.5): {ids}"
     for cell in _load(name)["cells"]:
         if cell["cell_type"] != "code":
             assert not cell.get("attachments"), f"{name}: markdown attachments are not allowed"
