@@ -13,6 +13,7 @@ the runs are long enough that it clears both by at least two clips (measured ove
   recall 26.6/24.7/24.7 (untrained 12.2/19.8/20.4, chance 12.6).
 """
 import dataclasses
+import json
 
 import pandas as pd
 import pytest
@@ -96,6 +97,12 @@ def test_pixel_training_helps(tmp_path, smoke_root):
         _better(ours["youcook2"], base["youcook2"], variant="t2v", metric=metric)
     _better(ours["youcook2"], base["youcook2"], higher=False, variant="t2v", metric="MeanR")
     _better(ours["crosstask"], base["crosstask"], variant="standard", split="mean")
+
+    # the CLI decodes a pixel run's windows at its training shape on request, and says so in the provenance
+    assert cli_main(["--run", str(run_dir), "--tasks", "youcook2", "--train-shape", "--set", "max_clips=8"]) == 0
+    used = json.loads((run_dir / "eval" / "provenance.json").read_text())["config"]
+    assert (used["num_frames"], used["fps"], used["size"], used["max_clips"]) == (4, 2.5, 32, 8)
+    assert len(pd.read_csv(run_dir / "eval" / "youcook2.csv")) == 10
 
 
 def _check_sizes(tables):

@@ -2,6 +2,7 @@
 
     python -m vttwins evaluate --run runs/default                      # all tasks of the run's eval config
     python -m vttwins evaluate --run runs/smoke --tasks youcook2 crosstask --untrained --set max_clips=100
+    python -m vttwins evaluate --run runs/pixel --train-shape   # pixel run: windows shaped like its training clips
 
 Writes `<run>/eval/<task>.csv` (the tidy table of each task, `COLUMNS` plus `untrained` with --untrained) and
 `<run>/eval/provenance.json`. The data are the run's SynthHowTo (`data.root`, generated if missing) with
@@ -78,11 +79,29 @@ def initial_model(config, tokenizer):
     return build_model(config.model, vocab=tokenizer.words).eval()
 
 
-def evaluate_run(run_dir, tasks=None, untrained: bool = False, **eval_changes) -> dict[str, pd.DataFrame]:
-    """Evaluate a finished (or checkpointed) run; writes `<run_dir>/eval/<task>.csv`; returns {task: table}."""
+def training_clip_shape(config) -> dict:
+    """EvalConfig changes that decode evaluation windows like the run's training clips: num_frames, fps, size."""
+    return {"num_frames": config.data.num_frames, "fps": config.data.fps, "size": config.data.size}
+
+
+def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool = False,
+                 **eval_changes) -> dict[str, pd.DataFrame]:
+    """Evaluate a finished (or checkpointed) run; writes `<run_dir>/eval/<task>.csv`; returns {task: table}.
+
+    Pixel mode: windows are decoded at the eval config's num_frames/fps/size (the protocol: 32 frames, 10 fps,
+    224 px); `train_shape=True` uses the run's training clip shape instead (`eval_changes` still win), and a
+    mismatch without it is logged, since a model trained on small clips scores poorly on large ones.
+    """
     from vttwins.training import load_trained
     model, tokenizer, config = load_trained(run_dir)
+    if model.mode == "pixel" and train_shape:
+        eval_changes = {**training_clip_shape(config), **eval_changes}
     ev = eval_config(config, **eval_changes)
+    if model.mode == "pixel":
+        differs = {k: (getattr(ev, k), v) for k, v in training_clip_shape(config).items() if getattr(ev, k) != v}
+        if differs:
+            log.warning("pixel run %s is evaluated at a clip shape it was not trained on (eval, train): %s; "
+                        "--train-shape (train_shape=True) evaluates at the training shape", run_dir, differs)
     tasks = list(tasks or ev.tasks)
     ev = dataclasses.replace(ev, tasks=tasks)  # validates the names
     dataset = run_dataset(config)
@@ -142,9 +161,11 @@ def cli_main(argv=None) -> int:
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), help="default: the run's eval.tasks")
     parser.add_argument("--untrained", action="store_true", help="also score the run's initial model")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="EvalConfig overrides")
+    parser.add_argument("--train-shape", action="store_true",
+                        help="pixel mode: decode windows at the run's training num_frames/fps/size")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    tables = evaluate_run(args.run, args.tasks, args.untrained, **_parse_set(args.set))
+    tables = evaluate_run(args.run, args.tasks, args.untrained, args.train_shape, **_parse_set(args.set))
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(summary(tables).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"wrote {Path(args.run) / 'eval'} in {time.perf_counter() - t0:.1f} s")

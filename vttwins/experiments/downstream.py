@@ -85,11 +85,12 @@ def pixel_run_table(run_dir: str | os.PathLike, eval_changes: dict | None = None
     import json
 
     from vttwins.config import config_from_dict
+    from vttwins.evaluation.run import training_clip_shape
 
     cfg = config_from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
     if cfg.model.mode != "pixel":
         raise ValueError(f"pixel_run_table: {run_dir} is a {cfg.model.mode}-mode run, not a pixel-mode one")
-    changes = {"num_frames": cfg.data.num_frames, "fps": cfg.data.fps, "size": cfg.data.size, **(eval_changes or {})}
+    changes = {**training_clip_shape(cfg), **(eval_changes or {})}
     tasks = sorted({benchmark for benchmark, _, _ in PIXEL_ROWS})  # the task names are the protocols here
     trained, untrained = (evaluate(run_dir, tasks, changes, untrained=u) for u in (False, True))
     both = trained.merge(untrained[[*KEYS, "value"]], on=KEYS, suffixes=("", "_untrained"))
