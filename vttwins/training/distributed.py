@@ -114,17 +114,22 @@ def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     return _AllGather.apply(tensor)
 
 
-def sync_batchnorm(module: torch.nn.Module, enabled: bool, info: DistInfo, device: torch.device) -> torch.nn.Module:
-    """`module` with every BatchNorm converted to SyncBatchNorm when `enabled` and the run has several processes.
-
-    One process: returned unchanged (its statistics already cover the whole batch). Several processes on a device
-    other than CUDA: ValueError, because torch's SyncBatchNorm runs on CUDA (and XPU) only; leave it off there
-    and each process normalises over its own share of the batch. The state dict keys do not change.
-    """
+def check_sync_batchnorm(enabled: bool, info: DistInfo, device: torch.device) -> bool:
+    """Whether BatchNorm must be synchronised: `enabled` and several processes. ValueError when that is asked on a
+    device other than CUDA, because torch's SyncBatchNorm runs on CUDA (and XPU) only; leave it off there and each
+    process normalises over its own share of the batch."""
     if not enabled or not info.distributed:
-        return module
+        return False
     if device.type != "cuda":
         raise ValueError(f"train.sync_batchnorm=true needs CUDA (torch's SyncBatchNorm does not run on "
                          f"{device.type}); set train.sync_batchnorm=false for a {info.world_size}-process "
                          f"{device.type} run")
+    return True
+
+
+def sync_batchnorm(module: torch.nn.Module, enabled: bool, info: DistInfo, device: torch.device) -> torch.nn.Module:
+    """`module` with every BatchNorm converted to SyncBatchNorm when `check_sync_batchnorm` says so (one process:
+    returned unchanged, its statistics already cover the whole batch). The state dict keys do not change."""
+    if not check_sync_batchnorm(enabled, info, device):
+        return module
     return torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)

@@ -106,7 +106,7 @@ class _Run:
         self.run_dir = Path(config.train.output_dir)
         self.amp_dtype = builders.resolve_amp(config, device)
         builders.build_loss(config)  # unknown loss / bad options fail before any data is generated
-        dist_utils.sync_batchnorm(nn.Identity(), config.train.sync_batchnorm, info, device)  # the same, early
+        dist_utils.check_sync_batchnorm(config.train.sync_batchnorm, info, device)  # and a CPU sync_batchnorm
         resume_from = _on_main(info, lambda: rt.check_run_dir(self.run_dir, config.train.resume))
         self.paths = _on_main(info, lambda: builders.data_paths(config, generate=True))
         if not info.is_main:
