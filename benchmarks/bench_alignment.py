@@ -89,10 +89,8 @@ def ours(x, y, backward=True):
     return run
 
 
-def tslearn_peer(x, y, backward=True):
-    from tslearn.metrics import SoftDTWLossPyTorch
-    loss = SoftDTWLossPyTorch(gamma=GAMMA)
-
+def _loss_runner(loss, x, y, backward):
+    """A timed callable: `loss(x, y)` on a fresh leaf copy of x, summed and backpropagated when `backward`."""
     def run():
         xx = x.detach().requires_grad_(backward)
         r = loss(xx, y)
@@ -101,16 +99,14 @@ def tslearn_peer(x, y, backward=True):
     return run
 
 
+def tslearn_peer(x, y, backward=True):
+    from tslearn.metrics import SoftDTWLossPyTorch
+    return _loss_runner(SoftDTWLossPyTorch(gamma=GAMMA), x, y, backward)
+
+
 def pysdtw_peer(x, y, backward=True):
     import pysdtw
-    sdtw = pysdtw.SoftDTW(gamma=GAMMA, use_cuda=False)
-
-    def run():
-        xx = x.detach().requires_grad_(backward)
-        r = sdtw(xx, y)
-        if backward:
-            r.sum().backward()
-    return run
+    return _loss_runner(pysdtw.SoftDTW(gamma=GAMMA, use_cuda=False), x, y, backward)
 
 
 def naive_peer(x, y, backward=True):

@@ -263,27 +263,29 @@ def benchmark_overview(benchmarks: dict[str, dict]) -> plt.Figure:
     return fig
 
 
+def _log_lines(ax, df: pd.DataFrame, x: str, y: str) -> None:
+    """One line per method of `y` against `x` on log-log axes, ticks at the measured x values."""
+    df = df.dropna(subset=[x])
+    for i, (method, g) in enumerate(df.groupby("method", sort=True)):
+        g = g.sort_values(x)
+        ax.plot(g[x], g[y], marker="o", label=method, color=f"C{i % 10}")
+    ticks = sorted(df[x].unique())
+    ax.set(xscale="log", yscale="log")
+    ax.set_xticks(ticks, [str(int(t)) for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
 def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
     """Left: the contrastive loss, ms vs batch B (all B x B pairs of 8 x 8 sequences). Right: plain soft-DTW,
     lattice cells per second vs side length N, per implementation (higher is faster). `df` from
     `experiments.benchmarks.alignment_shapes`."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    loss = df[df["kind"] == "loss"].dropna(subset=["B"])
-    for i, (method, g) in enumerate(loss.groupby("method", sort=True)):
-        g = g.sort_values("B")
-        left.plot(g["B"], g["ms"], marker="o", label=method, color=f"C{i % 10}")
-    left.set(xscale="log", yscale="log", xlabel="batch B (videos; B x B sequence pairs)",
-             ylabel="ms, forward + backward", title="S2DTW contrastive loss vs batch")
-    left.set_xticks(sorted(loss["B"].unique()), [str(int(b)) for b in sorted(loss["B"].unique())])
-    left.xaxis.set_minor_locator(NullLocator())
-    sdtw = df[df["kind"] == "soft_dtw"].dropna(subset=["N"])
-    for i, (method, g) in enumerate(sdtw.groupby("method", sort=True)):
-        g = g.sort_values("N")
-        right.plot(g["N"], g["Mcells_per_s"], marker="o", label=method, color=f"C{i % 10}")
-    right.set(xscale="log", yscale="log", xlabel="sequence length N (N x N lattices; 1024: forward only)",
-              ylabel="M lattice cells / s", title="soft-DTW vs peers (higher is faster)")
-    right.set_xticks(sorted(sdtw["N"].unique()), [str(int(n)) for n in sorted(sdtw["N"].unique())])
-    right.xaxis.set_minor_locator(NullLocator())
+    _log_lines(left, df[df["kind"] == "loss"], "B", "ms")
+    left.set(xlabel="batch B (videos; B x B sequence pairs)", ylabel="ms, forward + backward",
+             title="S2DTW contrastive loss vs batch")
+    _log_lines(right, df[df["kind"] == "soft_dtw"], "N", "Mcells_per_s")
+    right.set(xlabel="sequence length N (N x N lattices; 1024: forward only)", ylabel="M lattice cells / s",
+              title="soft-DTW vs peers (higher is faster)")
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
