@@ -22,7 +22,8 @@ from typing import Any, Mapping
 
 import yaml
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
+
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "notebooks")
 ALIASES = {"output_dir": "train.output_dir", "data_dir": "data.root"}
 LOSSES = ("s2dtw", "soft_dtw", "dtw", "s2dtw_smooth_only", "s2dtw_weak_only", "mil_nce", "clip_nce")
@@ -353,20 +354,6 @@ def _check_synth_keys(synth: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------------- loading
-def profile_path(profile_or_path: str | Path) -> Path:
-    """'smoke' -> configs/smoke.yaml; an existing path is taken as is."""
-    path = Path(profile_or_path)
-    if path.suffix in (".yaml", ".yml", ".json") or path.exists():
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        return path
-    candidate = CONFIG_DIR / f"{profile_or_path}.yaml"
-    if not candidate.is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"no profile {profile_or_path!r}: {candidate} does not exist (profiles: {known})")
-    return candidate
-
-
 def load_config(profile_or_path: str | Path = "default", overrides=None) -> Config:
     """Read a profile (name or yaml path), apply overrides (['a.b=c', ...] or {'a.b': c}), validate strictly."""
     path = profile_path(profile_or_path)

@@ -29,9 +29,7 @@ from vttwins.experiments import reports
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-CONFIG_DIR = REPO_ROOT / "configs"
+from vttwins.paths import CONFIG_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_path  # noqa: F401  (re-exported)
 KERNEL = "vttwins"
 PROFILE_ENV = "VTTWINS_PROFILE"
 RESULTS_ENV = "VTTWINS_RESULTS"
@@ -162,16 +160,6 @@ def notebook_defaults(name: str, notebook_dir: str | os.PathLike = NOTEBOOK_DIR)
     cell = parameters_cell(json.loads(path.read_text(encoding="utf-8")))
     source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
     return parse_parameters(source)
-
-
-def profile_path(profile: str | os.PathLike) -> Path:
-    path = Path(profile)
-    if path.suffix not in (".yaml", ".yml"):
-        path = CONFIG_DIR / f"{profile}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"profile {profile!r}: {path} does not exist (known profiles: {known})")
-    return path
 
 
 def profile_notebook_params(profile: str | os.PathLike) -> dict[str, dict[str, Any]]:

@@ -25,7 +25,8 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from vttwins.paths import REPO_ROOT
+
 RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
 _PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins")
 

@@ -16,7 +16,8 @@ from typing import Sequence
 import pandas as pd
 
 log = logging.getLogger(__name__)
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+from vttwins.paths import REPO_ROOT  # noqa: E402
+
 BENCH_DIR = REPO_ROOT / "results" / "benchmarks"
 
 
