@@ -293,6 +293,8 @@ def test_registry_auto_choice_and_errors():
     if not backends.numba_available():
         pytest.skip("numba not importable")
     assert backends.get_backend("cpu") == "numba"
+    assert backends.get_backend("cpu", (backends.SKEW_MIN_SIDE, 10 ** 4)) == "numba_skew"
+    assert backends.get_backend("cpu", (backends.SKEW_MIN_SIDE - 1, 10 ** 4)) == "numba"
     with pytest.raises(ValueError, match="backend"):
         set_backend("cuda-magic")
     set_backend("numba")

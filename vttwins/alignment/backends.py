@@ -26,10 +26,10 @@ import torch
 log = logging.getLogger(__name__)
 
 FLOATS = (torch.float32, torch.float64)
-# Lattices with both sides >= 48 go to the skewed kernel: below that an anti-diagonal is shorter than a few SIMD
-# vectors and the batch-lockstep kernel (pairs in SIMD lanes) is faster; measured crossover on the 2-core dev box
-# between 32x32 and 64x64 (benchmarks/bench_alignment.py records both kernels).
-SKEW_MIN_SIDE = 48
+# Lattices with both sides >= 192 go to the skewed kernel: below that the batch-lockstep kernel (pairs in SIMD
+# lanes, dp_numba.py) is as fast or faster for the batches seen there; measured fwd+bwd float32 on the 2-core box:
+# 64x128^2 lockstep 77 ms vs skew 96 ms; 32x256^2 200 vs 145 ms; 8x512^2 380 vs 123 ms (load average ~7 then).
+SKEW_MIN_SIDE = 192
 
 
 def _interpret() -> bool:
@@ -71,8 +71,9 @@ class Backend:
 BACKENDS = {b.name: b for b in (
     Backend("torch", "dp_torch", ("cpu", "cuda", "mps", "xpu")),
     Backend("numba", "dp_numba", ("cpu",), fused="fused_numba"),
+    Backend("numba_skew", "dp_skew", ("cpu",), fused="fused_numba", min_side=SKEW_MIN_SIDE),
 )}
-AUTO = {"cpu": ("numba", "torch"), "cuda": ("torch",)}
+AUTO = {"cpu": ("numba_skew", "numba", "torch"), "cuda": ("torch",)}
 
 _MODULES: dict = {}
 _ERRORS: dict = {}
