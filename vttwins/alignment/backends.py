@@ -26,6 +26,7 @@ import torch
 log = logging.getLogger(__name__)
 
 FLOATS = (torch.float32, torch.float64)
+HALVES = (torch.float16, torch.bfloat16, torch.float32)   # float32 accumulation; float64 stays on torch
 # Lattices with both sides >= 192 go to the skewed kernel: below that the batch-lockstep kernel (pairs in SIMD
 # lanes, dp_numba.py) is as fast or faster for the batches seen there; measured fwd+bwd float32 on the 2-core box:
 # 64x128^2 lockstep 77 ms vs skew 96 ms; 32x256^2 200 vs 145 ms; 8x512^2 380 vs 123 ms (load average ~7 then).
@@ -72,8 +73,9 @@ BACKENDS = {b.name: b for b in (
     Backend("torch", "dp_torch", ("cpu", "cuda", "mps", "xpu")),
     Backend("numba", "dp_numba", ("cpu",), fused="fused_numba"),
     Backend("numba_skew", "dp_skew", ("cpu",), fused="fused_numba", min_side=SKEW_MIN_SIDE),
+    Backend("triton", "dp_triton", ("cuda",), HALVES, interpret_cpu=True),
 )}
-AUTO = {"cpu": ("numba_skew", "numba", "torch"), "cuda": ("torch",)}
+AUTO = {"cpu": ("numba_skew", "numba", "torch"), "cuda": ("triton", "torch")}
 
 _MODULES: dict = {}
 _ERRORS: dict = {}
