@@ -54,11 +54,11 @@ def test_triton_brute_force_and_gamma_to_zero():
 
 
 def test_triton_tiles_long_diagonals(monkeypatch):
-    """Diagonals longer than the tile (tile forced to 16, diagonals of 20): the tile loop must carry them."""
+    """Diagonals longer than the tile (tile forced to 16, diagonals of 17): the tile loop must carry them."""
     from vttwins.alignment import dp_triton
     monkeypatch.setattr(dp_triton, "MAX_BLOCK", 16)
-    D = torch.rand(2, 24, 20, generator=torch.Generator().manual_seed(1))
-    lp, lq = torch.tensor([24, 17]), torch.tensor([20, 20])
+    D = torch.rand(2, 19, 17, generator=torch.Generator().manual_seed(1))
+    lp, lq = torch.tensor([19, 18]), torch.tensor([17, 17])
     r_t, e_t = _run(D.to(DEV), lp.to(DEV), lq.to(DEV), 0.1, "triton")
     r_ref, e_ref = _run(D.double(), lp, lq, 0.1, "torch")
     assert torch.allclose(r_t.cpu().double(), r_ref, atol=1e-4)
@@ -75,8 +75,14 @@ def test_triton_half_accumulates_in_float32(dtype):
     assert torch.allclose(r.cpu().double(), r_ref, rtol=1e-2) and torch.allclose(e.cpu().double(), e_ref, atol=1e-2)
 
 
-def test_triton_gradients_through_s2dtw_matrix():
-    """End to end through the autograd Function: s2dtw_matrix gradients on triton equal the numba/torch path."""
+@pytest.mark.parametrize("kw", [{}, {"gamma": 1e-2, "smooth_gamma": 1.0, "tau": -0.3}])
+def test_triton_fused_s2dtw_matrix_equals_torch(monkeypatch, kw):
+    """The fused Triton S2DTW (virtual weak lattice) through the autograd Function: values and both gradients of
+    s2dtw_matrix with ragged lengths and N != M equal the torch backend's general path."""
+    from vttwins.alignment import fused_triton
+    calls = []
+    orig = fused_triton.forward
+    monkeypatch.setattr(fused_triton, "forward", lambda *a: calls.append(1) or orig(*a))
     g = torch.Generator().manual_seed(4)
     x = torch.nn.functional.normalize(torch.randn(2, 3, 8, generator=g), dim=-1)
     y = torch.nn.functional.normalize(torch.randn(3, 2, 8, generator=g), dim=-1)
@@ -85,11 +91,12 @@ def test_triton_gradients_through_s2dtw_matrix():
         xx, yy = x.clone().to(dev).requires_grad_(), y.clone().to(dev).requires_grad_()
         set_backend(name)
         try:
-            S = s2dtw_matrix(xx, yy, x_lengths=torch.tensor([3, 2]), y_lengths=torch.tensor([2, 1, 2]))
-            gx, gy = torch.autograd.grad(S.sum(), (xx, yy))
+            S = s2dtw_matrix(xx, yy, x_lengths=torch.tensor([3, 2]), y_lengths=torch.tensor([2, 1, 2]), **kw)
+            gx, gy = torch.autograd.grad((S * torch.arange(6.0).reshape(2, 3).to(dev)).sum(), (xx, yy))
         finally:
             set_backend("auto")
         out[name] = [t.detach().cpu() for t in (S, gx, gy)]
+    assert len(calls) == 1
     for a, b in zip(out["triton"], out["torch"]):
         assert torch.allclose(a, b, atol=1e-4), (a - b).abs().max()
 

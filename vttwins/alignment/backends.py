@@ -73,7 +73,7 @@ BACKENDS = {b.name: b for b in (
     Backend("torch", "dp_torch", ("cpu", "cuda", "mps", "xpu")),
     Backend("numba", "dp_numba", ("cpu",), fused="fused_numba"),
     Backend("numba_skew", "dp_skew", ("cpu",), fused="fused_numba", min_side=SKEW_MIN_SIDE),
-    Backend("triton", "dp_triton", ("cuda",), HALVES, interpret_cpu=True),
+    Backend("triton", "dp_triton", ("cuda",), HALVES, fused="fused_triton", interpret_cpu=True),
 )}
 AUTO = {"cpu": ("numba_skew", "numba", "torch"), "cuda": ("triton", "torch")}
 

@@ -38,8 +38,8 @@ def _softmin3(a, u, l, gamma, HARD: tl.constexpr):
 
 
 @triton.jit
-def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma,
-                HARD: tl.constexpr, STORE: tl.constexpr, BLOCK: tl.constexpr):
+def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
+                HARD: tl.constexpr, STORE: tl.constexpr, WEAK: tl.constexpr, BLOCK: tl.constexpr):
     b = tl.program_id(0)
     P = tl.load(LP + b).to(tl.int32)
     Q = tl.load(LQ + b).to(tl.int32)
@@ -58,7 +58,12 @@ def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma,
             a = tl.where((d == 2) & (p == 1), 0.0, a)                         # R_00 = 0
             u = tl.load(r1 + p - 1, mask=mk & (p - 1 >= lo1) & (p - 1 <= hi1), other=BIG)
             l = tl.load(r1 + p, mask=mk & (p >= lo1) & (p <= hi1), other=BIG)
-            c = tl.load(D + b * sdb + (p - 1) * sdp + (d - p - 1) * sdq, mask=mk, other=0.0).to(tl.float32)
+            if WEAK:    # virtual weak lattice: cell (p, q) is real iff p, q even, cost D[(p-2)/2, (q-2)/2]; else tau
+                real = mk & (p % 2 == 0) & ((d - p) % 2 == 0)
+                c = tl.load(D + b * sdb + ((p - 2) // 2) * sdp + ((d - p - 2) // 2) * sdq, mask=real, other=0.0)
+                c = tl.where(real, c.to(tl.float32), tau)
+            else:
+                c = tl.load(D + b * sdb + (p - 1) * sdp + (d - p - 1) * sdq, mask=mk, other=0.0).to(tl.float32)
             v, w0, w1, w2 = _softmin3(a, u, l, gamma, HARD)
             tl.store(r0 + p, c + v, mask=mk)
             if STORE:
@@ -72,7 +77,7 @@ def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma,
 
 
 @triton.jit
-def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, BLOCK: tl.constexpr):
+def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, BLOCK: tl.constexpr):
     b = tl.program_id(0)
     P = tl.load(LP + b).to(tl.int32)
     Q = tl.load(LQ + b).to(tl.int32)
@@ -97,7 +102,12 @@ def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, BLOCK: tl.constexpr)
             e += tl.load(e1 + p + 1, mask=mu, other=0.0) * tl.load(w1k + RW + p + 1, mask=mu, other=0.0)
             e += tl.load(e1 + p, mask=ml, other=0.0) * tl.load(w1k + 2 * RW + p, mask=ml, other=0.0)
             tl.store(e0 + p, e, mask=mk)
-            tl.store(OUT + b * sob + (p - 1) * sop + (d - p - 1) * soq, e.to(OUT.dtype.element_ty), mask=mk)
+            if WEAK:    # only the real cells' E leaves the kernel (dR/dC~)
+                real = mk & (p % 2 == 0) & ((d - p) % 2 == 0)
+                tl.store(OUT + b * sob + ((p - 2) // 2) * sop + ((d - p - 2) // 2) * soq, e.to(OUT.dtype.element_ty),
+                         mask=real)
+            else:
+                tl.store(OUT + b * sob + (p - 1) * sop + (d - p - 1) * soq, e.to(OUT.dtype.element_ty), mask=mk)
         tl.debug_barrier()
 
 
@@ -105,48 +115,58 @@ def _block(P: int, Q: int) -> int:
     return max(16, min(MAX_BLOCK, triton.next_power_of_2(min(P, Q))))
 
 
+def _lattice(shape, weak: bool):
+    _, N, M = shape
+    return (2 * N + 1, 2 * M + 1) if weak else (N, M)
+
+
 @torch.library.custom_op("vttwins::soft_dtw_fwd", mutates_args=())
-def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float,
-                 need_grad: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(D (B, P, Q), lp, lq (B,) int64) -> (r_end (B,) float32, Wt (B, P+Q-1, 3, P+1) float32 or (1, 1, 3, 1))."""
-    B, P, Q = D.shape
+def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool,
+                 weak: bool = False, tau: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(D (B, N, M), lp, lq (B,) int64 lattice ends) -> (r_end (B,) float32, Wt (B, P+Q-1, 3, P+1) float32 or
+    (1, 1, 3, 1)). weak: the DP runs on the (2N+1, 2M+1) weak lattice of D with dummy cost tau, never built."""
+    B = D.shape[0]
+    P, Q = _lattice(D.shape, weak)
     RW, NK = P + 1, P + Q - 1
     R = torch.empty((B, 3, RW), dtype=torch.float32, device=D.device)
     Wt = torch.empty((B, NK, 3, RW) if need_grad else (1, 1, 3, 1), dtype=torch.float32, device=D.device)
     rend = torch.empty(B, dtype=torch.float32, device=D.device)
-    _fwd_kernel[(B,)](D, lp, lq, R, Wt, rend, *D.stride(), RW, NK, float(gamma), HARD=gamma == 0,
-                      STORE=need_grad, BLOCK=_block(P, Q))
+    _fwd_kernel[(B,)](D, lp, lq, R, Wt, rend, *D.stride(), RW, NK, float(gamma), float(tau), HARD=gamma == 0,
+                      STORE=need_grad, WEAK=weak, BLOCK=_block(P, Q))
     return rend, Wt
 
 
 @soft_dtw_fwd.register_fake
-def _(D, lp, lq, gamma, need_grad):
-    B, P, Q = D.shape
-    shape = (B, P + Q - 1, 3, P + 1) if need_grad else (1, 1, 3, 1)
-    return D.new_empty(B, dtype=torch.float32), D.new_empty(shape, dtype=torch.float32)
+def _(D, lp, lq, gamma, need_grad, weak=False, tau=0.0):
+    P, Q = _lattice(D.shape, weak)
+    shape = (D.shape[0], P + Q - 1, 3, P + 1) if need_grad else (1, 1, 3, 1)
+    return D.new_empty(D.shape[0], dtype=torch.float32), D.new_empty(shape, dtype=torch.float32)
 
 
 @torch.library.custom_op("vttwins::soft_dtw_bwd", mutates_args=())
-def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Expected alignment E (B, P, Q) in like's dtype (like: any tensor of the cost's shape and dtype)."""
-    B, P, Q = like.shape
+def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: torch.Tensor,
+                 weak: bool = False) -> torch.Tensor:
+    """Expected alignment E (B, N, M) in like's dtype (like: the cost D); weak: E at the real cells only."""
+    B = like.shape[0]
+    P, Q = _lattice(like.shape, weak)
     out = torch.zeros_like(like)
     EB = torch.empty((B, 3, P + 1), dtype=torch.float32, device=like.device)
-    _bwd_kernel[(B,)](Wt, lp, lq, EB, out, *out.stride(), P + 1, P + Q - 1, BLOCK=_block(P, Q))
+    _bwd_kernel[(B,)](Wt, lp, lq, EB, out, *out.stride(), P + 1, P + Q - 1, WEAK=weak, BLOCK=_block(P, Q))
     return out
 
 
 @soft_dtw_bwd.register_fake
-def _(Wt, lp, lq, like):
+def _(Wt, lp, lq, like, weak=False):
     return torch.empty_like(like)
 
 
-def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool):
+def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool,
+            weak: bool = False, tau: float = 0.0):
     lp64, lq64 = lp.to(device=D.device, dtype=torch.int64), lq.to(device=D.device, dtype=torch.int64)
-    rend, Wt = soft_dtw_fwd(D, lp64, lq64, float(gamma), bool(need_grad))
-    return rend.to(D.dtype), (Wt, lp64, lq64, D)
+    rend, Wt = soft_dtw_fwd(D, lp64, lq64, float(gamma), bool(need_grad), bool(weak), float(tau))
+    return rend.to(D.dtype), (Wt, lp64, lq64, D, weak)
 
 
 def backward(ctx) -> torch.Tensor:
-    Wt, lp, lq, D = ctx
-    return soft_dtw_bwd(Wt, lp, lq, D.detach())
+    Wt, lp, lq, D, weak = ctx
+    return soft_dtw_bwd(Wt, lp, lq, D.detach(), weak)
