@@ -108,9 +108,9 @@ def test_triton_custom_op_has_fake_impl():
     with FakeTensorMode() as mode:
         D = mode.from_tensor(torch.zeros(3, 5, 4))
         lp = mode.from_tensor(torch.tensor([5, 5, 5]))
-        r, wt = dp_triton.soft_dtw_fwd(D, lp, lp, 0.1, True)
-        e = dp_triton.soft_dtw_bwd(wt, lp, lp, D)
+        r, wt = dp_triton.soft_dtw_fwd(D, lp, lp, 0.1, True, False, 0.0)
+        e = dp_triton.soft_dtw_bwd(wt, lp, lp, D, False)
     assert tuple(r.shape) == (3,) and tuple(wt.shape) == (3, 8, 3, 6) and tuple(e.shape) == (3, 5, 4)
     torch.library.opcheck(torch.ops.vttwins.soft_dtw_fwd.default,
                           (torch.rand(2, 4, 3).to(DEV), torch.tensor([4, 2]).to(DEV), torch.tensor([3, 3]).to(DEV),
-                           0.1, True), test_utils=("test_schema", "test_faketensor"))
+                           0.1, True, True, 0.5), test_utils=("test_schema", "test_faketensor"))

@@ -1,4 +1,4 @@
-"""Numba CPU backend of the soft-DTW DP (same contract as dp.torch_forward / dp.torch_backward).
+"""Numba CPU backend of the soft-DTW DP (same contract as dp_torch.forward / backward; registry: backends.py).
 
 Layout: pairs innermost. Each lattice row is gathered into (Q, lanes) and each thread (`prange`) runs a chunk of
 up to 64 pairs in lockstep, so the innermost loop runs over pairs and LLVM vectorises it (AVX2/AVX-512 lanes).

@@ -11,7 +11,8 @@ float32; values and E come back in the input dtype. gamma = 0: exact min, ties t
 
 Both passes are `torch.library` custom ops (vttwins::soft_dtw_fwd / soft_dtw_bwd) with fake implementations, so
 they trace under torch.compile. Same Python contract as every backend (backends.py): forward / backward.
-(No `from __future__ import annotations` here: torch 2.4's custom_op reads the annotations as types.)
+(No `from __future__ import annotations` and no argument defaults in the ops: torch 2.4's custom_op reads the
+annotations as types.)
 """
 
 import torch
@@ -122,7 +123,7 @@ def _lattice(shape, weak: bool):
 
 @torch.library.custom_op("vttwins::soft_dtw_fwd", mutates_args=())
 def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool,
-                 weak: bool = False, tau: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 weak: bool, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(D (B, N, M), lp, lq (B,) int64 lattice ends) -> (r_end (B,) float32, Wt (B, P+Q-1, 3, P+1) float32 or
     (1, 1, 3, 1)). weak: the DP runs on the (2N+1, 2M+1) weak lattice of D with dummy cost tau, never built."""
     B = D.shape[0]
@@ -137,7 +138,7 @@ def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: flo
 
 
 @soft_dtw_fwd.register_fake
-def _(D, lp, lq, gamma, need_grad, weak=False, tau=0.0):
+def _(D, lp, lq, gamma, need_grad, weak, tau):
     P, Q = _lattice(D.shape, weak)
     shape = (D.shape[0], P + Q - 1, 3, P + 1) if need_grad else (1, 1, 3, 1)
     return D.new_empty(D.shape[0], dtype=torch.float32), D.new_empty(shape, dtype=torch.float32)
@@ -145,7 +146,7 @@ def _(D, lp, lq, gamma, need_grad, weak=False, tau=0.0):
 
 @torch.library.custom_op("vttwins::soft_dtw_bwd", mutates_args=())
 def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: torch.Tensor,
-                 weak: bool = False) -> torch.Tensor:
+                 weak: bool) -> torch.Tensor:
     """Expected alignment E (B, N, M) in like's dtype (like: the cost D); weak: E at the real cells only."""
     B = like.shape[0]
     P, Q = _lattice(like.shape, weak)
@@ -156,7 +157,7 @@ def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: tor
 
 
 @soft_dtw_bwd.register_fake
-def _(Wt, lp, lq, like, weak=False):
+def _(Wt, lp, lq, like, weak):
     return torch.empty_like(like)
 
 
