@@ -84,7 +84,8 @@ def test_citation_parser_reads_every_spelling():
 
 def test_every_cited_section_exists():
     sections = method_sections()
-    missing = [f"{f.relative_to(ROOT)}: §{n}" for f in _tracked_files() for n in sorted(cited_sections(_read(f)))
+    files = [f for f in _tracked_files() if f != Path(__file__).resolve()]  # this file cites a missing § on purpose
+    missing = [f"{f.relative_to(ROOT)}: §{n}" for f in files for n in sorted(cited_sections(_read(f)))
                if n not in sections]
     assert not missing, "citations of sections docs/method.md does not have:\n" + "\n".join(missing)
 
