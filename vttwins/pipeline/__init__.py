@@ -10,6 +10,7 @@ The names notebooks and tests use are re-exported here (`pipeline.resolve(...)`,
 from vttwins.experiments import reports  # noqa: F401  (re-exported: tests read its README markers)
 from vttwins.paths import CONFIG_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_path  # noqa: F401
 from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, NotebookContext, active_profile,  # noqa: F401
+                                      check_results_dir, injected_parameters, log_to_stdout,
                                       check_parameters, notebook_defaults, parameters_cell, parse_parameters,
                                       profile_notebook_params, resolve, results_root)
 from vttwins.pipeline.readme import update_readme, write_results_readme  # noqa: F401

@@ -13,13 +13,15 @@ import ast
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import yaml
 
-from vttwins.paths import NOTEBOOK_DIR, REPO_ROOT, profile_path
+from vttwins import results as _results
+from vttwins.paths import DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
 from vttwins.pipeline.specs import NOTEBOOKS
 
 log = logging.getLogger(__name__)
@@ -129,21 +131,67 @@ def active_profile() -> str:
     return os.environ.get(PROFILE_ENV, "default")
 
 
-def results_root() -> Path:
-    return Path(os.environ.get(RESULTS_ENV, REPO_ROOT / "results"))
+def results_root(profile: str | os.PathLike | None = None) -> Path:
+    """Where a profile's tables and figures go: `VTTWINS_RESULTS` when set, else `results/` for the `default`
+    profile (the committed results) and `runs/<profile>/results/` for every other profile.
+
+    Raises ValueError when a non-default profile would write into the committed `results/`."""
+    name = profile_name(profile if profile is not None else active_profile())
+    explicit = os.environ.get(RESULTS_ENV)
+    root = Path(explicit) if explicit else DEFAULT_RESULTS_DIR if name == "default" else RUNS_DIR / name / "results"
+    check_results_dir(name, root)
+    return root
+
+
+def check_results_dir(profile: str, results_dir: str | os.PathLike) -> None:
+    """Only the `default` profile may write the committed `results/` (its tables back the README's numbers)."""
+    if profile_name(profile) != "default" and Path(results_dir).resolve() == DEFAULT_RESULTS_DIR.resolve():
+        raise ValueError(f"profile {profile_name(profile)!r} may not write the committed {DEFAULT_RESULTS_DIR} "
+                         f"(only the default profile does); unset {RESULTS_ENV} or point it elsewhere")
+
+
+def injected_parameters(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The names papermill injected (`-p NAME VALUE`): its `# Parameters` cell, read from IPython's input history
+    (`In`) of the kernel the notebook runs in; {} outside papermill."""
+    history = namespace.get("In") or namespace.get("_ih") or []
+    cells = [src for src in history if isinstance(src, str) and src.lstrip().startswith("# Parameters")]
+    if not cells:
+        return {}
+    values = {}
+    for node in ast.parse(cells[-1]).body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values[target.id] = namespace.get(target.id)
+    return values
+
+
+def log_to_stdout(level: int = logging.INFO) -> None:
+    """Notebook logging: INFO lines on stdout (stderr shows in red in JupyterLab and reads as an error)."""
+    logging.basicConfig(level=level, format="%(name)s: %(message)s", stream=sys.stdout, force=True)
 
 
 def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
-    """The resolve cell. For each declared parameter: a value changed from the stored default (papermill `-p`, an
-    edit) wins; an untouched one takes the active profile's value (`VTTWINS_PROFILE`, default `default`)."""
+    """The resolve cell. For each declared parameter: an explicit value wins — injected by papermill (`-p`, even
+    when equal to the stored default) or edited in the parameters cell (differs from the stored default); every
+    other one takes the active profile's value (`VTTWINS_PROFILE`, default `default`).
+
+    Raises ValueError naming an injected parameter the notebook does not declare (a typo such as `n_exampels`),
+    and when a non-default profile would write the committed `results/`."""
     defaults = notebook_defaults(name)
+    injected = injected_parameters(namespace)
+    unknown = sorted(set(injected) - set(defaults))
+    if unknown:
+        raise ValueError(f"notebook {name}: parameters {unknown} are not declared by its parameters cell "
+                         f"(declared: {sorted(defaults)})")
     profile = active_profile()
     chosen = profile_notebook_params(profile)[name]
     check_parameters(name, chosen, where=str(profile_path(profile)))
-    params = {}
-    for key, default in defaults.items():
-        value = namespace.get(key, default)
-        params[key] = value if value != default else chosen[key]
-    ctx = NotebookContext(name, profile, params, results_root())
-    log.info("%s: profile %s, parameters %s", name, profile, params)
+    explicit = {key for key, default in defaults.items() if key in injected or namespace.get(key, default) != default}
+    params = {key: namespace[key] if key in explicit else chosen[key] for key in defaults}
+    ctx = NotebookContext(name, profile, params, results_root(profile))
+    _results.set_context(notebook=name, profile=profile_name(profile), parameters=params,
+                         explicit=sorted(explicit), seeds=params.get("seeds"))
+    log.info("%s: profile %s, parameters %s (explicit: %s), results in %s", name, profile_name(profile), params,
+             sorted(explicit) or "none", ctx.results_dir)
     return ctx

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from vttwins import results as _results
-from vttwins.paths import NOTEBOOK_DIR, REPO_ROOT, profile_path
-from vttwins.pipeline.context import PROFILE_ENV, RESULTS_ENV, check_parameters, profile_notebook_params
+from vttwins.paths import DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_name, profile_path
+from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, check_parameters, check_results_dir,
+                                      profile_notebook_params, results_root)
 from vttwins.pipeline.readme import update_readme, write_results_readme
 from vttwins.pipeline.specs import NOTEBOOKS, NotebookSpec
 
@@ -98,24 +99,28 @@ def code_digest() -> str:
 def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
                  only: Sequence[str] | None = None, timeout_s: int | None = None,
                  write_readme: bool = True) -> list[dict[str, Any]]:
-    """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure."""
-    results_dir = Path(results_dir) if results_dir is not None else REPO_ROOT / "results"
+    """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure.
+
+    `results_dir` defaults to `results_root(profile)`: `results/` for the default profile, `runs/<profile>/results/`
+    for any other (or `VTTWINS_RESULTS`). Only a full default-profile run into `results/`, with no folder given,
+    refreshes the top-level README's results block."""
+    name = profile_name(profile)
+    explicit = results_dir is not None or bool(os.environ.get(RESULTS_ENV))
+    results_dir = Path(results_dir) if results_dir is not None else results_root(profile)
+    check_results_dir(name, results_dir)
     params = profile_notebook_params(profile)
-    chosen = [nb for nb in NOTEBOOKS if not only or nb.name in only]
-    if only and len(chosen) != len(set(only)):
-        raise ValueError(f"--only names unknown notebooks: {sorted(set(only) - {nb.name for nb in chosen})}")
+    chosen = _chosen(only)
     for nb in chosen:  # fail before running anything when a profile and a notebook disagree
         check_parameters(nb.name, params[nb.name], where=str(profile_path(profile)))
-    name = Path(profile).stem
     timeout_s = timeout_s or CELL_TIMEOUT_S.get(name, 3600)
     (results_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     records = []
     env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "VTTWINS_SOURCE_DIGEST": code_digest()}
+           "VTTWINS_SOURCE_DIGEST": code_digest(), _results.REVISION_ENV: _results.git_revision()}
     with _environment(**env):
         for i, nb in enumerate(chosen, 1):
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"
-            log.info("[%d/%d] %s (profile %s) ...", i, len(chosen), nb.name, name)
+            log.info("[%d/%d] %s (profile %s) -> %s ...", i, len(chosen), nb.name, name, results_dir)
             start = time.perf_counter()
             run_notebook(nb, params[nb.name], executed, timeout_s)
             problems = check_outputs(nb, results_dir)
@@ -126,15 +131,22 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             records.append({"notebook": nb.name, "seconds": round(seconds, 1)})
     if write_readme:
         write_results_readme(results_dir, profile=name)
-        if not only and results_dir.resolve() == (REPO_ROOT / "results").resolve():
+        if not only and not explicit and name == "default" and results_dir.resolve() == DEFAULT_RESULTS_DIR.resolve():
             update_readme(REPO_ROOT / "README.md", results_dir)
     return records
+
+
+def _chosen(only: Sequence[str] | None) -> list[NotebookSpec]:
+    chosen = [nb for nb in NOTEBOOKS if not only or nb.name in only]
+    if only and len(chosen) != len(set(only)):
+        raise ValueError(f"--only names unknown notebooks: {sorted(set(only) - {nb.name for nb in chosen})}")
+    return chosen
 
 
 def cli_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vttwins reproduce", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="default", help="configs/<profile>.yaml or a path to one")
-    parser.add_argument("--results", default=None, help="results folder (default: results/ of the checkout)")
+    parser.add_argument("--results", default=None, help="results folder (default: results/ for the default profile, runs/<profile>/results otherwise)")
     parser.add_argument("--only", nargs="+", default=None, help="run only these notebooks (in pipeline order)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     args = parser.parse_args(argv)
