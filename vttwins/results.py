@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -203,6 +204,46 @@ def format_table(df: pd.DataFrame, columns: Sequence[str] | None = None,
     return df.reset_index(drop=True)
 
 
+def printed_unit(float_format: str) -> float:
+    """One unit in the last printed digit of `float_format` ("%.2f" -> 0.01): the finest difference a table shows."""
+    match = re.fullmatch(r"%\.(\d+)f", float_format)
+    if not match:
+        raise ValueError(f"float_format must look like '%.Nf', got {float_format!r}")
+    return 10.0 ** -int(match.group(1))
+
+
+def table_tolerance(df: pd.DataFrame, float_format: str = "%.4f") -> dict[str, Any]:
+    """How far a regenerated value of each numeric cell may move, from the spread the table itself measured.
+
+    - `X_mean` beside `X_std` and `n_seeds`: 2·std·sqrt(2/n), two standard errors of the difference of two
+      n-seed means when every run is redrawn (another float path makes training diverge run by run);
+      `X_std`: 2·std/sqrt(n-1), two standard errors of the difference of two sample stds.
+    - `chance` columns, rows labelled `chance` and `n_seeds`: exactly (computed from counts, not learned).
+    - anything else (one run, no measured spread): one unit of the printed precision, so only a rounding flip
+      passes; such a table is flagged when its values move (it says nothing about how much they may).
+    Returns {"float_format", "columns": {column: [tolerance per row]}, "basis": {column: why}}.
+    """
+    unit = printed_unit(float_format)
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    chance_row = df.select_dtypes(exclude="number").eq("chance").any(axis=1) if len(df) else pd.Series(dtype=bool)
+    n = df["n_seeds"].astype(float) if "n_seeds" in df.columns else None
+    tol, basis = {}, {}
+    for col in numeric:
+        stem = col[: -len("_mean")] if col.endswith("_mean") else col[: -len("_std")] if col.endswith("_std") else None
+        std = df.get(f"{stem}_std") if stem is not None else None
+        if col == "chance" or col == "n_seeds":
+            values, why = pd.Series(0.0, index=df.index), "exact (deterministic)"
+        elif std is not None and n is not None:
+            scale = 2 * (2 / n) ** 0.5 if col.endswith("_mean") else 2 / (n - 1).clip(lower=1) ** 0.5
+            values = (std.astype(float) * scale).where(n > 1).fillna(unit).clip(lower=unit)
+            why = "2*std*sqrt(2/n) of the seeds" if col.endswith("_mean") else "2*std/sqrt(n-1) of the seeds"
+        else:
+            values, why = pd.Series(unit, index=df.index), f"printed precision {float_format} (one run)"
+        values = values.where(~chance_row, 0.0) if len(chance_row) else values
+        tol[col], basis[col] = [round(float(v), 12) for v in values], why
+    return {"float_format": float_format, "columns": tol, "basis": basis}
+
+
 def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None = None, *,
                 columns: Sequence[str] | None = None, sort_by: Sequence[str] | None = None,
                 float_format: str = "%.4f", description: str = "", config: Any = None,
@@ -216,6 +257,7 @@ def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None =
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "tables"
     table = format_table(df, columns, sort_by)
     csv_path = atomic_write_text(out / f"{name}.csv", table.to_csv(index=False, float_format=float_format))
+    meta.setdefault("tolerance", table_tolerance(table, float_format))  # read by `reproduce --check`
     record = write_meta(out / f"{name}.meta.json", description, config, seed, **meta)
     md = (f"<!-- {description} -->\n" if description else "") + header_line(record) + _markdown(table, float_format)
     md_path = atomic_write_text(out / f"{name}.md", md)

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import yaml
 
 from vttwins import results as _results
-from vttwins.paths import DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
+from vttwins.paths import DATA_DIR, DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
 from vttwins.pipeline.specs import NOTEBOOKS
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,9 @@ class NotebookContext:
     profile: str
     params: dict[str, Any]
     results_dir: Path
-    data_root: Path = field(default_factory=lambda: REPO_ROOT / "data")
-    runs_root: Path = field(default_factory=lambda: REPO_ROOT / "runs")
+    data_root: Path = field(default_factory=lambda: DATA_DIR)
+    # VTTWINS_RUNS: a run cache apart (the variation study keeps each variant's runs separate)
+    runs_root: Path = field(default_factory=lambda: Path(os.environ.get("VTTWINS_RUNS", RUNS_DIR)))
 
     def __getattr__(self, key: str) -> Any:
         try:

@@ -17,6 +17,8 @@ class Table:
     description: str
     columns: tuple[str, ...] = ()
     nullable: tuple[str, ...] = ()   # numeric columns allowed to hold NaN (e.g. a metric undefined for chance)
+    keys: tuple[str, ...] = ()       # columns naming a row for `reproduce --check` (default: the text columns)
+    volatile: tuple[str, ...] = ()   # columns naming the code or run (hashes): not compared by the check
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,10 @@ NOTEBOOKS: list[NotebookSpec] = [
     NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a pixel-mode run",
                  tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, batch, first and last "
                                "logged loss", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),
-                         Table("pretrain_pixel_eval", "the pixel-mode S2DTW run against its untrained model and "
-                               "chance (YouCook2 t2v retrieval, CrossTask)",
-                               ("benchmark", "variant", "metric", "trained", "untrained", "chance"))),
+                         Table("pretrain_pixel_eval", "the pixel-mode S2DTW runs against their untrained models "
+                               "and chance, mean and std over seeds (YouCook2 t2v retrieval, CrossTask)",
+                               ("benchmark", "variant", "metric", "n_seeds", "trained_mean", "trained_std",
+                                "untrained_mean", "untrained_std", "chance"), ("trained_std", "untrained_std"))),
                  figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
     NotebookSpec("02_ablation_dtw_variants", "Ablation: losses, DTW variants, gamma, tau and narration noise",
                  tables=(Table("ablation_dtw_variants", "the DTW-variant ablation: eight objectives, mean and std "
@@ -61,7 +64,9 @@ NOTEBOOKS: list[NotebookSpec] = [
                          Table("ablation_noise", "narration-noise sweep (offset spread, filler rate) for MIL-NCE, "
                                "soft-DTW and S2DTW", ("loss", "offset_std", "filler_rate", "n_seeds", *_STATS), _STD),
                          Table("ablation_runs", "every ablation run with its cell, seed and metrics",
-                               ("seed", *_M), ("gamma", "tau", "offset_std", "filler_rate"))),
+                               ("seed", *_M), ("gamma", "tau", "offset_std", "filler_rate"),
+                               keys=("loss", "gamma", "tau", "offset_std", "filler_rate", "seed"),
+                               volatile=("run",))),
                  figures=(Figure("ablation_dtw_variants", "the ablation as bars (mean, std, chance)"),
                           Figure("ablation_gamma_tau", "metric vs gamma and tau of S2DTW"),
                           Figure("ablation_noise", "metric vs narration noise for MIL-NCE, soft-DTW and S2DTW"))),
@@ -87,11 +92,16 @@ NOTEBOOKS: list[NotebookSpec] = [
                           Figure("alignment_paths_after", "the same after S2DTW pretraining"))),
     NotebookSpec("08_benchmarks", "Speed and memory against the peers",
                  tables=(Table("benchmarks_index", "the benchmark files and the revision they measured",
-                               ("benchmark", "title", "records")),),
+                               ("benchmark", "title", "records"), volatile=("git_revision",)),),
                  figures=(Figure("benchmarks_overview", "time per case of every benchmark"),
                           Figure("benchmarks_alignment", "S2DTW loss time vs batch and soft-DTW throughput vs "
                                  "sequence length, against tslearn, pysdtw and a naive autograd loop"))),
 ]
+
+
+def all_tables() -> dict[str, Table]:
+    """Every declared table by name, in pipeline order."""
+    return {t.name: t for nb in NOTEBOOKS for t in nb.tables}
 
 
 def spec(name: str) -> NotebookSpec:
