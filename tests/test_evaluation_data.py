@@ -205,3 +205,34 @@ def test_eval_config_validates():
     with pytest.raises(ValueError, match="on_error"):
         EvalConfig(on_error="ignore")
     assert json.dumps(EvalConfig().__dict__)  # plain data, so it lands in config.json
+
+
+@pytest.fixture()
+def toy_task():
+    """CONTRIBUTING's "add a downstream benchmark" recipe, followed from a test: one evaluator, one table, one entry."""
+    from vttwins.evaluation import TASKS, Task, register
+    from vttwins.evaluation.common import make_table
+    from vttwins.evaluation.registry import unregister
+    from vttwins.evaluation.retrieval import read_pairs
+
+    def evaluate(model, dataset, tokenizer, config):
+        pairs = read_pairs(dataset, "youcook2", config)  # reuses a reader: count the clips, chance = half of them
+        return make_table([dict(task="toy", protocol="count", variant="all", metric="clips", split="val",
+                                value=float(len(pairs)), chance=len(pairs) / 2, n=len(pairs))])
+
+    register(Task("toy", evaluate, lambda long: long[["model", "value"]], "Toy: clips counted",
+                  {"feature": ("youcook2_csv",), "pixel": ("youcook2_csv",)}, default=False))
+    yield TASKS["toy"]
+    unregister("toy")
+
+
+def test_a_registered_task_runs_through_evaluate(sets, toy_task):
+    from vttwins.experiments import task_table
+    with pytest.raises(ValueError, match="already registered"):
+        from vttwins.evaluation import register
+        register(toy_task)
+    assert "toy" not in EvalConfig().tasks  # default=False: registered, not run unless asked
+    tables = evaluate_model(Oracle(), sets, Tokenizer(WORDS), EvalConfig(feature_window=1, tasks=["youcook2", "toy"]))
+    assert tables["toy"][["value", "chance", "n"]].values.tolist() == [[6.0, 3.0, 6]]  # 2 videos x 3 clips
+    assert task_table(tables["toy"].assign(model="oracle"), "toy").values.tolist() == [["oracle", 6.0]]
+    assert task_table(tables["youcook2"].assign(model="oracle"), "youcook2")["R@1"].tolist() == [100.0, 100.0]

@@ -18,6 +18,7 @@ from .config import EvalConfig
 log = logging.getLogger(__name__)
 
 COLUMNS = ["task", "protocol", "variant", "metric", "split", "value", "chance", "n"]
+KEYS = COLUMNS[:5]  # the columns that identify one number (task, protocol, variant, metric, split)
 
 
 def make_table(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TASKS = ("youcook2", "msrvtt", "crosstask", "action")
+from .registry import TASKS, default_tasks  # TASKS: {name: Task}, the one registry of downstream tasks
 
 
 @dataclass
 class EvalConfig:
-    tasks: list[str] = field(default_factory=lambda: list(TASKS))  # subset of TASKS, run in this order
+    tasks: list[str] = field(default_factory=default_tasks)  # names in TASKS (registry.py), run in this order
     mode: str | None = None            # "pixel" | "feature"; None = the model's own mode
     # window sampling, METHOD.md §8
     youcook2_windows: int = 10         # per clip, starts = linspace(start, max(start, end - 3.2 - 0.4), 10)

@@ -1,8 +1,7 @@
-"""Every downstream evaluation of a trained run: `evaluate_run(run_dir)` and `python -m vttwins evaluate`.
+"""Every downstream evaluation of a trained run: `evaluate_run(run_dir)` (the CLI is `cli.py`).
 
-    python -m vttwins evaluate --run runs/default                      # all tasks of the run's eval config
-    python -m vttwins evaluate --run runs/smoke --tasks youcook2 crosstask --untrained --set max_clips=100
-    python -m vttwins evaluate --run runs/pixel --train-shape   # pixel run: windows shaped like its training clips
+    tables = evaluate_run("runs/default")                     # all tasks of the run's eval config
+    tables = evaluate_run("runs/smoke", ["youcook2"], untrained=True, max_clips=100)
 
 Writes `<run>/eval/<task>.csv` (the tidy table of each task, `COLUMNS` plus `untrained` with --untrained) and
 `<run>/eval/provenance.json`. The data are the run's SynthHowTo (`data.root`, generated if missing) with
@@ -11,35 +10,26 @@ Writes `<run>/eval/<task>.csv` (the tidy table of each task, `COLUMNS` plus `unt
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from .config import TASKS, EvalConfig
+from vttwins._io import atomic_write_text
+
+from .common import KEYS
+from .config import EvalConfig
+from .registry import get
 
 log = logging.getLogger(__name__)
-KEYS = ["task", "protocol", "variant", "metric", "split"]
 
 
 def run_task(task: str, model, dataset, tokenizer, config: EvalConfig) -> pd.DataFrame:
-    """One entry of TASKS on a model object or a run/checkpoint path."""
-    if task in ("youcook2", "msrvtt"):
-        from .retrieval import retrieval
-        return retrieval(model, dataset, task, tokenizer, config)
-    if task == "crosstask":
-        from .step_localization import step_localization
-        return step_localization(model, dataset, "crosstask", tokenizer, config)
-    if task == "action":
-        from .action_recognition import action_recognition
-        return action_recognition(model, dataset, tokenizer, config, kind=config.action_dataset)
-    raise ValueError(f"unknown evaluation task {task!r}; choose from {list(TASKS)}")
+    """One registered task (`registry.TASKS`) on a model object or a run/checkpoint path."""
+    return get(task).evaluator()(model, dataset, tokenizer, config)
 
 
 def evaluate_model(model, dataset, tokenizer=None, config: EvalConfig | None = None,
@@ -114,9 +104,9 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
     for task, df in tables.items():
         _write_csv(df, out_dir / f"{task}.csv")
     from vttwins.results import provenance
-    _write_text(json.dumps(provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
-                                      wall_seconds=round(time.perf_counter() - t0, 1)), indent=2),
-                out_dir / "provenance.json")
+    atomic_write_text(out_dir / "provenance.json",
+                      json.dumps(provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
+                                            wall_seconds=round(time.perf_counter() - t0, 1)), indent=2))
     return tables
 
 
@@ -125,16 +115,8 @@ def with_untrained(trained: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     return trained.merge(b, on=KEYS, how="left")
 
 
-def _write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    _write_text(df.to_csv(index=False, float_format="%.4f"), path)
+    atomic_write_text(path, df.to_csv(index=False, float_format="%.4f"))
 
 
 def summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -142,31 +124,3 @@ def summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     df = pd.concat(tables.values(), ignore_index=True)
     keep = (df["task"] == "retrieval") & df["metric"].isin(["R@1", "R@5", "R@10", "MedR"])
     return df[keep | (df["split"] == "mean")].reset_index(drop=True)
-
-
-def _parse_set(items) -> dict:
-    import yaml
-    changes = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--set {item!r} is not key=value (e.g. max_clips=100)")
-        key, value = item.split("=", 1)
-        changes[key.strip().removeprefix("eval.")] = yaml.safe_load(value)
-    return changes
-
-
-def cli_main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vttwins evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--run", required=True, help="run directory (or a checkpoint file of one)")
-    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), help="default: the run's eval.tasks")
-    parser.add_argument("--untrained", action="store_true", help="also score the run's initial model")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="EvalConfig overrides")
-    parser.add_argument("--train-shape", action="store_true",
-                        help="pixel mode: decode windows at the run's training num_frames/fps/size")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    tables = evaluate_run(args.run, args.tasks, args.untrained, args.train_shape, **_parse_set(args.set))
-    with pd.option_context("display.width", 160, "display.max_rows", 200):
-        print(summary(tables).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"wrote {Path(args.run) / 'eval'} in {time.perf_counter() - t0:.1f} s")
-    return 0
