@@ -236,3 +236,78 @@ def test_a_registered_task_runs_through_evaluate(sets, toy_task):
     assert tables["toy"][["value", "chance", "n"]].values.tolist() == [[6.0, 3.0, 6]]  # 2 videos x 3 clips
     assert task_table(tables["toy"].assign(model="oracle"), "toy").values.tolist() == [["oracle", 6.0]]
     assert task_table(tables["youcook2"].assign(model="oracle"), "youcook2")["R@1"].tolist() == [100.0, 100.0]
+
+
+def test_crosstask_without_flat_csv_skips_only_ctr(sets, caplog):
+    from vttwins.evaluation.tasks import crosstask
+    no_flat = {k: v for k, v in sets.items() if k != "crosstask_flat_csv"}
+    with caplog.at_level("WARNING", logger="vttwins.evaluation.tasks"):
+        df = crosstask(Oracle(), no_flat, Tokenizer(WORDS), CFG)
+    assert set(df["variant"]) == {"standard", "ordered"} and "CTR protocol is skipped" in caplog.text
+    assert set(crosstask(Oracle(), sets, Tokenizer(WORDS), CFG)["variant"]) == {"standard", "ordered", "ctr"}
+
+
+def test_runnable_tasks_name_what_is_missing(sets, tmp_path):
+    from vttwins.evaluation.inputs import check_path_keys, runnable_tasks
+    data = dict(sets, msrvtt_features=tmp_path / "gone")
+    data.pop("action_csv")
+    run, skipped = runnable_tasks(["youcook2", "msrvtt", "crosstask", "action"], "feature", data)
+    assert run == ["youcook2", "crosstask"]
+    assert skipped == {"msrvtt": [f"msrvtt_features: {tmp_path / 'gone'} does not exist"],
+                       "action": ["action_csv: not set (eval.paths.action_csv)"]}
+    assert runnable_tasks(["youcook2"], "pixel", sets)[1] == {"youcook2": ["youcook2_videos: not set "
+                                                                         "(eval.paths.youcook2_videos)"]}
+    with pytest.raises(ValueError, match="youcook_csv"):
+        check_path_keys({"youcook_csv": "x"}, "test")
+
+
+def test_cli_parses_paths_and_refuses_other_rooms(tmp_path):
+    from vttwins.evaluation.cli import parse_set, read_data_config
+    assert parse_set(["max_clips=5", "eval.paths.youcook2_csv=/d/yc.csv", "paths.msrvtt_csv=/d/m.csv"]) == {
+        "max_clips": 5, "paths": {"youcook2_csv": "/d/yc.csv", "msrvtt_csv": "/d/m.csv"}}
+    with pytest.raises(ValueError, match="eval.* keys only"):
+        parse_set(["data.root=/x"])
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text("eval:\n  paths: {youcook2_csv: /d/yc.csv}\n  max_clips: 3\n")
+    assert read_data_config(cfg) == {"paths": {"youcook2_csv": "/d/yc.csv"}, "max_clips": 3}
+    cfg.write_text("eval: {max_clips: 3}\ndata: {root: /x}\n")
+    with pytest.raises(ValueError, match="refusing"):
+        read_data_config(cfg)
+
+
+def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_table(sets, tmp_path, monkeypatch,
+                                                                                  caplog):
+    """`evaluate --run R --set eval.paths.*` on data the run never saw: every given path is used and recorded,
+    a task without its inputs is skipped with a WARNING, and a task that fails keeps the tables before it."""
+    import vttwins.training
+    from vttwins.config import config_from_dict
+    from vttwins.evaluation.cli import cli_main
+
+    config = config_from_dict({"data": {"video_list_csv": "real.csv", "caption_root": "c"},
+                               "model": {"mode": "feature"}, "train": {"steps": 1},
+                               "eval": {"feature_window": 1, "ordered_chance_draws": 5,
+                                        "paths": {"youcook2_csv": str(tmp_path / "stale.csv")}}})
+    monkeypatch.setattr(vttwins.training, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
+    run = tmp_path / "run"
+    given = [f"eval.paths.{k}={v}" for k, v in sets.items() if not k.startswith("action")]
+    with caplog.at_level("WARNING", logger="vttwins.evaluation.run"):
+        assert cli_main(["--run", str(run), "--set", *given]) == 0
+    assert sorted(p.name for p in (run / "eval").glob("*.csv")) == ["crosstask.csv", "msrvtt.csv", "youcook2.csv"]
+    assert "skipping task action: action_csv: not set" in caplog.text
+    record = json.loads((run / "eval" / "provenance.json").read_text())
+    assert record["paths_used"]["youcook2_csv"] == str(sets["youcook2_csv"])  # the run's stale path is overridden
+    assert record["skipped"] == {"action": ["action_csv: not set (eval.paths.action_csv)",
+                                            "action_features: not set (eval.paths.action_features)"]}
+    with pytest.raises(FileNotFoundError, match="action_csv"):  # a task asked for by name must have its inputs
+        cli_main(["--run", str(run), "--tasks", "action", "--set", *given])
+    with pytest.raises(ValueError, match="youcook_csv"):
+        cli_main(["--run", str(run), "--set", "eval.paths.youcook_csv=x"])
+    # a failing later task: the earlier table is on disk already
+    bad = dict(sets, msrvtt_csv=tmp_path / "broken.csv")
+    (tmp_path / "broken.csv").write_text("nonsense\n")
+    for f in (run / "eval").glob("*.csv"):
+        f.unlink()
+    with pytest.raises(ValueError):
+        cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set",
+                  *[f"eval.paths.{k}={v}" for k, v in bad.items()]])
+    assert [p.name for p in (run / "eval").glob("*.csv")] == ["youcook2.csv"]
