@@ -311,3 +311,16 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
         cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set",
                   *[f"eval.paths.{k}={v}" for k, v in bad.items()]])
     assert [p.name for p in (run / "eval").glob("*.csv")] == ["youcook2.csv"]
+
+
+def test_words_outside_the_vocabulary_are_warned_once_per_task(sets, caplog):
+    from vttwins.evaluation.common import missing_words
+    tok = Tokenizer(WORDS)
+    missing, total = missing_words(tok, ["w1 and more", "W2 is shown", "zzz"])
+    assert (dict(missing), total) == ({"and": 1, "more": 1, "is": 1, "shown": 1, "zzz": 1}, 7)  # by hand
+    with caplog.at_level("WARNING", logger="vttwins.evaluation.common"):
+        retrieval(Oracle(), sets, "youcook2", tokenizer=tok, config=CFG)
+    warned = [r.getMessage() for r in caplog.records if "vocabulary" in r.getMessage()]
+    # 6 captions "w<i> and more": 12 of 18 words missing, 2 distinct
+    assert warned == ["youcook2: 12 of 18 words (66.7%, 2 distinct) are not in the model's vocabulary and are "
+                      "dropped, e.g. and, more"]

@@ -126,7 +126,7 @@ def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None
     labels = videos["label_index"].to_numpy(dtype=np.int64)
     present = [i for i, t in enumerate(class_text) if t is not None]
     text = np.full((num_classes, embs.shape[1]), 0.0)
-    text[present] = encode_text(model, tokenizer, [class_text[i] for i in present], config)
+    text[present] = encode_text(model, tokenizer, [class_text[i] for i in present], config, what=f"{protocol} class names")
     absent = np.array([t is None for t in class_text])
     rows = []
     for split in config.action_splits:
