@@ -302,14 +302,20 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
         cli_main(["--run", str(run), "--tasks", "action", "--set", *given])
     with pytest.raises(ValueError, match="youcook_csv"):
         cli_main(["--run", str(run), "--set", "eval.paths.youcook_csv=x"])
-    # a failing later task: the earlier table is on disk already
+    # a broken input is caught by the preflight check before any task runs, naming the file
     bad = dict(sets, msrvtt_csv=tmp_path / "broken.csv")
     (tmp_path / "broken.csv").write_text("nonsense\n")
     for f in (run / "eval").glob("*.csv"):
         f.unlink()
-    with pytest.raises(ValueError):
-        cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set",
-                  *[f"eval.paths.{k}={v}" for k, v in bad.items()]])
+    bad_paths = [f"eval.paths.{k}={v}" for k, v in bad.items()]
+    with pytest.raises(ValueError, match="broken.csv"):
+        cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *bad_paths])
+    assert not list((run / "eval").glob("*.csv"))
+    # a task failing while it runs: the tables of the tasks before it are on disk already
+    import vttwins.evaluation.tasks as task_module
+    monkeypatch.setattr(task_module, "msrvtt", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError, match="boom"):
+        cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *given])
     assert [p.name for p in (run / "eval").glob("*.csv")] == ["youcook2.csv"]
 
 

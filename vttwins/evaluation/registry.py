@@ -28,6 +28,7 @@ class Task:
     table: long DataFrame of `model_scores` (COLUMNS + `model`) -> the notebook's table, or a tuple of tables.
     inputs_by_mode: {"feature" | "pixel": eval.paths keys the task reads in that mode}; `optional` keys are
     read when present (e.g. CrossTask's flat CSV is needed only by its CTR protocol).
+    reader: (dataset, EvalConfig) -> (DataFrame video_id, subdir; list of texts); `data check` samples it.
     """
     name: str
     evaluate: Ref
@@ -37,6 +38,7 @@ class Task:
     optional: tuple = ()
     notebook: str | None = None
     default: bool = True      # run when `eval.tasks` is not given
+    reader: Ref | None = None
 
     def inputs(self, mode: str) -> tuple[str, ...]:
         """The eval.paths keys this task needs in `mode` ("feature" or "pixel")."""
@@ -46,6 +48,12 @@ class Task:
 
     def evaluator(self) -> Callable:
         return _resolve(self.evaluate)
+
+    def items(self, dataset, config):
+        """(videos the task reads: DataFrame video_id, subdir; texts it encodes), or ValueError without a reader."""
+        if self.reader is None:
+            raise ValueError(f"task {self.name!r} has no reader, so `data check` cannot sample it")
+        return _resolve(self.reader)(dataset, config)
 
     def tabulate(self, long):
         return _resolve(self.table)(long)
@@ -91,12 +99,17 @@ def _modes(prefix: str, *files: str) -> dict:
 
 _EV = "vttwins.evaluation.tasks"
 _TB = "vttwins.evaluation.tables"
-register(Task("youcook2", f"{_EV}:youcook2", f"{_TB}:retrieval_table", "YouCook2-style text-video retrieval",
-              _modes("youcook2", "youcook2_csv"), notebook="03_retrieval_youcook2"))
-register(Task("msrvtt", f"{_EV}:msrvtt", f"{_TB}:retrieval_table", "MSR-VTT-style text-video retrieval",
-              _modes("msrvtt", "msrvtt_csv"), notebook="04_retrieval_msrvtt"))
-register(Task("crosstask", f"{_EV}:crosstask", f"{_TB}:crosstask_tables",
-              "CrossTask step localization, both protocols", _modes("crosstask", "crosstask_root"),
-              optional=("crosstask_flat_csv",), notebook="05_step_localization_crosstask"))
-register(Task("action", f"{_EV}:action", f"{_TB}:action_table", "Action recognition: linear probe and zero-shot",
-              _modes("action", "action_csv"), notebook="06_action_recognition"))
+
+
+def _builtin(name, table, label, files, notebook, optional=()):
+    register(Task(name, f"{_EV}:{name}", f"{_TB}:{table}", label, _modes(name, *files), optional, notebook,
+                  reader=f"{_EV}:{name}_items"))
+
+
+_builtin("youcook2", "retrieval_table", "YouCook2-style text-video retrieval", ["youcook2_csv"],
+         "03_retrieval_youcook2")
+_builtin("msrvtt", "retrieval_table", "MSR-VTT-style text-video retrieval", ["msrvtt_csv"], "04_retrieval_msrvtt")
+_builtin("crosstask", "crosstask_tables", "CrossTask step localization, both protocols", ["crosstask_root"],
+         "05_step_localization_crosstask", optional=("crosstask_flat_csv",))
+_builtin("action", "action_table", "Action recognition: linear probe and zero-shot", ["action_csv"],
+         "06_action_recognition")

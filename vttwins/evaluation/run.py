@@ -110,6 +110,8 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
     if not chosen:
         raise FileNotFoundError(f"evaluate: no task of {candidates} has its inputs: {skipped} (see docs/data.md)")
     ev, t0, out_dir, tables = dataclasses.replace(ev, tasks=chosen), time.perf_counter(), Path(run_dir) / "eval", {}
+    from .check import preflight
+    preflight(dataset, chosen, mode, ev)  # a broken input stops here, named, before any task has run
     base = initial_model(config, tokenizer) if untrained else None
     for task in chosen:
         tables[task] = evaluate_model(model, dataset, tokenizer, ev, [task])[task]
