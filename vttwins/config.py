@@ -5,15 +5,14 @@
     config.loss.gamma, config.model.mode
 
 A profile is `configs/<name>.yaml` (or any yaml path) with the sections `data, model, loss, optim, train, eval,
-notebooks`. Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) and
-`eval` (until `vttwins.evaluation` defines `EvalConfig`) maps onto a dataclass; an unknown section or key anywhere
+notebooks`. Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
+dataclass; an unknown section or key anywhere
 raises `ValueError` naming the dotted key and the keys allowed there. Override values are parsed as YAML
 (`train.amp=none`, `loss.gamma=0.05`, `data.synth={n_videos: 64}`); `output_dir=DIR` and `data_dir=DIR` are
 shorthands for `train.output_dir` and `data.root`.
 """
 from __future__ import annotations
 
-import importlib
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -22,6 +21,11 @@ from typing import Any, Mapping
 
 import yaml
 
+# Section dataclasses owned by other rooms, imported from their leaf modules (they import nothing else of ours),
+# so reading a config never pulls in training or evaluation code: config.py sits below them, not beside them.
+from vttwins.data.synth.config import NoiseConfig, SynthConfig
+from vttwins.evaluation.config import EvalConfig
+from vttwins.models.model import ModelConfig
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "notebooks")
@@ -110,30 +114,19 @@ class TrainConfig:
                                             #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
 
 
-def _model_config_class():
-    return importlib.import_module("vttwins.models").ModelConfig
-
-
-def _eval_config_class():
-    try:
-        return getattr(importlib.import_module("vttwins.evaluation"), "EvalConfig", None)
-    except ImportError:
-        return None
-
-
 def _section_types() -> dict[str, Any]:
-    return {"data": DataConfig, "model": _model_config_class(), "loss": LossConfig, "optim": OptimConfig,
-            "train": TrainConfig, "eval": _eval_config_class() or dict, "notebooks": dict}
+    return {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig,
+            "train": TrainConfig, "eval": EvalConfig, "notebooks": dict}
 
 
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
-    model: Any = field(default_factory=lambda: _model_config_class()())
+    model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    eval: Any = field(default_factory=lambda: (_eval_config_class() or dict)())
+    eval: EvalConfig = field(default_factory=EvalConfig)
     notebooks: dict = field(default_factory=dict)
 
 
@@ -340,10 +333,6 @@ def validate(config: Config) -> None:
 
 def _check_synth_keys(synth: dict) -> None:
     """`data.synth` overrides SynthConfig fields (and `noise` a NoiseConfig's or a preset name)."""
-    try:
-        from vttwins.data.synth.config import NoiseConfig, SynthConfig
-    except ImportError:  # the data room is optional for reading a config
-        return
     for prefix, cls, values in (("data.synth", SynthConfig, synth),
                                 ("data.synth.noise", NoiseConfig, synth.get("noise"))):
         if isinstance(values, dict):
