@@ -330,3 +330,47 @@ def test_words_outside_the_vocabulary_are_warned_once_per_task(sets, caplog):
     # 6 captions "w<i> and more": 12 of 18 words missing, 2 distinct
     assert warned == ["youcook2: 12 of 18 words (66.7%, 2 distinct) are not in the model's vocabulary and are "
                       "dropped, e.g. and, more"]
+
+
+class Blind(Oracle):
+    """Throws the video away: its probe features are constant, so only the raw-feature baseline can classify."""
+
+    def video_features(self, x):
+        return torch.zeros(x.shape[0], 3)
+
+
+def test_raw_feature_probe_is_a_baseline_row(sets):
+    raw_cfg = EvalConfig(feature_window=1, action_splits=[1])
+    df = action_recognition(Blind(), sets, tokenizer=Tokenizer(WORDS), config=raw_cfg).set_index(["variant", "split"])
+    assert df.loc[("linear_raw", "mean"), "value"] == 100.0      # the classes are separable in the inputs
+    assert df.loc[("linear", "mean"), "value"] <= df.loc[("linear", "mean"), "chance"]  # a blind model is not
+    off = EvalConfig(feature_window=1, action_splits=[1], raw_probe=False)
+    assert "linear_raw" not in set(action_recognition(Blind(), sets, tokenizer=Tokenizer(WORDS), config=off).variant)
+
+
+def test_probe_scaling_removes_a_dominating_dimension():
+    """One huge, label-free dimension swamps an unscaled LinearSVC at small C; standardising restores the probe."""
+    from vttwins.evaluation.action_recognition import linear_probe_split
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 20)
+    feats = np.stack([labels + 0.1 * rng.standard_normal(40), 1e4 * rng.standard_normal(40)], 1)[:, None, :]
+    train, test = np.arange(40) % 2 == 0, np.arange(40) % 2 == 1
+    acc = {}
+    for scale in (False, True):
+        cfg = EvalConfig(svm_c=1e-6, svm_scale=scale)
+        acc[scale] = (linear_probe_split(feats, labels, train, test, 2, cfg).argmax(1) == labels[test]).mean()
+    assert acc[True] == 1.0 and acc[False] < 0.8, acc
+
+
+def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
+    """Two videos with the same sentence: the other copy is a positive too (ties cannot push v2t below chance)."""
+    from vttwins.evaluation import chance
+    rows = list(csv.reader(open(sets["msrvtt_csv"])))
+    rows[2][3] = rows[1][3]  # video1 gets video0's sentence
+    _write_csv(tmp_path / "dup.csv", None, rows)
+    df = retrieval(Oracle(), dict(sets, msrvtt_csv=tmp_path / "dup.csv"), "msrvtt", tokenizer=Tokenizer(WORDS),
+                   config=CFG).set_index(["variant", "metric"])
+    assert df.loc[("v2t", "R@1"), "chance"] == pytest.approx(chance.retrieval_chance(4, [2, 2, 1, 1], 4)["R@1"])
+    assert df.loc[("t2v", "R@1"), "chance"] == pytest.approx(25.0)
+    # video0 finds its sentence (both copies tie at the top: not a miss); video1 shows w7 but now says w6: the miss
+    assert df.loc[("v2t", "R@1"), "value"] == 75.0

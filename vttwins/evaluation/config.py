@@ -30,6 +30,8 @@ class EvalConfig:
     normalize: bool = False            # L2-normalise embeddings before the dot product (code: raw dot product)
     svm_c: float = 100.0               # LinearSVC C of the linear probe
     svm_max_iter: int = 10000
+    svm_scale: bool = True             # standardise probe features (train-split mean/std) before LinearSVC
+    raw_probe: bool = True             # feature mode: also probe the raw input vectors (row variant linear_raw)
     zero_shot_template: str = "{}"     # class-name prompt; "{}" is replaced by the class name ("brush hair")
     crosstask_split: str | None = "val"  # CrossTask videos used by the standard protocol (None = all annotated)
     crosstask_stride: int = 1          # score every `stride`-th second (1 = every second, the protocol)
