@@ -22,18 +22,14 @@ import torch
 from torch import nn
 
 from vttwins import alignment as _alignment  # attribute lookup at call time: tests may substitute a reference
+from vttwins import objectives as _objectives
 
 __all__ = ["SequenceContrastiveLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
            "permutation_set"]
 
-# alignment name -> options of s2dtw_matrix; "dtw" also forces gamma = 0 (hard DTW on the plain neg-dot cost)
-ALIGNMENTS = {
-    "s2dtw": {"smooth": True, "weak": True},
-    "soft_dtw": {"smooth": False, "weak": False},
-    "dtw": {"smooth": False, "weak": False},
-    "s2dtw_smooth_only": {"smooth": True, "weak": False},
-    "s2dtw_weak_only": {"smooth": False, "weak": True},
-}
+# alignment names and their s2dtw_matrix options live in the objective registry (vttwins.objectives): a sequence
+# objective's `alignment` = {smooth, weak, hard}; hard forces gamma = 0 (hard DTW on the plain neg-dot cost).
+ALIGNMENTS = _objectives._Names(sequence=True)
 DIRECTIONS = ("text", "video", "both")
 REDUCTIONS = ("mean", "sum", "none")
 MAX_PERMUTATIONS = 100_000  # |Π| grows ~2.3x per extra position at max_shift=2 (n=14: 64,554)
@@ -211,8 +207,9 @@ class SequenceContrastiveLoss(nn.Module):
         direction="both":                      the mean of the two,
     reduced by `reduction` ("mean" | "sum" | "none" -> (B,)). The defaults give exactly the released loss.
 
-    alignment: "s2dtw" (smoothing + weak lattice), "soft_dtw" (soft-DTW on -<x, y>), "dtw" (hard DTW on -<x, y>:
-    gamma is forced to 0), "s2dtw_smooth_only", "s2dtw_weak_only". gamma, smooth_gamma, tau (and temperature) may
+    alignment: a sequence objective of `vttwins.objectives` -- "s2dtw" (smoothing + weak lattice), "soft_dtw"
+    (soft-DTW on -<x, y>), "dtw" (hard DTW on -<x, y>: gamma is forced to 0), "s2dtw_smooth_only",
+    "s2dtw_weak_only", or any registered variant. gamma, smooth_gamma, tau (and temperature) may
     be floats or scalar tensors; an `nn.Parameter` is registered on the module so optimisers see it.
     tda=True applies `TemporalDataAugmentation(max_shift, sharpness)` independently to video and text before the
     alignment, in training mode only (like dropout: `.eval()` turns it off).
@@ -240,9 +237,10 @@ class SequenceContrastiveLoss(nn.Module):
 
     def distances(self, video: torch.Tensor, text: torch.Tensor, video_lengths=None, text_lengths=None):
         """`(B, B)` matrix d[c, a] = distance(video[c], text[a]) (before temperature), one s2dtw_matrix call."""
-        gamma = 0.0 if self.alignment == "dtw" else self.gamma
+        options = _objectives.get(self.alignment).alignment
+        gamma = 0.0 if options.get("hard") else self.gamma
         return _alignment.s2dtw_matrix(video, text, gamma=gamma, smooth_gamma=self.smooth_gamma, tau=self.tau,
-                                       **ALIGNMENTS[self.alignment], x_lengths=video_lengths,
+                                       smooth=options["smooth"], weak=options["weak"], x_lengths=video_lengths,
                                        y_lengths=text_lengths)
 
     def forward(self, video: torch.Tensor, text: torch.Tensor, video_lengths=None, text_lengths=None,
