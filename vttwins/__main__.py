@@ -15,6 +15,7 @@ import sys
 
 COMMANDS = {
     ("data", "synth"): "vttwins.data.synth",
+    ("data", "check"): "vttwins.evaluation.check",
     ("train",): "vttwins.training",
     ("evaluate",): "vttwins.evaluation",
     ("reproduce",): "vttwins.pipeline",
