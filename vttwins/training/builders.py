@@ -98,7 +98,7 @@ def build_dataset(config: Config, paths: dict, tokenizer):
         video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
         n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
         crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
-        on_error=d.on_error, seed=config.train.seed)
+        on_error=d.on_error, seed=config.train.seed, feature_dim=None if pixel else m.feature_dim)
 
 
 # ------------------------------------------------------------------------------------------- loss
