@@ -151,17 +151,25 @@ def json_overrides(run: Path, copy: Path) -> list[str]:
             f"data.feature_root={d['feature_root']}", f"output_dir={copy}", *BASE, "train.resume=true"]
 
 
-def test_output_and_data_paths_of_the_wrong_kind(synth, tmp_path, caplog):
+PATH_CASES = {  # case: (overrides given (howto root, a file, tmp folder), needle)
+    "run:output_dir_is_a_file": (lambda h, f, t: real(h, f), "a_file"),
+    "run:data_dir_is_a_file": (lambda h, f, t: [f"data_dir={f}", f"output_dir={t / 'o'}", *BASE], "a_file"),
+    "run:feature_root_is_a_file": (lambda h, f, t: [*real(h, t / "o"), f"data.feature_root={f}"], "a_file"),
+    "run:output_dir_under_a_file": (lambda h, f, t: real(h, f / "run"), "a_file"),
+    "run:dict_path_is_a_folder": (lambda h, f, t: [*real(h, t / "o"), f"data.dict_path={t}"], "dict_path"),
+    "run:caption_root_missing": (lambda h, f, t: [*real(h, t / "o"), f"data.caption_root={t / 'nope'}"], "nope"),
+    "run:init_checkpoint_garbage": (lambda h, f, t: [*real(h, t / "o"), f"model.checkpoint={f}"], "a_file"),
+}
+
+
+@pytest.mark.parametrize("case", list(PATH_CASES))
+def test_output_and_data_paths_of_the_wrong_kind(case, synth, tmp_path, caplog):
     from vttwins.training import fit
     file = tmp_path / "a_file"
     file.write_text("x")
-    root = synth.root / "howto100m"
-    cases = [("run:output_dir_is_a_file", real(root, file), "a_file"),
-             ("run:data_dir_is_a_file", [f"data_dir={file}", f"output_dir={tmp_path / 'o'}", *BASE], "a_file"),
-             ("run:feature_root_is_a_file", [*real(root, tmp_path / "o2"), f"data.feature_root={file}"], "a_file"),
-             ("run:output_dir_under_a_file", real(root, file / "run"), "a_file")]
-    for case, overrides, needle in cases:
-        check(case, "error", lambda: fit(load_config("smoke", overrides)), needle, caplog)
+    overrides, needle = PATH_CASES[case]
+    check(case, "error", lambda: fit(load_config("smoke", overrides(synth.root / "howto100m", file, tmp_path))),
+          needle, caplog)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -305,6 +313,17 @@ def test_cli_error_is_one_line_exit_2(case, argv, needle, capsys):
         ("crash" if isinstance(code, str) else "anonymous")
     report(case, "error", observed)
     assert observed == "error", (code, err)
+
+
+def test_cli_evaluate_damaged_model(run, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (copy / "model.pt").write_bytes((copy / "model.pt").read_bytes()[:500])
+    code, err = cli(["evaluate", "--run", str(copy)], capsys)
+    ok = code == 2 and "model.pt" in err and len(err.strip().splitlines()) == 1
+    report("cli:evaluate_truncated_model_pt", "error", "error" if ok else ("crash" if isinstance(code, str) else
+                                                                            "anonymous"))
+    assert ok, (code, err)
 
 
 def test_cli_evaluate_bad_set_and_debug(run, capsys):
