@@ -168,7 +168,7 @@ def truncate_metrics(path: Path, step: int) -> None:
         log.info("metrics.jsonl: dropping %d records after step %d (re-run after resume)",
                  len(lines) - torn - len(keep), step)
     if len(keep) != len(lines) or (text and not text.endswith("\n")):
-        from vttwins.results import atomic_write_text
+        from vttwins._io import atomic_write_text
         atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
