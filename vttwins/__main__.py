@@ -20,6 +20,7 @@ from vttwins.errors import DEBUG_ENV, USER_ERRORS, debug_requested, one_line
 
 COMMANDS = {
     ("data", "synth"): "vttwins.data.synth",
+    ("data", "check"): "vttwins.evaluation.check",
     ("train",): "vttwins.training",
     ("evaluate",): "vttwins.evaluation",
     ("reproduce",): "vttwins.pipeline",

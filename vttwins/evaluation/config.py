@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TASKS = ("youcook2", "msrvtt", "crosstask", "action")
+from .registry import TASKS, default_tasks  # TASKS: {name: Task}, the one registry of downstream tasks
 
 
 @dataclass
 class EvalConfig:
-    tasks: list[str] = field(default_factory=lambda: list(TASKS))  # subset of TASKS, run in this order
+    tasks: list[str] = field(default_factory=default_tasks)  # names in TASKS (registry.py), run in this order
     mode: str | None = None            # "pixel" | "feature"; None = the model's own mode
     # window sampling, METHOD.md §8
     youcook2_windows: int = 10         # per clip, starts = linspace(start, max(start, end - 3.2 - 0.4), 10)
@@ -30,6 +30,8 @@ class EvalConfig:
     normalize: bool = False            # L2-normalise embeddings before the dot product (code: raw dot product)
     svm_c: float = 100.0               # LinearSVC C of the linear probe
     svm_max_iter: int = 10000
+    svm_scale: bool = True             # standardise probe features (train-split mean/std) before LinearSVC
+    raw_probe: bool = True             # feature mode: also probe the raw input vectors (row variant linear_raw)
     zero_shot_template: str = "{}"     # class-name prompt; "{}" is replaced by the class name ("brush hair")
     crosstask_split: str | None = "val"  # CrossTask videos used by the standard protocol (None = all annotated)
     crosstask_stride: int = 1          # score every `stride`-th second (1 = every second, the protocol)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vttwins.config import SEQUENCE_LOSSES, Config
+from vttwins.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -109,28 +109,14 @@ def build_dataset(config: Config, paths: dict, tokenizer):
 
 
 # ------------------------------------------------------------------------------------------- loss
-def _maybe_param(value: float, learn: bool):
-    return nn.Parameter(torch.tensor(float(value))) if learn else value
-
-
 def build_loss(config: Config) -> nn.Module:
-    from vttwins import losses
+    """The loss module of `config.loss` (resolved): the builder of its objective in `vttwins.objectives`."""
+    from vttwins import objectives
 
-    c = config.loss
-    if c.name == "dtw" and c.learn_gamma:
-        raise ValueError("loss.learn_gamma=true does nothing for loss.name='dtw' (hard DTW forces gamma = 0)")
-    if c.name in SEQUENCE_LOSSES:
-        return losses.SequenceContrastiveLoss(
-            alignment=c.name, gamma=_maybe_param(c.gamma, c.learn_gamma), smooth_gamma=c.smooth_gamma,
-            tau=_maybe_param(c.tau, c.learn_tau), direction=c.direction, temperature=c.temperature, tda=c.tda,
-            max_shift=c.tda_max_shift, sharpness=c.tda_sharpness)
-    if c.learn_gamma or c.learn_tau or c.tda:
-        raise ValueError(f"loss.learn_gamma/learn_tau/tda apply to the sequence losses only, not {c.name!r}")
-    if c.name == "mil_nce":
-        return losses.MILNCELoss(num_candidates=c.num_candidates, temperature=c.temperature)
-    if c.name == "clip_nce":
-        return losses.ClipInfoNCELoss(temperature=c.temperature)
-    raise ValueError(f"config key 'loss.name' = {c.name!r} is unknown")
+    if config.loss.name not in objectives.names():
+        raise ValueError(f"config key 'loss.name' = {config.loss.name!r} is unknown; choose from "
+                         f"{', '.join(objectives.names())}")
+    return objectives.build(config.loss)
 
 
 def build_optimizer(module: nn.Module, config: Config) -> torch.optim.Optimizer:
