@@ -62,7 +62,7 @@ def _videos(root: Path) -> pd.DataFrame:
     frames = []
     for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
         if (root / name).is_file():
-            df = read_table(root / name, ["task", "video_id", "url"], header=False,
+            df = read_table(root / name, ["task", "video_id", "url"], header=False, allow_empty=True,
                             names=["task", "video_id", "url"], dtype=str)
             frames.append(drop_duplicates(df, root / name).assign(split=split))
     if not frames:
@@ -71,7 +71,8 @@ def _videos(root: Path) -> pd.DataFrame:
 
 
 def _annotation_file(path: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
-    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"])
+    # an empty file is a video with no annotated step (data.formats writes one for every listed video)
+    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"], allow_empty=True)
     df = check_times(numeric(numeric(df, ["step"], path, int), ["start", "end"], path), path, header=False)
     n_steps = len(tasks[path.stem.partition("_")[0]].steps)
     bad = (df["step"] < 1) | (df["step"] > n_steps)
