@@ -76,7 +76,8 @@ def _videos(root: Path) -> pd.DataFrame:
 
 
 def _annotation_file(path: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
-    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"])
+    # an empty file is a video with no annotated step (data.formats writes one for every listed video)
+    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"], allow_empty=True)
     df = check_times(numeric(numeric(df, ["step"], path, int), ["start", "end"], path), path, header=False)
     n_steps = len(tasks[path.stem.partition("_")[0]].steps)
     bad = (df["step"] < 1) | (df["step"] > n_steps)

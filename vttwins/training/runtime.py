@@ -124,6 +124,8 @@ def check_resume_config(run_dir: Path, saved: dict, current: dict, force: bool) 
                          "(fit(..., force_resume=True)) to resume anyway (recorded in resumes.jsonl)")
     if unsafe:
         log.warning("resuming %s with a changed config (--force): %s", run_dir, ", ".join(unsafe))
+    elif changes:
+        log.info("resuming %s with changed safe keys (recorded in resumes.jsonl): %s", run_dir, ", ".join(changes))
     return changes
 
 
