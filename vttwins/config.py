@@ -27,6 +27,7 @@ from vttwins.data.synth.config import NoiseConfig, SynthConfig
 from vttwins.evaluation.config import EvalConfig
 from vttwins.models.model import ModelConfig
 from vttwins import objectives
+from vttwins.config_ranges import check_finite, check_ranges
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "notebooks")
@@ -161,6 +162,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if origin is tuple or hint is tuple:
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"config key '{key}' expects a list, got {value!r}")
+        if args and args[-1] is not ... and len(value) != len(args):
+            raise ValueError(f"config key '{key}' expects exactly {len(args)} values, got {list(value)!r}")
         return tuple(_coerce(v, a, key) for v, a in zip(value, args)) if args and args[-1] is not ... \
             else tuple(value)
     if origin in (list, dict) or hint in (list, dict):
@@ -322,7 +325,13 @@ def _choice(key: str, value, choices) -> None:
 
 
 def validate(config: Config) -> None:
-    """Cheap structural checks that need no data or model (paths and checkpoints are checked by `fit`)."""
+    """Cheap checks that need no data or model: choices, signs and ranges (paths and checkpoints: `fit`).
+
+    Every error names the dotted key, the expected range and the value given (`vttwins.errors.ConfigError`).
+    Refused because they train to nothing rather than fail: `train.batch_size=1` (every loss here is contrastive
+    over the batch, so one video makes it identically 0) and a negative `loss.tau` (METHOD.md §4: the dummy cells
+    would *reward* skipping, and the loss sits at log(batch)).
+    """
     loss, optim, train, data = config.loss, config.optim, config.train, config.data
     _choice("loss.name", loss.name, LOSSES)
     _choice("loss.direction", loss.direction, ("text", "video", "both"))
@@ -330,24 +339,18 @@ def validate(config: Config) -> None:
     _choice("train.amp", train.amp, ("auto", "none", "bf16", "fp16"))
     _choice("train.progress", train.progress, ("auto", "bar", "log"))
     _choice("data.on_error", data.on_error, ("skip", "raise"))
+    _choice("data.crop", data.crop, ("random", "center"))
     if not (train.device in ("auto", "cpu", "cuda") or train.device.startswith("cuda:")):
         raise ValueError(f"config key 'train.device' = {train.device!r} is not auto, cpu, cuda or cuda:N")
     if (train.steps is None) == (train.epochs is None):
         raise ValueError("set exactly one of 'train.steps' and 'train.epochs' "
                          f"(got steps={train.steps}, epochs={train.epochs})")
-    for key, value in (("train.steps", train.steps), ("train.epochs", train.epochs),
-                       ("train.batch_size", train.batch_size), ("train.log_every", train.log_every),
-                       ("train.checkpoint_every", train.checkpoint_every),
-                       ("train.keep_checkpoints", train.keep_checkpoints), ("data.n_clips", data.n_clips)):
-        if value is not None and value < 1:
-            raise ValueError(f"config key '{key}' must be >= 1, got {value}")
+    check_finite(config)
+    check_ranges(config)
     if loss.name == "mil_nce" and not 1 <= loss.num_candidates <= data.n_clips:
         raise ValueError(f"'loss.num_candidates' must be in [1, data.n_clips={data.n_clips}], "
                          f"got {loss.num_candidates}")
     _check_synth_keys(data.synth)
-    if optim.lr <= 0 or optim.warmup_steps < 0:
-        raise ValueError(f"'optim.lr' must be > 0 and 'optim.warmup_steps' >= 0, got {optim.lr}, "
-                         f"{optim.warmup_steps}")
 
 
 def _check_synth_keys(synth: dict) -> None:

@@ -60,3 +60,31 @@ class EvalConfig:
                      "max_words", "batch_size", "crosstask_stride", "ordered_chance_draws"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)}")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Signs and ranges (an out-of-range limit would silently evaluate another subset: max_clips=-1 is
+        every clip but the last). Messages name the key as it is written in a profile's `eval` section."""
+        import math
+
+        for name in ("max_clips", "max_videos", "resize"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"config key 'eval.{name}' must be an integer >= 1 or null, got {value!r}")
+        for name in ("fps", "msrvtt_fps", "svm_c"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value <= 0:
+                raise ValueError(f"config key 'eval.{name}' must be a finite number > 0, got {value!r}")
+        for name in ("size", "svm_max_iter"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"config key 'eval.{name}' must be >= 1, got {getattr(self, name)!r}")
+        if int(self.seed) < 0:
+            raise ValueError(f"config key 'eval.seed' must be >= 0, got {self.seed!r}")
+        bad = [s for s in self.action_splits if s not in (1, 2, 3)]
+        if bad or not self.action_splits:
+            raise ValueError(f"config key 'eval.action_splits' must be a non-empty subset of [1, 2, 3], "
+                             f"got {self.action_splits!r}")
+        if "{}" not in self.zero_shot_template:
+            raise ValueError(f"config key 'eval.zero_shot_template' must contain '{{}}' (the class name), "
+                             f"got {self.zero_shot_template!r}")
