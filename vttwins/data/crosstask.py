@@ -62,12 +62,17 @@ def _videos(root: Path) -> pd.DataFrame:
     frames = []
     for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
         if (root / name).is_file():
+            # one of the two lists may be empty (a small set with no validation videos); not both
             df = read_table(root / name, ["task", "video_id", "url"], header=False,
-                            names=["task", "video_id", "url"], dtype=str)
+                            names=["task", "video_id", "url"], dtype=str, allow_empty=True)
             frames.append(drop_duplicates(df, root / name).assign(split=split))
     if not frames:
         raise FileNotFoundError(f"neither videos.csv nor videos_val.csv in {root}")
-    return pd.concat(frames, ignore_index=True)
+    videos = pd.concat(frames, ignore_index=True)
+    if videos.empty:
+        raise DataFileError(root / "videos.csv", "no rows in videos.csv nor in videos_val.csv "
+                            "(expected task,video_id,url)")
+    return videos
 
 
 def _annotation_file(path: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
