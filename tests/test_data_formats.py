@@ -60,6 +60,7 @@ def test_crosstask_with_flat_csv(tmp_path):
     assert list(data.tasks["777"].steps) == ["cut a", "stir b"]
     assert sorted(data.videos["video_id"]) == ["v1", "v2"]
     assert data.annotations[["video_id", "step"]].values.tolist() == [["v1", 2]]
+    assert not (tmp_path / "ct" / "annotations" / "777_v2.csv").exists()  # no segments: no (empty) file
     flat = read_crosstask_flat(tmp_path / "flat.csv")
     assert flat[["video_id", "text"]].values.tolist() == [["v1", "stir b"]] and float(flat["end"][0]) == 6.5
     with pytest.raises(ValueError, match="split"):

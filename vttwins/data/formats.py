@@ -130,7 +130,8 @@ def write_crosstask(root: PathLike, tasks, videos, segments, flat_csv: PathLike 
 
     tasks: task_id, title, url, steps (list of step names); videos: task_id, video_id, url, split ("train" |
     "val"); segments: task_id, video_id, step (1-based index into the task's steps), start, end (seconds),
-    text (the step name, for the flat CSV). Every video gets its annotation file (empty without segments).
+    text (the step name, for the flat CSV). A video without segments gets no annotation file (the reader refuses an
+    empty one; an unannotated video is listed but not evaluated).
     """
     root = Path(root)
     tasks = _records(tasks, ["task_id", "title", "url", "steps"], "write_crosstask tasks")
@@ -151,6 +152,8 @@ def write_crosstask(root: PathLike, tasks, videos, segments, flat_csv: PathLike 
     flat = []
     for v in videos:
         segs = by_video.get((str(v["task_id"]), str(v["video_id"])), [])
+        if not segs:
+            continue
         _csv(root / "annotations" / f"{v['task_id']}_{v['video_id']}.csv", None,
              ([s["step"], f"{s['start']:.2f}", f"{s['end']:.2f}"] for s in segs))
         flat += [[f"{s['end']:.2f}", f"{s['start']:.2f}", v["task_id"], s["text"], v["video_id"]] for s in segs]

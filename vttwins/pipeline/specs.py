@@ -96,6 +96,10 @@ NOTEBOOKS: list[NotebookSpec] = [
                  figures=(Figure("benchmarks_overview", "time per case of every benchmark"),
                           Figure("benchmarks_alignment", "S2DTW loss time vs batch and soft-DTW throughput vs "
                                  "sequence length, against tslearn, pysdtw and a naive autograd loop"))),
+    NotebookSpec("09_bring_your_own_data", "Bring your own data: a third-party set (Trace) in the real layouts",
+                 tables=(Table("byod_trace", "Trace (tslearn) converted with vttwins.data.formats: a feature-mode "
+                               "S2DTW run vs its untrained model and chance",
+                               ("task", "protocol", "variant", "metric", "value", "untrained", "chance")),)),
 ]
 
 
