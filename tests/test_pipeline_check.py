@@ -99,12 +99,14 @@ def test_committed_results_agree_with_themselves():
 def test_cli_check_exits_non_zero_when_a_table_is_outside(dirs, tmp_path, monkeypatch):
     ref, new = dirs
     monkeypatch.setattr(pipeline.runner, "RUNS_DIR", tmp_path / "runs")
-    monkeypatch.setattr(pipeline.runner, "_chosen", lambda only: [pipeline.NotebookSpec("x", "x", tuple(SPECS.values()))])
+    demo = [pipeline.NotebookSpec("x", "x", tuple(SPECS.values()))]
+    monkeypatch.setattr(pipeline.runner, "_chosen", lambda only: demo)
     argv = ["--check", "--no-run", "--results", str(new), "--reference", str(ref), "--profile", "smoke"]
     assert pipeline.cli_main(argv) == 0
     _rewrite(new, "retrieval_demo", MeanR={1: 133.6})
     assert pipeline.cli_main(argv) == 1
-    assert "| retrieval_demo | outside tolerance |" in (tmp_path / "runs" / "smoke" / "reproduction_check.md").read_text()
+    report = (tmp_path / "runs" / "smoke" / "reproduction_check.md").read_text()
+    assert "| retrieval_demo | outside tolerance |" in report
 
 
 def test_variation_report_marks_bit_identical_tables(dirs, tmp_path):
