@@ -98,9 +98,9 @@ def test_committed_results_agree_with_themselves():
 
 def test_cli_check_exits_non_zero_when_a_table_is_outside(dirs, tmp_path, monkeypatch):
     ref, new = dirs
-    monkeypatch.setattr(pipeline.runner, "RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr(pipeline.cli, "RUNS_DIR", tmp_path / "runs")
     demo = [pipeline.NotebookSpec("x", "x", tuple(SPECS.values()))]
-    monkeypatch.setattr(pipeline.runner, "_chosen", lambda only: demo)
+    monkeypatch.setattr(pipeline.cli, "_chosen", lambda only: demo)
     argv = ["--check", "--no-run", "--results", str(new), "--reference", str(ref), "--profile", "smoke"]
     assert pipeline.cli_main(argv) == 0
     _rewrite(new, "retrieval_demo", MeanR={1: 133.6})

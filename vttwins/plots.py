@@ -17,16 +17,11 @@ from matplotlib.ticker import NullLocator
 import numpy as np
 import pandas as pd
 
-COLORS = {"s2dtw": "#c0392b", "s2dtw_tda": "#e67e22", "soft_dtw": "#2471a3", "mil_nce": "#27ae60",
-          "dtw": "#7f8c8d", "clip_nce": "#8e44ad", "s2dtw_smooth_only": "#5dade2", "s2dtw_weak_only": "#f1948a"}
-COLORS.update({"S2DTW": COLORS["s2dtw"], "S2DTW + TDA": COLORS["s2dtw_tda"], "soft-DTW": COLORS["soft_dtw"],
-               "MIL-NCE": COLORS["mil_nce"], "hard DTW": COLORS["dtw"], "clip InfoNCE": COLORS["clip_nce"],
-               "soft-DTW + smoothing": COLORS["s2dtw_smooth_only"],
-               "soft-DTW + weak alignment": COLORS["s2dtw_weak_only"]})
-
+from vttwins import objectives
 
 def _color(name: str, i: int) -> str:
-    return COLORS.get(str(name), f"C{i % 10}")
+    """An objective's registry colour (by name or label), else the i-th default colour."""
+    return objectives.color(str(name), fallback=f"C{i % 10}")
 
 
 def loss_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "loss", title: str = "") -> plt.Figure:

@@ -15,27 +15,17 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from vttwins import objectives
 from vttwins.config import Config, config_to_dict, replace
 
 from .runs import ensure_data, ensure_run, evaluate
 
 log = logging.getLogger(__name__)
 
-# The paper's ablation, made complete: table label -> config overrides.
-LOSS_VARIANTS: dict[str, dict[str, Any]] = {
-    "MIL-NCE": {"loss.name": "mil_nce"},
-    "clip InfoNCE": {"loss.name": "clip_nce"},
-    "hard DTW": {"loss.name": "dtw"},
-    "soft-DTW": {"loss.name": "soft_dtw"},
-    "soft-DTW + smoothing": {"loss.name": "s2dtw_smooth_only"},
-    "soft-DTW + weak alignment": {"loss.name": "s2dtw_weak_only"},
-    "S2DTW": {"loss.name": "s2dtw"},
-    "S2DTW + TDA": {"loss.name": "s2dtw", "loss.tda": True},
-}
-# Short names (config loss names, plus s2dtw_tda) -> table labels.
-SHORT = {"mil_nce": "MIL-NCE", "clip_nce": "clip InfoNCE", "dtw": "hard DTW", "soft_dtw": "soft-DTW",
-         "s2dtw_smooth_only": "soft-DTW + smoothing", "s2dtw_weak_only": "soft-DTW + weak alignment",
-         "s2dtw": "S2DTW", "s2dtw_tda": "S2DTW + TDA"}
+# Views of the objective registry (vttwins.objectives) for readers that index by label; the grid itself reads
+# the registry, so a variant registered later is a grid cell too.
+LOSS_VARIANTS: dict[str, dict[str, Any]] = {objectives.label(n): {"loss.name": n} for n in objectives.names()}
+SHORT = {n: objectives.label(n) for n in objectives.names()}
 # Named metrics: column name -> (task, protocol, variant, metric, split) of the evaluation tables.
 ABLATION_METRICS = {  # R@1 over a few hundred YouCook2-style candidates sits at chance at CPU scale: R@10, MedR
     "yc2_t2v_R@10": ("retrieval", "youcook2", "t2v", "R@10", "val"),
@@ -58,19 +48,15 @@ class Job:
 
 
 def loss_cells(names: Iterable[str]) -> list[tuple[dict, dict]]:
-    """[(labels, overrides)] for loss names (`s2dtw`, `mil_nce`, ..., `s2dtw_tda`) or table labels."""
-    cells = []
-    for name in names:
-        label = SHORT.get(name, name)
-        if label not in LOSS_VARIANTS:
-            raise ValueError(f"unknown loss variant {name!r}; choose from {sorted(SHORT)}")
-        cells.append(({"loss": label}, LOSS_VARIANTS[label]))
-    return cells
+    """[(labels, overrides)] for objective names (`s2dtw`, `mil_nce`, ..., `s2dtw_tda`) or their table labels.
+
+    The override is `loss.name` alone: the objective's derived keys take its own defaults (vttwins.objectives)."""
+    return [({"loss": objectives.get(n).label}, {"loss.name": objectives.get(n).name}) for n in names]
 
 
 def sweep_cells(key: str, values: Sequence[float], column: str, loss: str = "S2DTW") -> list[tuple[dict, dict]]:
     """One cell per value of a config key (e.g. `loss.gamma`) on top of a loss variant."""
-    return [({column: float(v)}, {**LOSS_VARIANTS[SHORT.get(loss, loss)], key: float(v)}) for v in values]
+    return [({column: float(v)}, {"loss.name": objectives.get(loss).name, key: float(v)}) for v in values]
 
 
 def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterable[str]) -> list[tuple[dict, dict]]:
@@ -90,9 +76,9 @@ def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterabl
                      "noise": {**noise, "offset_std": float(offset), "filler_rate": float(filler)}}
             data = {"data.root": f"{base.data.root}-noise-o{offset:g}-f{filler:g}", "data.synth": synth}
         for loss in losses:
-            label = SHORT.get(loss, loss)
-            cells.append(({"loss": label, "offset_std": float(offset), "filler_rate": float(filler)},
-                          {**LOSS_VARIANTS[label], **data}))
+            obj = objectives.get(loss)
+            cells.append(({"loss": obj.label, "offset_std": float(offset), "filler_rate": float(filler)},
+                          {"loss.name": obj.name, **data}))
     return cells
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vttwins.config import SEQUENCE_LOSSES, Config
+from vttwins.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
     if data.synthetic:
         from vttwins.data import synth
 
+        if data.root is not None and Path(data.root).exists() and not Path(data.root).is_dir():
+            raise NotADirectoryError(f"config key 'data.root' (data_dir): {data.root} is a file, not a folder")
+
         scfg = synth_config(config)
         paths = synth.ensure_synth(data.root, scfg) if generate else synth.synth_paths(data.root)
         found = {"video_list_csv": paths.howto_csv, "caption_root": paths.howto_captions,
@@ -57,6 +60,10 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
             raise ValueError(f"config key 'data.{key}' must be set for model.mode={mode!r} on real data")
         if not found[key].exists():
             raise FileNotFoundError(f"config key 'data.{key}': {found[key]} does not exist")
+        if key in ("video_root", "feature_root") and not found[key].is_dir():
+            raise NotADirectoryError(f"config key 'data.{key}': {found[key]} is a file, not a folder")
+        if key in ("video_list_csv", "dict_path") and found[key].is_dir():
+            raise IsADirectoryError(f"config key 'data.{key}': {found[key]} is a folder, not a file")
     return found
 
 
@@ -98,32 +105,18 @@ def build_dataset(config: Config, paths: dict, tokenizer):
         video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
         n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
         crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
-        on_error=d.on_error, seed=config.train.seed)
+        on_error=d.on_error, seed=config.train.seed, feature_dim=None if pixel else m.feature_dim)
 
 
 # ------------------------------------------------------------------------------------------- loss
-def _maybe_param(value: float, learn: bool):
-    return nn.Parameter(torch.tensor(float(value))) if learn else value
-
-
 def build_loss(config: Config) -> nn.Module:
-    from vttwins import losses
+    """The loss module of `config.loss` (resolved): the builder of its objective in `vttwins.objectives`."""
+    from vttwins import objectives
 
-    c = config.loss
-    if c.name == "dtw" and c.learn_gamma:
-        raise ValueError("loss.learn_gamma=true does nothing for loss.name='dtw' (hard DTW forces gamma = 0)")
-    if c.name in SEQUENCE_LOSSES:
-        return losses.SequenceContrastiveLoss(
-            alignment=c.name, gamma=_maybe_param(c.gamma, c.learn_gamma), smooth_gamma=c.smooth_gamma,
-            tau=_maybe_param(c.tau, c.learn_tau), direction=c.direction, temperature=c.temperature, tda=c.tda,
-            max_shift=c.tda_max_shift, sharpness=c.tda_sharpness)
-    if c.learn_gamma or c.learn_tau or c.tda:
-        raise ValueError(f"loss.learn_gamma/learn_tau/tda apply to the sequence losses only, not {c.name!r}")
-    if c.name == "mil_nce":
-        return losses.MILNCELoss(num_candidates=c.num_candidates, temperature=c.temperature)
-    if c.name == "clip_nce":
-        return losses.ClipInfoNCELoss(temperature=c.temperature)
-    raise ValueError(f"config key 'loss.name' = {c.name!r} is unknown")
+    if config.loss.name not in objectives.names():
+        raise ValueError(f"config key 'loss.name' = {config.loss.name!r} is unknown; choose from "
+                         f"{', '.join(objectives.names())}")
+    return objectives.build(config.loss)
 
 
 def build_optimizer(module: nn.Module, config: Config) -> torch.optim.Optimizer:
