@@ -23,7 +23,7 @@ venv-check:
 		{ echo "$(PYTHON) is $$($(PYTHON) --version 2>&1); Python $(PYTHON_VERSION) is required: make PYTHON=python$(PYTHON_VERSION) ..."; exit 1; }
 
 # Re-install when pyproject.toml changes; the kernel `vttwins` is registered inside the venv.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -c constraints.txt -e ".[$(EXTRAS)]"

@@ -292,7 +292,8 @@ def main() -> None:
     load_after = os.getloadavg()
     notes += [
         f"numba first-call compile (empty cache, both dtypes, forward+backward): "
-        f"{compile_s:.1f} s" if compile_s is not None else "numba compile time: not measured (over 300 s under the load below, or failed)",
+        f"{compile_s:.1f} s" if compile_s is not None
+        else "numba compile time: not measured (over 300 s under the load below, or failed)",
         f"uptime load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before, "
         f"{'/'.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores: other helpers' jobs shared "
         "both cores during this run, so every timing is an upper bound",

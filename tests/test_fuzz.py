@@ -84,6 +84,43 @@ def test_training_data(case, corrupt, expected, synth, tmp_path, caplog):
     check(case, expected, lambda: epoch_skips(root, tmp_path / "out"), needle, caplog)
 
 
+@pytest.fixture(scope="session")
+def pixel_synth(tmp_path_factory):
+    from vttwins.data.synth import generate
+    only = dict(howto_videos=6, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0)
+    return generate(tmp_path_factory.mktemp("fuzz_pixel"), TINY.replace(**only), workers=1)
+
+
+def pixel_epoch_skips(root: Path, out: Path) -> int:
+    from vttwins.data import collate_pretrain
+    from vttwins.training import builders
+
+    config = load_config("smoke", [*real(root, out), f"data.video_root={root / 'videos'}", "model.mode=pixel",
+                                   "model.width=0.0625", "data.num_frames=2", "data.size=16", "data.n_clips=2"])
+    paths = builders.data_paths(config, generate=False)
+    dataset = builders.build_dataset(config, paths, builders.build_tokenizer(paths))
+    collate_pretrain([dataset[i] for i in range(len(dataset))])
+    return len(dataset.skipped)
+
+
+def _video(kind: str):
+    def apply(root: Path) -> str:
+        path = first(root / "videos", "*.mp4")
+        {"truncated": lambda: path.write_bytes(path.read_bytes()[:300]),
+         "half_truncated": lambda: path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2]), "empty_file": lambda: path.write_bytes(b""),
+         "text_garbage": lambda: path.write_text("not a video"), "missing": path.unlink}[kind]()
+        return path.stem
+    return apply
+
+
+@pytest.mark.parametrize("kind", ["truncated", "half_truncated", "empty_file", "text_garbage", "missing"])
+def test_pixel_training_data(kind, pixel_synth, tmp_path, caplog):
+    root = tmp_path / "howto"
+    shutil.copytree(pixel_synth.root / "howto100m", root)
+    needle = _video(kind)(root)
+    check(f"video:{kind}", "skipped", lambda: pixel_epoch_skips(root, tmp_path / "out"), needle, caplog)
+
+
 def test_a_narrow_feature_file_is_skipped_and_counted_by_training(synth, tmp_path):
     from vttwins.training import fit
     root = tmp_path / "howto"

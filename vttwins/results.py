@@ -17,7 +17,6 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
+from vttwins._io import atomic_write_text  # noqa: F401  (re-exported: the one atomic writer)
 from vttwins.paths import REPO_ROOT
 
 RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
@@ -164,21 +164,6 @@ def header_line(record: dict[str, Any]) -> str:
             text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
             parts.append(f"{label} {text}")
     return "<!-- " + " | ".join(parts).replace("--", "- -") + " -->\n"  # "--" may not appear in a comment
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` through a temp file in the same folder and a rename (no half-written files)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _markdown(df: pd.DataFrame, float_format: str) -> str:

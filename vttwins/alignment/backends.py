@@ -82,10 +82,21 @@ _ERRORS: dict = {}
 _SETTING = ["auto"]   # a one-element list: the only mutable state, private to this file
 
 
+def _import(module: str):
+    """A module of this package by its bare name, else `module` as an absolute name (a backend kept elsewhere)."""
+    local = f"{__package__}.{module}"
+    try:
+        return importlib.import_module(local)
+    except ModuleNotFoundError as exc:
+        if exc.name != local:   # the backend module exists but one of ITS imports is missing: report that
+            raise
+    return importlib.import_module(module)
+
+
 def _load(module: str):
     if module not in _MODULES:
         try:
-            _MODULES[module] = importlib.import_module(f"{__package__}.{module}")
+            _MODULES[module] = _import(module)
         except ImportError as exc:     # optional dependency missing: reported once, then skipped by "auto"
             _MODULES[module] = None
             _ERRORS[module] = repr(exc)

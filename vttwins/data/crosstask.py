@@ -62,16 +62,22 @@ def _videos(root: Path) -> pd.DataFrame:
     frames = []
     for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
         if (root / name).is_file():
+            # one of the two lists may be empty (a small set with no validation videos); not both
             df = read_table(root / name, ["task", "video_id", "url"], header=False,
-                            names=["task", "video_id", "url"], dtype=str)
+                            names=["task", "video_id", "url"], dtype=str, allow_empty=True)
             frames.append(drop_duplicates(df, root / name).assign(split=split))
     if not frames:
         raise FileNotFoundError(f"neither videos.csv nor videos_val.csv in {root}")
-    return pd.concat(frames, ignore_index=True)
+    videos = pd.concat(frames, ignore_index=True)
+    if videos.empty:
+        raise DataFileError(root / "videos.csv", "no rows in videos.csv nor in videos_val.csv "
+                            "(expected task,video_id,url)")
+    return videos
 
 
 def _annotation_file(path: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
-    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"])
+    # an empty file is a video with no annotated step (data.formats writes one for every listed video)
+    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"], allow_empty=True)
     df = check_times(numeric(numeric(df, ["step"], path, int), ["start", "end"], path), path, header=False)
     n_steps = len(tasks[path.stem.partition("_")[0]].steps)
     bad = (df["step"] < 1) | (df["step"] > n_steps)

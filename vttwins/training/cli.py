@@ -41,7 +41,7 @@ def cli_main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if debug_on():
             raise
-        sys.stderr.write(one_line(exc) + "\n")
+        sys.stderr.write(one_line(exc) + " (VTTWINS_DEBUG=1 shows the traceback)\n")
         return 2
     except TrainingInterrupted as exc:
         log.warning("%s", exc)

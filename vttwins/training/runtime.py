@@ -124,6 +124,8 @@ def check_resume_config(run_dir: Path, saved: dict, current: dict, force: bool) 
                          "(fit(..., force_resume=True)) to resume anyway (recorded in resumes.jsonl)")
     if unsafe:
         log.warning("resuming %s with a changed config (--force): %s", run_dir, ", ".join(unsafe))
+    elif changes:
+        log.info("resuming %s with changed safe keys (recorded in resumes.jsonl): %s", run_dir, ", ".join(changes))
     return changes
 
 
@@ -168,7 +170,7 @@ def truncate_metrics(path: Path, step: int) -> None:
         log.info("metrics.jsonl: dropping %d records after step %d (re-run after resume)",
                  len(lines) - torn - len(keep), step)
     if len(keep) != len(lines) or (text and not text.endswith("\n")):
-        from vttwins.results import atomic_write_text
+        from vttwins._io import atomic_write_text
         atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
