@@ -47,6 +47,8 @@ def test_kernel_and_parameters_cell(name):
         value = ast.literal_eval(node.value)
         assert type(value).__name__ == ast.unparse(node.annotation), f"{name}: {line!r} type does not match"
     assert f'pipeline.resolve("{name}", globals())' in _source(code[1]), "second code cell resolves the profile"
+    assert "pipeline.log_to_stdout()" in _source(code[1]) and "basicConfig" not in _source(code[1]), \
+        "notebooks log INFO to stdout (stderr reads as an error in JupyterLab)"
 
 
 @pytest.mark.parametrize("name", NAMES)

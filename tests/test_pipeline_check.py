@@ -94,3 +94,28 @@ def test_report_is_never_written_into_committed_results(dirs, tmp_path):
 def test_committed_results_agree_with_themselves():
     """The committed tables (tolerances stored or, for older ones, derived now) parse and match themselves."""
     assert all(c.status == check.IDENTICAL for c in check.check_tables(DEFAULT_RESULTS_DIR, DEFAULT_RESULTS_DIR))
+
+
+def test_cli_check_exits_non_zero_when_a_table_is_outside(dirs, tmp_path, monkeypatch):
+    ref, new = dirs
+    monkeypatch.setattr(pipeline.cli, "RUNS_DIR", tmp_path / "runs")
+    demo = [pipeline.NotebookSpec("x", "x", tuple(SPECS.values()))]
+    monkeypatch.setattr(pipeline.cli, "_chosen", lambda only: demo)
+    argv = ["--check", "--no-run", "--results", str(new), "--reference", str(ref), "--profile", "smoke"]
+    assert pipeline.cli_main(argv) == 0
+    _rewrite(new, "retrieval_demo", MeanR={1: 133.6})
+    assert pipeline.cli_main(argv) == 1
+    report = (tmp_path / "runs" / "smoke" / "reproduction_check.md").read_text()
+    assert "| retrieval_demo | outside tolerance |" in report
+
+
+def test_variation_report_marks_bit_identical_tables(dirs, tmp_path):
+    from vttwins.pipeline import variation
+
+    ref, new = dirs
+    _rewrite(new, "ablation_demo", r10_mean={0: 21.0})
+    runs = {"a": ref, "b": ref, "threads1": new, "workers2": new}
+    text = variation.report("smoke", ["x"], runs, list(SPECS))
+    same, threads = text.split("## threads 1 vs 2")[0], text.split("## threads 1 vs 2")[1]
+    assert "| ablation_demo | bit-identical |" in same and "Profile **smoke** (a small CPU profile" in text
+    assert "| ablation_demo | within tolerance | 1 | S2DTW: r10_mean |" in threads

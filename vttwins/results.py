@@ -221,7 +221,8 @@ def table_tolerance(df: pd.DataFrame, float_format: str = "%.4f") -> dict[str, A
         elif std is not None and n is not None:
             scale = 2 * (2 / n) ** 0.5 if col.endswith("_mean") else 2 / (n - 1).clip(lower=1) ** 0.5
             values = (std.astype(float) * scale).where(n > 1).fillna(unit).clip(lower=unit)
-            why = "2*std*sqrt(2/n) of the seeds" if col.endswith("_mean") else "2*std/sqrt(n-1) of the seeds"
+            why = ("2*std*sqrt(2/n)" if col.endswith("_mean") else "2*std/sqrt(n-1)") + \
+                " of the seeds (the printed precision where n = 1)"
         else:
             values, why = pd.Series(unit, index=df.index), f"printed precision {float_format} (one run)"
         values = values.where(~chance_row, 0.0) if len(chance_row) else values

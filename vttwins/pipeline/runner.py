@@ -76,6 +76,7 @@ def _environment(**values: str) -> Iterator[None]:
 
 def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int) -> None:
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
 
     try:
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{nb.name}.ipynb"), str(executed), parameters=params,
@@ -84,6 +85,9 @@ def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeo
     except pm.PapermillExecutionError as err:
         raise PipelineError(f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
                             f"open the executed notebook {executed} to see the failing cell") from None
+    except CellTimeoutError:
+        raise PipelineError(f"{nb.name}: a cell ran longer than {timeout_s} s (--timeout to allow more)\n"
+                            f"open the executed notebook {executed} to see which") from None
     finally:
         if executed.is_file():  # executed copies are committed: no absolute paths of this machine in them
             _results.strip_machine_paths_in_file(executed)
