@@ -287,3 +287,81 @@ def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------------------- fair ablation
+METRIC_LABELS = {  # axis label and whether lower is better, per ablation / truth column
+    "yc2_t2v_R@10": ("YouCook2 text→video R@10 (%)", False), "yc2_t2v_MedR": ("YouCook2 median rank", True),
+    "crosstask_recall": ("CrossTask step recall (%)", False), "crosstask_ordered": ("CrossTask ordered recall (%)", False),
+    "crosstask_ctr": ("CrossTask CTR accuracy (%)", False),
+    "pair_precision": ("hard-path pair precision vs truth (%)", False),
+    "pair_recall": ("hard-path pair recall vs truth (%)", False),
+    "skip_caption_recall": ("filler captions skipped (recall, %)", False),
+    "skip_clip_recall": ("unnarrated clips skipped (recall, %)", False),
+}
+
+
+def _metric_label(metric: str) -> str:
+    label, lower = METRIC_LABELS.get(metric, (metric, False))
+    return label + ("\n(lower is better)" if lower else "")
+
+
+def _registry_order(names) -> list[str]:
+    """Objectives in registry order (clip baselines, then DTW components added one by one); others last."""
+    rank = {objectives.label(n): i for i, n in enumerate(objectives.names())}
+    return sorted(dict.fromkeys(names), key=lambda n: (rank.get(n, len(rank)), str(n)))
+
+
+def world_bars(summary: pd.DataFrame, metrics: Sequence[str], chance: dict[str, float] | None = None,
+               title: str = "") -> plt.Figure:
+    """Horizontal bars: one panel per metric, objectives down the y axis (registry order), one bar per world
+    (mean ± std over seeds); a hatched bar is within one std of its world's best (`<metric>_unresolved`)."""
+    worlds = list(dict.fromkeys(summary["world"]))
+    names = _registry_order(summary["loss"])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics) + 1.6, 0.45 * len(names) + 1.6),
+                             squeeze=False, sharey=True)
+    height = 0.8 / len(worlds)
+    for ax, metric in zip(axes[0], metrics):
+        for k, world in enumerate(worlds):
+            rows = summary[summary["world"] == world].set_index("loss").reindex(names)
+            y = np.arange(len(names)) + (k - (len(worlds) - 1) / 2) * height
+            unresolved = rows.get(f"{metric}_unresolved", pd.Series(False, index=rows.index)).fillna(False)
+            ax.barh(y, rows[f"{metric}_mean"], height, xerr=rows[f"{metric}_std"].fillna(0), capsize=2,
+                    color=[_color(n, i) for i, n in enumerate(names)], alpha=1.0 if k == 0 else 0.55,
+                    hatch=None, edgecolor="k", linewidth=0.4, label=str(world))
+            for yi, flag in zip(y, unresolved):
+                if flag:
+                    ax.text(0, yi, " ~", va="center", fontsize=8)
+        if chance and metric in chance:
+            ax.axvline(chance[metric], color="k", ls="--", lw=1, label="chance")
+        ax.set_xlabel(_metric_label(metric), fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        ax.invert_yaxis()
+    axes[0][0].set_yticks(range(len(names)), names, fontsize=9)
+    axes[0][-1].legend(fontsize=8, title="world (pale: 2nd)", title_fontsize=8, loc="lower right")
+    fig.suptitle(title + "\n'~': within one std of the world's best (unresolved)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def knob_sweeps(summary: pd.DataFrame, metrics: Sequence[str], knob_labels: dict[str, str],
+                chance: dict[str, float] | None = None, title: str = "") -> plt.Figure:
+    """One row per narration knob (x = its value), one column per metric, one line per objective."""
+    knobs = list(dict.fromkeys(summary["knob"]))
+    fig, axes = plt.subplots(len(knobs), len(metrics), figsize=(3.8 * len(metrics) + 1.5, 3.0 * len(knobs)),
+                             squeeze=False)
+    for ax_row, knob in zip(axes, knobs):
+        part = summary[summary["knob"] == knob]
+        for ax, metric in zip(ax_row, metrics):
+            for i, name in enumerate(_registry_order(part["loss"])):
+                df = part[part["loss"] == name].sort_values("level")
+                ax.errorbar(df["level"], df[f"{metric}_mean"], yerr=df[f"{metric}_std"].fillna(0), marker="o",
+                            capsize=3, color=_color(name, i), label=name, lw=1.4)
+            if chance and metric in chance:
+                ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
+            ax.set(xlabel=knob_labels.get(knob, knob), ylabel=_metric_label(metric))
+            ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

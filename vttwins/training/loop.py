@@ -309,6 +309,8 @@ class _Run:
             log.warning("step %d: loss = log(batch) = %.4f, all distances equal (collapsed embeddings?); "
                         "a lower optim.lr or better word vectors (model.word_init) usually avoid it",
                         record["step"], collapsed)
+            log.warning("collapse detector: %s", getattr(self.loss, "diagnostics", None))
+        record.update(getattr(self.loss, "diagnostics", None) or {})  # the loss's collapse detector (skip_share, ...)
         metrics.write(json.dumps(record, sort_keys=True) + "\n")
         metrics.flush()
         if bar is not None:
