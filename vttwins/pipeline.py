@@ -127,6 +127,14 @@ NOTEBOOKS: list[NotebookSpec] = [
                  figures=(Figure("benchmarks_overview", "time per case of every benchmark"),
                           Figure("benchmarks_alignment", "S2DTW loss time vs batch and soft-DTW throughput vs "
                                  "sequence length, against tslearn, pysdtw and a naive autograd loop"))),
+    NotebookSpec("10_s2dtw_collapse", "The S2DTW collapse: where the log-B plateau happens, and why",
+                 tables=(Table("collapse_phase", "share of seeds at the log-B plateau per objective x temperature x "
+                               "tau x lr, with the detector's read-outs", ("loss", "temperature", "tau", "lr",
+                                                                          "plateau_share", "late_skip_share")),
+                         Table("collapse_runs", "every collapse run with its plateau flag and detector read-outs",
+                               ("loss", "lr", "tau", "temperature", "seed", "final_loss", "gap_to_logB"))),
+                 figures=(Figure("collapse_phase", "share of seeds stuck at log B over lr x tau"),
+                          Figure("collapse_detector", "skip share per step of the highest-lr, highest-tau runs"))),
 ]
 
 

@@ -365,3 +365,27 @@ def knob_sweeps(summary: pd.DataFrame, metrics: Sequence[str], knob_labels: dict
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def phase_diagram(table: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Share of seeds stuck at the log-B plateau (and the late skip share) per lr x tau cell; one panel per
+    objective x temperature. Dark = collapsed."""
+    panels = list(table.groupby(["loss", "temperature"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 0.8, 3.2), squeeze=False)
+    for ax, ((loss, temp), df) in zip(axes[0], panels):
+        cells = df.groupby(["tau", "lr"]).agg(plateau=("plateau", "mean"), skip=("late_skip_share", "mean"))
+        taus, lrs = sorted(df["tau"].unique()), sorted(df["lr"].unique())
+        grid = np.array([[cells.loc[(t, lr), "plateau"] for lr in lrs] for t in taus], dtype=float)
+        im = ax.imshow(grid, cmap="Reds", vmin=0, vmax=1, origin="lower", aspect="auto")
+        for i, t in enumerate(taus):
+            for j, lr in enumerate(lrs):
+                ax.text(j, i, f"{grid[i, j]:.0%}\nskip {cells.loc[(t, lr), 'skip']:.2f}", ha="center",
+                        va="center", fontsize=8, color="white" if grid[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], fontsize=8)
+        ax.set_yticks(range(len(taus)), [f"{v:g}" for v in taus], fontsize=8)
+        ax.set_xlabel("learning rate", fontsize=9)
+        ax.set_ylabel("skip cost τ", fontsize=9)
+        ax.set_title(f"{loss}\ntemperature {temp:g}", fontsize=9)
+    fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02).set_label("share of seeds at loss = log B")
+    fig.suptitle(title, fontsize=10, y=1.04)
+    return fig
