@@ -117,7 +117,12 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "split and mean", ("model", "protocol", "mean")),)),
     NotebookSpec("07_alignment_paths", "Alignment paths: DTW vs soft-DTW vs S2DTW, before and after training",
                  tables=(Table("alignment_paths", "hard paths on held-out videos: matched pairs on a true step, "
-                               "skipped clips and captions", ("video_id", "stage", "method", "precision")),),
+                               "skipped clips and captions", ("video_id", "stage", "method", "precision")),
+                         Table("alignment_truth", "pair and skip precision/recall vs the true step match over every "
+                               "held-out video, per stage and method", ("stage", "method", "pair_precision",
+                                                                        "pair_recall", "videos"),
+                               ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
+                                "skip_clip_precision", "skip_clip_recall")),),
                  figures=(Figure("alignment_paths_before", "cost, smoothed cost, soft alignment E, hard path and "
                                  "truth on held-out videos before training"),
                           Figure("alignment_paths_after", "the same after S2DTW pretraining"))),

@@ -82,58 +82,74 @@ def sweep(summary: pd.DataFrame, x: str, metrics: Sequence[str], hue: str | None
     return fig
 
 
-def _matrix(ax, m: np.ndarray, title: str, cmap: str = "viridis") -> None:
-    im = ax.imshow(m, cmap=cmap, aspect="auto", interpolation="nearest")
-    ax.set_title(title, fontsize=8)
-    ax.set_xlabel("caption", fontsize=7)
-    ax.set_ylabel("clip", fontsize=7)
-    ax.tick_params(labelsize=6)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
-
-
 def alignment_panels(rows: Sequence[dict], title: str = "") -> plt.Figure:
-    """One row per (video, method, stage): cost matrix, smoothed matrix, E over the lattice, hard path, truth.
+    """One row per (video, method, stage), three panels a reader of the paper can check against the truth:
+    the cost (green = good match), the soft alignment E on clip x caption axes with the skip mass of each clip and
+    caption as marginal bars (weak lattice only), and the hard path drawn over the true step match.
 
-    Each dict: `label`; `cost (N, M)`; `smoothed (N, M)` or None; `E (P, Q)` (the lattice: (2N+1, 2M+1) when weak,
-    else (N, M)); `path` list of (clip, caption) pairs; `unmatched_x`, `unmatched_y` index lists; `truth (N, M)`
-    boolean (clip and caption share a true step).
+    Each dict: `label`; `cost (N, M)`; `E_real (N, M)` (E on the real cells); `weak` bool; `path` list of (clip,
+    caption) pairs; `unmatched_x`, `unmatched_y` index lists; `truth (N, M)` boolean (clip and caption share a
+    true step). Skip mass of clip i = 1 - min(1, sum_j E[i, j]) (the probability it is matched to no caption,
+    approximately: a clip may match several captions).
     """
-    fig, axes = plt.subplots(len(rows), 5, figsize=(15, 2.7 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 3, figsize=(12.5, 3.5 * len(rows)), squeeze=False)
     for ax_row, row in zip(axes, rows):
         cost = np.asarray(row["cost"])
-        _matrix(ax_row[0], cost, f"{row['label']}\ncost C = -<x, y>")
-        smoothed = row.get("smoothed")
-        if smoothed is None:
-            ax_row[1].axis("off")
-            ax_row[1].text(0.5, 0.5, "no smoothing", ha="center", va="center", fontsize=8)
-        else:
-            _matrix(ax_row[1], np.asarray(smoothed), "smoothed C~")
-        E = np.asarray(row["E"])
-        _matrix(ax_row[2], E, "soft alignment E" + (" (lattice: dummy rows/cols = skips)"
-                                                     if E.shape != cost.shape else ""), cmap="magma")
-        _path(ax_row[3], cost.shape, row)
-        _matrix(ax_row[4], np.asarray(row["truth"], dtype=float), "true step match", cmap="Greys")
-    fig.suptitle(title, fontsize=10)
+        im = ax_row[0].imshow(cost, cmap="RdYlGn_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+        fig.colorbar(im, ax=ax_row[0], fraction=0.046, pad=0.02).set_label("cost -cos (green = good match)",
+                                                                           fontsize=8)
+        _axes(ax_row[0], f"{row['label']}\ncost C = -<clip, caption>")
+        _soft(ax_row[1], np.asarray(row["E_real"]), bool(row.get("weak")))
+        _path(ax_row[2], cost.shape, row)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def _path(ax, shape: tuple[int, int], row: dict) -> None:
-    n, m = shape
-    grid = np.zeros(shape)
-    for i, j in row["path"]:
-        grid[i, j] = 1.0
-    ax.imshow(grid, cmap="Blues", aspect="auto", vmin=0, vmax=1.5, interpolation="nearest")
-    for i in row.get("unmatched_x", []):
-        ax.axhline(i, color="#c0392b", lw=2, alpha=0.6)
-    for j in row.get("unmatched_y", []):
-        ax.axvline(j, color="#e67e22", lw=2, alpha=0.6)
-    ax.set_title("hard path (red rows: skipped clips,\norange cols: skipped captions)", fontsize=8)
+def _axes(ax, title: str, pad: float = 6.0) -> None:
+    ax.set_title(title, fontsize=9, pad=pad)
+    ax.set_xlabel("caption", fontsize=9)
+    ax.set_ylabel("clip", fontsize=9)
+    ax.tick_params(labelsize=8)
+
+
+def _soft(ax, E: np.ndarray, weak: bool) -> None:
+    ax.imshow(E, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    _axes(ax, "soft alignment E (dark = on the path)" + ("\nbars: skip mass of each clip / caption" if weak else ""),
+          pad=34.0 if weak else 6.0)
+    if not weak:
+        return
+    n, m = E.shape
+    skip_x, skip_y = 1 - np.minimum(1, E.sum(axis=1)), 1 - np.minimum(1, E.sum(axis=0))
+    ax.barh(np.arange(n), skip_x * 1.5, left=m - 0.5 + 0.2, height=0.7, color="#c0392b", clip_on=False)
+    ax.bar(np.arange(m), -skip_y * 1.5, bottom=-0.5 - 0.2, width=0.7, color="#e67e22", clip_on=False)
     ax.set_xlim(-0.5, m - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
-    ax.set_xlabel("caption", fontsize=7)
-    ax.set_ylabel("clip", fontsize=7)
-    ax.tick_params(labelsize=6)
+
+
+def _path(ax, shape: tuple[int, int], row: dict) -> None:
+    """The hard path over the truth: grey = the clip and caption share a true step; o = path on a true match,
+    x = path off it; skipped clips / captions marked on the margins (legend only when something is skipped)."""
+    n, m = shape
+    truth = np.asarray(row["truth"], dtype=float)
+    ax.imshow(truth, cmap="Greys", vmin=0, vmax=2.5, aspect="auto", interpolation="nearest")
+    hits = [(i, j) for i, j in row["path"] if truth[i, j]]
+    misses = [(i, j) for i, j in row["path"] if not truth[i, j]]
+    if hits:
+        ax.plot([j for _, j in hits], [i for i, _ in hits], "o", color="#1e8449", ms=8, label="path, true match")
+    if misses:
+        ax.plot([j for _, j in misses], [i for i, _ in misses], "x", color="#c0392b", ms=8, mew=2,
+                label="path, no true match")
+    if len(row.get("unmatched_x", [])):
+        ax.plot([m - 0.5 + 0.3] * len(row["unmatched_x"]), row["unmatched_x"], ">", color="#c0392b", ms=7,
+                clip_on=False, label="skipped clip")
+    if len(row.get("unmatched_y", [])):
+        ax.plot(row["unmatched_y"], [-0.5 - 0.3] * len(row["unmatched_y"]), "v", color="#e67e22", ms=7,
+                clip_on=False, label="skipped caption")
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    _axes(ax, "hard path over the true step match (grey)", pad=16.0 if len(row.get("unmatched_y", [])) else 6.0)
+    ax.legend(fontsize=7, loc="lower left", framealpha=0.8)
 
 
 def weak_alignment_examples(examples: Sequence[dict], title: str = "") -> plt.Figure:
