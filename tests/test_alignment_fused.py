@@ -7,10 +7,10 @@ import torch
 
 from alignment_oracles import brute_force, spec_lattice, spec_s2dtw, spec_smooth
 from vttwins.alignment import s2dtw, s2dtw_matrix, set_backend
-from vttwins.alignment import dp as dp_module
+from vttwins.alignment import backends
 from vttwins.alignment import functional as fn_module
 
-pytestmark = pytest.mark.skipif(not dp_module.numba_available(), reason="numba not importable")
+pytestmark = pytest.mark.skipif(not backends.numba_available(), reason="numba not importable")
 
 
 def unit(*shape, seed=0, dtype=torch.float64):

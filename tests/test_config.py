@@ -90,3 +90,26 @@ def test_notebooks_section_passes_through(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("train:\n  steps: 1\nnotebooks:\n  01_pretrain: {steps: 3}\n")
     assert load_config(path).notebooks == {"01_pretrain": {"steps": 3}}
+
+
+@pytest.mark.parametrize("override, needle", [
+    ("optim.grad_clip=-1", r"'optim.grad_clip' must be > 0 or null, got -1.0"),
+    ("optim.min_lr_ratio=-5", r"'optim.min_lr_ratio' must be in \[0, 1\], got -5.0"),
+    ("optim.betas=[0.9, 0.99, 0.5]", r"'optim.betas' expects exactly 2 values"),
+    ("optim.betas=[0.9, 1.0]", r"'optim.betas\[1\]' must be in \[0, 1\)"),
+    ("data.hflip=2", r"'data.hflip' must be in \[0, 1\], got 2.0"),
+    ("data.clip_seconds=-1", r"'data.clip_seconds' must be > 0"),
+    ("train.batch_size=1", r"'train.batch_size' must be >= 2 .*identically 0"),
+    ("loss.tau=-0.1", r"'loss.tau' must be >= 0 .*rewards skipping"),
+    ("loss.gamma=.nan", r"'loss.gamma' must be a finite number"),
+    ("eval.max_clips=-1", r"'eval.max_clips' must be an integer >= 1 or null, got -1"),
+])
+def test_ranges_name_the_key_and_the_expected_range(override, needle):
+    with pytest.raises(ValueError, match=needle):
+        load_config("smoke", [override])
+
+
+def test_range_edges_are_accepted():
+    c = load_config("smoke", ["optim.min_lr_ratio=1", "optim.min_lr_ratio=0", "data.hflip=0", "loss.tau=0",
+                              "optim.betas=[0.0, 0.999]", "loss.gamma=0", "train.batch_size=2", "optim.grad_clip=1e-3"])
+    assert c.optim.betas == (0.0, 0.999) and c.loss.tau == 0.0 and c.optim.grad_clip == 1e-3

@@ -11,10 +11,9 @@ import pytest
 import torch
 
 from test_data_common import TINY
-from vttwins.data import DataFileError, HowToPretrainDataset, WindowDataset, collate_pretrain, read_howto_csv
+from vttwins.data import DataFileError, HowToPretrainDataset, collate_pretrain, read_howto_csv
 from vttwins.data.howto100m import sample_clip_starts, sample_indices
 from vttwins.data.synth import generate
-from vttwins.data.windows import linspace_starts
 
 HOWTO_ONLY = dict(howto_videos=6, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0)
 
@@ -158,20 +157,6 @@ def test_argument_errors(synth):
         feature_ds(synth.root / "howto100m", on_error="ignore")
     with pytest.raises(FileNotFoundError, match="caption_root"):
         HowToPretrainDataset(synth.howto_csv, synth.root / "nope", feature_root=synth.howto_features)
-
-
-def test_window_dataset(synth):
-    vid = read_howto_csv(synth.howto_csv).video_id[0]
-    starts = linspace_starts(2.0, 12.0, 3)
-    assert np.allclose(starts, [2.0, 5.2, 8.4])  # linspace(s, max(s, e - 3.2 - 0.4), n)
-    entries = [{"features": synth.howto_features / f"{vid}.mp4.npy", "video": synth.howto_videos / f"{vid}.mp4",
-                "starts": starts}, {"features": synth.root / "gone.npy", "video": None, "starts": [0.0]}]
-    assert WindowDataset(entries, "feature")[0]["features"].shape == (3, 4, 1024)
-    assert WindowDataset(entries[:1], "pixel", num_frames=4, fps=4.0, size=16)[0]["video"].shape == (3, 3, 4, 16, 16)
-    with pytest.raises(FileNotFoundError, match="gone.npy"):
-        WindowDataset(entries, "feature")[1]
-    lenient = WindowDataset(entries, "feature", on_error="skip")
-    assert "error" in lenient[1] and lenient.skipped[0][0].endswith("gone.npy")
 
 
 def test_three_caption_layouts_give_identical_items(synth, tmp_path):

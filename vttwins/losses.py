@@ -22,14 +22,21 @@ import torch
 from torch import nn
 
 from vttwins import alignment as _alignment  # attribute lookup at call time: tests may substitute a reference
-from vttwins import objectives as _objectives
 
 __all__ = ["SequenceContrastiveLoss", "SkipCostWarmupLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
            "permutation_set"]
 
-# alignment names and their s2dtw_matrix options live in the objective registry (vttwins.objectives): a sequence
-# objective's `alignment` = {smooth, weak, hard}; hard forces gamma = 0 (hard DTW on the plain neg-dot cost).
-ALIGNMENTS = _objectives._Names(sequence=True)
+# The built-in alignments: name -> flags of s2dtw_matrix (`smooth`, `weak`) plus `hard` (gamma forced to 0: hard DTW
+# on the plain neg-dot cost). The objective registry (vttwins.objectives, which sits above this module) refers to
+# these flags and may pass any other flag mapping for a registered variant.
+ALIGNMENTS = {
+    "s2dtw": {"smooth": True, "weak": True, "hard": False},
+    "soft_dtw": {"smooth": False, "weak": False, "hard": False},
+    "dtw": {"smooth": False, "weak": False, "hard": True},
+    "s2dtw_smooth_only": {"smooth": True, "weak": False, "hard": False},
+    "s2dtw_weak_only": {"smooth": False, "weak": True, "hard": False},
+}
+ALIGNMENT_FLAGS = ("smooth", "weak", "hard")
 DIRECTIONS = ("text", "video", "both")
 REDUCTIONS = ("mean", "sum", "none")
 MAX_PERMUTATIONS = 100_000  # |Π| grows ~2.3x per extra position at max_shift=2 (n=14: 64,554)
@@ -37,6 +44,21 @@ _GATHER_BUDGET = 1 << 22     # elements per chunk of the (B, |Π|, n, n) permute
 
 
 # ----------------------------------------------------------------------------------------------- validation
+def _alignment_flags(alignment) -> dict:
+    """A built-in alignment name, or a mapping of the flags smooth/weak/hard -> {smooth, weak, hard}."""
+    if isinstance(alignment, str):
+        _check_choice("alignment", alignment, ALIGNMENTS)
+        return dict(ALIGNMENTS[alignment])
+    if not hasattr(alignment, "items"):
+        raise ValueError(f"alignment must be one of {', '.join(ALIGNMENTS)} or a mapping of "
+                         f"{', '.join(ALIGNMENT_FLAGS)}, got {alignment!r}")
+    unknown = sorted(set(alignment) - set(ALIGNMENT_FLAGS))
+    if unknown or not {"smooth", "weak"} <= set(alignment):
+        raise ValueError(f"alignment flags must be smooth, weak (and optionally hard); got {dict(alignment)!r}")
+    return {"smooth": bool(alignment["smooth"]), "weak": bool(alignment["weak"]),
+            "hard": bool(alignment.get("hard", False))}
+
+
 def _check_choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
@@ -207,9 +229,9 @@ class SequenceContrastiveLoss(nn.Module):
         direction="both":                      the mean of the two,
     reduced by `reduction` ("mean" | "sum" | "none" -> (B,)). The defaults give exactly the released loss.
 
-    alignment: a sequence objective of `vttwins.objectives` -- "s2dtw" (smoothing + weak lattice), "soft_dtw"
-    (soft-DTW on -<x, y>), "dtw" (hard DTW on -<x, y>: gamma is forced to 0), "s2dtw_smooth_only",
-    "s2dtw_weak_only", or any registered variant. gamma, smooth_gamma, tau (and temperature) may
+    alignment: "s2dtw" (smoothing + weak lattice), "soft_dtw" (soft-DTW on -<x, y>), "dtw" (hard DTW on
+    -<x, y>: gamma is forced to 0), "s2dtw_smooth_only", "s2dtw_weak_only", or a mapping of the flags
+    {smooth, weak, hard} (what a registered variant of `vttwins.objectives` passes). gamma, smooth_gamma, tau (and temperature) may
     be floats or scalar tensors; an `nn.Parameter` is registered on the module so optimisers see it.
     tda=True applies `TemporalDataAugmentation(max_shift, sharpness)` independently to video and text before the
     alignment, in training mode only (like dropout: `.eval()` turns it off).
@@ -217,11 +239,11 @@ class SequenceContrastiveLoss(nn.Module):
     forward(video (B, n, D), text (B, m, D), video_lengths=None, text_lengths=None, generator=None)
     """
 
-    def __init__(self, alignment: str = "s2dtw", gamma=0.1, smooth_gamma=0.1, tau=0.5, direction: str = "text",
+    def __init__(self, alignment: str | dict = "s2dtw", gamma=0.1, smooth_gamma=0.1, tau=0.5, direction: str = "text",
                  temperature=1.0, tda: bool = False, reduction: str = "mean", max_shift: int = 2,
                  sharpness: float = 50.0):
         super().__init__()
-        _check_choice("alignment", alignment, ALIGNMENTS)
+        self.alignment_options = _alignment_flags(alignment)
         _check_choice("direction", direction, DIRECTIONS)
         _check_choice("reduction", reduction, REDUCTIONS)
         _check_scalar("gamma", gamma, 0.0)
@@ -237,7 +259,7 @@ class SequenceContrastiveLoss(nn.Module):
 
     def distances(self, video: torch.Tensor, text: torch.Tensor, video_lengths=None, text_lengths=None):
         """`(B, B)` matrix d[c, a] = distance(video[c], text[a]) (before temperature), one s2dtw_matrix call."""
-        options = _objectives.get(self.alignment).alignment
+        options = self.alignment_options
         gamma = 0.0 if options.get("hard") else self.gamma
         return _alignment.s2dtw_matrix(video, text, gamma=gamma, smooth_gamma=self.smooth_gamma, tau=self.tau,
                                        smooth=options["smooth"], weak=options["weak"], x_lengths=video_lengths,

@@ -149,7 +149,8 @@ def build_sequence(loss, objective: Objective):
     if objective.alignment.get("hard") and loss.learn_gamma:
         raise ValueError(f"loss.learn_gamma=true does nothing for loss.name={loss.name!r} (hard DTW forces gamma = 0)")
     return cls(
-        alignment=objective.name, gamma=maybe_param(loss.gamma, loss.learn_gamma), smooth_gamma=loss.smooth_gamma,
+        alignment=dict(objective.alignment), gamma=maybe_param(loss.gamma, loss.learn_gamma),
+        smooth_gamma=loss.smooth_gamma,
         tau=maybe_param(loss.tau, loss.learn_tau), direction=loss.direction, temperature=loss.temperature,
         tda=loss.tda, max_shift=loss.tda_max_shift, sharpness=loss.tda_sharpness, **options)
 

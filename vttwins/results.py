@@ -9,13 +9,14 @@ so re-running with the same inputs rewrites identical table files.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -25,21 +26,64 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
+from vttwins._io import atomic_write_text  # noqa: F401  (re-exported: the one atomic writer)
 from vttwins.paths import REPO_ROOT
 
 RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
 _PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins")
 
 
-def git_revision(cwd: str | os.PathLike | None = None) -> str:
-    """Short git revision of the checkout (with `-dirty` when the tree has changes), or "unknown"."""
-    cwd = cwd or Path(__file__).resolve().parent
+# What identifies the code of a result: the package, the notebooks that drive it, the profiles and benchmarks.
+CODE_PATHS = ("vttwins", "notebooks", "configs", "benchmarks", "pyproject.toml")
+REVISION_ENV = "VTTWINS_REVISION"
+_context: dict[str, Any] = {}
+
+
+def _git(*args: str) -> str | None:
     try:
-        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=cwd, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev or "unknown"
+        return None
+
+
+def code_digest(paths: Iterable[str] = CODE_PATHS) -> str:
+    """12 hex digits over the files under `paths` (tracked and untracked, ignored ones left out); a notebook counts
+    by its code cells only, so outputs saved by JupyterLab do not change the digest."""
+    listed = _git("ls-files", "-co", "--exclude-standard", "--", *paths)
+    files = sorted(listed.splitlines()) if listed is not None else sorted(
+        str(f.relative_to(REPO_ROOT)) for p in paths for f in (REPO_ROOT / p).rglob("*") if f.is_file())
+    h = hashlib.sha256()
+    for rel in files:
+        f = REPO_ROOT / rel
+        if not f.is_file():  # deleted in the work tree but still tracked
+            continue
+        data = f.read_bytes()
+        if f.suffix == ".ipynb":
+            cells = json.loads(data)["cells"]
+            data = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code").encode()
+        h.update(rel.encode() + b"\0" + data + b"\0")
+    return h.hexdigest()[:12]
+
+
+def git_revision(cwd: str | os.PathLike | None = None) -> str:
+    """The code a result came from: the commit hash when the code paths are clean, else `<hash>+src.<digest>`
+    (the digest of the code as it is), `unknown+src.<digest>` outside git. `VTTWINS_REVISION` (set once by the
+    pipeline for a whole reproduction) wins, so every table of one run names the same revision."""
+    if os.environ.get(REVISION_ENV):
+        return os.environ[REVISION_ENV]
+    head = _git("rev-parse", "--short=12", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=all", "--", *CODE_PATHS)
+    if head and dirty == "":
+        return head
+    return f"{head or 'unknown'}+src.{code_digest()}"
+
+
+def set_context(**fields: Any) -> None:
+    """What the notebook's resolve step knows (notebook, profile, effective parameters, seeds): recorded in every
+    meta.json and table header written afterwards in this process."""
+    _context.clear()
+    _context.update(_plain(fields))
 
 
 def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
@@ -88,32 +132,38 @@ def _plain(obj: Any) -> Any:
 
 
 def provenance(config: Any = None, seed: int | None = None, **extra: Any) -> dict[str, Any]:
-    """What produced a result: git revision, package versions, platform, config and seed."""
+    """What produced a result: code revision, package versions, platform, config, seed, and what the notebook's
+    resolve step recorded (notebook, profile, effective parameters, seeds; see `set_context`)."""
+    seed = seed if seed is not None else getattr(getattr(config, "train", None), "seed", None)
+    plain = _plain(config)
+    if isinstance(plain, dict):  # the profile's notebook block is not what ran: `parameters` (from resolve) is
+        plain.pop("notebooks", None)
     record = {
         "git_revision": git_revision(),
         "versions": package_versions(),
         "platform": f"{platform.system()} {platform.machine()}",
         "argv0": Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "",
-        "config": _plain(config),
+        "config": plain,
         "seed": seed,
+        **_context,
     }
+    if record.get("seeds") is None:  # a notebook without a `seeds` parameter: the one seed of its config
+        record["seeds"] = [seed] if seed is not None else None
     record.update(_plain(extra))
     return record
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` through a temp file in the same folder and a rename (no half-written files)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def header_line(record: dict[str, Any]) -> str:
+    """The provenance line under a markdown table's description: notebook, profile, seeds, revision, parameters."""
+    labels = {"notebook": "notebook", "profile": "profile", "seeds": "seeds", "git_revision": "revision",
+              "parameters": "parameters"}
+    parts = []
+    for key, label in labels.items():
+        value = record.get(key)
+        if value is not None:
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+            parts.append(f"{label} {text}")
+    return "<!-- " + " | ".join(parts).replace("--", "- -") + " -->\n"  # "--" may not appear in a comment
 
 
 def _markdown(df: pd.DataFrame, float_format: str) -> str:
@@ -139,32 +189,78 @@ def format_table(df: pd.DataFrame, columns: Sequence[str] | None = None,
     return df.reset_index(drop=True)
 
 
+def printed_unit(float_format: str) -> float:
+    """One unit in the last printed digit of `float_format` ("%.2f" -> 0.01): the finest difference a table shows."""
+    match = re.fullmatch(r"%\.(\d+)f", float_format)
+    if not match:
+        raise ValueError(f"float_format must look like '%.Nf', got {float_format!r}")
+    return 10.0 ** -int(match.group(1))
+
+
+def table_tolerance(df: pd.DataFrame, float_format: str = "%.4f") -> dict[str, Any]:
+    """How far a regenerated value of each numeric cell may move, from the spread the table itself measured.
+
+    - `X_mean` beside `X_std` and `n_seeds`: 2·std·sqrt(2/n), two standard errors of the difference of two
+      n-seed means when every run is redrawn (another float path makes training diverge run by run);
+      `X_std`: 2·std/sqrt(n-1), two standard errors of the difference of two sample stds.
+    - `chance` columns, rows labelled `chance` and `n_seeds`: exactly (computed from counts, not learned).
+    - anything else (one run, no measured spread): one unit of the printed precision, so only a rounding flip
+      passes; such a table is flagged when its values move (it says nothing about how much they may).
+    Returns {"float_format", "columns": {column: [tolerance per row]}, "basis": {column: why}}.
+    """
+    unit = printed_unit(float_format)
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    chance_row = df.select_dtypes(exclude="number").eq("chance").any(axis=1) if len(df) else pd.Series(dtype=bool)
+    n = df["n_seeds"].astype(float) if "n_seeds" in df.columns else None
+    tol, basis = {}, {}
+    for col in numeric:
+        stem = col[: -len("_mean")] if col.endswith("_mean") else col[: -len("_std")] if col.endswith("_std") else None
+        std = df.get(f"{stem}_std") if stem is not None else None
+        if col == "chance" or col == "n_seeds":
+            values, why = pd.Series(0.0, index=df.index), "exact (deterministic)"
+        elif std is not None and n is not None:
+            scale = 2 * (2 / n) ** 0.5 if col.endswith("_mean") else 2 / (n - 1).clip(lower=1) ** 0.5
+            values = (std.astype(float) * scale).where(n > 1).fillna(unit).clip(lower=unit)
+            why = "2*std*sqrt(2/n) of the seeds" if col.endswith("_mean") else "2*std/sqrt(n-1) of the seeds"
+        else:
+            values, why = pd.Series(unit, index=df.index), f"printed precision {float_format} (one run)"
+        values = values.where(~chance_row, 0.0) if len(chance_row) else values
+        tol[col], basis[col] = [round(float(v), 12) for v in values], why
+    return {"float_format": float_format, "columns": tol, "basis": basis}
+
+
 def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None = None, *,
                 columns: Sequence[str] | None = None, sort_by: Sequence[str] | None = None,
                 float_format: str = "%.4f", description: str = "", config: Any = None,
-                seed: int | None = None) -> tuple[Path, Path]:
-    """Write `results/tables/NAME.csv` and `NAME.md` (+ `NAME.meta.json`); returns the csv and md paths."""
+                seed: int | None = None, **meta: Any) -> tuple[Path, Path]:
+    """Write `results/tables/NAME.csv` and `NAME.md` (+ `NAME.meta.json`); returns the csv and md paths.
+
+    The markdown's second comment line and the meta.json record the provenance (`provenance`); `meta` adds keys
+    to the meta.json."""
     if not name or "/" in name:
         raise ValueError(f"name must be a plain file stem, got {name!r}")
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "tables"
     table = format_table(df, columns, sort_by)
     csv_path = atomic_write_text(out / f"{name}.csv", table.to_csv(index=False, float_format=float_format))
-    md = (f"<!-- {description} -->\n" if description else "") + _markdown(table, float_format)
+    meta.setdefault("tolerance", table_tolerance(table, float_format))  # read by `reproduce --check`
+    record = write_meta(out / f"{name}.meta.json", description, config, seed, **meta)
+    md = (f"<!-- {description} -->\n" if description else "") + header_line(record) + _markdown(table, float_format)
     md_path = atomic_write_text(out / f"{name}.md", md)
-    write_meta(out / f"{name}.meta.json", description, config, seed)
     log.info("wrote %s and %s", csv_path, md_path)
     return csv_path, md_path
 
 
 def write_meta(path: str | os.PathLike, description: str = "", config: Any = None,
-               seed: int | None = None, **extra: Any) -> Path:
+               seed: int | None = None, **extra: Any) -> dict[str, Any]:
+    """Write `{description, **provenance(...)}` to `path` and return that record."""
     record = {"description": description, **provenance(config, seed, **extra)}
-    return atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    return record
 
 
 def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, description: str = "",
-                config: Any = None, seed: int | None = None, dpi: int = 120) -> Path:
-    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`) and return its path."""
+                config: Any = None, seed: int | None = None, dpi: int = 120) -> None:
+    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`)."""
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "figures"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.png"
@@ -173,7 +269,7 @@ def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, des
     fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     os.replace(tmp, path)
     write_meta(out / f"{name}.meta.json", description, config, seed)
-    return path
+    log.info("wrote %s", path)  # nothing returned: a save as a cell's last line must not echo a path
 
 
 def write_benchmark(records: list[dict[str, Any]], name: str, out_dir: str | os.PathLike | None = None, *,

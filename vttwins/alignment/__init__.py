@@ -4,12 +4,12 @@
     d = s2dtw(x, y)                  # x: (B, N, D), y: (B, M, D) -> (B,)
     S = s2dtw_matrix(video, text)    # (Bx, N, D), (By, M, D) -> (Bx, By)
 
-Imports nothing else of vttwins (torch and numpy; numba optionally, as the fast CPU backend). Backends:
-`set_backend("auto" | "torch" | "numba")`; "auto" uses numba for CPU tensors when it imports, else the
-vectorised torch backend (logged once at WARNING).
+Imports nothing else of vttwins (torch and numpy; numba and triton optionally). Backends (registry: backends.py):
+`set_backend("auto" | "torch" | "numba" | "numba_skew" | "triton")`; "auto": CPU -> numba (numba_skew for long
+lattices), CUDA -> triton, else the vectorised torch backend (a missing one is logged once at WARNING).
 """
 from .costs import pairwise_cost
-from .dp import get_backend, numba_available, set_backend
+from .backends import get_backend, numba_available, set_backend
 from .functional import s2dtw, s2dtw_matrix, soft_dtw
 from .paths import Alignment, HardPath, hard_path, soft_alignment
 

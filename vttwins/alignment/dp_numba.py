@@ -1,4 +1,4 @@
-"""Numba CPU backend of the soft-DTW DP (same contract as dp.torch_forward / dp.torch_backward).
+"""Numba CPU backend of the soft-DTW DP (same contract as dp_torch.forward / backward; registry: backends.py).
 
 Layout: pairs innermost. Each lattice row is gathered into (Q, lanes) and each thread (`prange`) runs a chunk of
 up to 64 pairs in lockstep, so the innermost loop runs over pairs and LLVM vectorises it (AVX2/AVX-512 lanes).
@@ -253,11 +253,11 @@ def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, n
     big = sc(BIG32 if Dt.dtype == np.float32 else BIG)
     _forward_kernel(Dt, lp_np, lq_np, sc(gamma), big, chunk, W, rend, need_grad)
     r = torch.from_numpy(rend).to(D.dtype)
-    return r, ("numba", W, lp_np, lq_np, chunk)
+    return r, (W, lp_np, lq_np, chunk)
 
 
 def backward(ctx) -> torch.Tensor:
-    _, W, lp, lq, chunk = ctx
+    W, lp, lq, chunk = ctx
     P1, Q1, _, B = W.shape
     E = np.empty((P1, Q1, B), dtype=W.dtype)
     out = np.empty((B, P1 - 1, Q1 - 1), dtype=W.dtype)

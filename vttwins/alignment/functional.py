@@ -8,13 +8,16 @@ One custom autograd Function (`_AlignFunction`) runs smoothing -> weak lattice -
 the expected-alignment recursion -> lattice -> smoothing weights, by hand. The cost is an ordinary torch
 product, so its gradient reaches x and y through the matmul. gamma, smooth_gamma and tau may be tensors with
 requires_grad=True: dR/dgamma = (R - <E, L>) / gamma (R is a softmin over path costs), dR/dtau = E summed over
-the dummy cells, dC~/dgamma_s = (softmin - sum w a) / gamma_s per smoothed cell. Double backward raises\n(RuntimeError when the second derivative is taken), never returns a silently partial second derivative.
+the dummy cells, dC~/dgamma_s = (softmin - sum w a) / gamma_s per smoothed cell. Double backward raises
+(RuntimeError when the second derivative is taken), never returns a silently partial second derivative.
+float16/bfloat16 inputs are computed in float32; a result beyond the input dtype's range raises OverflowError
+(naming the dtype) instead of silently becoming -inf: pass float32 inputs for such magnitudes.
 """
 from __future__ import annotations
 
 import torch
 
-from . import dp
+from . import backends, dp
 from .checks import check_any_scalar, check_cost, check_lengths, check_pair_inputs, check_scalar
 from .costs import all_pairs_neg_dot
 from .lattice import smooth_backward, smooth_forward, smooth_gamma_grad, weak_lattice, weak_lattice_backward
@@ -50,7 +53,7 @@ class _AlignFunction(torch.autograd.Function):
         with torch.no_grad():
             grads = _AlignFunction._backward(ctx, grad_r)
         if torch.is_grad_enabled():   # create_graph=True: make any second derivative through E raise, not vanish
-            grads = _delayed_error(grads)
+            grads = _no_second_order(grads)
         return grads
 
     @staticmethod
@@ -85,59 +88,76 @@ class _AlignFunction(torch.autograd.Function):
 
 
 class _FusedS2DTW(torch.autograd.Function):
-    """Full S2DTW on the numba fused kernel: (C4 (bx, N, by, M) with pair cost sign * C4[c, :, a, :]) -> (bx*by,)."""
+    """Full S2DTW on a backend's fused kernel: (C4 (bx, N, by, M) with pair cost sign * C4[c, :, a, :]) -> (bx*by,)."""
 
     @staticmethod
     def forward(ctx, c4, opts):
         o = opts
-        r, fctx = dp._NUMBA_STATE["fused"].forward(c4, o["sign"], 2 * o["n"] + 1, 2 * o["m"] + 1, o["gamma"],
-                                                   o["smooth_gamma"], o["tau"], o["need_grad"])
-        ctx.fctx = fctx
+        ctx.kernel = o["fused"]
+        r, ctx.fctx = ctx.kernel.forward(c4, o["sign"], 2 * o["n"] + 1, 2 * o["m"] + 1, o["gamma"],
+                                         o["smooth_gamma"], o["tau"], o["need_grad"])
         return r
 
     @staticmethod
     def backward(ctx, grad_r):
         with torch.no_grad():
-            g = dp._NUMBA_STATE["fused"].backward(ctx.fctx, grad_r)
+            g = ctx.kernel.backward(ctx.fctx, grad_r)
         grads = (g, None)
         if torch.is_grad_enabled():
-            grads = _delayed_error(grads)
+            grads = _no_second_order(grads)
         return grads
 
 
-def _fused_ok(o: dict, x: torch.Tensor) -> bool:
-    """The fused kernel covers S2DTW with both transforms, gamma > 0, smooth_gamma > 0, fixed scalars, on CPU."""
+def _fused_kernel(o: dict, x: torch.Tensor, m: int):
+    """The fused kernel module of the backend chosen for this S2DTW call (x: (B, N, D), m = M), or None when the
+    general path must run: fused kernels cover both transforms, gamma > 0, smooth_gamma > 0, fixed scalars."""
     if not (o["smooth"] and o["weak"] and o["gamma"] > 0 and o["smooth_gamma"] > 0 and o["backend"] is None):
-        return False
-    if x.dtype not in (torch.float32, torch.float64) or x.device.type != "cpu":
-        return False
+        return None
     if any(_needs_grad(o[t]) for t in ("gamma_t", "smooth_gamma_t", "tau_t")):
-        return False
-    return dp.select_backend(x.device) == "numba" and dp.fused_available()
+        return None
+    be = backends.resolve(x.device, x.dtype, (2 * x.shape[1] + 1, 2 * m + 1))
+    return be.load_fused()
 
 
-def _apply_fused(c4: torch.Tensor, sign: float, o: dict) -> torch.Tensor:
+def _apply_fused(c4: torch.Tensor, sign: float, o: dict, kernel) -> torch.Tensor:
     need = torch.is_grad_enabled() and c4.requires_grad
-    return _FusedS2DTW.apply(c4, dict(o, sign=sign, need_grad=need))
+    return _FusedS2DTW.apply(c4, dict(o, sign=sign, need_grad=need, fused=kernel))
 
 
-def _delayed_error(grads: tuple) -> tuple:
-    """Mark first-order gradients so that differentiating them again raises (cf. torch's once_differentiable,
-    which does nothing when the incoming gradient does not itself require grad, e.g. `.sum()` + create_graph)."""
+class _RaiseOnBackward(torch.autograd.Function):
+    """Identity whose backward raises: hung on first-order gradients so a second derivative cannot be partial."""
+
+    @staticmethod
+    def forward(ctx, *grads):
+        return tuple(g.clone() for g in grads)
+
+    @staticmethod
+    def backward(ctx, *_):
+        raise RuntimeError("vttwins.alignment: double backward through soft-DTW/S2DTW is not implemented")
+
+
+def _no_second_order(grads: tuple) -> tuple:
+    """Mark first-order gradients so that differentiating them again raises. torch's once_differentiable is not
+    enough: it marks nothing when the incoming gradient does not itself require grad (`.sum()` + create_graph),
+    and the second derivative then silently misses this term. Each gradient becomes a leaf requiring grad passed
+    through `_RaiseOnBackward`, so any path of a second derivative that reaches it raises."""
     idx = [i for i, g in enumerate(grads) if g is not None]
-    err = torch._C._functions.DelayedError(
-        b"vttwins.alignment: double backward through soft-DTW/S2DTW is not implemented", len(idx))
-    fake = []
-    for i in idx:
-        g = grads[i].detach()
-        g.requires_grad = True
-        fake.append(g)
-    out = err(*fake)
-    out = out if isinstance(out, tuple) else (out,)
+    out = _RaiseOnBackward.apply(*[grads[i].detach().requires_grad_() for i in idx])
     grads = list(grads)
     for i, g in zip(idx, out):
         grads[i] = g
     return tuple(grads)
+
+
+def _to_input_dtype(r: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Cast a float32 result back to a half input dtype; raise OverflowError rather than return +-inf."""
+    if r.dtype == dtype:
+        return r
+    limit = torch.finfo(dtype).max
+    if bool((r.detach().abs() > limit).any()):
+        raise OverflowError(f"S2DTW/soft-DTW value {r.detach().abs().max().item():.4g} exceeds the range of the "
+                            f"input dtype {dtype} (max {limit:.4g}); pass float32 inputs")
+    return r.to(dtype)
 
 
 def _options(gamma, smooth_gamma, tau, smooth, weak, n, m, backend=None) -> dict:
@@ -179,7 +199,7 @@ def soft_dtw(cost: torch.Tensor, gamma=0.1, x_lengths=None, y_lengths=None) -> t
     n = check_lengths(x_lengths, "x_lengths", B, N, cost.device)
     m = check_lengths(y_lengths, "y_lengths", B, M, cost.device)
     o = _options(gamma, 0.0, 0.0, False, False, n, m)
-    return _apply(cost.to(_compute_dtype(cost.dtype)), o).to(cost.dtype)
+    return _to_input_dtype(_apply(cost.to(_compute_dtype(cost.dtype)), o), cost.dtype)
 
 
 def s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None, y_lengths=None):
@@ -203,11 +223,12 @@ def s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_
     m = check_lengths(y_lengths, "y_lengths", B, M, x.device)
     o = _options(gamma, smooth_gamma, tau, smooth, weak, n, m)
     dt = _compute_dtype(x.dtype)
-    if _fused_ok(o, x.to(dt)):
+    kernel = _fused_kernel(o, x.to(dt), M)
+    if kernel is not None:
         prod = torch.bmm(x.to(dt), y.to(dt).transpose(1, 2))
-        return _apply_fused(prod.reshape(B, N, 1, M), -1.0, o).to(x.dtype)
+        return _to_input_dtype(_apply_fused(prod.reshape(B, N, 1, M), -1.0, o, kernel), x.dtype)
     cost = -torch.bmm(x.to(dt), y.to(dt).transpose(1, 2))
-    return _apply(cost, o).to(x.dtype)
+    return _to_input_dtype(_apply(cost, o), x.dtype)
 
 
 def s2dtw_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None,
@@ -224,8 +245,9 @@ def s2dtw_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=T
     m = check_lengths(y_lengths, "y_lengths", by, M, x.device)
     o = _options(gamma, smooth_gamma, tau, smooth, weak, n.repeat_interleave(by), m.repeat(bx))
     dt = _compute_dtype(x.dtype)
-    if _fused_ok(o, x.to(dt)):   # one product, read by the kernel in place: pair (c, a) = -prod[c, :, a, :]
+    kernel = _fused_kernel(o, x.to(dt), M)
+    if kernel is not None:   # one product, read by the kernel in place: pair (c, a) = -prod[c, :, a, :]
         prod = x.to(dt).reshape(bx * N, -1) @ y.to(dt).reshape(by * M, -1).T
-        return _apply_fused(prod.reshape(bx, N, by, M), -1.0, o).reshape(bx, by).to(x.dtype)
+        return _to_input_dtype(_apply_fused(prod.reshape(bx, N, by, M), -1.0, o, kernel).reshape(bx, by), x.dtype)
     cost = all_pairs_neg_dot(x.to(dt), y.to(dt))
-    return _apply(cost, o).reshape(bx, by).to(x.dtype)
+    return _to_input_dtype(_apply(cost, o).reshape(bx, by), x.dtype)

@@ -34,7 +34,6 @@ _EXPORTS = {
     "read_action_csv": "vttwins.data.actions",
     "read_hmdb_splits": "vttwins.data.actions",
     "read_ucf_splits": "vttwins.data.actions",
-    "WindowDataset": "vttwins.data.windows",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._csv import numeric, read_table
+from ._csv import drop_duplicates, numeric, read_table, row_number
 from .errors import DataFileError
 
 COLUMNS = ["video_id", "label", "label_index", "split1", "split2", "split3"]
@@ -23,12 +23,29 @@ def read_action_csv(path: str | Path, dataset: str = "hmdb") -> pd.DataFrame:
         raise ValueError(f"dataset must be 'hmdb' or 'ucf', got {dataset!r}")
     df = read_table(path, ["video_id", "label", "split1", "split2", "split3"], dtype={"video_id": str, "label": str})
     df = numeric(df, ["split1", "split2", "split3"], path, int)
+    for col in ("split1", "split2", "split3"):  # any other code would silently drop the row from every split
+        bad = ~df[col].isin([0, 1, 2])
+        if bad.any():
+            pos = int(bad.to_numpy().nonzero()[0][0])
+            raise DataFileError(path, f"line {row_number(df, pos)}: {col}={df[col].iloc[pos]} "
+                                      "(expected 0 unused, 1 train, 2 test)")
+    if (df["video_id"].str.strip() == "").any() or (df["label"].str.strip() == "").any():
+        pos = int(((df["video_id"].str.strip() == "") | (df["label"].str.strip() == "")).to_numpy().nonzero()[0][0])
+        raise DataFileError(path, f"line {row_number(df, pos)}: empty video_id or label")
+    df = drop_duplicates(df, path)
+    if df["video_id"].duplicated().any():
+        vid = df["video_id"][df["video_id"].duplicated()].iloc[0]
+        raise DataFileError(path, f"video {vid!r} is listed twice with different labels or splits")
     if dataset == "hmdb":
         df["label"] = df["label"].str.replace(r"_test$", "", regex=True)
         classes = sorted(df["label"].unique())
         df["label_index"] = df["label"].map({c: i for i, c in enumerate(classes)}).astype(int)
     else:
         df = numeric(df, ["label"], path, int)
+        if (df["label"] < 1).any():
+            pos = int((df["label"] < 1).to_numpy().nonzero()[0][0])
+            raise DataFileError(path, f"line {row_number(df, pos)}: UCF label {df['label'].iloc[pos]} "
+                                      "(expected a 1-based class index)")
         df["label_index"] = df["label"] - 1
         df["label"] = df["video_id"].map(lambda v: v.split("/")[0] if "/" in v else "")
     return df[COLUMNS].reset_index(drop=True)

@@ -4,19 +4,24 @@
     store = CaptionStore("raw_caption.json")     # one big {video_id: {...}} JSON, loaded once, lazily
     caps = store.get("AbCdEfGhIjK")              # {"start": float64 (n,), "end": (n,), "text": [str] * n}
 
-`get` drops captions whose text is empty or whitespace only (ASR silence; NaN in a CSV counts as empty) and keeps
-everything else as is (order, overlaps, repeats). Missing files raise FileNotFoundError; a malformed file (bad
+`get` drops captions whose text is empty or whitespace only (ASR silence; NaN in a CSV counts as empty), and
+captions with impossible times (start > end, negative, or beyond `MAX_SECONDS`) with a warning naming the file;
+it keeps everything else as is (order, overlaps, repeats). Missing files raise FileNotFoundError; a malformed file (bad
 JSON/CSV, missing keys, unequal lengths, non-numeric times) raises DataFileError naming it.
 """
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataFileError, missing
+
+log = logging.getLogger("vttwins.data")
+MAX_SECONDS = 1e6  # no narrated video is 11 days long: such a time is a unit mix-up (ms, frames) or garbage
 
 
 def _validate(raw, path, video_id: str) -> dict:
@@ -37,9 +42,20 @@ def _validate(raw, path, video_id: str) -> dict:
     return {"start": s, "end": e, "text": list(text)}
 
 
-def clean_captions(caps: dict) -> dict:
-    """Drop empty / whitespace-only / non-string (NaN) texts; nothing else changes."""
-    keep = [i for i, t in enumerate(caps["text"]) if isinstance(t, str) and t.strip()]
+def bad_times(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Mask of captions whose times cannot be real: start > end, negative, or beyond MAX_SECONDS."""
+    return (start > end) | (start < 0) | (end > MAX_SECONDS)
+
+
+def clean_captions(caps: dict, source=None, warn: bool = True) -> dict:
+    """Drop empty / whitespace-only / non-string (NaN) texts, and impossible times (warning naming `source`)."""
+    bad = bad_times(caps["start"], caps["end"])
+    if bad.any() and warn:
+        first = int(np.flatnonzero(bad)[0])
+        log.warning("%s: dropping %d caption(s) with impossible times (start > end, negative or > %.0e s), "
+                    "first: #%d start=%g end=%g", source or "captions", int(bad.sum()), MAX_SECONDS, first,
+                    caps["start"][first], caps["end"][first])
+    keep = [i for i, t in enumerate(caps["text"]) if isinstance(t, str) and t.strip() and not bad[i]]
     return {"start": caps["start"][keep], "end": caps["end"][keep], "text": [caps["text"][i] for i in keep]}
 
 
@@ -69,6 +85,7 @@ class CaptionStore:
     def __init__(self, caption_root: str | Path):
         self.root = Path(caption_root)
         self._big: dict | None = None
+        self._warned: set[str] = set()
         if not self.root.exists():
             raise missing(self.root, "caption_root")
 
@@ -98,10 +115,12 @@ class CaptionStore:
         return _validate(_read_json(path), path, video_id)
 
     def get(self, video_id: str) -> dict:
-        return clean_captions(self.raw(video_id))
+        warn = video_id not in self._warned  # once per video, not once per epoch
+        self._warned.add(video_id)
+        return clean_captions(self.raw(video_id), self.path_of(video_id), warn)
 
     def __getstate__(self):  # DataLoader workers re-read the big JSON lazily instead of pickling it
-        return {"root": self.root, "_big": None}
+        return {"root": self.root, "_big": None, "_warned": set()}
 
 
 def load_captions(caption_root: str | Path, video_id: str) -> dict:

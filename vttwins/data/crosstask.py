@@ -6,6 +6,10 @@
 Official layout: `tasks_primary.txt` (blocks of 6 lines: id, title, url, number of steps, comma-separated steps,
 blank), `videos.csv` / `videos_val.csv` (no header: task,video_id,url), `annotations/<task>_<video_id>.csv`
 (no header: step (1-based), start, end). Task ids never contain "_", video ids may.
+
+An annotation whose step is not one of its task's steps, or whose times are impossible, is a DataFileError naming
+the file and line; an annotation file of a task that `tasks_primary.txt` does not list is dropped with a warning
+(the release ships related tasks' videos, never scored) and counted in `annotations.attrs["unknown_task_files"]`.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._csv import numeric, read_table
+from ._csv import check_times, drop_duplicates, log, numeric, read_table
 from .errors import DataFileError, missing
 
 
@@ -58,36 +62,59 @@ def _videos(root: Path) -> pd.DataFrame:
     frames = []
     for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
         if (root / name).is_file():
+            # one of the two lists may be empty (a small set with no validation videos); not both
             df = read_table(root / name, ["task", "video_id", "url"], header=False,
-                            names=["task", "video_id", "url"], dtype=str)
-            frames.append(df.assign(split=split))
+                            names=["task", "video_id", "url"], dtype=str, allow_empty=True)
+            frames.append(drop_duplicates(df, root / name).assign(split=split))
     if not frames:
         raise FileNotFoundError(f"neither videos.csv nor videos_val.csv in {root}")
-    return pd.concat(frames, ignore_index=True)
+    videos = pd.concat(frames, ignore_index=True)
+    if videos.empty:
+        raise DataFileError(root / "videos.csv", "no rows in videos.csv nor in videos_val.csv "
+                            "(expected task,video_id,url)")
+    return videos
 
 
-def _annotations(root: Path) -> pd.DataFrame:
-    frames = []
+def _annotation_file(path: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
+    df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"])
+    df = check_times(numeric(numeric(df, ["step"], path, int), ["start", "end"], path), path, header=False)
+    n_steps = len(tasks[path.stem.partition("_")[0]].steps)
+    bad = (df["step"] < 1) | (df["step"] > n_steps)
+    if bad.any():
+        pos = int(bad.to_numpy().nonzero()[0][0])
+        raise DataFileError(path, f"line {pos + 1}: step {df['step'].iloc[pos]} is not one of the task's "
+                                  f"{n_steps} steps (1-based, tasks_primary.txt)")
+    return drop_duplicates(df, path)
+
+
+def _annotations(root: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
+    frames, unknown = [], []
     for path in sorted((root / "annotations").glob("*.csv")):
         task, _, vid = path.stem.partition("_")
-        df = read_table(path, ["step", "start", "end"], header=False, names=["step", "start", "end"])
-        df = numeric(numeric(df, ["step"], path, int), ["start", "end"], path)
-        frames.append(df.assign(task=task, video_id=vid))
+        if task not in tasks:
+            unknown.append(path.name)
+            continue
+        frames.append(_annotation_file(path, tasks).assign(task=task, video_id=vid))
+    if unknown:
+        log.warning("%s: ignoring %d annotation file(s) of tasks not in tasks_primary.txt (first: %s)",
+                    root / "annotations", len(unknown), unknown[0])
     cols = ["task", "video_id", "step", "start", "end"]
-    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+    out = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+    out.attrs["unknown_task_files"] = len(unknown)
+    return out
 
 
 def read_crosstask(root: str | Path) -> CrossTaskData:
     root = Path(root)
     if not root.is_dir():
         raise missing(root, "CrossTask root")
-    return CrossTaskData(tasks=read_tasks(root / "tasks_primary.txt"), videos=_videos(root),
-                         annotations=_annotations(root))
+    tasks = read_tasks(root / "tasks_primary.txt")
+    return CrossTaskData(tasks=tasks, videos=_videos(root), annotations=_annotations(root, tasks))
 
 
 def read_crosstask_flat(path: str | Path) -> pd.DataFrame:
     """Released VT-TWINS CSV `end,start,task_id,text,video_id`; videos at `<root>/videos/<task_id>/<video_id>.mp4`."""
     df = read_table(path, ["end", "start", "task_id", "text", "video_id"],
                     dtype={"task_id": str, "video_id": str, "text": str})
-    df = numeric(df, ["start", "end"], path)
-    return df[["task_id", "video_id", "start", "end", "text"]].reset_index(drop=True)
+    df = check_times(numeric(df, ["start", "end"], path), path)
+    return drop_duplicates(df[["task_id", "video_id", "start", "end", "text"]].reset_index(drop=True), path)

@@ -31,8 +31,13 @@ def feature_path(feature_root: str | Path, video_id_or_path: str) -> Path:
     return Path(feature_root) / f"{stem}.mp4.npy"
 
 
-def load_features(path: str | Path) -> np.ndarray:
-    """float32 (S, F). Raises FileNotFoundError, or DataFileError for unreadable/truncated/misshapen/non-finite."""
+# Features are CNN activations: magnitudes far beyond this are a unit mix-up or garbage, never a real video.
+MAX_FEATURE_MAGNITUDE = 1e6
+
+
+def load_features(path: str | Path, dim: int | None = None) -> np.ndarray:
+    """float32 (S, F). Raises FileNotFoundError, or DataFileError for unreadable / truncated / misshapen (F != `dim`
+    when given) / non-float (integer, complex, bool: a wrong file, not features) / non-finite / absurd (> 1e6)."""
     path = Path(path)
     if not path.is_file():
         raise missing(path, "feature file")
@@ -43,11 +48,16 @@ def load_features(path: str | Path) -> np.ndarray:
     if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[0] == 0:
         raise DataFileError(path, f"expected a (seconds, dim) array with seconds >= 1, got shape "
                                   f"{getattr(arr, 'shape', None)}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise DataFileError(path, f"expected a numeric array, got dtype {arr.dtype}")
+    if dim is not None and arr.shape[1] != dim:
+        raise DataFileError(path, f"feature width {arr.shape[1]}, expected {dim} (model.feature_dim)")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise DataFileError(path, f"expected float features, got dtype {arr.dtype}")
     arr = arr.astype(np.float32, copy=False)
     if not np.isfinite(arr).all():
         raise DataFileError(path, "contains NaN or Inf")
+    peak = float(np.abs(arr).max())
+    if peak > MAX_FEATURE_MAGNITUDE:
+        raise DataFileError(path, f"absurd magnitude (max |x| = {peak:.3g} > {MAX_FEATURE_MAGNITUDE:.0e})")
     return arr
 
 

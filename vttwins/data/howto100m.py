@@ -25,22 +25,36 @@ import torch
 from torch.utils.data import Dataset
 
 from .captions import CaptionStore
-from .errors import SKIPPABLE, DataFileError, ErrorPolicy, missing
+from .errors import SKIPPABLE, DataFileError, ErrorPolicy, log, missing
 from .features import feature_path, feature_window, load_features, video_stem
 from .video import find_video, read_clip
 
 
 def read_howto_csv(path: str | Path) -> pd.DataFrame:
-    """[video_id, video_path] from a HowTo100M video list (column `video_path`; extra columns are ignored)."""
+    """[video_id, video_path] from a HowTo100M video list (column `video_path`; extra columns are ignored).
+
+    An unreadable (not UTF-8, bad quoting), empty or header-only list is a DataFileError naming it; a video listed
+    twice is kept once, with a warning (it would otherwise be drawn twice as often)."""
     path = Path(path)
     if not path.is_file():
         raise missing(path, "video list CSV")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        raise DataFileError(path, f"unreadable video list CSV ({type(err).__name__}: {err})".replace("\n", " ")) \
+            from err
     if "video_path" not in df.columns:
-        raise ValueError(f"{path}: expected a column 'video_path', got {list(df.columns)}")
+        raise DataFileError(path, f"expected a column 'video_path', got {list(df.columns)}")
     paths = df["video_path"].str.strip()
     paths = paths[paths != ""]
-    return pd.DataFrame({"video_id": paths.map(video_stem), "video_path": paths}).reset_index(drop=True)
+    if paths.empty:
+        raise DataFileError(path, "no videos listed (column 'video_path' is empty)")
+    ids = paths.map(video_stem)
+    dup = ids.duplicated()
+    if dup.any():
+        log.warning("%s: %d duplicate video(s) listed, kept once (first: %s)", path, int(dup.sum()),
+                    ids[dup].iloc[0])
+    return pd.DataFrame({"video_id": ids[~dup], "video_path": paths[~dup]}).reset_index(drop=True)
 
 
 def sample_indices(n_captions: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -67,7 +81,7 @@ class HowToPretrainDataset(Dataset):
                  clip_seconds: float = 3.2, num_frames: int = 32, fps: float = 10.0, size: int = 224,
                  crop: str = "random", hflip: float = 0.5, feature_window: int = 4,
                  tokenizer: Callable | None = None, max_words: int = 20, on_error: str = "skip", seed: int = 1,
-                 resize: int | None = None, pad: str = "ones"):
+                 resize: int | None = None, pad: str = "ones", feature_dim: int | None = None):
         if video_root is None and feature_root is None:
             raise ValueError("give video_root (pixel mode) or feature_root (feature mode)")
         self.videos = read_howto_csv(video_list_csv)
@@ -78,11 +92,12 @@ class HowToPretrainDataset(Dataset):
         self.n_clips, self.clip_seconds = n_clips, clip_seconds
         self.num_frames, self.fps, self.size, self.crop, self.hflip = num_frames, fps, size, crop, hflip
         self.resize, self.pad = resize, pad
-        self.feature_window = feature_window
+        self.feature_window, self.feature_dim = feature_window, feature_dim  # a file of another width: bad item
         self.tokenizer, self.max_words = tokenizer, max_words
         self.policy = ErrorPolicy(on_error)
         self.seed, self.epoch = seed, 0
         self._bad: set[int] = set()
+        self._late_warned: set[str] = set()
 
     @property
     def skipped(self) -> list[tuple[str, str]]:
@@ -125,15 +140,19 @@ class HowToPretrainDataset(Dataset):
         vid, rel = self.videos.at[i, "video_id"], self.videos.at[i, "video_path"]
         caps = self.captions.get(vid)
         if not caps["text"]:
-            raise DataFileError(self.captions.path_of(vid), f"no non-empty captions for video {vid}")
+            raise DataFileError(self.captions.path_of(vid), f"no usable captions for video {vid}")
+        feats = None
+        if self.mode == "feature":
+            path = feature_path(self.feature_root, rel)
+            feats = load_features(path, self.feature_dim)
+            caps = self._within_features(caps, feats.shape[0], vid, path)
         idx = sample_indices(len(caps["text"]), self.n_clips, rng)
         start, end = caps["start"][idx], caps["end"][idx]
         clip_starts = sample_clip_starts(start, end, self.clip_seconds, rng)
         texts = [caps["text"][j] for j in idx]
         item = {"start": torch.from_numpy(start.astype(np.float32)), "end": torch.from_numpy(end.astype(np.float32)),
                 "clip_start": torch.from_numpy(clip_starts.astype(np.float32)), "video_id": vid}
-        if self.mode == "feature":
-            feats = load_features(feature_path(self.feature_root, rel))
+        if feats is not None:
             item["features"] = torch.from_numpy(np.stack([feature_window(feats, s, self.feature_window)
                                                           for s in clip_starts]))
         else:
@@ -149,12 +168,33 @@ class HowToPretrainDataset(Dataset):
         return item
 
 
+    def _within_features(self, caps: dict, seconds: int, vid: str, path) -> dict:
+        """Drop captions starting after the features end (their clips would be pure edge padding), warning once
+        per video; all of them late -> a bad item (the captions belong to another, longer video)."""
+        late = caps["start"] >= seconds
+        if not late.any():
+            return caps
+        source = self.captions.path_of(vid)
+        if late.all():
+            raise DataFileError(source, f"every caption starts after the end of {path} ({seconds} s of features)")
+        if vid not in self._late_warned:
+            self._late_warned.add(vid)
+            log.warning("%s: dropping %d caption(s) that start after the end of %s (%d s of features)", source,
+                        int(late.sum()), path, seconds)
+        keep = np.flatnonzero(~late)
+        return {"start": caps["start"][keep], "end": caps["end"][keep], "text": [caps["text"][j] for j in keep]}
+
+
 def collate_pretrain(items: list[dict]) -> dict:
     """Stack tensors along a new batch axis; `text` becomes a list of lists, `video_id` a list."""
     out = {}
     for key in items[0]:
         values = [it[key] for it in items]
         if isinstance(values[0], torch.Tensor):
+            shapes = {tuple(v.shape) for v in values}
+            if len(shapes) > 1:  # the datasets check widths; name the videos rather than torch.stack's message
+                raise ValueError(f"collate_pretrain: '{key}' shapes differ across the batch: "
+                                 f"{ {it.get('video_id', '?'): tuple(it[key].shape) for it in items} }")
             out[key] = torch.stack(values)
         elif key == "index":
             out[key] = torch.tensor(values, dtype=torch.int64)

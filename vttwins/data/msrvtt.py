@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._csv import read_table
+from ._csv import drop_duplicates, read_table
 
 
 def read_msrvtt_csv(path: str | Path) -> pd.DataFrame:
     df = read_table(path, ["key", "vid_key", "video_id", "sentence"], dtype=str)
-    return df.rename(columns={"sentence": "text"})[["key", "vid_key", "video_id", "text"]].reset_index(drop=True)
+    df = df.rename(columns={"sentence": "text"})[["key", "vid_key", "video_id", "text"]].reset_index(drop=True)
+    return drop_duplicates(df, path)

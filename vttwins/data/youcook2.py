@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._csv import numeric, read_table
+from ._csv import check_times, drop_duplicates, numeric, read_table
 from .errors import DataFileError, missing
 
 COLUMNS = ["video_id", "task", "start", "end", "text"]
@@ -18,8 +18,8 @@ COLUMNS = ["video_id", "task", "start", "end", "text"]
 def read_youcook2_csv(path: str | Path) -> pd.DataFrame:
     df = read_table(path, ["end", "start", "task", "text", "video_id"], dtype={"task": str, "video_id": str,
                                                                                    "text": str})
-    df = numeric(df, ["start", "end"], path)
-    return df[COLUMNS].reset_index(drop=True)
+    df = check_times(numeric(df, ["start", "end"], path), path)
+    return drop_duplicates(df[COLUMNS].reset_index(drop=True), path)
 
 
 def read_youcook2_json(path: str | Path, subset: str | None = "validation") -> pd.DataFrame:
@@ -35,4 +35,6 @@ def read_youcook2_json(path: str | Path, subset: str | None = "validation") -> p
                 for a in v["annotations"]]
     except (ValueError, KeyError, TypeError, IndexError) as err:
         raise DataFileError(path, f"not a YouCook2 annotation JSON ({type(err).__name__}: {err})") from err
-    return pd.DataFrame(rows, columns=COLUMNS)
+    if not rows:
+        raise DataFileError(path, f"no annotated segments in subset {subset!r}")
+    return drop_duplicates(check_times(pd.DataFrame(rows, columns=COLUMNS), path, header=False), path)

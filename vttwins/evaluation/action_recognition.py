@@ -4,9 +4,11 @@
     df = action_recognition(model, synth_paths("data/synth/smoke"), tokenizer=tok)
 
 Per video `action_windows` windows evenly over the whole video. Linear probe: frozen `model.video_features`
-(1024-d Mixed_5c for S3D, the last hidden layer of the feature encoder), LinearSVC(C=`svm_c`) trained on every
-window of the split's training videos (split value 1), a test video (value 2) is scored by the sum of its
-windows' decision functions; top-1 per split and the mean over splits. Zero-shot: the mean window embedding
+(1024-d Mixed_5c for S3D, the last hidden layer of the feature encoder), standardised with the training windows'
+mean and std (`svm_scale`), LinearSVC(C=`svm_c`) trained on every window of the split's training videos (split
+value 1), a test video (value 2) is scored by the sum of its windows' decision functions; top-1 per split and the
+mean over splits. Feature mode also probes the raw input vectors (variant `linear_raw`, `raw_probe`): the
+baseline a learned representation has to beat. Zero-shot: the mean window embedding
 against the text embedding of each class name (`zero_shot_template`, underscores read as spaces). Ties count as
 wrong. Chance: the better of a uniform guess and the training set's majority class (`chance.classification_chance`).
 """
@@ -46,11 +48,12 @@ def _video_dir(label: str, kind: str) -> str | None:
 
 @torch.no_grad()
 def video_windows(model, dataset, videos: pd.DataFrame, config: EvalConfig, mode: str, kind: str = "hmdb"):
-    """-> (features (V, n, P), embeddings (V, E), kept row positions) for every readable video."""
+    """-> (features (V, n, P), embeddings (V, E), kept row positions, raw (V, n, F) window means of the input
+    vectors in feature mode with config.raw_probe, else None) for every readable video."""
     src = WindowSource(config, mode, videos=dataset_path(dataset, "action", "videos", required=mode == "pixel"),
                        features=dataset_path(dataset, "action", "features", required=mode == "feature"))
     device = model_device(model)
-    feats, embs, keep = [], [], []
+    feats, embs, keep, raw = [], [], [], []
     for i, row in enumerate(videos.itertuples(index=False)):
         sub = _video_dir(row.label, kind)
 
@@ -63,11 +66,13 @@ def video_windows(model, dataset, videos: pd.DataFrame, config: EvalConfig, mode
             continue
         f = encode_batches(model.video_features, x, config.batch_size, device)
         feats.append(f)
+        if mode == "feature" and config.raw_probe:
+            raw.append(x.double().mean(dim=1).numpy())  # (n, F): the window's input vectors, no model at all
         embs.append(maybe_normalize(_embed_from(model, x, f, config).mean(axis=0), config))
         keep.append(i)
     if not keep:
         raise ValueError("no action video could be read")
-    return np.stack(feats), np.stack(embs), np.asarray(keep)
+    return np.stack(feats), np.stack(embs), np.asarray(keep), (np.stack(raw) if raw else None)
 
 
 def _embed_from(model, x: torch.Tensor, feats: np.ndarray, config: EvalConfig) -> np.ndarray:
@@ -88,13 +93,18 @@ def linear_probe_split(feats: np.ndarray, labels: np.ndarray, train: np.ndarray,
     n_win = feats.shape[1]
     x_train = feats[train].reshape(-1, feats.shape[-1])
     y_train = np.repeat(labels[train], n_win)
+    x_test = feats[test].reshape(-1, feats.shape[-1])
+    if config.svm_scale:  # unscaled features make LinearSVC converge slowly (or not at all) and weigh dims unevenly
+        from sklearn.preprocessing import StandardScaler
+        scaler = StandardScaler().fit(x_train)
+        x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
     clf = LinearSVC(C=config.svm_c, max_iter=config.svm_max_iter)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(x_train, y_train)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         log.warning("LinearSVC did not converge in %d iterations", config.svm_max_iter)
-    dec = clf.decision_function(feats[test].reshape(-1, feats.shape[-1]))
+    dec = clf.decision_function(x_test)
     if dec.ndim == 1:  # two classes: sklearn returns the score of classes_[1]
         dec = np.stack([-dec, dec], axis=1)
     summed = dec.reshape(int(test.sum()), n_win, -1).sum(axis=1)
@@ -121,12 +131,12 @@ def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None
     videos = read_videos(dataset, config, kind)
     class_text = class_names(videos, config)
     num_classes = len(class_text)
-    feats, embs, keep = video_windows(model, dataset, videos, config, resolve_mode(model, config), kind)
+    feats, embs, keep, raw = video_windows(model, dataset, videos, config, resolve_mode(model, config), kind)
     videos = videos.iloc[keep].reset_index(drop=True)
     labels = videos["label_index"].to_numpy(dtype=np.int64)
     present = [i for i, t in enumerate(class_text) if t is not None]
     text = np.full((num_classes, embs.shape[1]), 0.0)
-    text[present] = encode_text(model, tokenizer, [class_text[i] for i in present], config)
+    text[present] = encode_text(model, tokenizer, [class_text[i] for i in present], config, what=f"{protocol} class names")
     absent = np.array([t is None for t in class_text])
     rows = []
     for split in config.action_splits:
@@ -139,7 +149,10 @@ def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None
         probe = linear_probe_split(feats, labels, train, test, num_classes, config)
         zs = embs[test] @ text.T
         zs[:, absent] = np.finfo(np.float64).min  # a label with no video is never predicted
-        for variant, s in (("linear", probe), ("zero_shot", zs)):
+        scored = [("linear", probe), ("zero_shot", zs)]
+        if raw is not None:  # the baseline a learned representation must beat: the input features themselves
+            scored.append(("linear_raw", linear_probe_split(raw, labels, train, test, num_classes, config)))
+        for variant, s in scored:
             rows.append(dict(task="action", protocol=protocol, variant=variant, metric="top1", split=f"split{split}",
                              value=metrics.accuracy(s, labels[test]), chance=ch, n=int(test.sum())))
     df = pd.DataFrame(rows)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -18,6 +19,7 @@ from .config import EvalConfig
 log = logging.getLogger(__name__)
 
 COLUMNS = ["task", "protocol", "variant", "metric", "split", "value", "chance", "n"]
+KEYS = COLUMNS[:5]  # the columns that identify one number (task, protocol, variant, metric, split)
 
 
 def make_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -63,7 +65,28 @@ def encode_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
     return torch.cat(outs).double().numpy()
 
 
-def encode_text(model, tokenizer, texts: list[str], config: EvalConfig) -> np.ndarray:
+def missing_words(tokenizer, texts) -> tuple[Counter, int]:
+    """(Counter of the words of `texts` the tokenizer drops, number of words in all) - split as it splits."""
+    words = [w for t in texts for w in tokenizer.split(t, tokenizer.lowercase)]
+    return Counter(w for w in words if w not in tokenizer.word_to_id), len(words)
+
+
+def warn_missing_words(tokenizer, texts, what: str, examples: int = 8) -> Counter:
+    """One WARNING for `what` (a task) when its text has words outside the vocabulary: they are dropped, so a
+    sentence of only unknown words embeds as padding. Returns the Counter of missing words."""
+    missing, total = missing_words(tokenizer, texts)
+    if missing:
+        n = sum(missing.values())
+        log.warning("%s: %d of %d words (%.1f%%, %d distinct) are not in the model's vocabulary and are dropped, "
+                    "e.g. %s", what, n, total, 100.0 * n / max(total, 1), len(missing),
+                    ", ".join(w for w, _ in missing.most_common(examples)))
+    return missing
+
+
+def encode_text(model, tokenizer, texts: list[str], config: EvalConfig, what: str | None = None) -> np.ndarray:
+    """(N,) sentences -> (N, E) float64 embeddings; `what` (a task name) logs the words the vocabulary lacks."""
+    if what is not None:
+        warn_missing_words(tokenizer, texts, what)
     tokens = tokenizer(list(texts), max_words=config.max_words)
     fn = lambda t: model.encode_text(t, normalize=config.normalize)  # noqa: E731
     return encode_batches(fn, torch.as_tensor(tokens), max(config.batch_size, 64), model_device(model))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TASKS = ("youcook2", "msrvtt", "crosstask", "action")
+from .registry import TASKS, default_tasks  # TASKS: {name: Task}, the one registry of downstream tasks
 
 
 @dataclass
 class EvalConfig:
-    tasks: list[str] = field(default_factory=lambda: list(TASKS))  # subset of TASKS, run in this order
+    tasks: list[str] = field(default_factory=default_tasks)  # names in TASKS (registry.py), run in this order
     mode: str | None = None            # "pixel" | "feature"; None = the model's own mode
     # window sampling, METHOD.md §8
     youcook2_windows: int = 10         # per clip, starts = linspace(start, max(start, end - 3.2 - 0.4), 10)
@@ -30,6 +30,8 @@ class EvalConfig:
     normalize: bool = False            # L2-normalise embeddings before the dot product (code: raw dot product)
     svm_c: float = 100.0               # LinearSVC C of the linear probe
     svm_max_iter: int = 10000
+    svm_scale: bool = True             # standardise probe features (train-split mean/std) before LinearSVC
+    raw_probe: bool = True             # feature mode: also probe the raw input vectors (row variant linear_raw)
     zero_shot_template: str = "{}"     # class-name prompt; "{}" is replaced by the class name ("brush hair")
     crosstask_split: str | None = "val"  # CrossTask videos used by the standard protocol (None = all annotated)
     crosstask_stride: int = 1          # score every `stride`-th second (1 = every second, the protocol)
@@ -58,3 +60,31 @@ class EvalConfig:
                      "max_words", "batch_size", "crosstask_stride", "ordered_chance_draws"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)}")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Signs and ranges (an out-of-range limit would silently evaluate another subset: max_clips=-1 is
+        every clip but the last). Messages name the key as it is written in a profile's `eval` section."""
+        import math
+
+        for name in ("max_clips", "max_videos", "resize"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"config key 'eval.{name}' must be an integer >= 1 or null, got {value!r}")
+        for name in ("fps", "msrvtt_fps", "svm_c"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value <= 0:
+                raise ValueError(f"config key 'eval.{name}' must be a finite number > 0, got {value!r}")
+        for name in ("size", "svm_max_iter"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"config key 'eval.{name}' must be >= 1, got {getattr(self, name)!r}")
+        if int(self.seed) < 0:
+            raise ValueError(f"config key 'eval.seed' must be >= 0, got {self.seed!r}")
+        bad = [s for s in self.action_splits if s not in (1, 2, 3)]
+        if bad or not self.action_splits:
+            raise ValueError(f"config key 'eval.action_splits' must be a non-empty subset of [1, 2, 3], "
+                             f"got {self.action_splits!r}")
+        if "{}" not in self.zero_shot_template:
+            raise ValueError(f"config key 'eval.zero_shot_template' must contain '{{}}' (the class name), "
+                             f"got {self.zero_shot_template!r}")

@@ -78,7 +78,7 @@ def retrieval_scores(model, dataset, protocol: str = "youcook2", tokenizer=None,
     if not keep:
         raise ValueError(f"no {protocol} clip could be read")
     pairs = pairs.iloc[keep].reset_index(drop=True)
-    texts = encode_text(model, tokenizer, pairs["text"].tolist(), config)
+    texts = encode_text(model, tokenizer, pairs["text"].tolist(), config, what=protocol)
     tokens = np.asarray(tokenizer(pairs["text"].tolist(), max_words=config.max_words))
     return texts @ np.stack(videos).T, pairs, tokens
 

@@ -1,8 +1,7 @@
-"""Every downstream evaluation of a trained run: `evaluate_run(run_dir)` and `python -m vttwins evaluate`.
+"""Every downstream evaluation of a trained run: `evaluate_run(run_dir)` (the CLI is `cli.py`).
 
-    python -m vttwins evaluate --run runs/default                      # all tasks of the run's eval config
-    python -m vttwins evaluate --run runs/smoke --tasks youcook2 crosstask --untrained --set max_clips=100
-    python -m vttwins evaluate --run runs/pixel --train-shape   # pixel run: windows shaped like its training clips
+    tables = evaluate_run("runs/default")                     # all tasks of the run's eval config
+    tables = evaluate_run("runs/smoke", ["youcook2"], untrained=True, max_clips=100)
 
 Writes `<run>/eval/<task>.csv` (the tidy table of each task, `COLUMNS` plus `untrained` with --untrained) and
 `<run>/eval/provenance.json`. The data are the run's SynthHowTo (`data.root`, generated if missing) with
@@ -11,35 +10,27 @@ Writes `<run>/eval/<task>.csv` (the tidy table of each task, `COLUMNS` plus `unt
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from .config import TASKS, EvalConfig
+from vttwins._io import atomic_write_text
+
+from .common import KEYS
+from .config import EvalConfig
+from .inputs import check_path_keys, runnable_tasks
+from .registry import get
 
 log = logging.getLogger(__name__)
-KEYS = ["task", "protocol", "variant", "metric", "split"]
 
 
 def run_task(task: str, model, dataset, tokenizer, config: EvalConfig) -> pd.DataFrame:
-    """One entry of TASKS on a model object or a run/checkpoint path."""
-    if task in ("youcook2", "msrvtt"):
-        from .retrieval import retrieval
-        return retrieval(model, dataset, task, tokenizer, config)
-    if task == "crosstask":
-        from .step_localization import step_localization
-        return step_localization(model, dataset, "crosstask", tokenizer, config)
-    if task == "action":
-        from .action_recognition import action_recognition
-        return action_recognition(model, dataset, tokenizer, config, kind=config.action_dataset)
-    raise ValueError(f"unknown evaluation task {task!r}; choose from {list(TASKS)}")
+    """One registered task (`registry.TASKS`) on a model object or a run/checkpoint path."""
+    return get(task).evaluator()(model, dataset, tokenizer, config)
 
 
 def evaluate_model(model, dataset, tokenizer=None, config: EvalConfig | None = None,
@@ -54,16 +45,22 @@ def evaluate_model(model, dataset, tokenizer=None, config: EvalConfig | None = N
     return out
 
 
-def run_dataset(config) -> dict[str, Path]:
-    """Downstream paths of a run: its SynthHowTo's (generated if missing), then `eval.paths` on top."""
-    paths: dict[str, Path] = {}
-    if config.data.synthetic:
+def run_dataset(config, paths: dict | None = None, tasks=None, mode: str | None = None) -> dict[str, Path]:
+    """Downstream paths of a run: its SynthHowTo's (generated if missing), then `paths` on top.
+
+    paths: {eval.paths key: file} (default: the run's own `eval.paths`). When `tasks` and `mode` are given and
+    `paths` already names every input they need, the run's SynthHowTo is not looked at (nor generated).
+    """
+    given = {k: Path(v) for k, v in (eval_config(config).paths if paths is None else paths).items()}
+    needed = {k for t in (tasks or []) for k in get(t).inputs(mode)} if tasks and mode else None
+    out: dict[str, Path] = {}
+    if config.data.synthetic and (needed is None or not needed <= set(given)):
         from vttwins.data import synth
         from vttwins.training.builders import synth_config
         sp = synth.ensure_synth(config.data.root, synth_config(config))
-        paths = {f.name: getattr(sp, f.name) for f in dataclasses.fields(sp)}
-    paths.update({k: Path(v) for k, v in (eval_config(config).paths or {}).items()})
-    return paths
+        out = {f.name: getattr(sp, f.name) for f in dataclasses.fields(sp)}
+    out.update(given)
+    return out
 
 
 def eval_config(config, **changes) -> EvalConfig:
@@ -88,36 +85,72 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
                  **eval_changes) -> dict[str, pd.DataFrame]:
     """Evaluate a finished (or checkpointed) run; writes `<run_dir>/eval/<task>.csv`; returns {task: table}.
 
+    eval_changes: EvalConfig fields; `paths` is merged key by key over the run's own `eval.paths` (new data the
+    run never saw). Without `tasks`, the run's eval.tasks whose inputs exist run and the others are skipped with a
+    WARNING naming the missing files; tasks named explicitly must have their inputs (FileNotFoundError). Each
+    task's table, and `provenance.json` (the config, every path used, what was skipped), is written as soon as
+    the task finishes, so a later failure keeps the earlier tables.
+
     Pixel mode: windows are decoded at the eval config's num_frames/fps/size (the protocol: 32 frames, 10 fps,
     224 px); `train_shape=True` uses the run's training clip shape instead (`eval_changes` still win), and a
     mismatch without it is logged, since a model trained on small clips scores poorly on large ones.
     """
     from vttwins.training import load_trained
     model, tokenizer, config = load_trained(run_dir)
-    if model.mode == "pixel" and train_shape:
-        eval_changes = {**training_clip_shape(config), **eval_changes}
-    ev = eval_config(config, **eval_changes)
-    if model.mode == "pixel":
+    ev = _run_eval_config(config, model.mode, train_shape, eval_changes, run_dir)
+    mode = ev.mode or model.mode
+    candidates = list(tasks or ev.tasks)
+    ev = dataclasses.replace(ev, tasks=candidates)  # validates the names
+    dataset = run_dataset(config, ev.paths, candidates, mode)
+    chosen, skipped = runnable_tasks(candidates, mode, dataset)
+    if skipped and tasks:
+        raise FileNotFoundError(f"evaluate: inputs of the requested task(s) are missing: {skipped}")
+    for task, why in skipped.items():
+        log.warning("skipping task %s: %s", task, "; ".join(why))
+    if not chosen:
+        raise FileNotFoundError(f"evaluate: no task of {candidates} has its inputs: {skipped} (see docs/data.md)")
+    ev, t0, out_dir, tables = dataclasses.replace(ev, tasks=chosen), time.perf_counter(), Path(run_dir) / "eval", {}
+    from .check import preflight
+    preflight(dataset, chosen, mode, ev)  # a broken input stops here, named, before any task has run
+    base = initial_model(config, tokenizer) if untrained else None
+    for task in chosen:
+        tables[task] = evaluate_model(model, dataset, tokenizer, ev, [task])[task]
+        if base is not None:
+            tables[task] = with_untrained(tables[task], evaluate_model(base, dataset, tokenizer, ev, [task])[task])
+        _write_csv(tables[task], out_dir / f"{task}.csv")
+        _write_provenance(out_dir, ev, config, run_dir, t0, dataset, list(tables), skipped)
+    return tables
+
+
+def _run_eval_config(config, mode: str, train_shape: bool, changes: dict, run_dir) -> EvalConfig:
+    """The run's eval section with `changes` on top (`paths` merged key by key, unknown keys refused)."""
+    changes = dict(changes)
+    if "paths" in changes:
+        check_path_keys(changes["paths"] or {}, "evaluate")
+        changes["paths"] = {**(eval_config(config).paths or {}), **(changes["paths"] or {})}
+    if mode == "pixel" and train_shape:
+        changes = {**training_clip_shape(config), **changes}
+    fields = {f.name for f in dataclasses.fields(EvalConfig)}
+    unknown = sorted(set(changes) - fields)
+    if unknown:
+        raise ValueError(f"evaluate: unknown eval key(s) {unknown}; known: {sorted(fields)}")
+    ev = eval_config(config, **changes)
+    if mode == "pixel":
         differs = {k: (getattr(ev, k), v) for k, v in training_clip_shape(config).items() if getattr(ev, k) != v}
         if differs:
             log.warning("pixel run %s is evaluated at a clip shape it was not trained on (eval, train): %s; "
                         "--train-shape (train_shape=True) evaluates at the training shape", run_dir, differs)
-    tasks = list(tasks or ev.tasks)
-    ev = dataclasses.replace(ev, tasks=tasks)  # validates the names
-    dataset = run_dataset(config)
-    t0 = time.perf_counter()
-    tables = evaluate_model(model, dataset, tokenizer, ev)
-    if untrained:
-        base = evaluate_model(initial_model(config, tokenizer), dataset, tokenizer, ev)
-        tables = {t: with_untrained(tables[t], base[t]) for t in tables}
-    out_dir = Path(run_dir) / "eval"
-    for task, df in tables.items():
-        _write_csv(df, out_dir / f"{task}.csv")
-    from vttwins.results import provenance
-    _write_text(json.dumps(provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
-                                      wall_seconds=round(time.perf_counter() - t0, 1)), indent=2),
-                out_dir / "provenance.json")
-    return tables
+    return ev
+
+
+def _write_provenance(out_dir: Path, ev: EvalConfig, config, run_dir, t0: float, dataset: dict, done: list,
+                      skipped: dict) -> None:
+    from vttwins.results import provenance  # noqa: the one provenance record (git revision, versions)
+    used = sorted({k for t in done for k in (*get(t).inputs(ev.mode or config.model.mode), *get(t).optional)})
+    record = provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
+                        wall_seconds=round(time.perf_counter() - t0, 1), tasks_done=done, skipped=skipped,
+                        paths_used={k: str(dataset[k]) for k in used if dataset.get(k) is not None})
+    atomic_write_text(out_dir / "provenance.json", json.dumps(record, indent=2))
 
 
 def with_untrained(trained: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
@@ -125,16 +158,8 @@ def with_untrained(trained: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     return trained.merge(b, on=KEYS, how="left")
 
 
-def _write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    _write_text(df.to_csv(index=False, float_format="%.4f"), path)
+    atomic_write_text(path, df.to_csv(index=False, float_format="%.4f"))
 
 
 def summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -142,31 +167,3 @@ def summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     df = pd.concat(tables.values(), ignore_index=True)
     keep = (df["task"] == "retrieval") & df["metric"].isin(["R@1", "R@5", "R@10", "MedR"])
     return df[keep | (df["split"] == "mean")].reset_index(drop=True)
-
-
-def _parse_set(items) -> dict:
-    import yaml
-    changes = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--set {item!r} is not key=value (e.g. max_clips=100)")
-        key, value = item.split("=", 1)
-        changes[key.strip().removeprefix("eval.")] = yaml.safe_load(value)
-    return changes
-
-
-def cli_main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vttwins evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--run", required=True, help="run directory (or a checkpoint file of one)")
-    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), help="default: the run's eval.tasks")
-    parser.add_argument("--untrained", action="store_true", help="also score the run's initial model")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="EvalConfig overrides")
-    parser.add_argument("--train-shape", action="store_true",
-                        help="pixel mode: decode windows at the run's training num_frames/fps/size")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    tables = evaluate_run(args.run, args.tasks, args.untrained, args.train_shape, **_parse_set(args.set))
-    with pd.option_context("display.width", 160, "display.max_rows", 200):
-        print(summary(tables).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"wrote {Path(args.run) / 'eval'} in {time.perf_counter() - t0:.1f} s")
-    return 0

@@ -22,7 +22,7 @@ import torch
 
 from . import chance, metrics
 from .common import (dataset_path, encode_text, encode_windows, guarded, make_table, maybe_normalize, resolve_mode,
-                     resolve_model)
+                     resolve_model, warn_missing_words)
 from .config import EvalConfig
 from .windows import WindowSource, centered_starts, floor_seconds
 
@@ -75,6 +75,7 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
     model, tokenizer = resolve_model(model, tokenizer)
     src = _source(dataset, resolve_mode(model, config), config)
     data = read_crosstask(dataset_path(dataset, "crosstask", "root"))
+    warn_missing_words(tokenizer, [s for task in data.tasks.values() for s in task.steps], "crosstask steps")
     step_emb = {t: encode_text(model, tokenizer, list(task.steps), config) for t, task in data.tasks.items()}
     ann = data.annotations.astype({"task": str, "video_id": str})
     results = {"standard": [], "ordered": []}

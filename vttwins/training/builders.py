@@ -42,6 +42,9 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
     if data.synthetic:
         from vttwins.data import synth
 
+        if data.root is not None and Path(data.root).exists() and not Path(data.root).is_dir():
+            raise NotADirectoryError(f"config key 'data.root' (data_dir): {data.root} is a file, not a folder")
+
         scfg = synth_config(config)
         paths = synth.ensure_synth(data.root, scfg) if generate else synth.synth_paths(data.root)
         found = {"video_list_csv": paths.howto_csv, "caption_root": paths.howto_captions,
@@ -57,6 +60,10 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
             raise ValueError(f"config key 'data.{key}' must be set for model.mode={mode!r} on real data")
         if not found[key].exists():
             raise FileNotFoundError(f"config key 'data.{key}': {found[key]} does not exist")
+        if key in ("video_root", "feature_root") and not found[key].is_dir():
+            raise NotADirectoryError(f"config key 'data.{key}': {found[key]} is a file, not a folder")
+        if key in ("video_list_csv", "dict_path") and found[key].is_dir():
+            raise IsADirectoryError(f"config key 'data.{key}': {found[key]} is a folder, not a file")
     return found
 
 
@@ -98,7 +105,7 @@ def build_dataset(config: Config, paths: dict, tokenizer):
         video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
         n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
         crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
-        on_error=d.on_error, seed=config.train.seed)
+        on_error=d.on_error, seed=config.train.seed, feature_dim=None if pixel else m.feature_dim)
 
 
 # ------------------------------------------------------------------------------------------- loss

@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vttwins train", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default="default", help="profile name (configs/<name>.yaml) or a yaml path")
     p.add_argument("--resume", action="store_true", help="same as train.resume=true")
+    p.add_argument("--force", action="store_true",
+                   help="resume even though the config differs from the run's config.json (recorded)")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="e.g. train.steps=100 loss.name=mil_nce output_dir=runs/x data_dir=data/synth/x")
     return p
@@ -28,15 +30,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def cli_main(argv: list[str] | None = None) -> int:
     from vttwins.config import load_config
+    from vttwins.errors import USER_ERRORS, debug_on, one_line
     from vttwins.training.loop import TrainingInterrupted, fit
 
     args = _parser().parse_args(argv)
     overrides = list(args.overrides) + (["train.resume=true"] if args.resume else [])
     try:
         config = load_config(args.config, overrides)
-        run_dir = fit(config)
-    except (ValueError, FileNotFoundError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        run_dir = fit(config, force_resume=args.force)
+    except USER_ERRORS as exc:
+        if debug_on():
+            raise
+        sys.stderr.write(one_line(exc) + "\n")
         return 2
     except TrainingInterrupted as exc:
         log.warning("%s", exc)

@@ -99,7 +99,7 @@ def _total_steps(config: Config, batches_per_epoch: int) -> int:
 class _Run:
     """State of one training run on one rank; `fit` builds it, then calls `train()`."""
 
-    def __init__(self, config: Config, info: DistInfo, device: torch.device):
+    def __init__(self, config: Config, info: DistInfo, device: torch.device, force_resume: bool = False):
         from vttwins.models import build_model
 
         self.info, self.device = info, device
@@ -107,7 +107,13 @@ class _Run:
         self.amp_dtype = builders.resolve_amp(config, device)
         builders.build_loss(config)  # unknown loss / bad options fail before any data is generated
         dist_utils.check_sync_batchnorm(config.train.sync_batchnorm, info, device)  # and a CPU sync_batchnorm
-        resume_from = _on_main(info, lambda: rt.check_run_dir(self.run_dir, config.train.resume))
+        found: dict[str, Any] = {}  # rank 0 keeps the state it validated (no second load)
+
+        def check() -> Path | None:
+            path, found["state"] = rt.check_run_dir(self.run_dir, config.train.resume)
+            return path
+
+        resume_from = _on_main(info, check)
         self.paths = _on_main(info, lambda: builders.data_paths(config, generate=True))
         if not info.is_main:
             self.paths = builders.data_paths(config, generate=False)
@@ -115,10 +121,14 @@ class _Run:
         st.seed_everything(config.train.seed)  # the same initial weights on every rank and every run
         model = build_model(config.model, vocab=self.tokenizer.words)
         self.config = _resolved(config, model)
-        self.resume_state = None
+        self.resume_state, self.resume_changes, self.forced = None, {}, False
         if resume_from is not None:
-            self.resume_state = st.load_state(resume_from)
+            self.resume_state = found.get("state") or st.load_state(resume_from, st.RESUME_KEYS)
             rt.check_same_architecture(self.resume_state["model_config"], model.config, resume_from)
+            saved = self.resume_state.get("config") or {}
+            self.resume_changes = rt.check_resume_config(self.run_dir, saved, config_to_dict(self.config),
+                                                         force_resume)
+            self.forced = force_resume and bool(self.resume_changes)
         self.dataset = builders.build_dataset(self.config, self.paths, self.tokenizer)
         t = self.config.train
         self.sampler = st.GlobalBatchSampler(len(self.dataset), t.batch_size, info.rank, info.world_size, t.seed)
@@ -190,6 +200,8 @@ class _Run:
         atomic_write_text(self.run_dir / "provenance.json", json.dumps(record, indent=2, sort_keys=True,
                                                                        default=str) + "\n")
         rt.truncate_metrics(self.run_dir / "metrics.jsonl", self.start)
+        if self.resume_changes:
+            rt.record_resume(self.run_dir, self.start, self.resume_changes, self.forced)
 
     def write_final(self) -> Path:
         path = self.run_dir / "model.pt"
@@ -304,11 +316,11 @@ class _Run:
             return
         collapsed = math.log(self.config.train.batch_size)
         if self.config.loss.name in SEQUENCE_LOSSES and abs(record["loss"] - collapsed) < 1e-3:
-            # every pair at the same distance: typically all embeddings collapsed to one point, anti-aligned
-            # across modalities, so S2DTW paths take only dummy cells and the gradient vanishes
-            log.warning("step %d: loss = log(batch) = %.4f, all distances equal (collapsed embeddings?); "
-                        "a lower optim.lr or better word vectors (model.word_init) usually avoid it",
-                        record["step"], collapsed)
+            # what is observed, not a diagnosis: every pair of the batch scores the same, so the loss carries no
+            # signal (batch_size=1 and tau<0, which also give this, are refused by the config)
+            log.warning("step %d: loss = %.4f = log(train.batch_size=%d): every video-text pair of the batch "
+                        "scores the same, so this step taught nothing", record["step"], record["loss"],
+                        self.config.train.batch_size)
             log.warning("collapse detector: %s", getattr(self.loss, "diagnostics", None))
         record.update(getattr(self.loss, "diagnostics", None) or {})  # the loss's collapse detector (skip_share, ...)
         metrics.write(json.dumps(record, sort_keys=True) + "\n")
@@ -321,14 +333,16 @@ class _Run:
 
 
 # ------------------------------------------------------------------------------------------- entry points
-def fit(config: Config, callbacks: Iterable[Callable[[dict], None]] = ()) -> Path:
+def fit(config: Config, callbacks: Iterable[Callable[[dict], None]] = (), force_resume: bool = False) -> Path:
     """Train `config` (a `Config`, or a profile name / yaml path) and return the run directory.
 
     Launched by torchrun, it joins the process group (gloo on CPU, NCCL on CUDA) and shards every global batch
     over the processes. `callbacks` are called on every rank after every step with {"step", "loss", "lr"}.
     Raises ValueError / FileNotFoundError before the first step when the config, the data paths, the initial
     checkpoint or the checkpoint to resume do not fit; `TrainingInterrupted` after SIGTERM/SIGINT (a checkpoint
-    of the last finished step is written first).
+    of the last finished step is written first). Resuming (`train.resume=true`) with a config that differs from
+    the checkpoint's outside `runtime.RESUME_SAFE` is refused naming the keys; `force_resume=True` resumes anyway
+    and appends the changes to `<run>/resumes.jsonl` (as any safe change is).
     """
     if not isinstance(config, Config):
         from vttwins.config import load_config
@@ -339,6 +353,6 @@ def fit(config: Config, callbacks: Iterable[Callable[[dict], None]] = ()) -> Pat
         torch.cuda.set_device(device)
     info = dist_utils.setup(device)
     try:
-        return _Run(config, info, device).train(callbacks)
+        return _Run(config, info, device, force_resume).train(callbacks)
     finally:
         dist_utils.teardown(info)

@@ -150,8 +150,45 @@ def save_rotating(state: dict[str, Any], run_dir: str | os.PathLike, step: int, 
     return path
 
 
-def load_state(path: str | os.PathLike) -> dict[str, Any]:
+RESUME_KEYS = ("model", "model_config", "loss", "optimizer", "scheduler", "scaler", "rng", "step", "data_position")
+
+
+def load_state(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A checkpoint dict; ValueError naming the file when it is truncated, empty, or lacks a `required` key."""
+    from vttwins.models.checkpoints import load_checkpoint
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    if path.stat().st_size == 0:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes)")
+    state = load_checkpoint(path)  # ValueError naming the file on a truncated / corrupt one
+    absent = [k for k in required if not isinstance(state, dict) or k not in state]
+    if absent or not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} is not a resume checkpoint: missing {absent or 'everything'}")
+    return state
+
+
+def load_latest_valid(run_dir: str | os.PathLike) -> tuple[Path | None, dict[str, Any] | None]:
+    """(path, state) of the newest checkpoint that loads; a damaged newer one is named in a WARNING and passed
+    over (a SIGKILL or a full disk can leave one behind despite the atomic rename). (None, None) without
+    checkpoints; ValueError when there are some and none loads."""
+    found = list_checkpoints(run_dir)
+    for path in reversed(found):
+        try:
+            return path, load_state(path, RESUME_KEYS)
+        except (ValueError, OSError) as err:
+            log.warning("skipping damaged checkpoint %s (%s); trying the previous one", path, err)
+    if found:
+        raise ValueError(f"no loadable checkpoint in {Path(run_dir) / 'checkpoints'}: "
+                         f"{', '.join(p.name for p in found)} are all damaged (see the warnings above)")
+    return None, None
+
+
+def stale_temp_files(run_dir: str | os.PathLike) -> list[Path]:
+    """Temp files of atomic writes (`.<name>.<random>[.tmp]`) that a SIGKILL left in a run folder."""
+    run_dir = Path(run_dir)
+    names = ("config.json", "provenance.json", "metrics.jsonl", "model.pt")
+    found = [p for p in run_dir.glob(".*") if p.is_file() and any(p.name.startswith(f".{n}.") for n in names)]
+    found += [p for p in (run_dir / "checkpoints").glob(".step_*.pt.*") if p.is_file()]
+    return sorted(found)

@@ -1,5 +1,5 @@
 """`python -m vttwins data synth [--profile smoke|default] [--out DIR] [--noise clean|default|weak]
-[--set key=value ...] [--workers N] [--force]`
+[--set key=value ...] [--workers N] [--force | --no-regenerate]`
 
 `--set` takes config keys (`howto_videos=100`) and noise knobs (`noise.offset_std=8`), values parsed as YAML.
 """
@@ -26,7 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--force", action="store_true", help="regenerate even if meta.json matches")
+    p.add_argument("--force", action="store_true",
+                   help="regenerate even if meta.json matches (only a folder this generator wrote; see manifest.py)")
+    p.add_argument("--no-regenerate", action="store_true",
+                   help="never replace an existing folder: a folder of other settings is an error")
     return p
 
 
@@ -51,7 +54,10 @@ def cli_main(argv: list[str]) -> int:
     config = build_config(args.profile, args.noise, args.overrides, args.seed)
     out = args.out or f"data/synth/{args.profile}"
     t0 = time.perf_counter()
-    paths = (generate if args.force else ensure_synth)(out, config, workers=args.workers)
+    if args.force:
+        paths = generate(out, config, workers=args.workers)
+    else:  # a folder made here is the user's (managed=False): ensure_synth never replaces it behind their back
+        paths = ensure_synth(out, config, workers=args.workers, regenerate=not args.no_regenerate, managed=False)
     meta = json.loads(paths.meta.read_text())
     log.info("SynthHowTo ready in %s (%.1f s): %s", paths.root, time.perf_counter() - t0, json.dumps(meta["counts"]))
     return 0

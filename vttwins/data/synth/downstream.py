@@ -1,11 +1,10 @@
-"""Writers of the set-level files (CSV/JSON/txt) from the per-video records of videos.py, in the real layouts."""
+"""Set-level files of SynthHowTo from the per-video records of videos.py, through the public writers of
+`vttwins.data.formats` (the layouts a user's own data takes; docs/formats.md)."""
 from __future__ import annotations
-
-import csv
-import json
 
 import numpy as np
 
+from .. import formats
 from .config import SynthConfig
 from .paths import SynthPaths
 from .world import World
@@ -13,60 +12,26 @@ from .world import World
 
 def write_howto(paths: SynthPaths, records: list[dict]) -> None:
     # Real HowTo100M lists carry extra columns; the loaders read only `video_path`.
-    with open(paths.howto_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["video_id", "video_path", "task_id", "duration"])
-        for r in records:
-            w.writerow([r["video_id"], r["video_path"], r["task_id"], r["duration"]])
+    formats.write_howto_list(paths.howto_csv, records, extra=["task_id", "duration"])
 
 
 def write_youcook2(paths: SynthPaths, records: list[dict]) -> None:
-    with open(paths.youcook2_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["end", "start", "task", "text", "video_id"])  # the released column order
-        for r in records:
-            for row in r["rows"]:
-                w.writerow([row["end"], row["start"], row["task"], row["text"], row["video_id"]])
-    database = {r["video_id"]: {"duration": float(r["duration"]), "subset": "validation", "recipe_type": r["task_id"],
-                                "annotations": [{"segment": [row["start"], row["end"]], "id": i, "sentence": row["text"]}
-                                                for i, row in enumerate(r["rows"])]}
-                for r in records}
-    with open(paths.youcook2_json, "w") as f:
-        json.dump({"database": database}, f, indent=1)
+    rows = [row for r in records for row in r["rows"]]
+    formats.write_youcook2(paths.youcook2_csv, rows)
+    formats.write_youcook2_json(paths.youcook2_json, rows, {r["video_id"]: r["duration"] for r in records})
 
 
 def write_msrvtt(paths: SynthPaths, records: list[dict]) -> None:
-    with open(paths.msrvtt_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["key", "vid_key", "video_id", "sentence"])
-        for r in records:
-            w.writerow([r["key"], r["vid_key"], r["video_id"], r["sentence"]])
+    formats.write_msrvtt(paths.msrvtt_csv, records)
 
 
 def write_crosstask(paths: SynthPaths, world: World, records: list[dict]) -> None:
-    root = paths.crosstask_root
-    with open(root / "tasks_primary.txt", "w") as f:
-        for t in world.tasks:
-            steps = ",".join(world.step_name(v, o) for v, o in t.steps)
-            f.write(f"{t.task_id}\n{t.title}\nhttps://synthhowto.invalid/{t.title.replace(' ', '-')}\n"
-                    f"{len(t.steps)}\n{steps}\n\n")
-    for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
-        with open(root / name, "w", newline="") as f:
-            w = csv.writer(f)
-            for r in records:
-                if r["split"] == split:
-                    w.writerow([r["task_id"], r["video_id"], f"https://synthhowto.invalid/watch?v={r['video_id']}"])
-    for r in records:
-        with open(root / "annotations" / f"{r['task_id']}_{r['video_id']}.csv", "w", newline="") as f:
-            w = csv.writer(f)
-            for s in r["segments"]:
-                w.writerow([s["step"], f"{s['start']:.2f}", f"{s['end']:.2f}"])
-    with open(paths.crosstask_flat_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["end", "start", "task_id", "text", "video_id"])
-        for r in records:
-            for s in r["segments"]:
-                w.writerow([f"{s['end']:.2f}", f"{s['start']:.2f}", r["task_id"], s["text"], r["video_id"]])
+    tasks = [{"task_id": t.task_id, "title": t.title, "url": f"https://synthhowto.invalid/{t.title.replace(' ', '-')}",
+              "steps": [world.step_name(v, o) for v, o in t.steps]} for t in world.tasks]
+    videos = [{"task_id": r["task_id"], "video_id": r["video_id"], "split": r["split"],
+               "url": f"https://synthhowto.invalid/watch?v={r['video_id']}"} for r in records]
+    segments = [{**s, "task_id": r["task_id"], "video_id": r["video_id"]} for r in records for s in r["segments"]]
+    formats.write_crosstask(paths.crosstask_root, tasks, videos, segments, flat_csv=paths.crosstask_flat_csv)
 
 
 def action_splits(config: SynthConfig, records: list[dict]) -> np.ndarray:
@@ -86,14 +51,6 @@ def action_splits(config: SynthConfig, records: list[dict]) -> np.ndarray:
 
 def write_actions(paths: SynthPaths, config: SynthConfig, records: list[dict]) -> None:
     codes = action_splits(config, records)
-    with open(paths.action_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["video_id", "label", "split1", "split2", "split3"])
-        for r, c in zip(records, codes):
-            w.writerow([r["video_id"], f"{r['action']}_test", *c.tolist()])
-    for action in sorted({r["action"] for r in records}):  # official HMDB split files
-        for s in range(3):
-            with open(paths.action_splits / f"{action}_test_split{s + 1}.txt", "w") as f:
-                for r, c in zip(records, codes):
-                    if r["action"] == action:
-                        f.write(f"{r['video_id']} {c[s]}\n")
+    rows = [{"video_id": r["video_id"], "label": r["action"], **{f"split{s + 1}": int(c[s]) for s in range(3)}}
+            for r, c in zip(records, codes)]
+    formats.write_actions(paths.action_csv, rows, splits_dir=paths.action_splits)  # + official HMDB split files

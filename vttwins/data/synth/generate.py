@@ -3,8 +3,9 @@
     python -m vttwins data synth --profile smoke --out data/synth/smoke
 
 Output is a pure function of the config: every video is seeded on its own (videos.py) and the set files are
-written in index order, so any number of worker processes gives identical bytes. `meta.json` is written last
-and marks a complete folder; `ensure_synth` regenerates only when it is missing or records another config.
+written in index order, so any number of worker processes gives identical bytes. `manifest.json` is written first
+(the generator's claim on the folder), `meta.json` last (a complete folder); `ensure_synth` regenerates only a
+folder it wrote itself whose settings changed (manifest.py).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import downstream
+from . import downstream, manifest
 from .config import SynthConfig
 from .paths import SynthPaths, synth_paths
 from .readme import readme_text
@@ -86,7 +87,8 @@ def _stats(howto: list[dict]) -> dict:
             "seconds": sum(r["duration"] for r in howto)}
 
 
-def _prepare(paths: SynthPaths) -> None:
+def _prepare(paths: SynthPaths, config: SynthConfig, managed: bool) -> None:
+    manifest.claim(paths, config, managed)  # raises, touching nothing, on a folder the generator did not write
     paths.meta.unlink(missing_ok=True)
     for sub in ("howto100m", "youcook2", "msrvtt", "crosstask", "actions"):  # never leave stale videos behind
         shutil.rmtree(paths.root / sub, ignore_errors=True)
@@ -95,14 +97,19 @@ def _prepare(paths: SynthPaths) -> None:
 
 
 def generate(out_dir: str | Path, config: SynthConfig | None = None, workers: int | None = None,
-             progress: bool | None = None) -> SynthPaths:
-    """Generate SynthHowTo into `out_dir` (replacing a previous one there) and return its paths."""
+             progress: bool | None = None, managed: bool = False) -> SynthPaths:
+    """Generate SynthHowTo into `out_dir` (replacing a previous SynthHowTo there) and return its paths.
+
+    `out_dir` must be empty, missing, or a folder this generator wrote (its `manifest.json`); anything else raises
+    before a file is touched. `managed=True` marks the folder a cache `ensure_synth` may regenerate when the
+    settings change; `False` (a folder made on request) is never replaced by `ensure_synth`.
+    """
     config = config or SynthConfig()
     paths = synth_paths(out_dir)
     workers = (os.cpu_count() or 1) if workers is None else workers
     progress = sys.stderr.isatty() if progress is None else progress
     t0 = time.perf_counter()
-    _prepare(paths)
+    _prepare(paths, config, managed)
     world = world_for(config)
     paths.world.write_text(json.dumps(world.to_json(), indent=1))
     jobs = _jobs(config, paths)
@@ -162,13 +169,18 @@ def _folder_lock(root: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def ensure_synth(out_dir: str | Path, config: SynthConfig | None = None, workers: int | None = None) -> SynthPaths:
-    """Paths of SynthHowTo in `out_dir`, generating it only when meta.json is missing or records another config."""
+def ensure_synth(out_dir: str | Path, config: SynthConfig | None = None, workers: int | None = None,
+                 regenerate: bool = True, managed: bool = True) -> SynthPaths:
+    """Paths of SynthHowTo in `out_dir`, generated when missing; see `manifest.py` for when it may be replaced.
+
+    A folder of other settings is regenerated (at WARNING) only if `ensure_synth` wrote it (`managed`) and
+    `regenerate` is true; a folder the user made, or any folder with `regenerate=False`, raises ValueError instead.
+    """
     config = config or SynthConfig()
     paths = synth_paths(out_dir)
-    if _is_current(paths, config):
+    if _is_current(paths, config) and manifest.decide(paths, config, True, regenerate) == "current":
         return paths
     with _folder_lock(paths.root):
-        if _is_current(paths, config):  # another process generated it while we waited
-            return paths
-        return generate(out_dir, config, workers=workers)
+        if manifest.decide(paths, config, _is_current(paths, config), regenerate) == "current":
+            return paths  # another process generated it while we waited
+        return generate(out_dir, config, workers=workers, managed=managed)

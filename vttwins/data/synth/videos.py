@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import formats
 from .config import SynthConfig
 from .features import FeatureMap, video_features
 from .narration import narrate
@@ -55,7 +56,7 @@ def _render_and_write(config: SynthConfig, timeline: Timeline, video: Path, feat
         rng.standard_normal((8, config.size, config.size, 3), dtype=np.float32)
         rng.integers(0, 8, size=int(round(timeline.duration * config.fps)))
     feats = video_features(feature_map_for(config.seed, config.feature_dim), timeline, config.noise.feature_noise, rng)
-    np.save(feature, feats)
+    formats.save_features(feature, feats)
 
 
 def _task_timeline(config: SynthConfig, rng: np.random.Generator, task_index: int | None = None) -> Timeline:
@@ -77,8 +78,8 @@ def make_howto(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     tl = _task_timeline(config, rng)
     caps = narrate(rng, tl, config.noise)
     _render_and_write(config, tl, paths.howto_videos / f"{vid}.mp4", paths.howto_features / f"{vid}.mp4.npy", rng)
-    with open(paths.howto_captions / f"{vid}.json", "w") as f:
-        json.dump({"start": [c.start for c in caps], "end": [c.end for c in caps], "text": [c.text for c in caps]}, f)
+    formats.write_captions(paths.howto_captions, vid, [c.start for c in caps], [c.end for c in caps],
+                           [c.text for c in caps])
     task = world.tasks[tl.task_index]
     ann = {"video_id": vid, "task_id": task.task_id, "task_index": tl.task_index, "duration": tl.duration,
            "fps": config.fps, "size": config.size, "steps": _steps_json(world, tl),

@@ -1,0 +1,96 @@
+"""`reproduce --check`: a regenerated table is identical, within the spread its reference measured, or outside.
+
+The references are copies of tables written by `results.write_table` (so their meta.json carries the tolerance);
+the perturbations are hand-sized against the tolerance rule (2·std·sqrt(2/n) for a mean over n seeds, exact for
+chance rows, the printed precision for single-run values).
+"""
+import shutil
+
+import pandas as pd
+import pytest
+
+from vttwins import pipeline, results
+from vttwins.pipeline import check
+from vttwins.paths import DEFAULT_RESULTS_DIR
+
+ABLATION = pd.DataFrame({"loss": ["S2DTW", "soft-DTW"], "n_seeds": [5, 5], "r10_mean": [20.0, 15.0],
+                         "r10_std": [5.0, 0.0]})
+RETRIEVAL = pd.DataFrame({"model": ["S2DTW", "chance", "untrained"], "direction": ["t2v"] * 3,
+                          "R@1": [3.01, 0.38, 0.38], "MeanR": [80.5, 133.5, 134.4]})
+SPECS = {"ablation_demo": pipeline.Table("ablation_demo", "d"), "retrieval_demo": pipeline.Table("retrieval_demo", "d")}
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.setattr(check, "all_tables", lambda: SPECS)
+    ref, new = tmp_path / "ref", tmp_path / "new"
+    results.write_table(ABLATION, "ablation_demo", ref / "tables", sort_by=[], float_format="%.2f")
+    results.write_table(RETRIEVAL, "retrieval_demo", ref / "tables", float_format="%.2f")
+    shutil.copytree(ref, new)
+    return ref, new
+
+
+def _rewrite(new, name, **cells):
+    """Change cells {column: {row: value}} of a regenerated csv (rows by position)."""
+    df = pd.read_csv(new / "tables" / f"{name}.csv")
+    for col, rows in cells.items():
+        for row, value in rows.items():
+            df.loc[row, col] = value
+    df.to_csv(new / "tables" / f"{name}.csv", index=False, float_format="%.2f")
+
+
+def _status(ref, new):
+    return {c.table: c for c in check.check_tables(new, ref)}
+
+
+def test_identical_tables_pass(dirs):
+    ref, new = dirs
+    assert {t: c.status for t, c in _status(ref, new).items()} == {t: check.IDENTICAL for t in SPECS}
+
+
+def test_a_mean_moves_within_its_seed_spread_but_not_beyond(dirs):
+    ref, new = dirs
+    tol = 2 * 5.0 * (2 / 5) ** 0.5  # 6.32: two standard errors of the difference of two 5-seed means
+    _rewrite(new, "ablation_demo", r10_mean={0: 20.0 + 6.0})
+    assert _status(ref, new)["ablation_demo"].status == check.WITHIN
+    _rewrite(new, "ablation_demo", r10_mean={0: 20.0 + 6.5})
+    got = _status(ref, new)["ablation_demo"]
+    assert got.status == check.OUTSIDE and got.where == "S2DTW: r10_mean"
+    assert got.deviation == pytest.approx(6.5) and got.tolerance == pytest.approx(tol)
+    _rewrite(new, "ablation_demo", r10_mean={0: 20.0, 1: 15.01})  # a cell whose seeds agreed: printed precision
+    assert _status(ref, new)["ablation_demo"].status == check.WITHIN
+    _rewrite(new, "ablation_demo", r10_mean={1: 15.02})
+    assert _status(ref, new)["ablation_demo"].status == check.OUTSIDE
+
+
+def test_a_changed_chance_row_fails_and_a_single_run_is_held_to_printed_precision(dirs):
+    ref, new = dirs
+    _rewrite(new, "retrieval_demo", **{"R@1": {0: 3.02}})  # one unit of "%.2f": a rounding flip
+    assert _status(ref, new)["retrieval_demo"].status == check.WITHIN
+    _rewrite(new, "retrieval_demo", **{"R@1": {0: 3.01}, "MeanR": {1: 133.51}})  # chance: exact
+    got = _status(ref, new)["retrieval_demo"]
+    assert got.status == check.OUTSIDE and got.where == "chance / t2v: MeanR" and got.tolerance == 0
+
+
+def test_missing_rows_and_tables_are_outside(dirs):
+    ref, new = dirs
+    df = pd.read_csv(new / "tables" / "retrieval_demo.csv")
+    df[df["model"] != "untrained"].to_csv(new / "tables" / "retrieval_demo.csv", index=False)
+    (new / "tables" / "ablation_demo.csv").unlink()
+    got = _status(ref, new)
+    assert got["retrieval_demo"].status == check.OUTSIDE and "untrained / t2v" in got["retrieval_demo"].where
+    assert got["ablation_demo"].status == check.OUTSIDE and "missing" in got["ablation_demo"].where
+
+
+def test_report_is_never_written_into_committed_results(dirs, tmp_path):
+    ref, new = dirs
+    checks = check.check_tables(new, ref)
+    with pytest.raises(ValueError, match="may not write into"):
+        check.write_report(checks, DEFAULT_RESULTS_DIR / "reproduction_check.md", new, ref)
+    text = check.write_report(checks, tmp_path / "check.md", new, ref).read_text()
+    assert "| ablation_demo | identical |" in text and "2 of 2 tables agree" in text
+
+
+def test_committed_results_agree_with_themselves():
+    """The committed tables (tolerances stored or, for older ones, derived now) parse and match themselves."""
+    assert all(c.status == check.IDENTICAL for c in check.check_tables(DEFAULT_RESULTS_DIR, DEFAULT_RESULTS_DIR))

@@ -1,0 +1,73 @@
+"""`python -m vttwins reproduce`: run the notebooks (runner), check them against the committed tables (check),
+or run the variation study (variation). Only this module knows all three, so none of them imports another's CLI.
+
+    python -m vttwins reproduce --profile default              # every notebook -> results/
+    python -m vttwins reproduce --check                        # into runs/default/results, then compare
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Sequence
+
+from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name
+from vttwins.pipeline import check
+from vttwins.pipeline.context import results_root
+from vttwins.pipeline.runner import PipelineError, _chosen, run_pipeline
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vttwins reproduce", description="Run the companion notebooks in order.")
+    parser.add_argument("--profile", default="default", help="configs/<profile>.yaml or a path to one")
+    parser.add_argument("--results", default=None,
+                        help="results folder (default: results/ for the default profile, runs/<profile>/results "
+                             "otherwise; with --check the default profile goes to runs/default/results)")
+    parser.add_argument("--only", nargs="+", default=None, help="run only these notebooks (in pipeline order)")
+    parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    parser.add_argument("--check", action="store_true",
+                        help="then compare every regenerated table with --reference (exit 1 when one is outside "
+                             "tolerance); report in runs/<profile>/reproduction_check.md")
+    parser.add_argument("--no-run", action="store_true", help="with --check: compare --results as it is")
+    parser.add_argument("--reference", default=str(DEFAULT_RESULTS_DIR), help="committed results to compare with")
+    parser.add_argument("--variation", action="store_true",
+                        help="the variation study (threads, data workers, a second run) of --only notebooks into "
+                             "runs/variation-<profile>/, summarised in results/REPRODUCIBILITY.md")
+    return parser
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # our progress lines name each notebook already
+    if args.variation:
+        from vttwins.pipeline.variation import run_variation_study  # papermill-heavy: only when asked
+        return run_variation_study(args.profile, args.only, timeout_s=args.timeout)
+    results_dir = args.results
+    if args.check and results_dir is None and profile_name(args.profile) == "default":
+        results_dir = RUNS_DIR / "default" / "results"  # a check never regenerates over the committed results
+    start = time.perf_counter()
+    try:
+        if not (args.check and args.no_run):
+            records = run_pipeline(args.profile, results_dir, only=args.only, timeout_s=args.timeout)
+            log.info("pipeline done in %.0f s: %s", time.perf_counter() - start,
+                     ", ".join(f"{r['notebook']} {r['seconds']:.0f}s" for r in records))
+    except PipelineError as err:
+        log.error("%s", err)
+        return 1
+    if not args.check:
+        return 0
+    new_dir = Path(results_dir) if results_dir is not None else results_root(args.profile)
+    names = [t.name for nb in _chosen(args.only) for t in nb.tables]
+    checks = check.check_tables(new_dir, args.reference, names)
+    report = check.write_report(checks, RUNS_DIR / profile_name(args.profile) / "reproduction_check.md",
+                                new_dir, args.reference)
+    for c in checks:
+        log.info("%-40s %s (largest deviation %.4g at %s, tolerance %.4g)", c.table, c.status, c.deviation,
+                 c.where or "-", c.tolerance)
+    outside = [c.table for c in checks if c.status == check.OUTSIDE]
+    log.log(logging.ERROR if outside else logging.INFO, "reproduction check: %d of %d tables outside tolerance "
+            "%s; report %s", len(outside), len(checks), outside or "", report)
+    return 1 if outside else 0

@@ -1,0 +1,135 @@
+"""The companion's declared outputs: the ordered notebooks and the tables and figures each one must write.
+
+    from vttwins.pipeline.specs import NOTEBOOKS, spec
+    spec("03_retrieval_youcook2").tables[0].name   # -> "retrieval_youcook2"
+
+A leaf of the pipeline package: the runner checks these outputs, the README writer lists them, and the
+reproduction check compares them; nothing here runs a notebook.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[str, ...] = ()
+    nullable: tuple[str, ...] = ()   # numeric columns allowed to hold NaN (e.g. a metric undefined for chance)
+    keys: tuple[str, ...] = ()       # columns naming a row for `reproduce --check` (default: the text columns)
+    volatile: tuple[str, ...] = ()   # columns naming the code or run (hashes): not compared by the check
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    name: str
+    title: str
+    tables: tuple[Table, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+
+_M = ("yc2_t2v_R@10", "crosstask_recall")  # ablation metrics every grid table must carry
+_STATS = tuple(f"{m}_{s}" for m in _M for s in ("mean", "std"))
+_STD = tuple(c for c in _STATS if c.endswith("_std"))  # one seed -> no std
+_TRUTH = ("pair_precision_mean", "pair_recall_mean", "skip_caption_recall_mean", "skip_clip_recall_mean")
+_TRUTH_NULL = tuple(f"{m}_{s}" for m in ("pair_precision", "pair_recall", "skip_caption_precision",
+                                          "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
+                    for s in ("mean", "std")) + ("pair_precision", "pair_recall", "skip_caption_precision",
+                                                 "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
+_RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
+NOTEBOOKS: list[NotebookSpec] = [
+    NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment",
+                 tables=(Table("data_summary", "SynthHowTo counts per set and the measured narration noise",
+                               ("quantity", "value")),),
+                 figures=(Figure("data_weak_alignment", "frames, true step segments and shifted narration of "
+                                 "example videos: what weak alignment looks like"),
+                          Figure("data_caption_offsets", "distribution of caption-minus-step offsets"))),
+    NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a pixel-mode run",
+                 tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, batch, first and last "
+                               "logged loss", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),
+                         Table("pretrain_pixel_eval", "the pixel-mode S2DTW runs against their untrained models "
+                               "and chance, mean and std over seeds (YouCook2 t2v retrieval, CrossTask)",
+                               ("benchmark", "variant", "metric", "n_seeds", "trained_mean", "trained_std",
+                                "untrained_mean", "untrained_std", "chance"), ("trained_std", "untrained_std"))),
+                 figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
+    NotebookSpec("02_ablation_dtw_variants", "A fair ablation: objectives on two worlds, alignment against the "
+                 "truth, one noise knob at a time",
+                 tables=(Table("ablation_defaults", "(a) each objective at its own defaults: test split, both "
+                               "worlds, mean and std over seeds, alignment-vs-truth columns",
+                               ("world", "loss", "n_seeds", *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
+                         Table("ablation_tuned", "(b) each objective at its best temperature/normalisation on val: "
+                               "test split, both worlds", ("world", "loss", "temperature", "normalize", "n_seeds",
+                                                           *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
+                         Table("ablation_tuning", "the tuning sweep on the val split (same grid per objective)",
+                               ("world", "loss", "temperature", "normalize", "n_seeds", *_STATS), _STD),
+                         Table("ablation_truth_reference", "chance and untrained rows of the alignment-vs-truth "
+                               "columns", ("world", "loss", *_TRUTH), _TRUTH_NULL),
+                         Table("ablation_knobs", "one-knob narration sweeps (time shift, filler rate, narrated "
+                               "steps) per objective", ("loss", "knob", "level", "n_seeds", *_STATS), _STD),
+                         Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
+                               "metrics", ("table", "seed", *_M),
+                               ("world", "temperature", "normalize", "knob", "level", *_TRUTH_NULL),
+                               keys=("table", "world", "loss", "temperature", "normalize", "knob", "level", "seed"),
+                               volatile=("run",))),
+                 figures=(Figure("ablation_defaults", "(a) defaults per objective and world, with truth columns"),
+                          Figure("ablation_tuned", "(b) tuned per objective and world"),
+                          Figure("ablation_knobs", "metric vs one narration knob at a time"))),
+    NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval",
+                 tables=(Table("retrieval_youcook2", "YouCook2-style retrieval, text->video and video->text, "
+                               "per model with computed chance", _RETRIEVAL),)),
+    NotebookSpec("04_retrieval_msrvtt", "MSR-VTT-style text-video retrieval",
+                 tables=(Table("retrieval_msrvtt", "MSR-VTT-style retrieval, text->video and video->text, "
+                               "per model with computed chance", _RETRIEVAL),)),
+    NotebookSpec("05_step_localization_crosstask", "CrossTask step localization, both protocols",
+                 tables=(Table("step_localization_crosstask", "CrossTask standard and ordered recall and CTR "
+                               "accuracy, mean over tasks", ("model", "protocol", "metric", "value", "chance")),
+                         Table("step_localization_crosstask_per_task", "CrossTask metrics per task",
+                               ("model", "protocol", "task", "value", "chance")))),
+    NotebookSpec("06_action_recognition", "Action recognition: linear probe and zero-shot",
+                 tables=(Table("action_recognition", "action recognition top-1: linear probe and zero-shot, per "
+                               "split and mean", ("model", "protocol", "mean")),)),
+    NotebookSpec("07_alignment_paths", "Alignment paths: DTW vs soft-DTW vs S2DTW, before and after training",
+                 tables=(Table("alignment_paths", "hard paths on held-out videos: matched pairs on a true step, "
+                               "skipped clips and captions", ("video_id", "stage", "method", "precision")),
+                         Table("alignment_truth", "pair and skip precision/recall vs the true step match over every "
+                               "held-out video, per stage and method", ("stage", "method", "pair_precision",
+                                                                        "pair_recall", "videos"),
+                               ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
+                                "skip_clip_precision", "skip_clip_recall")),),
+                 figures=(Figure("alignment_paths_before", "cost, smoothed cost, soft alignment E, hard path and "
+                                 "truth on held-out videos before training"),
+                          Figure("alignment_paths_after", "the same after S2DTW pretraining"))),
+    NotebookSpec("08_benchmarks", "Speed and memory against the peers",
+                 tables=(Table("benchmarks_index", "the benchmark files and the revision they measured",
+                               ("benchmark", "title", "records"), volatile=("git_revision",)),),
+                 figures=(Figure("benchmarks_overview", "time per case of every benchmark"),
+                          Figure("benchmarks_alignment", "S2DTW loss time vs batch and soft-DTW throughput vs "
+                                 "sequence length, against tslearn, pysdtw and a naive autograd loop"))),
+    NotebookSpec("10_s2dtw_collapse", "The S2DTW collapse: where the log-B plateau happens, and why",
+                 tables=(Table("collapse_phase", "share of seeds at the log-B plateau per objective x temperature x "
+                               "tau x lr, with the detector's read-outs", ("loss", "temperature", "tau", "lr",
+                                                                          "plateau_share", "late_skip_share")),
+                         Table("collapse_runs", "every collapse run with its plateau flag and detector read-outs",
+                               ("loss", "lr", "tau", "temperature", "seed", "final_loss", "gap_to_logB"))),
+                 figures=(Figure("collapse_phase", "share of seeds stuck at log B over lr x tau"),
+                          Figure("collapse_detector", "skip share per step of the highest-lr, highest-tau runs"))),
+]
+
+
+def all_tables() -> dict[str, Table]:
+    """Every declared table by name, in pipeline order."""
+    return {t.name: t for nb in NOTEBOOKS for t in nb.tables}
+
+
+def spec(name: str) -> NotebookSpec:
+    for nb in NOTEBOOKS:
+        if nb.name == name:
+            return nb
+    raise ValueError(f"unknown notebook {name!r}; known: {[nb.name for nb in NOTEBOOKS]}")
