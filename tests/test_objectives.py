@@ -93,3 +93,30 @@ def test_toy_variant_registered_from_a_test_is_a_loss_and_trains(toy_variant, tm
     rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and all(torch.isfinite(torch.tensor(r["loss"])) for r in rows)
     assert json.loads((Path(run_dir) / "config.json").read_text())["loss"]["name"] == "toy_weak_hard"
+
+
+def test_collapse_detector_reads_the_skip_share_and_distance_spread():
+    loss = losses.SequenceContrastiveLoss()
+    x = torch.zeros(4, 3, 2, dtype=torch.float64)
+    x[..., 0] = 1.0
+    loss(x, -x)  # every positive cell costs -<x, -x> = 1 > tau = 0.5, every pair equally far: the log-B plateau
+    assert loss.diagnostics["skip_share"] == 1.0 and loss.diagnostics["distance_spread"] == pytest.approx(0.0)
+    loss(x, x)  # cost -1 < tau everywhere
+    assert loss.diagnostics["skip_share"] == 0.0 and loss.diagnostics["cosine_max"] == pytest.approx(1.0)
+
+
+def test_skip_cost_warmup_moves_tau_linearly_then_stays():
+    cfg = load_config("smoke", ["loss.name=s2dtw_skip_warmup"])
+    loss = build_loss(cfg)
+    assert (loss.tau_start, loss.warmup_steps, loss.tau_final) == (2.0, 50, 0.5)
+    v = torch.nn.functional.normalize(torch.randn(2, 3, 4, dtype=torch.float64), dim=-1)
+    seen = []
+    for _ in range(52):
+        loss(v, v)
+        seen.append(loss.tau)
+    assert seen[0] == 2.0 and seen[25] == pytest.approx(2.0 - 1.5 * 25 / 50) and seen[50:] == [0.5, 0.5]
+    loss.eval()
+    loss(v, v)
+    assert loss.tau == 0.5
+    with pytest.raises(ValueError, match="learnable tau"):
+        build_loss(load_config("smoke", ["loss.name=s2dtw_skip_warmup", "loss.learn_tau=true"]))

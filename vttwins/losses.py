@@ -23,7 +23,7 @@ from torch import nn
 
 from vttwins import alignment as _alignment  # attribute lookup at call time: tests may substitute a reference
 
-__all__ = ["SequenceContrastiveLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
+__all__ = ["SequenceContrastiveLoss", "SkipCostWarmupLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
            "permutation_set"]
 
 # The built-in alignments: name -> flags of s2dtw_matrix (`smooth`, `weak`) plus `hard` (gamma forced to 0: hard DTW
@@ -273,7 +273,9 @@ class SequenceContrastiveLoss(nn.Module):
         if self.tda is not None and self.training:
             video, _ = self.tda(video, generator=generator, lengths=video_lengths)
             text, _ = self.tda(text, generator=generator, lengths=text_lengths)
-        logits = -self.distances(video, text, video_lengths, text_lengths) / self.temperature  # [c, a]
+        distances = self.distances(video, text, video_lengths, text_lengths)
+        self.diagnostics = _collapse_diagnostics(video, text, distances, self.tau)
+        logits = -distances / self.temperature  # [c, a]
         positive = logits.diagonal()
         if self.direction == "text":
             terms = torch.logsumexp(logits, dim=0) - positive
@@ -282,6 +284,45 @@ class SequenceContrastiveLoss(nn.Module):
         else:
             terms = 0.5 * (torch.logsumexp(logits, dim=0) + torch.logsumexp(logits, dim=1)) - positive
         return _reduce(terms, self.reduction)
+
+
+class SkipCostWarmupLoss(SequenceContrastiveLoss):
+    """Opt-in collapse remedy: S2DTW whose skip cost starts at `tau_start` and moves linearly to `tau` over the
+    first `warmup_steps` training calls (then stays at `tau`; `.eval()` always uses `tau`).
+
+    Why: the log-B plateau is the lattice skipping every real cell (all costs -<x, y> > tau), which leaves no
+    gradient through the content. With tau_start > 1 >= every cosine cost, skipping is dearer than any match at the
+    start, so early steps must align content. The call counter is not checkpointed: a resumed run restarts the
+    warm-up. Not the released behaviour (that is `SequenceContrastiveLoss`).
+    """
+
+    def __init__(self, *args, tau_start: float = 2.0, warmup_steps: int = 50, **kwargs):
+        super().__init__(*args, **kwargs)
+        if torch.is_tensor(self.tau) and self.tau.requires_grad:
+            raise ValueError("a skip-cost warm-up with a learnable tau (loss.learn_tau) is ambiguous; use one")
+        _check_scalar("tau_start", tau_start)
+        if int(warmup_steps) != warmup_steps or warmup_steps < 1:
+            raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
+        self.tau_final, self.tau_start, self.warmup_steps, self.calls = float(self.tau), float(tau_start), \
+            int(warmup_steps), 0
+
+    def forward(self, *args, **kwargs):
+        frac = min(1.0, self.calls / self.warmup_steps) if self.training else 1.0
+        self.tau = self.tau_start + (self.tau_final - self.tau_start) * frac
+        self.calls += int(self.training)
+        return super().forward(*args, **kwargs)
+
+
+def _collapse_diagnostics(video, text, distances, tau) -> dict[str, float]:
+    """Why a sequence loss stalls at log B (detached, cheap): `skip_share` = share of the positive pairs' cells
+    whose cost -<x, y> exceeds the skip cost tau (there the lattice prefers skipping: at 1.0 the path skips all
+    content and the gradient through real cells vanishes); `distance_spread` = std of the B x B distances (0 when
+    every pair is equally far, i.e. the loss is exactly log B); `cosine_max` = the largest positive-pair cosine."""
+    with torch.no_grad():
+        cost = -(video.detach() @ text.detach().transpose(1, 2))  # (B, n, m) of the positive pairs
+        t = float(tau.detach()) if torch.is_tensor(tau) else float(tau)
+        return {"skip_share": float((cost > t).float().mean()), "distance_spread": float(distances.detach().std()),
+                "cosine_max": float(-cost.min())}
 
 
 # ---------------------------------------------------------------------------------------- clip baselines

@@ -133,21 +133,26 @@ class _Names:
 
 # ------------------------------------------------------------------------------------------- builders
 def build_sequence(loss, objective: Objective):
-    """SequenceContrastiveLoss of a DTW-family objective from a resolved LossConfig."""
+    """SequenceContrastiveLoss of a DTW-family objective from a resolved LossConfig; `options["loss_class"]` (a
+    name in vttwins.losses) picks a subclass, the other options are its extra keyword arguments."""
     import torch
     from torch import nn
 
-    from vttwins.losses import SequenceContrastiveLoss
+    from vttwins import losses
+
+    options = dict(objective.options)
+    cls = getattr(losses, options.pop("loss_class", "SequenceContrastiveLoss"))
 
     def maybe_param(value, learn):
         return nn.Parameter(torch.tensor(float(value))) if learn else value
 
     if objective.alignment.get("hard") and loss.learn_gamma:
         raise ValueError(f"loss.learn_gamma=true does nothing for loss.name={loss.name!r} (hard DTW forces gamma = 0)")
-    return SequenceContrastiveLoss(
-        alignment=dict(objective.alignment), gamma=maybe_param(loss.gamma, loss.learn_gamma), smooth_gamma=loss.smooth_gamma,
+    return cls(
+        alignment=dict(objective.alignment), gamma=maybe_param(loss.gamma, loss.learn_gamma),
+        smooth_gamma=loss.smooth_gamma,
         tau=maybe_param(loss.tau, loss.learn_tau), direction=loss.direction, temperature=loss.temperature,
-        tda=loss.tda, max_shift=loss.tda_max_shift, sharpness=loss.tda_sharpness, **objective.options)
+        tda=loss.tda, max_shift=loss.tda_max_shift, sharpness=loss.tda_sharpness, **options)
 
 
 def _clip_only(loss) -> None:
@@ -201,5 +206,8 @@ for _obj in (
               description="the released S2DTW: smoothing + weak alignment (docs/method.md §3-§4)"),
     Objective("s2dtw_tda", "S2DTW + TDA", "#e67e22", build_sequence, _a(True, True), _d(tda=True),
               description="S2DTW with temporal data augmentation (docs/method.md §5)"),
+    Objective("s2dtw_skip_warmup", "S2DTW + skip-cost warm-up", "#7b241c", build_sequence, _a(True, True), _d(),
+              options=MappingProxyType({"loss_class": "SkipCostWarmupLoss", "tau_start": 2.0, "warmup_steps": 50}),
+              description="opt-in collapse remedy: skip cost 2 -> tau over the first 50 steps (not released)"),
 ):
     register(_obj)

@@ -82,58 +82,74 @@ def sweep(summary: pd.DataFrame, x: str, metrics: Sequence[str], hue: str | None
     return fig
 
 
-def _matrix(ax, m: np.ndarray, title: str, cmap: str = "viridis") -> None:
-    im = ax.imshow(m, cmap=cmap, aspect="auto", interpolation="nearest")
-    ax.set_title(title, fontsize=8)
-    ax.set_xlabel("caption", fontsize=7)
-    ax.set_ylabel("clip", fontsize=7)
-    ax.tick_params(labelsize=6)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
-
-
 def alignment_panels(rows: Sequence[dict], title: str = "") -> plt.Figure:
-    """One row per (video, method, stage): cost matrix, smoothed matrix, E over the lattice, hard path, truth.
+    """One row per (video, method, stage), three panels a reader of the paper can check against the truth:
+    the cost (green = good match), the soft alignment E on clip x caption axes with the skip mass of each clip and
+    caption as marginal bars (weak lattice only), and the hard path drawn over the true step match.
 
-    Each dict: `label`; `cost (N, M)`; `smoothed (N, M)` or None; `E (P, Q)` (the lattice: (2N+1, 2M+1) when weak,
-    else (N, M)); `path` list of (clip, caption) pairs; `unmatched_x`, `unmatched_y` index lists; `truth (N, M)`
-    boolean (clip and caption share a true step).
+    Each dict: `label`; `cost (N, M)`; `E_real (N, M)` (E on the real cells); `weak` bool; `path` list of (clip,
+    caption) pairs; `unmatched_x`, `unmatched_y` index lists; `truth (N, M)` boolean (clip and caption share a
+    true step). Skip mass of clip i = 1 - min(1, sum_j E[i, j]) (the probability it is matched to no caption,
+    approximately: a clip may match several captions).
     """
-    fig, axes = plt.subplots(len(rows), 5, figsize=(15, 2.7 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 3, figsize=(12.5, 3.5 * len(rows)), squeeze=False)
     for ax_row, row in zip(axes, rows):
         cost = np.asarray(row["cost"])
-        _matrix(ax_row[0], cost, f"{row['label']}\ncost C = -<x, y>")
-        smoothed = row.get("smoothed")
-        if smoothed is None:
-            ax_row[1].axis("off")
-            ax_row[1].text(0.5, 0.5, "no smoothing", ha="center", va="center", fontsize=8)
-        else:
-            _matrix(ax_row[1], np.asarray(smoothed), "smoothed C~")
-        E = np.asarray(row["E"])
-        _matrix(ax_row[2], E, "soft alignment E" + (" (lattice: dummy rows/cols = skips)"
-                                                     if E.shape != cost.shape else ""), cmap="magma")
-        _path(ax_row[3], cost.shape, row)
-        _matrix(ax_row[4], np.asarray(row["truth"], dtype=float), "true step match", cmap="Greys")
-    fig.suptitle(title, fontsize=10)
+        im = ax_row[0].imshow(cost, cmap="RdYlGn_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+        fig.colorbar(im, ax=ax_row[0], fraction=0.046, pad=0.02).set_label("cost -cos (green = good match)",
+                                                                           fontsize=8)
+        _axes(ax_row[0], f"{row['label']}\ncost C = -<clip, caption>")
+        _soft(ax_row[1], np.asarray(row["E_real"]), bool(row.get("weak")))
+        _path(ax_row[2], cost.shape, row)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def _path(ax, shape: tuple[int, int], row: dict) -> None:
-    n, m = shape
-    grid = np.zeros(shape)
-    for i, j in row["path"]:
-        grid[i, j] = 1.0
-    ax.imshow(grid, cmap="Blues", aspect="auto", vmin=0, vmax=1.5, interpolation="nearest")
-    for i in row.get("unmatched_x", []):
-        ax.axhline(i, color="#c0392b", lw=2, alpha=0.6)
-    for j in row.get("unmatched_y", []):
-        ax.axvline(j, color="#e67e22", lw=2, alpha=0.6)
-    ax.set_title("hard path (red rows: skipped clips,\norange cols: skipped captions)", fontsize=8)
+def _axes(ax, title: str, pad: float = 6.0) -> None:
+    ax.set_title(title, fontsize=9, pad=pad)
+    ax.set_xlabel("caption", fontsize=9)
+    ax.set_ylabel("clip", fontsize=9)
+    ax.tick_params(labelsize=8)
+
+
+def _soft(ax, E: np.ndarray, weak: bool) -> None:
+    ax.imshow(E, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    _axes(ax, "soft alignment E (dark = on the path)" + ("\nbars: skip mass of each clip / caption" if weak else ""),
+          pad=34.0 if weak else 6.0)
+    if not weak:
+        return
+    n, m = E.shape
+    skip_x, skip_y = 1 - np.minimum(1, E.sum(axis=1)), 1 - np.minimum(1, E.sum(axis=0))
+    ax.barh(np.arange(n), skip_x * 1.5, left=m - 0.5 + 0.2, height=0.7, color="#c0392b", clip_on=False)
+    ax.bar(np.arange(m), -skip_y * 1.5, bottom=-0.5 - 0.2, width=0.7, color="#e67e22", clip_on=False)
     ax.set_xlim(-0.5, m - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
-    ax.set_xlabel("caption", fontsize=7)
-    ax.set_ylabel("clip", fontsize=7)
-    ax.tick_params(labelsize=6)
+
+
+def _path(ax, shape: tuple[int, int], row: dict) -> None:
+    """The hard path over the truth: grey = the clip and caption share a true step; o = path on a true match,
+    x = path off it; skipped clips / captions marked on the margins (legend only when something is skipped)."""
+    n, m = shape
+    truth = np.asarray(row["truth"], dtype=float)
+    ax.imshow(truth, cmap="Greys", vmin=0, vmax=2.5, aspect="auto", interpolation="nearest")
+    hits = [(i, j) for i, j in row["path"] if truth[i, j]]
+    misses = [(i, j) for i, j in row["path"] if not truth[i, j]]
+    if hits:
+        ax.plot([j for _, j in hits], [i for i, _ in hits], "o", color="#1e8449", ms=8, label="path, true match")
+    if misses:
+        ax.plot([j for _, j in misses], [i for i, _ in misses], "x", color="#c0392b", ms=8, mew=2,
+                label="path, no true match")
+    if len(row.get("unmatched_x", [])):
+        ax.plot([m - 0.5 + 0.3] * len(row["unmatched_x"]), row["unmatched_x"], ">", color="#c0392b", ms=7,
+                clip_on=False, label="skipped clip")
+    if len(row.get("unmatched_y", [])):
+        ax.plot(row["unmatched_y"], [-0.5 - 0.3] * len(row["unmatched_y"]), "v", color="#e67e22", ms=7,
+                clip_on=False, label="skipped caption")
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    _axes(ax, "hard path over the true step match (grey)", pad=16.0 if len(row.get("unmatched_y", [])) else 6.0)
+    ax.legend(fontsize=7, loc="lower left", framealpha=0.8)
 
 
 def weak_alignment_examples(examples: Sequence[dict], title: str = "") -> plt.Figure:
@@ -286,4 +302,106 @@ def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- fair ablation
+METRIC_LABELS = {  # axis label and whether lower is better, per ablation / truth column
+    "yc2_t2v_R@10": ("YouCook2 text→video R@10 (%)", False), "yc2_t2v_MedR": ("YouCook2 median rank", True),
+    "crosstask_recall": ("CrossTask step recall (%)", False), "crosstask_ordered": ("CrossTask ordered recall (%)", False),
+    "crosstask_ctr": ("CrossTask CTR accuracy (%)", False),
+    "pair_precision": ("hard-path pair precision vs truth (%)", False),
+    "pair_recall": ("hard-path pair recall vs truth (%)", False),
+    "skip_caption_recall": ("filler captions skipped (recall, %)", False),
+    "skip_clip_recall": ("unnarrated clips skipped (recall, %)", False),
+}
+
+
+def _metric_label(metric: str) -> str:
+    label, lower = METRIC_LABELS.get(metric, (metric, False))
+    return label + ("\n(lower is better)" if lower else "")
+
+
+def _registry_order(names) -> list[str]:
+    """Objectives in registry order (clip baselines, then DTW components added one by one); others last."""
+    rank = {objectives.label(n): i for i, n in enumerate(objectives.names())}
+    return sorted(dict.fromkeys(names), key=lambda n: (rank.get(n, len(rank)), str(n)))
+
+
+def world_bars(summary: pd.DataFrame, metrics: Sequence[str], chance: dict[str, float] | None = None,
+               title: str = "") -> plt.Figure:
+    """Horizontal bars: one panel per metric, objectives down the y axis (registry order), one bar per world
+    (mean ± std over seeds); a hatched bar is within one std of its world's best (`<metric>_unresolved`)."""
+    worlds = list(dict.fromkeys(summary["world"]))
+    names = _registry_order(summary["loss"])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics) + 1.6, 0.45 * len(names) + 1.6),
+                             squeeze=False, sharey=True)
+    height = 0.8 / len(worlds)
+    for ax, metric in zip(axes[0], metrics):
+        for k, world in enumerate(worlds):
+            rows = summary[summary["world"] == world].set_index("loss").reindex(names)
+            y = np.arange(len(names)) + (k - (len(worlds) - 1) / 2) * height
+            unresolved = rows.get(f"{metric}_unresolved", pd.Series(False, index=rows.index)).fillna(False)
+            ax.barh(y, rows[f"{metric}_mean"], height, xerr=rows[f"{metric}_std"].fillna(0), capsize=2,
+                    color=[_color(n, i) for i, n in enumerate(names)], alpha=1.0 if k == 0 else 0.55,
+                    hatch=None, edgecolor="k", linewidth=0.4, label=str(world))
+            for yi, flag in zip(y, unresolved):
+                if flag:
+                    ax.text(0, yi, " ~", va="center", fontsize=8)
+        if chance and metric in chance:
+            ax.axvline(chance[metric], color="k", ls="--", lw=1, label="chance")
+        ax.set_xlabel(_metric_label(metric), fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        ax.invert_yaxis()
+    axes[0][0].set_yticks(range(len(names)), names, fontsize=9)
+    axes[0][-1].legend(fontsize=8, title="world (pale: 2nd)", title_fontsize=8, loc="lower right")
+    fig.suptitle(title + "\n'~': within one std of the world's best (unresolved)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def knob_sweeps(summary: pd.DataFrame, metrics: Sequence[str], knob_labels: dict[str, str],
+                chance: dict[str, float] | None = None, title: str = "") -> plt.Figure:
+    """One row per narration knob (x = its value), one column per metric, one line per objective."""
+    knobs = list(dict.fromkeys(summary["knob"]))
+    fig, axes = plt.subplots(len(knobs), len(metrics), figsize=(3.8 * len(metrics) + 1.5, 3.0 * len(knobs)),
+                             squeeze=False)
+    for ax_row, knob in zip(axes, knobs):
+        part = summary[summary["knob"] == knob]
+        for ax, metric in zip(ax_row, metrics):
+            for i, name in enumerate(_registry_order(part["loss"])):
+                df = part[part["loss"] == name].sort_values("level")
+                ax.errorbar(df["level"], df[f"{metric}_mean"], yerr=df[f"{metric}_std"].fillna(0), marker="o",
+                            capsize=3, color=_color(name, i), label=name, lw=1.4)
+            if chance and metric in chance:
+                ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
+            ax.set(xlabel=knob_labels.get(knob, knob), ylabel=_metric_label(metric))
+            ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def phase_diagram(table: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Share of seeds stuck at the log-B plateau (and the late skip share) per lr x tau cell; one panel per
+    objective x temperature. Dark = collapsed."""
+    panels = list(table.groupby(["loss", "temperature"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 0.8, 3.2), squeeze=False)
+    for ax, ((loss, temp), df) in zip(axes[0], panels):
+        cells = df.groupby(["tau", "lr"]).agg(plateau=("plateau", "mean"), skip=("late_skip_share", "mean"))
+        taus, lrs = sorted(df["tau"].unique()), sorted(df["lr"].unique())
+        grid = np.array([[cells.loc[(t, lr), "plateau"] for lr in lrs] for t in taus], dtype=float)
+        im = ax.imshow(grid, cmap="Reds", vmin=0, vmax=1, origin="lower", aspect="auto")
+        for i, t in enumerate(taus):
+            for j, lr in enumerate(lrs):
+                ax.text(j, i, f"{grid[i, j]:.0%}\nskip {cells.loc[(t, lr), 'skip']:.2f}", ha="center",
+                        va="center", fontsize=8, color="white" if grid[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], fontsize=8)
+        ax.set_yticks(range(len(taus)), [f"{v:g}" for v in taus], fontsize=8)
+        ax.set_xlabel("learning rate", fontsize=9)
+        ax.set_ylabel("skip cost τ", fontsize=9)
+        ax.set_title(f"{loss}\ntemperature {temp:g}", fontsize=9)
+    fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02).set_label("share of seeds at loss = log B")
+    fig.suptitle(title, fontsize=10, y=1.04)
     return fig

@@ -127,6 +127,8 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
     from vttwins.alignment import hard_path, pairwise_cost, soft_alignment
     from vttwins.alignment.lattice import smooth_forward
 
+    from .truth import path_counts
+
     rows, stats = [], []
     for vid in video_ids:
         v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
@@ -140,14 +142,28 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
             pairs = [tuple(map(int, p)) for p in path.pairs]
             smoothed = smooth_forward(cost[None], smooth_gamma)[0][0].numpy() if o["smooth"] else None
             rows.append({"label": f"{vid} · {label} · {stage}", "cost": cost.numpy(), "smoothed": smoothed,
-                         "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(), "path": pairs,
+                         "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(),
+                         "E_real": al.real[0].numpy(), "weak": o["weak"], "path": pairs,
                          "unmatched_x": path.unmatched_x.tolist(), "unmatched_y": path.unmatched_y.tolist(),
                          "truth": truth})
             hits = sum(bool(truth[i, j]) for i, j in pairs)
+            counts = path_counts(truth, pairs, path.unmatched_x.tolist(), path.unmatched_y.tolist())
             stats.append({"video_id": vid, "stage": stage, "method": label, "matched_pairs": len(pairs),
                           "precision": hits / max(len(pairs), 1), "true_pairs": int(truth.sum()),
-                          "skipped_clips": len(path.unmatched_x), "skipped_captions": len(path.unmatched_y)})
+                          "skipped_clips": len(path.unmatched_x), "skipped_captions": len(path.unmatched_y),
+                          **{f"n_{k}": v for k, v in counts.items()}})
     return rows, pd.DataFrame(stats)
+
+
+def alignment_summary(stats: pd.DataFrame) -> pd.DataFrame:
+    """Micro-averaged truth scores (percent, `truth.rates`) per stage x method over every video of `stats`."""
+    from .truth import rates
+
+    rows = []
+    for (stage, method), g in stats.groupby(["stage", "method"], sort=False):
+        counts = g[[c for c in g if c.startswith("n_")]].rename(columns=lambda c: c[2:])
+        rows.append({"stage": stage, "method": method, **rates(counts)})
+    return pd.DataFrame(rows)
 
 
 def constant_cosine_s2dtw(cosines: Sequence[float], n: int = 8) -> pd.DataFrame:

@@ -59,10 +59,38 @@ def sweep_cells(key: str, values: Sequence[float], column: str, loss: str = "S2D
     return [({column: float(v)}, {"loss.name": objectives.get(loss).name, key: float(v)}) for v in values]
 
 
+KNOBS = {  # one-knob narration sweeps: knob -> (NoiseConfig field, axis label)
+    "offset_std": ("offset_std", "caption time shift std (s)"),
+    "filler_rate": ("filler_rate", "filler caption rate"),
+    "narrate_prob": ("narrate_prob", "probability a step is narrated"),
+}
+
+
+def knob_cells(base: Config, knob: str, values: Sequence[float], losses: Iterable[str]) -> list[tuple[dict, dict]]:
+    """Cells of a one-knob narration sweep: each value of `knob` (a key of KNOBS) regenerates the pretraining
+    SynthHowTo features-only into its own folder with every OTHER noise knob at the base world's value; a value
+    equal to the base reuses the base data. Evaluate on the base downstream sets (`eval_base=` in `grid_jobs`)."""
+    from vttwins.training.builders import synth_config
+
+    if knob not in KNOBS:
+        raise ValueError(f"unknown noise knob {knob!r}; choose from {', '.join(KNOBS)}")
+    field = KNOBS[knob][0]
+    noise = dataclasses.asdict(synth_config(base).noise)
+    cells = []
+    for value in values:
+        data = {}
+        if float(value) != float(noise[field]):
+            synth = {**base.data.synth, "render_videos": False, "noise": {**noise, field: float(value)}}
+            data = {"data.root": f"{base.data.root}-{knob}-{float(value):g}", "data.synth": synth}
+        for loss in losses:
+            obj = objectives.get(loss)
+            cells.append(({"loss": obj.label, "knob": knob, "level": float(value)}, {"loss.name": obj.name, **data}))
+    return cells
+
+
 def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterable[str]) -> list[tuple[dict, dict]]:
-    """Cells of the narration-noise sweep: each level `(offset_std, filler_rate)` regenerates the pretraining
-    SynthHowTo features-only (no video rendering) into its own folder; a level equal to the base noise reuses the
-    base data. Downstream evaluation stays on the base set (pass `eval_base=base` to `grid_jobs`)."""
+    """Cells of the joint (offset_std, filler_rate) sweep (kept for callers; the notebooks use `knob_cells`):
+    each level regenerates the pretraining SynthHowTo features-only; a level equal to the base reuses it."""
     from vttwins.training.builders import synth_config
 
     scfg = synth_config(base)
@@ -118,7 +146,10 @@ def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
     out: dict[str, Job] = {}
     for job in jobs:
         cfg = config_from_dict(job.config)
-        data = config_from_dict(job.eval_config).data.root if job.eval_config is not None else cfg.data.root
+        data = cfg.data.root
+        if job.eval_config is not None:  # another data set, or a val/test split of it (eval.paths)
+            other = config_from_dict(job.eval_config)
+            data = f"{other.data.root}{sorted(dict(getattr(other.eval, 'paths', None) or {}).items())}"
         key = f"{run_key(cfg)}@{data}"  # same training, evaluated on the same data
         out.setdefault(key, job)
         job.labels["_key"] = key

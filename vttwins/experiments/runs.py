@@ -121,6 +121,8 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
 
     run_dir, eval_changes = Path(run_dir), dict(eval_changes or {})
     root = dataset_config.data.root if dataset_config is not None else None
+    if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
+        root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
     kind = "untrained" if untrained else "trained"
     cache = run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
     if cache.is_file():

@@ -38,6 +38,11 @@ class NotebookSpec:
 _M = ("yc2_t2v_R@10", "crosstask_recall")  # ablation metrics every grid table must carry
 _STATS = tuple(f"{m}_{s}" for m in _M for s in ("mean", "std"))
 _STD = tuple(c for c in _STATS if c.endswith("_std"))  # one seed -> no std
+_TRUTH = ("pair_precision_mean", "pair_recall_mean", "skip_caption_recall_mean", "skip_clip_recall_mean")
+_TRUTH_NULL = tuple(f"{m}_{s}" for m in ("pair_precision", "pair_recall", "skip_caption_precision",
+                                          "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
+                    for s in ("mean", "std")) + ("pair_precision", "pair_recall", "skip_caption_precision",
+                                                 "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
 _RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
 NOTEBOOKS: list[NotebookSpec] = [
     NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment",
@@ -54,22 +59,28 @@ NOTEBOOKS: list[NotebookSpec] = [
                                ("benchmark", "variant", "metric", "n_seeds", "trained_mean", "trained_std",
                                 "untrained_mean", "untrained_std", "chance"), ("trained_std", "untrained_std"))),
                  figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
-    NotebookSpec("02_ablation_dtw_variants", "Ablation: losses, DTW variants, gamma, tau and narration noise",
-                 tables=(Table("ablation_dtw_variants", "the DTW-variant ablation: eight objectives, mean and std "
-                               "over seeds", ("loss", "n_seeds", *_STATS), _STD),
-                         Table("ablation_gamma", "S2DTW gamma sweep, mean and std over seeds",
-                               ("gamma", "n_seeds", *_STATS), _STD),
-                         Table("ablation_tau", "S2DTW tau sweep, mean and std over seeds",
-                               ("tau", "n_seeds", *_STATS), _STD),
-                         Table("ablation_noise", "narration-noise sweep (offset spread, filler rate) for MIL-NCE, "
-                               "soft-DTW and S2DTW", ("loss", "offset_std", "filler_rate", "n_seeds", *_STATS), _STD),
-                         Table("ablation_runs", "every ablation run with its cell, seed and metrics",
-                               ("seed", *_M), ("gamma", "tau", "offset_std", "filler_rate"),
-                               keys=("loss", "gamma", "tau", "offset_std", "filler_rate", "seed"),
+    NotebookSpec("02_ablation_dtw_variants", "A fair ablation: objectives on two worlds, alignment against the "
+                 "truth, one noise knob at a time",
+                 tables=(Table("ablation_defaults", "(a) each objective at its own defaults: test split, both "
+                               "worlds, mean and std over seeds, alignment-vs-truth columns",
+                               ("world", "loss", "n_seeds", *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
+                         Table("ablation_tuned", "(b) each objective at its best temperature/normalisation on val: "
+                               "test split, both worlds", ("world", "loss", "temperature", "normalize", "n_seeds",
+                                                           *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
+                         Table("ablation_tuning", "the tuning sweep on the val split (same grid per objective)",
+                               ("world", "loss", "temperature", "normalize", "n_seeds", *_STATS), _STD),
+                         Table("ablation_truth_reference", "chance and untrained rows of the alignment-vs-truth "
+                               "columns", ("world", "loss", *_TRUTH), _TRUTH_NULL),
+                         Table("ablation_knobs", "one-knob narration sweeps (time shift, filler rate, narrated "
+                               "steps) per objective", ("loss", "knob", "level", "n_seeds", *_STATS), _STD),
+                         Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
+                               "metrics", ("table", "seed", *_M),
+                               ("world", "temperature", "normalize", "knob", "level", *_TRUTH_NULL),
+                               keys=("table", "world", "loss", "temperature", "normalize", "knob", "level", "seed"),
                                volatile=("run",))),
-                 figures=(Figure("ablation_dtw_variants", "the ablation as bars (mean, std, chance)"),
-                          Figure("ablation_gamma_tau", "metric vs gamma and tau of S2DTW"),
-                          Figure("ablation_noise", "metric vs narration noise for MIL-NCE, soft-DTW and S2DTW"))),
+                 figures=(Figure("ablation_defaults", "(a) defaults per objective and world, with truth columns"),
+                          Figure("ablation_tuned", "(b) tuned per objective and world"),
+                          Figure("ablation_knobs", "metric vs one narration knob at a time"))),
     NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval",
                  tables=(Table("retrieval_youcook2", "YouCook2-style retrieval, text->video and video->text, "
                                "per model with computed chance", _RETRIEVAL),)),
@@ -86,7 +97,12 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "split and mean", ("model", "protocol", "mean")),)),
     NotebookSpec("07_alignment_paths", "Alignment paths: DTW vs soft-DTW vs S2DTW, before and after training",
                  tables=(Table("alignment_paths", "hard paths on held-out videos: matched pairs on a true step, "
-                               "skipped clips and captions", ("video_id", "stage", "method", "precision")),),
+                               "skipped clips and captions", ("video_id", "stage", "method", "precision")),
+                         Table("alignment_truth", "pair and skip precision/recall vs the true step match over every "
+                               "held-out video, per stage and method", ("stage", "method", "pair_precision",
+                                                                        "pair_recall", "videos"),
+                               ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
+                                "skip_clip_precision", "skip_clip_recall")),),
                  figures=(Figure("alignment_paths_before", "cost, smoothed cost, soft alignment E, hard path and "
                                  "truth on held-out videos before training"),
                           Figure("alignment_paths_after", "the same after S2DTW pretraining"))),
@@ -100,6 +116,14 @@ NOTEBOOKS: list[NotebookSpec] = [
                  tables=(Table("byod_trace", "Trace (tslearn) converted with vttwins.data.formats: a feature-mode "
                                "S2DTW run vs its untrained model and chance",
                                ("task", "protocol", "variant", "metric", "value", "untrained", "chance")),)),
+    NotebookSpec("10_s2dtw_collapse", "The S2DTW collapse: where the log-B plateau happens, and why",
+                 tables=(Table("collapse_phase", "share of seeds at the log-B plateau per objective x temperature x "
+                               "tau x lr, with the detector's read-outs", ("loss", "temperature", "tau", "lr",
+                                                                          "plateau_share", "late_skip_share")),
+                         Table("collapse_runs", "every collapse run with its plateau flag and detector read-outs",
+                               ("loss", "lr", "tau", "temperature", "seed", "final_loss", "gap_to_logB"))),
+                 figures=(Figure("collapse_phase", "share of seeds stuck at log B over lr x tau"),
+                          Figure("collapse_detector", "skip share per step of the highest-lr, highest-tau runs"))),
 ]
 
 

@@ -321,6 +321,8 @@ class _Run:
             log.warning("step %d: loss = %.4f = log(train.batch_size=%d): every video-text pair of the batch "
                         "scores the same, so this step taught nothing", record["step"], record["loss"],
                         self.config.train.batch_size)
+            log.warning("collapse detector: %s", getattr(self.loss, "diagnostics", None))
+        record.update(getattr(self.loss, "diagnostics", None) or {})  # the loss's collapse detector (skip_share, ...)
         metrics.write(json.dumps(record, sort_keys=True) + "\n")
         metrics.flush()
         if bar is not None:

@@ -1,0 +1,70 @@
+"""experiments.fair / truth / knob_cells: splits partition, hand-counted truth scores, one knob moves at a time."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vttwins.config import load_config
+from vttwins.experiments import fair, grids, truth
+
+REPO = Path(__file__).resolve().parent.parent
+SMOKE_DATA = REPO / "data" / "synth" / "smoke"
+
+
+def test_halves_partition_ids_deterministically():
+    ids = [f"v{i}" for i in (5, 1, 3, 2, 4, 1)]
+    val, test = fair._half(ids, "val"), fair._half(list(reversed(ids)), "test")
+    assert val | test == set(ids) and not val & test and val == {"v1", "v3", "v5"}
+    with pytest.raises(ValueError, match="split"):
+        fair._half(ids, "train")
+
+
+def test_write_split_partitions_youcook2_and_crosstask_by_video(tmp_path):
+    from vttwins.data import read_crosstask
+    from vttwins.data.synth import synth_paths
+
+    paths = synth_paths(SMOKE_DATA)
+    if not paths.youcook2_csv.is_file():
+        pytest.skip("smoke SynthHowTo not generated")
+    parts = {s: fair.write_split(paths, s, tmp_path / s) for s in fair.SPLITS}
+    yc2 = {s: pd.read_csv(p["youcook2_csv"], dtype={"video_id": str}) for s, p in parts.items()}
+    full = pd.read_csv(paths.youcook2_csv, dtype={"video_id": str})
+    assert len(yc2["val"]) + len(yc2["test"]) == len(full)
+    assert not set(yc2["val"].video_id) & set(yc2["test"].video_id)
+    ct = {s: set(read_crosstask(p["crosstask_root"]).videos.query("split == 'val'").video_id) for s, p in parts.items()}
+    assert ct["val"] and ct["test"] and not ct["val"] & ct["test"]
+    assert ct["val"] | ct["test"] == set(read_crosstask(paths.crosstask_root).videos.video_id)
+
+
+def test_truth_counts_match_a_hand_count():
+    truth_m = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=bool)  # clip 2 and caption 2 are true skips
+    counts = truth.path_counts(truth_m, pairs=[(0, 0), (1, 2)], unmatched_x=[2], unmatched_y=[1])
+    r = truth.rates(pd.DataFrame([counts]))
+    assert r["pair_precision"] == 50.0 and r["pair_recall"] == 50.0  # (0,0) right, (1,2) wrong; (1,1) missed
+    assert r["skip_clip_precision"] == 100.0 and r["skip_clip_recall"] == 100.0
+    assert r["skip_caption_precision"] == 0.0 and r["skip_caption_recall"] == 0.0  # skipped 1, truth is 2
+
+
+def test_pick_best_and_unresolved_flags():
+    s = pd.DataFrame({"world": ["a", "a", "a"], "loss": ["x", "y", "z"], "m_mean": [10.0, 9.5, 5.0],
+                      "m_std": [1.0, 0.2, 1.0], "k_mean": [1.0, 3.0, 2.0], "k_std": [0.1, 0.1, 0.1]})
+    assert list(fair.pick_best(s, ["world"], ["m", "k"]).loss) == ["y"]  # means 5.5, 6.25, 3.5
+    flags = fair.mark_unresolved(s, ["world"], ["m", "k"], lower_is_better=["k"])
+    assert list(flags.m_unresolved) == [False, True, False]  # 9.5 within max(1.0, 0.2) of 10; 5 is not
+    assert list(flags.k_unresolved) == [False, False, False]  # k: lower is better, best is x
+
+
+def test_knob_cells_move_one_noise_knob_only():
+    base = load_config("smoke")
+    cells = grids.knob_cells(base, "filler_rate", [0.2, 0.4], ["s2dtw", "mil_nce"])
+    assert [c[0]["level"] for c in cells] == [0.2, 0.2, 0.4, 0.4]
+    same, moved = cells[0][1], cells[2][1]
+    assert "data.root" not in same  # the base value reuses the base world
+    from vttwins.training.builders import synth_config
+    import dataclasses
+    before = dataclasses.asdict(synth_config(base).noise)
+    after = moved["data.synth"]["noise"]
+    assert {k for k in before if before[k] != after[k]} == {"filler_rate"}
+    with pytest.raises(ValueError, match="unknown noise knob"):
+        grids.knob_cells(base, "loudness", [1.0], ["s2dtw"])

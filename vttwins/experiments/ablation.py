@@ -1,0 +1,104 @@
+"""The fair ablation of notebook 02, one call per table: defaults, tuning on val, tuned on test, truth columns.
+
+    setup = worlds_setup(base, {"default": {}, "seed4242": {...}}, n_heldout=40)   # per world: train/val/test
+    tuning = tuning_table(setup, losses, temps, norms, [1], root, tasks)      # val split: the tuning sweep
+    best = fair.pick_best(tuning, ["world", "loss"], SELECT)                   # equal budget per objective
+    defaults = test_table(setup, ex.loss_cells(losses), seeds, root, tasks)    # (a) each at its own defaults
+    tuned = test_table(setup, fair.best_cells(best), seeds, root, tasks)       # (b) each at its best on val
+                                                                              #     (dict: world -> cells)
+
+Reported numbers are on the `test` half of each world's downstream sets; `val` only chooses settings.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from vttwins.config import Config
+
+from . import fair, truth
+from .grids import ABLATION_METRICS, grid_jobs, run_jobs, summarize, wide
+
+SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
+LOWER_IS_BETTER = ("yc2_t2v_MedR",)
+
+
+@dataclasses.dataclass
+class World:
+    """One SynthHowTo world: training config, val/test evaluation configs, held-out pretraining videos."""
+    name: str
+    config: Config
+    val: Config
+    test: Config
+    heldout: object  # SynthPaths of the held-out (never trained on) pretraining videos
+
+
+def heldout(config: Config, n: int):
+    """`n` held-out pretraining videos of the config's world (generated once into `<root>-heldout<n>`)."""
+    from vttwins.data.synth import synth_paths
+
+    from .examples import heldout_videos
+
+    out = Path(f"{config.data.root}-heldout{n}")
+    paths = synth_paths(out)
+    return paths if paths.howto_csv.is_file() else heldout_videos(config, n, out)
+
+
+def worlds_setup(base: Config, worlds: dict[str, dict], n_heldout: int) -> dict[str, World]:
+    """Each world (name -> SynthConfig overrides; {} = the base world) with its splits and held-out videos."""
+    out = {}
+    for name, synth in worlds.items():
+        cfg = fair.world_config(base, name, synth)
+        out[name] = World(name, cfg, fair.split_config(cfg, "val"), fair.split_config(cfg, "test"),
+                          heldout(cfg, n_heldout))
+    return out
+
+
+def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
+          workers) -> pd.DataFrame:
+    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
+    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+    jobs = []
+    for w in setup.values():
+        own = cells[w.name] if isinstance(cells, dict) else cells
+        labelled = [({"world": w.name, **labels}, overrides) for labels, overrides in own]
+        jobs += grid_jobs(w.config, labelled, seeds, root, eval_base=getattr(w, split))
+    return wide(run_jobs(jobs, tasks, eval_changes, workers=workers))
+
+
+def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFrame:
+    """`runs` plus the alignment-vs-truth columns (truth.COLUMNS) of each run on its world's held-out videos."""
+    scores = [truth.score_run(Path(root) / r.run, setup[r.world].heldout) for r in runs.itertuples()]
+    return pd.concat([runs.reset_index(drop=True), pd.DataFrame(scores)[list(truth.COLUMNS)]], axis=1)
+
+
+def tuning_table(setup, losses, temperatures, normalize, seeds, root, tasks, eval_changes=None,
+                 workers=1) -> pd.DataFrame:
+    """Mean/std on the VAL split of every objective x temperature x normalisation (the same grid for all)."""
+    runs = _runs(setup, fair.tuning_cells(losses, temperatures, normalize), seeds, root, tasks, "val",
+                 eval_changes, workers)
+    return summarize(runs, ["world", "loss", "temperature", "normalize"])
+
+
+def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST."""
+    runs = with_truth(_runs(setup, cells, seeds, root, tasks, "test", eval_changes, workers), setup, root)
+    by = ["world", "loss"] + [c for c in ("temperature", "normalize") if c in runs]
+    metrics = list(ABLATION_METRICS) + list(truth.COLUMNS)
+    summary = summarize(runs, by, metrics)
+    return runs, fair.mark_unresolved(summary, ["world"], metrics, LOWER_IS_BETTER)
+
+
+def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.DataFrame:
+    """Chance and untrained rows of the truth columns per world (untrained: the initial model of each seed)."""
+    rows = []
+    for w in setup.values():
+        rows.append({"world": w.name, "loss": "chance", **truth.chance_row(w.heldout)})
+        sel = runs[runs.world == w.name].drop_duplicates("seed")
+        untrained = pd.DataFrame([truth.score_run(Path(root) / r.run, w.heldout, untrained=True)
+                                  for r in sel.itertuples()])
+        rows.append({"world": w.name, "loss": "untrained", **untrained.mean(numeric_only=True).to_dict()})
+    return pd.DataFrame(rows)

@@ -1,0 +1,117 @@
+"""Alignment against the truth: does a trained model's S2DTW lattice match clips to the captions of their step and
+skip filler captions and unnarrated clips? (the paper's weak-alignment claim, docs/method.md §3, scored directly)
+
+    heldout = examples.heldout_videos(config, 40, "data/synth/default-heldout")   # never trained on
+    row = score_run(run_dir, heldout)                  # micro-averaged over every held-out video
+    chance = chance_row(heldout)
+
+Every model is scored with the same scorer -- the hard (gamma = 0) path of the released S2DTW lattice (smoothing,
+skip cost `tau`) on cosine costs of its clip and caption embeddings -- so the columns compare what the embeddings
+learned, not which alignment an objective trains with. Clips sit at the first `n_clips` non-empty captions' starts
+(`examples._sequences`); the truth of (clip, caption) is "the step under the clip's window is the caption's step".
+A caption no clip shares a step with (filler, or its step has no clip) should be skipped; so should a clip whose
+step no caption narrates.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .examples import _sequences, _truth, howto_ids
+
+COLUMNS = ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
+           "skip_clip_precision", "skip_clip_recall")
+
+
+def _ratio(hits: int, total: int) -> float:
+    return 100.0 * hits / total if total else float("nan")
+
+
+def path_counts(truth: np.ndarray, pairs, unmatched_x, unmatched_y) -> dict[str, int]:
+    """Counts of one video: predicted/true/hit pairs and skipped captions/clips. `truth (N, M)` bool."""
+    pairs = {tuple(map(int, p)) for p in pairs}
+    true_pairs = {tuple(p) for p in np.argwhere(truth)}
+    skip_y, true_skip_y = set(map(int, unmatched_y)), set(np.flatnonzero(~truth.any(axis=0)).tolist())
+    skip_x, true_skip_x = set(map(int, unmatched_x)), set(np.flatnonzero(~truth.any(axis=1)).tolist())
+    return {"pairs": len(pairs), "true_pairs": len(true_pairs), "pair_hits": len(pairs & true_pairs),
+            "skip_y": len(skip_y), "true_skip_y": len(true_skip_y), "skip_y_hits": len(skip_y & true_skip_y),
+            "skip_x": len(skip_x), "true_skip_x": len(true_skip_x), "skip_x_hits": len(skip_x & true_skip_x),
+            "cells": int(truth.size)}
+
+
+def rates(counts: pd.DataFrame) -> dict[str, float]:
+    """Micro-averaged precision/recall (percent) over videos from `path_counts` rows."""
+    s = counts.sum()
+    return {"pair_precision": _ratio(s.pair_hits, s.pairs), "pair_recall": _ratio(s.pair_hits, s.true_pairs),
+            "skip_caption_precision": _ratio(s.skip_y_hits, s.skip_y),
+            "skip_caption_recall": _ratio(s.skip_y_hits, s.true_skip_y),
+            "skip_clip_precision": _ratio(s.skip_x_hits, s.skip_x),
+            "skip_clip_recall": _ratio(s.skip_x_hits, s.true_skip_x), "videos": int(len(counts))}
+
+
+def score_model(model, tokenizer, paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
+                window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> dict[str, float]:
+    """Hard-path precision/recall of clip-caption pairs and of skips against the truth, over `video_ids` (all
+    videos of `paths` when None)."""
+    from vttwins.alignment import hard_path
+
+    rows = []
+    for vid in video_ids if video_ids is not None else howto_ids(paths):
+        v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
+        path = hard_path(v[None], t[None], smooth_gamma=smooth_gamma, tau=tau)[0]
+        rows.append(path_counts(_truth(caps, ann, window), path.pairs.tolist(), path.unmatched_x.tolist(),
+                                path.unmatched_y.tolist()))
+    return rates(pd.DataFrame(rows))
+
+
+def chance_row(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, window: int = 4) -> dict:
+    """Precision of a uniformly random pair / skip (the base rates of the truth); recall has no chance level."""
+    from .examples import _annotation
+
+    rows = []
+    for vid in video_ids if video_ids is not None else howto_ids(paths):
+        ann = _annotation(paths, vid)
+        caps = [c for c in ann["captions"] if c["text"]][:n_clips]
+        truth = _truth(caps, ann, window)
+        rows.append({"hit": truth.sum(), "cells": truth.size, "sy": (~truth.any(0)).sum(), "m": truth.shape[1],
+                     "sx": (~truth.any(1)).sum(), "n": truth.shape[0]})
+    s = pd.DataFrame(rows).sum()
+    return {"pair_precision": _ratio(s.hit, s.cells), "pair_recall": float("nan"),
+            "skip_caption_precision": _ratio(s.sy, s.m), "skip_caption_recall": float("nan"),
+            "skip_clip_precision": _ratio(s.sx, s.n), "skip_clip_recall": float("nan"), "videos": int(len(rows))}
+
+
+def score_run(run_dir: str | os.PathLike, paths, untrained: bool = False, **kwargs) -> dict[str, float]:
+    """`score_model` of a finished run (or of its initial model with `untrained`), cached in the run folder."""
+    import json
+
+    from vttwins.evaluation.run import initial_model
+    from vttwins.training import load_trained
+
+    run_dir = Path(run_dir)
+    cache = run_dir / "eval" / f"truth-{'untrained' if untrained else 'trained'}-{Path(paths.root).name}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    model, tokenizer, config = load_trained(run_dir)
+    if untrained:
+        model = initial_model(config, tokenizer)
+    row = score_model(model.eval(), tokenizer, paths, window=config.model.feature_window, **kwargs)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(row))
+    return row
+
+
+def score_runs(records: pd.DataFrame, runs_root: str | os.PathLike, heldout: dict,
+               label_cols: Sequence[str]) -> pd.DataFrame:
+    """One row per distinct run of a grid's wide table (`run` column + labels): its truth scores on the held-out
+    videos of its world (`heldout`: world name -> SynthPaths; the table needs a `world` column)."""
+    out = []
+    for r in records.drop_duplicates("run").itertuples(index=False):
+        row = r._asdict()
+        scores = score_run(Path(runs_root) / row["run"], heldout[row["world"]])
+        out.append({**{c: row[c] for c in label_cols}, **scores})
+    return pd.DataFrame(out)
