@@ -1,4 +1,4 @@
-"""Independent oracles for tests/test_alignment*.py: plain-Python loops straight from METHOD.md §3, sharing no
+"""Independent oracles for tests/test_alignment*.py: plain-Python loops straight from docs/method.md §3, sharing no
 code with vttwins.alignment (brute force over every monotone path, scalar DP, spec's smoothing and lattice)."""
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def scalar_soft_dtw(cost: np.ndarray, gamma: float) -> float:
 
 
 def spec_smooth(cost: np.ndarray, gamma_s: float) -> np.ndarray:
-    """METHOD.md §3 step 2, written cell by cell."""
+    """docs/method.md §3 step 2, written cell by cell."""
     n, m = cost.shape
     out = np.empty_like(cost)
     for i in range(n):

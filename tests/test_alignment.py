@@ -1,5 +1,5 @@
 """vttwins.alignment against independent oracles (tests/alignment_oracles.py): brute force over every monotone
-path, plain scalar DPs written from METHOD.md §3, tslearn, gradcheck, and the spec's reference values."""
+path, plain scalar DPs written from docs/method.md §3, tslearn, gradcheck, and the spec's reference values."""
 from __future__ import annotations
 
 import math
@@ -90,7 +90,7 @@ def test_tslearn_value():
         assert ours.item() == pytest.approx(ref, rel=1e-9)
 
 
-# ---------------------------------------------------------------- METHOD.md §3 construction and values
+# ---------------------------------------------------------------- docs/method.md §3 construction and values
 def test_smoothing_construction_facts():
     from vttwins.alignment.lattice import smooth_forward, weak_lattice
     g = torch.Generator().manual_seed(1)
@@ -116,7 +116,7 @@ def test_reference_value_self_and_unrelated():
     assert other_v == pytest.approx(3.5, abs=0.3)
 
 
-# METHOD.md quotes 8.72 for c = -0.5; the spec's own cell-by-cell definition (oracle spec_s2dtw) gives 8.7145,
+# docs/method.md quotes 8.72 for c = -0.5; the spec's own cell-by-cell definition (oracle spec_s2dtw) gives 8.7145,
 # so that one is checked against the oracle at 1e-10 and against the quoted number at 0.006 only.
 @pytest.mark.parametrize("c,expected,tol", [(-0.5, 8.72, 6e-3), (0.0, 3.51, 5e-3), (0.3, -3.07, 5e-3),
                                             (0.5, -8.81, 5e-3), (1.0, -23.31, 5e-3)])

@@ -29,7 +29,7 @@ def test_overrides_list_dict_and_shorthands():
     assert c.train.steps == 3 and c.loss.name == "mil_nce" and c.loss.gamma == 0.05
     assert c.train.output_dir == "/tmp/x" and c.data.root == "/tmp/d" and c.optim.grad_clip is None
     assert c.data.synth == {"howto_videos": 30} and c.optim.lr == 1e-4
-    assert c.loss.normalize is False and c.loss.temperature == 1.0  # MIL-NCE: no normalisation (METHOD.md §6)
+    assert c.loss.normalize is False and c.loss.temperature == 1.0  # MIL-NCE: no normalisation (docs/method.md §6)
     d = load_config("smoke", {"train.steps": 4, "model.embed_dim": 32})
     assert d.train.steps == 4 and d.model.embed_dim == 32
     assert replace(d, ["train.seed=5"]).train.seed == 5

@@ -90,7 +90,6 @@ def test_every_cited_section_exists():
     assert not missing, "citations of sections docs/method.md does not have:\n" + "\n".join(missing)
 
 
-@pytest.mark.xfail(strict=False, reason="integrator rewrites citations at merge")
 def test_nothing_points_outside_the_repository():
     hits = []
     for f in _tracked_files():

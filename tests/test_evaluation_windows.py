@@ -1,4 +1,4 @@
-"""Evaluation windows (vttwins.evaluation.windows): the METHOD.md §8 start rules and WindowSource in both modes."""
+"""Evaluation windows (vttwins.evaluation.windows): the docs/method.md §8 start rules and WindowSource in both modes."""
 from __future__ import annotations
 
 import numpy as np

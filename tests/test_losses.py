@@ -1,6 +1,6 @@
 """Tests for vttwins.losses: `.venv/bin/pytest -q tests/test_losses.py` (about 10 s on 2 cores).
 
-The oracle for the sequence loss is `ref_s2dtw` below: a plain python DP written straight from METHOD.md §3, with
+The oracle for the sequence loss is `ref_s2dtw` below: a plain python DP written straight from docs/method.md §3, with
 autograd through it (tiny sizes only), checked itself against the spec's reference values.
 """
 import itertools
@@ -30,7 +30,7 @@ def _softmin(values, gamma):
 
 
 def ref_s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True):
-    """METHOD.md §3 cell by cell, for one pair x: (N, D), y: (M, D)."""
+    """docs/method.md §3 cell by cell, for one pair x: (N, D), y: (M, D)."""
     n, m = len(x), len(y)
     c = [[-(x[i] * y[j]).sum() for j in range(m)] for i in range(n)]
     ct = c

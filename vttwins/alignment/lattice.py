@@ -1,4 +1,4 @@
-"""S2DTW's two cost transforms (METHOD.md §3 steps 2-3) and their analytic backward passes.
+"""S2DTW's two cost transforms (docs/method.md §3 steps 2-3) and their analytic backward passes.
 
     Ct, w = smooth_forward(C, gamma_s)    # local neighbourhood smoothing, w: softmin weights (B, N, M, 3)
     L = weak_lattice(Ct, tau, ...)        # (B, 2N+1, 2M+1): real cells at odd/odd positions, tau elsewhere

@@ -1,4 +1,4 @@
-"""HowTo100M captions in any of the three real layouts (FORMATS.md), validated and cleaned.
+"""HowTo100M captions in any of the three real layouts (docs/formats.md), validated and cleaned.
 
     store = CaptionStore("captions/")            # per-video <vid>.json or <vid>.csv
     store = CaptionStore("raw_caption.json")     # one big {video_id: {...}} JSON, loaded once, lazily

@@ -4,7 +4,7 @@
     ds.set_epoch(3); item = ds[0]            # {"features": (8, 4, 1024), "text": [...8 str], "start", "end", ...}
     loader = DataLoader(ds, batch_size=16, collate_fn=collate_pretrain)
 
-Sampling (released code, FORMATS.md): empty captions are dropped; a start index is drawn uniformly so that n
+Sampling (released code, docs/formats.md): empty captions are dropped; a start index is drawn uniformly so that n
 consecutive captions fit (a video with fewer than n captions uses all of them and repeats the last); clip k starts
 at an integer second drawn uniformly from [floor(start_k), floor(max(start_k, end_k - clip_seconds))]. Pixel mode
 reads `num_frames` at `fps` from there (frames past the end of the video are padded with 1, as released; see

@@ -1,4 +1,4 @@
-"""vttwins.evaluation — the downstream protocols of METHOD.md §8 on a trained model.
+"""vttwins.evaluation — the downstream protocols of docs/method.md §8 on a trained model.
 
     from vttwins.evaluation import EvalConfig, retrieval, step_localization, action_recognition, evaluate_run
     df = retrieval(model, synth_paths, protocol="youcook2", tokenizer=tok)   # tidy DataFrame with a chance column

@@ -1,4 +1,4 @@
-"""Action recognition (HMDB51 / UCF101 style): linear probe and zero-shot (METHOD.md §8).
+"""Action recognition (HMDB51 / UCF101 style): linear probe and zero-shot (docs/method.md §8).
 
     from vttwins.evaluation import action_recognition
     df = action_recognition(model, synth_paths("data/synth/smoke"), tokenizer=tok)

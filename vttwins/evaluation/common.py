@@ -98,7 +98,7 @@ def encode_windows(model, x: torch.Tensor, config: EvalConfig) -> np.ndarray:
 
 
 def video_embedding(model, x: torch.Tensor, config: EvalConfig) -> np.ndarray:
-    """Mean of the window embeddings (METHOD.md §8), L2-normalised when config.normalize -> (E,)."""
+    """Mean of the window embeddings (docs/method.md §8), L2-normalised when config.normalize -> (E,)."""
     return maybe_normalize(encode_windows(model, x, config).mean(axis=0), config)
 
 

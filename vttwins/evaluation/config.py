@@ -1,4 +1,4 @@
-"""`EvalConfig`: what the downstream evaluations run and how windows are sampled (METHOD.md §8).
+"""`EvalConfig`: what the downstream evaluations run and how windows are sampled (docs/method.md §8).
 
     from vttwins.evaluation import EvalConfig
     cfg = EvalConfig(tasks=["youcook2", "crosstask"], max_clips=200)
@@ -16,7 +16,7 @@ from .registry import TASKS, default_tasks  # TASKS: {name: Task}, the one regis
 class EvalConfig:
     tasks: list[str] = field(default_factory=default_tasks)  # names in TASKS (registry.py), run in this order
     mode: str | None = None            # "pixel" | "feature"; None = the model's own mode
-    # window sampling, METHOD.md §8
+    # window sampling, docs/method.md §8
     youcook2_windows: int = 10         # per clip, starts = linspace(start, max(start, end - 3.2 - 0.4), 10)
     msrvtt_windows: int = 8            # evenly over the whole video
     action_windows: int = 10           # evenly over the whole video

@@ -1,4 +1,4 @@
-"""Zero-shot text<->video retrieval: YouCook2 validation clips and MSR-VTT 1k-A (METHOD.md §8).
+"""Zero-shot text<->video retrieval: YouCook2 validation clips and MSR-VTT 1k-A (docs/method.md §8).
 
     from vttwins.evaluation import retrieval
     df = retrieval(model, synth_paths("data/synth/smoke"), protocol="youcook2", tokenizer=tok)

@@ -1,4 +1,4 @@
-"""CrossTask step localization, both protocols of METHOD.md §8.
+"""CrossTask step localization, both protocols of docs/method.md §8.
 
     from vttwins.evaluation import step_localization
     df = step_localization(model, synth_paths("data/synth/smoke"), tokenizer=tok)

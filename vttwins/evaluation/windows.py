@@ -1,4 +1,4 @@
-"""Window sampling of METHOD.md §8 and the reader that turns (video, window starts) into model inputs.
+"""Window sampling of docs/method.md §8 and the reader that turns (video, window starts) into model inputs.
 
     starts = youcook2_starts(90.0, 102.0, n=10, clip_seconds=3.2)   # linspace(start, max(start, end-3.2-0.4), n)
     src = WindowSource(cfg, mode="feature", videos=paths.youcook2_videos, features=paths.youcook2_features)

@@ -18,7 +18,7 @@ import torch
 
 from vttwins.config import Config
 
-METHODS = {  # figure label -> alignment options (METHOD.md §3): DTW and soft-DTW on C, S2DTW on the weak lattice
+METHODS = {  # figure label -> alignment options (docs/method.md §3): DTW and soft-DTW on C, S2DTW on the weak lattice
     "DTW": {"gamma": 0.0, "smooth": False, "weak": False},
     "soft-DTW": {"gamma": 0.1, "smooth": False, "weak": False},
     "S2DTW": {"gamma": 0.1, "smooth": True, "weak": True},
@@ -167,7 +167,7 @@ def alignment_summary(stats: pd.DataFrame) -> pd.DataFrame:
 
 
 def constant_cosine_s2dtw(cosines: Sequence[float], n: int = 8) -> pd.DataFrame:
-    """S2DTW (released defaults, float64) when every clip/caption pair has cosine c (METHOD.md §3 reference)."""
+    """S2DTW (released defaults, float64) when every clip/caption pair has cosine c (docs/method.md §3 reference)."""
     from vttwins.alignment import s2dtw
 
     out = []

@@ -14,7 +14,7 @@ import pandas as pd
 
 from vttwins.results import atomic_write_text
 
-# METHOD.md section 9: published numbers on the *real* data sets. Context only: never compared with SynthHowTo.
+# docs/method.md §9: published numbers on the *real* data sets. Context only: never compared with SynthHowTo.
 PUBLISHED = [
     ("VT-TWINS (quoted by Lin et al., ICLR 2024)", "YouCook2 zero-shot text->video", "9.7 / 27.0 / 38.8", "-"),
     ("VT-TWINS (quoted by Lin et al., ICLR 2024)", "MSR-VTT zero-shot text->video", "9.4 / 23.4 / 31.6", "-"),
@@ -50,7 +50,7 @@ def published_markdown(results_dir: str | os.PathLike | None = None) -> str:
     head = ["| model (source) | task | R@1 / R@5 / R@10 or top-1 | MedR |", "|---|---|---|---|"]
     rows = head + [f"| {m} | {t} | {v} | {r} |" for m, t, v, r in PUBLISHED]
     text = ("Published numbers on the **real** data sets (HowTo100M pretraining; real YouCook2, MSR-VTT, HMDB51), "
-            "from METHOD.md section 9. They are context, **not** comparable with the SynthHowTo numbers of this "
+            "from docs/method.md §9. They are context, **not** comparable with the SynthHowTo numbers of this "
             "folder: another data set, another scale. VT-TWINS's CrossTask, HMDB, UCF and ablation numbers could "
             "not be recovered and are not shown.\n\n" + "\n".join(rows) + "\n")
     ours = _ours(Path(results_dir)) if results_dir is not None else []

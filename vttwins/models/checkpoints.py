@@ -5,7 +5,7 @@
     save_checkpoint("runs/x/last.pt", {"model": model.state_dict(), "config": cfg, "step": 100, "vocab": words})
     state = load_checkpoint("runs/x/last.pt")
 
-Formats recognised (FORMATS.md): a flat state dict; the same with `module.` (DataParallel / DDP); a training
+Formats recognised (docs/formats.md): a flat state dict; the same with `module.` (DataParallel / DDP); a training
 checkpoint `{"state_dict": ..., "epoch", "optimizer", ...}`; this project's `{"model": ..., "config", "step",
 "vocab"}`. Keys are matched to the model by stripping `module.` and adding or stripping one top-level prefix
 (`s3d.` when a bare S3D checkpoint meets a pixel-mode VideoTextModel). The S3D stem is switched to match the

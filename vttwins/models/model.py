@@ -28,7 +28,7 @@ GLOVE_DIM = 50
 
 @dataclass
 class ModelConfig:
-    """Model hyper-parameters; defaults are the released ones where the paper has them (METHOD.md §2, §7)."""
+    """Model hyper-parameters; defaults are the released ones where the paper has them (docs/method.md §2, §7)."""
 
     mode: str = "feature"            # "feature": precomputed clip features; "pixel": S3D-G on frames
     embed_dim: int = 512             # joint space

@@ -5,7 +5,7 @@
     v = model.encode_video(frames)          # frames: (B, 3, T, H, W) float in [0, 1] -> (B, 512), raw fc output
     t = model.encode_text(tokens)           # tokens: (B, L) int64 ids, 0 = padding -> (B, 512)
 
-Architecture (METHOD.md §2, key list in ../shared/spec/s3d_howto100m_state_dict.tsv): stem conv1 -> TF-SAME
+Architecture (docs/method.md §2, key layout in docs/formats.md §6): stem conv1 -> TF-SAME
 max-pool -> conv_2b (1x1x1) -> conv_2c (separable 3x3x3) -> self-gating -> max-pool -> Inception 3b, 3c ->
 max-pool -> 4b..4f -> max-pool -> 5b, 5c -> mean over (T, H, W) -> fc. `width` scales every channel count of the
 video tower (for CPU-sized experiments); only width 1.0 matches the public checkpoints.

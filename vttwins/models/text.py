@@ -1,4 +1,4 @@
-"""Tokenizer and word2vec sentence encoder of MIL-NCE / VT-TWINS (METHOD.md §2).
+"""Tokenizer and word2vec sentence encoder of MIL-NCE / VT-TWINS (docs/method.md §2).
 
     tok = Tokenizer.from_dict_npy("dict.npy")                  # or Tokenizer(words), Tokenizer.from_corpus(texts)
     ids = tok(["Spread the butter", "fold it"], max_words=20)  # (2, 20) int64, 0 = padding

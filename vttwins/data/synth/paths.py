@@ -1,6 +1,6 @@
 """Where a SynthHowTo folder keeps each file: `synth_paths(out_dir)` -> SynthPaths (the loaders' inputs).
 
-Layout (each set in its real layout, see FORMATS.md):
+Layout (each set in its real layout, see docs/formats.md):
 
     meta.json, README.md, world.json
     howto100m/videos.csv  captions/<vid>.json  videos/<vid>.mp4  features/<vid>.mp4.npy  annotations/<vid>.json
