@@ -26,7 +26,7 @@ from vttwins.pipeline.specs import NOTEBOOKS, NotebookSpec
 log = logging.getLogger(__name__)
 
 KERNEL = "vttwins"
-CELL_TIMEOUT_S = {"smoke": 300, "default": 1800, "paper": 24 * 3600}
+CELL_TIMEOUT_S = {"smoke": 900, "default": 3600, "paper": 24 * 3600}  # generous: a loaded 2-core machine is slow
 
 
 class PipelineError(RuntimeError):
