@@ -2,8 +2,8 @@
 
     from vttwins import plots
     from vttwins.results import save_figure
-    fig = plots.sweep(summary, x="noise", metric="youcook2_t2v_r1", hue="loss")
-    save_figure(fig, "ablation_noise", description="...")
+    fig = plots.world_bars(summary, ["yc2_t2v_R@10_mean", "crosstask_recall_mean"])
+    save_figure(fig, "ablation_defaults", description="...")
 
 Every function takes plain data (DataFrames, numpy arrays) and returns a matplotlib Figure; nothing here trains,
 reads files or writes results, so the notebooks decide what is saved (inline in Jupyter, any backend elsewhere).
@@ -34,49 +34,6 @@ def loss_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "loss",
             ax.plot(df[x], df[y].rolling(max(3, len(df) // 10), min_periods=1).mean(), color="k", lw=1)
         ax.set(xlabel=x, ylabel=y, title=label)
         ax.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def ablation_bars(summary: pd.DataFrame, metrics: Sequence[str], label: str = "loss",
-                  chance: dict[str, float] | None = None, title: str = "") -> plt.Figure:
-    """Bars of `<metric>_mean` with `<metric>_std` error bars, one panel per metric, one bar per `label` row."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 1, 3.6), squeeze=False)
-    names = list(summary[label])
-    for ax, metric in zip(axes[0], metrics):
-        means, stds = summary[f"{metric}_mean"].to_numpy(), summary[f"{metric}_std"].fillna(0).to_numpy()
-        ax.bar(range(len(names)), means, yerr=stds, capsize=3,
-               color=[_color(n, i) for i, n in enumerate(names)])
-        if chance and metric in chance:
-            ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
-            ax.legend(fontsize=7)
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-        ax.set_title(metric, fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def sweep(summary: pd.DataFrame, x: str, metrics: Sequence[str], hue: str | None = None,
-          logx: bool = False, chance: dict[str, float] | None = None, title: str = "",
-          xlabel: str | None = None) -> plt.Figure:
-    """`<metric>_mean` ± `<metric>_std` against `x`, one line per `hue` value, one panel per metric."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics) + 0.5, 3.4), squeeze=False)
-    groups = summary.groupby(hue, sort=True) if hue else [("", summary)]
-    for ax, metric in zip(axes[0], metrics):
-        for i, (name, df) in enumerate(groups):
-            df = df.sort_values(x)
-            ax.errorbar(df[x], df[f"{metric}_mean"], yerr=df[f"{metric}_std"].fillna(0), marker="o", capsize=3,
-                        label=str(name) or None, color=_color(name, i), lw=1.5)
-        if chance and metric in chance:
-            ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
-        if logx:
-            ax.set_xscale("log")
-        ax.set(xlabel=xlabel or x, title=metric)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -206,22 +163,6 @@ def offset_histogram(offsets: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set(xlabel="caption time - step time (s)", ylabel="captions", title=title or
            f"weak alignment: offsets of narration; filler captions {100 * share:.0f}%")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def benchmark_lines(df: pd.DataFrame, x: str, y: str, impl: str = "impl", title: str = "",
-                    logy: bool = True) -> plt.Figure:
-    """Time (or memory) against batch or length, one line per implementation."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    for i, (name, g) in enumerate(df.groupby(impl, sort=True)):
-        g = g.sort_values(x)
-        ax.plot(g[x], g[y], marker="o", label=str(name), color=f"C{i % 10}")
-    if logy:
-        ax.set_yscale("log")
-    ax.set(xlabel=x, ylabel=y, title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
