@@ -25,7 +25,7 @@ def test_readme_results_block_is_replaced_between_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{pipeline.reports.BEGIN}\nold\n{pipeline.reports.END}\ntail\n")
     (tmp_path / "results" / "tables").mkdir(parents=True)
-    (tmp_path / "results" / "tables" / "ablation_dtw_variants.csv").write_text(
+    (tmp_path / "results" / "tables" / "ablation_defaults.csv").write_text(
         "loss,n_seeds,a_mean,a_std\nS2DTW,3,10.0,1.5\n")
     assert pipeline.update_readme(readme, tmp_path / "results")
     text = readme.read_text()

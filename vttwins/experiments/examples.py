@@ -127,8 +127,6 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
     from vttwins.alignment import hard_path, pairwise_cost, soft_alignment
     from vttwins.alignment.lattice import smooth_forward
 
-    from .truth import path_counts
-
     rows, stats = [], []
     for vid in video_ids:
         v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
@@ -157,8 +155,6 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
 
 def alignment_summary(stats: pd.DataFrame) -> pd.DataFrame:
     """Micro-averaged truth scores (percent, `truth.rates`) per stage x method over every video of `stats`."""
-    from .truth import rates
-
     rows = []
     for (stage, method), g in stats.groupby(["stage", "method"], sort=False):
         counts = g[[c for c in g if c.startswith("n_")]].rename(columns=lambda c: c[2:])
@@ -178,3 +174,29 @@ def constant_cosine_s2dtw(cosines: Sequence[float], n: int = 8) -> pd.DataFrame:
         y[..., 0], y[..., 1] = c, math.sqrt(max(0.0, 1 - c * c))
         out.append({"cosine": float(c), "s2dtw": float(s2dtw(x, y)[0])})
     return pd.DataFrame(out)
+
+
+def path_counts(truth: np.ndarray, pairs, unmatched_x, unmatched_y) -> dict[str, int]:
+    """Counts of one video: predicted/true/hit pairs and skipped captions/clips. `truth (N, M)` bool."""
+    pairs = {tuple(map(int, p)) for p in pairs}
+    true_pairs = {tuple(p) for p in np.argwhere(truth)}
+    skip_y, true_skip_y = set(map(int, unmatched_y)), set(np.flatnonzero(~truth.any(axis=0)).tolist())
+    skip_x, true_skip_x = set(map(int, unmatched_x)), set(np.flatnonzero(~truth.any(axis=1)).tolist())
+    return {"pairs": len(pairs), "true_pairs": len(true_pairs), "pair_hits": len(pairs & true_pairs),
+            "skip_y": len(skip_y), "true_skip_y": len(true_skip_y), "skip_y_hits": len(skip_y & true_skip_y),
+            "skip_x": len(skip_x), "true_skip_x": len(true_skip_x), "skip_x_hits": len(skip_x & true_skip_x),
+            "cells": int(truth.size)}
+
+
+def _ratio(hits: int, total: int) -> float:
+    return 100.0 * hits / total if total else float("nan")
+
+
+def rates(counts: pd.DataFrame) -> dict[str, float]:
+    """Micro-averaged precision/recall (percent) over videos from `path_counts` rows."""
+    s = counts.sum()
+    return {"pair_precision": _ratio(s.pair_hits, s.pairs), "pair_recall": _ratio(s.pair_hits, s.true_pairs),
+            "skip_caption_precision": _ratio(s.skip_y_hits, s.skip_y),
+            "skip_caption_recall": _ratio(s.skip_y_hits, s.true_skip_y),
+            "skip_clip_precision": _ratio(s.skip_x_hits, s.skip_x),
+            "skip_clip_recall": _ratio(s.skip_x_hits, s.true_skip_x), "videos": int(len(counts))}

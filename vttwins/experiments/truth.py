@@ -21,36 +21,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .examples import _sequences, _truth, howto_ids
+from .examples import _ratio, _sequences, _truth, howto_ids, path_counts, rates  # noqa: F401  (re-exported)
 
 COLUMNS = ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
            "skip_clip_precision", "skip_clip_recall")
-
-
-def _ratio(hits: int, total: int) -> float:
-    return 100.0 * hits / total if total else float("nan")
-
-
-def path_counts(truth: np.ndarray, pairs, unmatched_x, unmatched_y) -> dict[str, int]:
-    """Counts of one video: predicted/true/hit pairs and skipped captions/clips. `truth (N, M)` bool."""
-    pairs = {tuple(map(int, p)) for p in pairs}
-    true_pairs = {tuple(p) for p in np.argwhere(truth)}
-    skip_y, true_skip_y = set(map(int, unmatched_y)), set(np.flatnonzero(~truth.any(axis=0)).tolist())
-    skip_x, true_skip_x = set(map(int, unmatched_x)), set(np.flatnonzero(~truth.any(axis=1)).tolist())
-    return {"pairs": len(pairs), "true_pairs": len(true_pairs), "pair_hits": len(pairs & true_pairs),
-            "skip_y": len(skip_y), "true_skip_y": len(true_skip_y), "skip_y_hits": len(skip_y & true_skip_y),
-            "skip_x": len(skip_x), "true_skip_x": len(true_skip_x), "skip_x_hits": len(skip_x & true_skip_x),
-            "cells": int(truth.size)}
-
-
-def rates(counts: pd.DataFrame) -> dict[str, float]:
-    """Micro-averaged precision/recall (percent) over videos from `path_counts` rows."""
-    s = counts.sum()
-    return {"pair_precision": _ratio(s.pair_hits, s.pairs), "pair_recall": _ratio(s.pair_hits, s.true_pairs),
-            "skip_caption_precision": _ratio(s.skip_y_hits, s.skip_y),
-            "skip_caption_recall": _ratio(s.skip_y_hits, s.true_skip_y),
-            "skip_clip_precision": _ratio(s.skip_x_hits, s.skip_x),
-            "skip_clip_recall": _ratio(s.skip_x_hits, s.true_skip_x), "videos": int(len(counts))}
 
 
 def score_model(model, tokenizer, paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
