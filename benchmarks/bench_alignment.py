@@ -295,8 +295,10 @@ def main() -> None:
         f"{compile_s:.1f} s" if compile_s is not None
         else "numba compile time: not measured (over 300 s under the load below, or failed)",
         f"uptime load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before, "
-        f"{'/'.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores: other helpers' jobs shared "
-        "both cores during this run, so every timing is an upper bound",
+        f"{'/'.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores"
+        + (": other jobs shared the cores during this run, so every timing is an upper bound"
+           if max(load_before[0], load_after[0]) > 0.75 * (os.cpu_count() or 1) + 1 else
+           " (the benchmark itself uses up to 2)"),
         "x_vs_vttwins = method ms / vttwins ms at the same case (> 1: vttwins is faster)",
         "peak_MiB = growth of the RSS high-water mark (VmHWM) over the timed repeats, not tracemalloc",
         f"total benchmark wall time {time.perf_counter() - t0:.0f} s; GPU unmeasured here (benchmarks/gpu_check.sh "
