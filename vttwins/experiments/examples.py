@@ -124,33 +124,42 @@ def _truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
 def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str, n_clips: int = 8,
                    window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[list[dict], pd.DataFrame]:
     """Panels (for plots.alignment_panels) and hard-path statistics of DTW, soft-DTW and S2DTW per video."""
-    from vttwins.alignment import hard_path, pairwise_cost, soft_alignment
-    from vttwins.alignment.lattice import smooth_forward
-
     rows, stats = [], []
     for vid in video_ids:
         v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
         truth = _truth(caps, ann, window)
-        x, y = v[None], t[None]
-        cost = pairwise_cost(x, y)[0]
         for label, o in METHODS.items():
-            opts = {"smooth_gamma": smooth_gamma, "tau": tau, "smooth": o["smooth"], "weak": o["weak"]}
-            al = soft_alignment(x, y, gamma=o["gamma"], **opts)
-            path = hard_path(x, y, **opts)[0]
-            pairs = [tuple(map(int, p)) for p in path.pairs]
-            smoothed = smooth_forward(cost[None], smooth_gamma)[0][0].numpy() if o["smooth"] else None
-            rows.append({"label": f"{vid} · {label} · {stage}", "cost": cost.numpy(), "smoothed": smoothed,
-                         "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(),
-                         "E_real": al.real[0].numpy(), "weak": o["weak"], "path": pairs,
-                         "unmatched_x": path.unmatched_x.tolist(), "unmatched_y": path.unmatched_y.tolist(),
-                         "truth": truth})
-            hits = sum(bool(truth[i, j]) for i, j in pairs)
-            counts = path_counts(truth, pairs, path.unmatched_x.tolist(), path.unmatched_y.tolist())
-            stats.append({"video_id": vid, "stage": stage, "method": label, "matched_pairs": len(pairs),
-                          "precision": hits / max(len(pairs), 1), "true_pairs": int(truth.sum()),
-                          "skipped_clips": len(path.unmatched_x), "skipped_captions": len(path.unmatched_y),
-                          **{f"n_{k}": v for k, v in counts.items()}})
+            row, stat = alignment_row(v, t, truth, f"{vid} · {label} · {stage}", gamma=o["gamma"], smooth=o["smooth"],
+                                      weak=o["weak"], smooth_gamma=smooth_gamma, tau=tau)
+            rows.append(row)
+            stats.append({"video_id": vid, "stage": stage, "method": label, **stat})
     return rows, pd.DataFrame(stats)
+
+
+def alignment_row(v: torch.Tensor, t: torch.Tensor, truth: np.ndarray, label: str, gamma: float, smooth: bool,
+                  weak: bool, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[dict, dict]:
+    """One panel row (plots.alignment_panels) and its hard-path statistics for embedded clips `v (N, D)` and
+    captions `t (M, D)` under one alignment setting; `truth (N, M)` bool marks pairs that share a true step."""
+    from vttwins.alignment import hard_path, pairwise_cost, soft_alignment
+    from vttwins.alignment.lattice import smooth_forward
+
+    x, y = v[None], t[None]
+    cost = pairwise_cost(x, y)[0]
+    opts = {"smooth_gamma": smooth_gamma, "tau": tau, "smooth": smooth, "weak": weak}
+    al = soft_alignment(x, y, gamma=gamma, **opts)
+    path = hard_path(x, y, **opts)[0]
+    pairs = [tuple(map(int, p)) for p in path.pairs]
+    smoothed = smooth_forward(cost[None], smooth_gamma)[0][0].numpy() if smooth else None
+    row = {"label": label, "cost": cost.numpy(), "smoothed": smoothed,
+           "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(), "E_real": al.real[0].numpy(),
+           "weak": weak, "path": pairs, "unmatched_x": path.unmatched_x.tolist(),
+           "unmatched_y": path.unmatched_y.tolist(), "truth": truth}
+    hits = sum(bool(truth[i, j]) for i, j in pairs)
+    counts = path_counts(truth, pairs, path.unmatched_x.tolist(), path.unmatched_y.tolist())
+    stat = {"matched_pairs": len(pairs), "precision": hits / max(len(pairs), 1), "true_pairs": int(truth.sum()),
+            "skipped_clips": len(path.unmatched_x), "skipped_captions": len(path.unmatched_y),
+            **{f"n_{k}": v for k, v in counts.items()}}
+    return row, stat
 
 
 def alignment_summary(stats: pd.DataFrame) -> pd.DataFrame:
