@@ -68,3 +68,13 @@ def test_knob_cells_move_one_noise_knob_only():
     assert {k for k in before if before[k] != after[k]} == {"filler_rate"}
     with pytest.raises(ValueError, match="unknown noise knob"):
         grids.knob_cells(base, "loudness", [1.0], ["s2dtw"])
+
+
+def test_transfer_cells_gives_untuned_worlds_the_source_worlds_settings():
+    cells = {"default": [({"loss": "S2DTW", "temperature": 0.1}, {"loss.temperature": 0.1})]}
+    out = fair.transfer_cells(cells, ["default", "seed4242"], "default")
+    assert out == {"default": cells["default"], "seed4242": cells["default"]}
+    both = {**cells, "seed4242": [({"loss": "S2DTW", "temperature": 1.0}, {"loss.temperature": 1.0})]}
+    assert fair.transfer_cells(both, ["default", "seed4242"], "default")["seed4242"] == both["seed4242"]
+    with pytest.raises(ValueError, match="tune_worlds: 'seed4242' was not tuned"):
+        fair.transfer_cells(cells, ["default", "seed4242"], "seed4242")

@@ -116,6 +116,14 @@ def best_cells(best: pd.DataFrame) -> dict[str, list[tuple[dict, dict]]]:
     return out
 
 
+def transfer_cells(cells: dict[str, list], worlds: Sequence[str], source: str) -> dict[str, list]:
+    """Per world, its own tuned cells (`best_cells`) when it was tuned, else the cells tuned on `source`: settings
+    chosen once on one world's val split and applied unchanged to the others (a test of whether they transfer)."""
+    if source not in cells:
+        raise ValueError(f"tune_worlds: {source!r} was not tuned (tuned: {sorted(cells)})")
+    return {w: cells.get(w, cells[source]) for w in worlds}
+
+
 def mark_unresolved(summary: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
                     lower_is_better: Sequence[str] = ()) -> pd.DataFrame:
     """Per group `by` (e.g. world), add `<metric>_unresolved`: True where a row's mean is within one std (the larger
