@@ -118,7 +118,12 @@ def main(argv=None) -> int:
         tau_readout.send_keys("\n")
         steps.append("tau readout -> 1.0 (typed, Enter)")
         _wait("the figure to redraw after the tau change", lambda: _figure_src(panel, By) not in (None, redrawn), 120)
-        driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", panel)
+        for button in driver.find_elements(By.XPATH, "//div[contains(@class,'Toastify')]//button[text()='No']"):
+            button.click()  # JupyterLab's "get notified about news?" toast would cover part of the page
+        driver.execute_script(  # the explorer's heading at the top, its widgets and figure below
+            "const h = [...document.querySelectorAll('.jp-MarkdownCell')]"
+            ".find(e => e.textContent.includes('Explore one alignment'));"
+            "(h || arguments[0]).scrollIntoView({block: 'start'});", panel)
         time.sleep(1.0)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.out.with_suffix(".tmp.png")
@@ -130,7 +135,7 @@ def main(argv=None) -> int:
                 "jupyterlab": _version("jupyterlab"), "ipywidgets": _version("ipywidgets"),
                 "git_revision": _revision()}
         args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        print(f"explorer screenshot: {args.out.relative_to(ROOT)} ({'; '.join(steps)})")
+        print(f"explorer screenshot: {args.out} ({'; '.join(steps)})")
         return 0
     finally:
         if driver is not None:
