@@ -78,3 +78,16 @@ def test_transfer_cells_gives_untuned_worlds_the_source_worlds_settings():
     assert fair.transfer_cells(both, ["default", "seed4242"], "default")["seed4242"] == both["seed4242"]
     with pytest.raises(ValueError, match="tune_worlds: 'seed4242' was not tuned"):
         fair.transfer_cells(cells, ["default", "seed4242"], "seed4242")
+
+
+def test_knob_effects_are_differences_from_the_worlds_level_by_hand():
+    knob_table = pd.DataFrame({
+        "loss": ["S2DTW"] * 3, "knob": ["offset_std"] * 3, "level": [4.0, 8.0, 0.0], "n_seeds": [2, 2, 2],
+        "a@1_mean": [20.0, 14.0, 21.0], "a@1_std": [3.0, 4.0, 0.5]})  # names as the real ones
+    eff = grids.knob_effects(knob_table, {"offset_std": 4.0}, ["a@1"])
+    assert list(eff["to"]) == [8.0, 0.0] and set(eff["from"]) == {4.0}
+    assert eff["delta_a@1_mean"].tolist() == [-6.0, 1.0]
+    assert eff["delta_a@1_std"].tolist() == pytest.approx([5.0, (9 + 0.25) ** 0.5])
+    assert eff["delta_a@1_unresolved"].tolist() == [False, True]  # |-6| >= 5: resolved; |1| < 3.04: not
+    with pytest.raises(ValueError, match="no row at the world's level 2"):
+        grids.knob_effects(knob_table, {"offset_std": 2.0}, ["a@1"])

@@ -30,3 +30,13 @@ def test_readme_results_block_is_replaced_between_markers(tmp_path):
     assert pipeline.update_readme(readme, tmp_path / "results")
     text = readme.read_text()
     assert "old" not in text and "10.0 ± 1.5" in text and text.endswith("tail\n")
+
+
+def test_plus_minus_cells_mark_unresolved_and_undefined_values(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("loss,temperature,a_mean,a_std,a_unresolved,b_mean,b_std,b_unresolved\n"
+                   "S2DTW,0.1,10.0,1.5,True,,,False\nMIL-NCE,1.0,12.0,,False,3.0,0.5,False\n")
+    lines = pipeline.reports.plus_minus_markdown(csv).splitlines()
+    assert lines[0] == "| loss | temperature | a | b |"  # flags fold into their column, never shown raw
+    assert lines[2] == "| S2DTW | 0.1 | 10.0 ± 1.5 ~ | – |"
+    assert lines[3] == "| MIL-NCE | 1 | 12.0 | 3.0 ± 0.5 |"  # one seed: no std to show

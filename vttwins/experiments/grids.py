@@ -88,6 +88,38 @@ def knob_cells(base: Config, knob: str, values: Sequence[float], losses: Iterabl
     return cells
 
 
+def knob_base_levels(base: Config) -> dict[str, float]:
+    """The world's own value of every knob of KNOBS (the level a one-knob sweep starts from)."""
+    from vttwins.training.builders import synth_config
+
+    noise = dataclasses.asdict(synth_config(base).noise)
+    return {knob: float(noise[field]) for knob, (field, _) in KNOBS.items()}
+
+
+def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str]) -> pd.DataFrame:
+    """Per objective and knob, the change of each metric from the world's level to every other level of the sweep
+    (`summarize` rows of `knob_table`: loss, knob, level): `delta_<m>_mean` = mean at the level - mean at the base,
+    `delta_<m>_std` = sqrt(std_level^2 + std_base^2) (the spread of a difference of two seed means), and
+    `delta_<m>_unresolved` when |change| is below that spread: a change the seeds do not resolve."""
+    rows = []
+    for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
+        base = g[np.isclose(g["level"], base_levels[knob])]
+        if base.empty:
+            raise ValueError(f"knob {knob!r}: the sweep of {loss!r} has no row at the world's level "
+                             f"{base_levels[knob]:g} (levels {sorted(g['level'])})")
+        b = base.iloc[0]
+        for _, r in g[~np.isclose(g["level"], base_levels[knob])].iterrows():  # (metric names hold "@")
+            row = {"loss": loss, "knob": knob, "from": float(b["level"]), "to": float(r["level"]),
+                   "n_seeds": int(min(r["n_seeds"], b["n_seeds"]))}
+            for m in metrics:
+                delta = r[f"{m}_mean"] - b[f"{m}_mean"]
+                spread = float(np.hypot(r[f"{m}_std"], b[f"{m}_std"]))
+                row.update({f"delta_{m}_mean": delta, f"delta_{m}_std": spread,
+                            f"delta_{m}_unresolved": bool(abs(delta) < spread)})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterable[str]) -> list[tuple[dict, dict]]:
     """Cells of the joint (offset_std, filler_rate) sweep (kept for callers; the notebooks use `knob_cells`):
     each level regenerates the pretraining SynthHowTo features-only; a level equal to the base reuses it."""

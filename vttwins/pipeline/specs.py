@@ -76,6 +76,10 @@ NOTEBOOKS: list[NotebookSpec] = [
                                _TRUTH_NULL),
                          Table("ablation_knobs", "one-knob narration sweeps (time shift, filler rate, narrated "
                                "steps) per objective", ("loss", "knob", "level", "n_seeds", *_STATS), _STD),
+                         Table("ablation_knob_effects", "change of each metric when one narration knob moves from "
+                               "the world's value, per objective (std of the difference; ~ = unresolved)",
+                               ("loss", "knob", "from", "to", "n_seeds",
+                                *(f"delta_{m}_{s}" for m in _M for s in ("mean", "std")))),
                          Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
                                "metrics", ("table", "seed", *_M),
                                ("world", "temperature", "normalize", "knob", "level", *_TRUTH_NULL),
