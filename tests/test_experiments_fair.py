@@ -89,5 +89,7 @@ def test_knob_effects_are_differences_from_the_worlds_level_by_hand():
     assert eff["delta_a@1_mean"].tolist() == [-6.0, 1.0]
     assert eff["delta_a@1_std"].tolist() == pytest.approx([5.0, (9 + 0.25) ** 0.5])
     assert eff["delta_a@1_unresolved"].tolist() == [False, True]  # |-6| >= 5: resolved; |1| < 3.04: not
+    one_seed = grids.knob_effects(knob_table.assign(**{"a@1_std": np.nan}), {"offset_std": 4.0}, ["a@1"])
+    assert one_seed["delta_a@1_unresolved"].all()  # no spread, nothing resolved
     with pytest.raises(ValueError, match="no row at the world's level 2"):
         grids.knob_effects(knob_table, {"offset_std": 2.0}, ["a@1"])

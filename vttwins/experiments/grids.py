@@ -100,7 +100,8 @@ def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metric
     """Per objective and knob, the change of each metric from the world's level to every other level of the sweep
     (`summarize` rows of `knob_table`: loss, knob, level): `delta_<m>_mean` = mean at the level - mean at the base,
     `delta_<m>_std` = sqrt(std_level^2 + std_base^2) (the spread of a difference of two seed means), and
-    `delta_<m>_unresolved` when |change| is below that spread: a change the seeds do not resolve."""
+    `delta_<m>_unresolved` when |change| is below that spread, or there is no spread (one seed): a change the seeds
+    do not resolve."""
     rows = []
     for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
         base = g[np.isclose(g["level"], base_levels[knob])]
@@ -115,7 +116,7 @@ def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metric
                 delta = r[f"{m}_mean"] - b[f"{m}_mean"]
                 spread = float(np.hypot(r[f"{m}_std"], b[f"{m}_std"]))
                 row.update({f"delta_{m}_mean": delta, f"delta_{m}_std": spread,
-                            f"delta_{m}_unresolved": bool(abs(delta) < spread)})
+                            f"delta_{m}_unresolved": not bool(abs(delta) >= spread)})  # one seed: no spread
             rows.append(row)
     return pd.DataFrame(rows)
 
