@@ -24,7 +24,8 @@ from vttwins.config import Config, config_to_dict, replace
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
 # Modules whose code determines a trained run or its scores (plots, pipeline, results, experiments do not).
-_SOURCES = ("alignment", "data", "models", "training", "evaluation", "losses.py", "config.py")
+_SOURCES = ("alignment", "data", "models", "training", "evaluation", "losses.py", "objectives.py", "config.py",
+            "config_ranges.py")
 _VOLATILE = ("train.output_dir", "train.progress", "train.log_every", "train.checkpoint_every", "train.resume",
              "notebooks")
 
