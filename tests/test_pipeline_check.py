@@ -5,6 +5,7 @@ the perturbations are hand-sized against the tolerance rule (2·std·sqrt(2/n) f
 chance rows, the printed precision for single-run values).
 """
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -123,3 +124,36 @@ def test_variation_report_marks_bit_identical_tables(dirs, tmp_path):
     same, threads = text.split("## threads 1 vs 2")[0], text.split("## threads 1 vs 2")[1]
     assert "| ablation_demo | bit-identical |" in same and "Profile **smoke** (a small CPU profile" in text
     assert "| ablation_demo | within tolerance | 1 | S2DTW: r10_mean |" in threads
+
+
+def _git_tracked_tables():
+    import subprocess
+    from vttwins.paths import REPO_ROOT
+    try:
+        out = subprocess.run(["git", "ls-tree", "-r", "--name-only", "HEAD", "results/tables/"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return out
+
+
+def test_reference_git_head_is_the_committed_tables(tmp_path):
+    import subprocess
+    from vttwins.paths import REPO_ROOT
+    from vttwins.pipeline import check as chk
+    tracked = _git_tracked_tables()
+    ref = chk.resolve_reference("git:HEAD", tmp_path)
+    assert sorted(p.name for p in (ref / "tables").iterdir()) == sorted(Path(n).name for n in tracked)
+    name = next(n for n in tracked if n.endswith(".csv"))
+    committed = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=REPO_ROOT, capture_output=True).stdout
+    assert (ref / "tables" / Path(name).name).read_bytes() == committed
+    with pytest.raises(ValueError, match="--reference git:no-such-rev"):
+        chk.resolve_reference("git:no-such-rev", tmp_path / "x")
+    assert chk.resolve_reference(tmp_path, tmp_path / "y") == tmp_path  # a folder stays a folder
+
+
+def test_check_refuses_to_compare_a_folder_with_itself(tmp_path):
+    from vttwins.pipeline.cli import cli_main
+    (tmp_path / "tables").mkdir()
+    assert cli_main(["--check", "--no-run", "--results", str(tmp_path), "--reference", str(tmp_path),
+                     "--only", "00_data"]) == 2

@@ -108,6 +108,36 @@ def compare_table(spec: Table, ref_dir: Path, new_dir: Path) -> TableCheck:
     return TableCheck(spec.name, status, dev, where, limit)
 
 
+GIT_PREFIX = "git:"
+
+
+def resolve_reference(reference: str | os.PathLike, scratch: str | os.PathLike) -> Path:
+    """A results folder to compare with: a path, or `git:<rev>` -- the tables committed at <rev> (e.g. `git:HEAD`),
+    extracted into `scratch`; what to use after `make reproduce` has rewritten results/ in place."""
+    import subprocess
+
+    from vttwins.paths import REPO_ROOT
+
+    text = str(reference)
+    if not text.startswith(GIT_PREFIX):
+        return Path(reference)
+    rev = text[len(GIT_PREFIX):] or "HEAD"
+    tables = DEFAULT_RESULTS_DIR.relative_to(REPO_ROOT) / "tables"
+    try:
+        listing = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, f"{tables.as_posix()}/"],
+                                 cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise ValueError(f"--reference {text}: cannot read {tables} at {rev!r} from git ({err})") from None
+    out = Path(scratch) / "tables"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in listing:
+        blob = subprocess.run(["git", "show", f"{rev}:{name}"], cwd=REPO_ROOT, capture_output=True, check=True)
+        (out / Path(name).name).write_bytes(blob.stdout)
+    if not listing:
+        raise ValueError(f"--reference {text}: no tables under {tables} at {rev!r}")
+    return Path(scratch)
+
+
 def check_tables(new_dir: str | os.PathLike, ref_dir: str | os.PathLike = DEFAULT_RESULTS_DIR,
                  names: Sequence[str] | None = None) -> list[TableCheck]:
     """Every declared table (or `names`) of `new_dir/tables` against `ref_dir/tables`."""

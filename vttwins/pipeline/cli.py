@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -32,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="then compare every regenerated table with --reference (exit 1 when one is outside "
                              "tolerance); report in runs/<profile>/reproduction_check.md")
     parser.add_argument("--no-run", action="store_true", help="with --check: compare --results as it is")
-    parser.add_argument("--reference", default=str(DEFAULT_RESULTS_DIR), help="committed results to compare with")
+    parser.add_argument("--reference", default=str(DEFAULT_RESULTS_DIR),
+                        help="results to compare with: a folder (default results/) or git:<rev>, the tables "
+                             "committed at <rev> (git:HEAD after `make reproduce` rewrote results/)")
     parser.add_argument("--variation", action="store_true",
                         help="the variation study (threads, data workers, a second run) of --only notebooks into "
                              "runs/variation-<profile>/, summarised in results/REPRODUCIBILITY.md")
@@ -61,7 +64,13 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         return 0
     new_dir = Path(results_dir) if results_dir is not None else results_root(args.profile)
     names = [t.name for nb in _chosen(args.only) for t in nb.tables]
-    checks = check.check_tables(new_dir, args.reference, names)
+    with tempfile.TemporaryDirectory(prefix="vttwins-reference-") as scratch:
+        reference = check.resolve_reference(args.reference, scratch)
+        if reference.resolve() == new_dir.resolve():
+            log.error("--results and --reference are the same folder (%s): nothing to compare; after `make "
+                      "reproduce` compare with the committed tables: --reference git:HEAD", new_dir)
+            return 2
+        checks = check.check_tables(new_dir, reference, names)
     report = check.write_report(checks, RUNS_DIR / profile_name(args.profile) / "reproduction_check.md",
                                 new_dir, args.reference)
     for c in checks:
