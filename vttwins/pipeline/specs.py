@@ -79,7 +79,8 @@ NOTEBOOKS: list[NotebookSpec] = [
                          Table("ablation_knob_effects", "change of each metric when one narration knob moves from "
                                "the world's value, per objective (std of the difference; ~ = unresolved)",
                                ("loss", "knob", "from", "to", "n_seeds",
-                                *(f"delta_{m}_{s}" for m in _M for s in ("mean", "std")))),
+                                *(f"delta_{m}_{s}" for m in _M for s in ("mean", "std"))),
+                               tuple(f"delta_{s.removesuffix('_std')}_std" for s in _STD)),  # one seed: no spread
                          Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
                                "metrics", ("table", "seed", *_M),
                                ("world", "temperature", "normalize", "knob", "level", *_TRUTH_NULL),
