@@ -7,7 +7,7 @@
 It starts JupyterLab on the repository (profile `default` unless --profile; tables and figures of the run go to a
 temporary VTTWINS_RESULTS folder, never into results/), opens notebooks/07_alignment_paths.ipynb in headless
 Chromium, runs all cells, waits for the explorer's widgets and their first figure, then changes the model and tau
-through the widgets (as a user would) and checks the figure is redrawn with the new choice in its title. The
+through the widgets (as a user would) and checks that each change redraws the figure (a new image). The
 screenshot and a `.meta.json` beside it (revision, browser and JupyterLab versions, the steps taken) are written.
 Exits non-zero, naming the step, when any of it does not happen. The trained runs come from the run cache
 (`make reproduce` first, or the notebook trains them).
@@ -55,6 +55,8 @@ def main(argv=None) -> int:
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # the package's own provenance helpers, from this checkout
+    from vttwins.results import git_revision, package_versions
     try:
         from selenium import webdriver
         from selenium.webdriver.common.by import By
@@ -132,8 +134,7 @@ def main(argv=None) -> int:
         meta = {"description": "notebook 07's alignment explorer in JupyterLab (headless Chromium), after choosing "
                                f"model {choice} and tau 1.0 through the widgets",
                 "profile": args.profile, "steps": steps, "browser": driver.capabilities.get("browserVersion"),
-                "jupyterlab": _version("jupyterlab"), "ipywidgets": _version("ipywidgets"),
-                "git_revision": _revision()}
+                "git_revision": git_revision(), "versions": package_versions(("jupyterlab", "ipywidgets"))}
         args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         print(f"explorer screenshot: {args.out} ({'; '.join(steps)})")
         return 0
@@ -168,22 +169,6 @@ def _explorer(driver, By):
 def _figure_src(panel, By):
     imgs = panel.find_elements(By.CSS_SELECTOR, "img")
     return imgs[0].get_attribute("src") if imgs else None
-
-
-def _version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
-def _revision() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

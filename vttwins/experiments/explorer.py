@@ -13,8 +13,6 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-import pandas as pd
-
 from .examples import _sequences, _truth, alignment_row
 
 SESSION_ENV = "JPY_SESSION_NAME"  # set by jupyter_server for the kernels of its sessions (JupyterLab, Notebook 7)
@@ -130,11 +128,6 @@ class AlignmentExplorer:
         display(fig)
         plt.close(fig)
         return "static"
-
-    def table(self, choices: Sequence[Choice]) -> pd.DataFrame:
-        """Hard-path statistics of several settings (what the widgets show, as numbers)."""
-        return pd.DataFrame([{**vars(c), **{k: v for k, v in self.row(c)[1].items() if not k.startswith("n_")}}
-                             for c in choices])
 
 
 def _stat_line(stat: dict) -> str:

@@ -70,12 +70,10 @@ def knob_cells(base: Config, knob: str, values: Sequence[float], losses: Iterabl
     """Cells of a one-knob narration sweep: each value of `knob` (a key of KNOBS) regenerates the pretraining
     SynthHowTo features-only into its own folder with every OTHER noise knob at the base world's value; a value
     equal to the base reuses the base data. Evaluate on the base downstream sets (`eval_base=` in `grid_jobs`)."""
-    from vttwins.training.builders import synth_config
-
     if knob not in KNOBS:
         raise ValueError(f"unknown noise knob {knob!r}; choose from {', '.join(KNOBS)}")
     field = KNOBS[knob][0]
-    noise = dataclasses.asdict(synth_config(base).noise)
+    noise = _world_noise(base)
     cells = []
     for value in values:
         data = {}
@@ -88,11 +86,16 @@ def knob_cells(base: Config, knob: str, values: Sequence[float], losses: Iterabl
     return cells
 
 
-def knob_base_levels(base: Config) -> dict[str, float]:
-    """The world's own value of every knob of KNOBS (the level a one-knob sweep starts from)."""
+def _world_noise(base: Config) -> dict:
+    """The narration-noise settings (NoiseConfig fields) of the config's SynthHowTo world."""
     from vttwins.training.builders import synth_config
 
-    noise = dataclasses.asdict(synth_config(base).noise)
+    return dataclasses.asdict(synth_config(base).noise)
+
+
+def knob_base_levels(base: Config) -> dict[str, float]:
+    """The world's own value of every knob of KNOBS (the level a one-knob sweep starts from)."""
+    noise = _world_noise(base)
     return {knob: float(noise[field]) for knob, (field, _) in KNOBS.items()}
 
 

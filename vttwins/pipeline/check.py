@@ -11,9 +11,11 @@ table: identical, within tolerance, or outside tolerance with the largest deviat
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -124,16 +126,17 @@ def resolve_reference(reference: str | os.PathLike, scratch: str | os.PathLike) 
     rev = text[len(GIT_PREFIX):] or "HEAD"
     tables = DEFAULT_RESULTS_DIR.relative_to(REPO_ROOT) / "tables"
     try:
-        listing = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, f"{tables.as_posix()}/"],
-                                 cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
+        archive = subprocess.run(["git", "archive", "--format=tar", rev, tables.as_posix()], cwd=REPO_ROOT,
+                                 capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as err:
         raise ValueError(f"--reference {text}: cannot read {tables} at {rev!r} from git ({err})") from None
     out = Path(scratch) / "tables"
     out.mkdir(parents=True, exist_ok=True)
-    for name in listing:
-        blob = subprocess.run(["git", "show", f"{rev}:{name}"], cwd=REPO_ROOT, capture_output=True, check=True)
-        (out / Path(name).name).write_bytes(blob.stdout)
-    if not listing:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:  # one git call for every committed table
+        members = [m for m in tar.getmembers() if m.isfile()]
+        for m in members:
+            (out / Path(m.name).name).write_bytes(tar.extractfile(m).read())
+    if not members:
         raise ValueError(f"--reference {text}: no tables under {tables} at {rev!r}")
     return Path(scratch)
 
