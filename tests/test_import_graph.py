@@ -120,3 +120,39 @@ def test_reading_a_config_does_not_load_training_code():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ import-linter: the layers of .importlinter
+ROOT = PACKAGE.parent
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "lint-imports"
+    if not exe.exists():
+        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    env = {"PATH": str(exe.parent), "PYTHONPATH": str(root), "HOME": str(root), "LC_ALL": "C.UTF-8"}
+    return subprocess.run([str(exe), "--config", str(root / ".importlinter"), "--no-cache"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_import_linter_contracts_are_kept():
+    done = _lint_imports(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "broken" in done.stdout and " 0 broken" in done.stdout
+
+
+def test_import_linter_finds_a_planted_violation(tmp_path):
+    """The contracts can fail: a lazy import of the companion inside alignment/ breaks three of them."""
+    import shutil
+    shutil.copytree(PACKAGE, tmp_path / "vttwins", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    costs = tmp_path / "vttwins" / "alignment" / "costs.py"
+    costs.write_text(costs.read_text() + "\n\ndef _planted():\n    import vttwins.config  # noqa\n")
+    done = _lint_imports(tmp_path)
+    assert done.returncode != 0
+    text = " ".join(done.stdout.split())
+    for name in ("The core library imports nothing of the companion",
+                 "alignment/ imports nothing else of vttwins (liftable into another project)",
+                 "Layers: a module imports only from layers below it (| = independent siblings)"):
+        assert f"{name} BROKEN" in text, done.stdout
+    assert "need neither PyAV, scipy, scikit-learn, pandas nor matplotlib KEPT" in text
