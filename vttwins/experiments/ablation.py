@@ -58,7 +58,7 @@ def worlds_setup(base: Config, worlds: dict[str, dict], n_heldout: int) -> dict[
 
 
 def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
-          workers) -> pd.DataFrame:
+          workers, grid=None) -> pd.DataFrame:
     """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
     `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
     jobs = []
@@ -66,7 +66,7 @@ def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, spl
         own = cells[w.name] if isinstance(cells, dict) else cells
         labelled = [({"world": w.name, **labels}, overrides) for labels, overrides in own]
         jobs += grid_jobs(w.config, labelled, seeds, root, eval_base=getattr(w, split))
-    return wide(run_jobs(jobs, tasks, eval_changes, workers=workers))
+    return wide(run_jobs(jobs, tasks, eval_changes, workers=workers, grid=grid))
 
 
 def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFrame:
@@ -76,16 +76,18 @@ def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFram
 
 
 def tuning_table(setup, losses, temperatures, normalize, seeds, root, tasks, eval_changes=None,
-                 workers=1) -> pd.DataFrame:
-    """Mean/std on the VAL split of every objective x temperature x normalisation (the same grid for all)."""
+                 workers=1, grid=None) -> pd.DataFrame:
+    """Mean/std on the VAL split of every objective x temperature x normalisation (the same grid for all);
+    `grid`: where the runs go (a `GridConfig`, docs/cluster.md; None = a local pool of `workers`)."""
     runs = _runs(setup, fair.tuning_cells(losses, temperatures, normalize), seeds, root, tasks, "val",
-                 eval_changes, workers)
+                 eval_changes, workers, grid)
     return summarize(runs, ["world", "loss", "temperature", "normalize"])
 
 
-def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1,
+               grid=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST."""
-    runs = with_truth(_runs(setup, cells, seeds, root, tasks, "test", eval_changes, workers), setup, root)
+    runs = with_truth(_runs(setup, cells, seeds, root, tasks, "test", eval_changes, workers, grid), setup, root)
     by = ["world", "loss"] + [c for c in ("temperature", "normalize") if c in runs]
     metrics = list(ABLATION_METRICS) + list(truth.COLUMNS)
     summary = summarize(runs, by, metrics)

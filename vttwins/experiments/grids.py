@@ -1,24 +1,25 @@
 """Grids of runs: losses x seeds, gamma/tau sweeps, narration-noise sweeps; long records -> mean ± std tables.
 
     jobs = grid_jobs(base, loss_cells(["mil_nce", "s2dtw"]), seeds=[1, 2, 3], runs_root="runs/x/ablation")
-    records = run_jobs(jobs, tasks=["youcook2", "crosstask"], workers=2)   # one row per (run, metric)
+    records = run_jobs(jobs, tasks=["youcook2", "crosstask"], grid=config.grid)  # one row per (run, metric)
     summary = summarize(wide(records), by=["loss"])                          # <metric>_mean, _std, n_seeds
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from vttwins import objectives
-from vttwins.config import Config, config_to_dict, replace
+from vttwins.config import Config, GridConfig, config_to_dict, replace
 
-from .runs import ensure_data, ensure_run, evaluate
+from .executors import run_cells
+from .runs import ensure_data, ensure_run, evaluate, evaluation_cache, find_run, read_evaluation, run_key
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +178,6 @@ def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
     """Jobs that train and evaluate the same thing (e.g. the gamma = 0.1 cell and the S2DTW cell) run once."""
     from vttwins.config import config_from_dict
 
-    from .runs import run_key
-
     out: dict[str, Job] = {}
     for job in jobs:
         cfg = config_from_dict(job.config)
@@ -206,30 +205,62 @@ def _ensure_datasets(jobs: Iterable[Job]) -> None:
         ensure_data(cfg)
 
 
+def _cell(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict) -> None:
+    """One grid task: train the run these jobs share (one run-cache key) and evaluate it on each job's data, into
+    the run cache (threads: set by the executor)."""
+    for job in jobs:
+        _run_job(job, tasks, eval_changes, None)
+
+
+def _cached(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
+    """The job's evaluation table when its run is finished and evaluated in the cache, else None."""
+    from vttwins.config import config_from_dict
+
+    run_dir = find_run(config_from_dict(job.config), job.runs_root)
+    if run_dir is None:
+        return None
+    dataset = config_from_dict(job.eval_config) if job.eval_config else None
+    cache = evaluation_cache(run_dir, tasks, eval_changes, dataset_config=dataset)
+    return read_evaluation(cache).assign(run=run_dir.name) if cache.is_file() else None
+
+
 def run_jobs(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
-             workers: int = 1) -> pd.DataFrame:
-    """Train and evaluate every job (cached; identical jobs once); `workers > 1` runs them in that many processes
-    of one thread each. Returns the long table: the job's labels + `vttwins.evaluation.COLUMNS` + `run`."""
+             workers: int = 1, grid: GridConfig | None = None) -> pd.DataFrame:
+    """Train and evaluate every job (cached; identical jobs once) on `grid.executor` (docs/cluster.md); without
+    `grid`, in a local pool of `workers` processes of one thread each (1 = in this process). Only the cells
+    missing from the run cache are submitted, so a grid that stopped resumes where it was.
+    Returns the long table: the job's labels + `vttwins.evaluation.COLUMNS` + `run`."""
     eval_changes = dict(eval_changes or {})
+    grid = grid if grid is not None else GridConfig(workers=workers)
     distinct = _distinct(jobs)
-    log.info("%d grid cells x seeds, %d distinct runs", len(jobs), len(distinct))
     _ensure_datasets(distinct.values())
-    todo = list(distinct.values())
-    if workers <= 1 or len(todo) <= 1:
-        frames = [_run_job(job, tasks, eval_changes, None) for job in todo]
-    else:
-        import multiprocessing
-        ctx = multiprocessing.get_context("spawn")  # why: fork after torch/OpenMP initialisation can deadlock
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            frames = list(pool.map(_run_job, todo, [tasks] * len(todo), [eval_changes] * len(todo),
-                                   [1] * len(todo)))
-    by_key = {key: frame for key, frame in zip(distinct, frames)}
+    todo: dict[str, list[Job]] = {}  # run key -> the jobs still missing that train it (evaluated on their data)
+    for job in distinct.values():
+        if _cached(job, tasks, eval_changes) is None:
+            todo.setdefault(run_key_of(job), []).append(job)
+    log.info("%d grid cells x seeds, %d distinct runs, %d runs to train or evaluate", len(jobs), len(distinct),
+             len(todo))
+    run_cells(functools.partial(_cell, tasks=tasks, eval_changes=eval_changes), list(todo.values()), list(todo),
+              grid, in_process=grid.workers <= 1 or len(distinct) <= 1)  # as before: a pool for 2+ runs only
+    by_key = {key: _cached(job, tasks, eval_changes) for key, job in distinct.items()}
+    missing = [key for key, frame in by_key.items() if frame is None]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} cells finished on grid.executor={grid.executor} but their runs are "
+                                f"not in {distinct[missing[0]].runs_root}: is the runs folder on a filesystem every "
+                                "worker shares? (docs/cluster.md)")
     out = []
     for job in jobs:
         labels = {k: v for k, v in job.labels.items() if k != "_key"}
         frame = by_key[job.labels["_key"]]
         out.append(frame.drop(columns=[c for c in frame.columns if c in _all_labels(jobs)]).assign(**labels))
     return pd.concat(out, ignore_index=True)
+
+
+def run_key_of(job: Job) -> str:
+    """The run-cache key of a job (names its task on every executor)."""
+    from vttwins.config import config_from_dict
+
+    return run_key(config_from_dict(job.config))
 
 
 def _all_labels(jobs: Sequence[Job]) -> set[str]:

@@ -27,7 +27,7 @@ PACKAGE = Path(__file__).resolve().parent.parent
 _SOURCES = ("alignment", "data", "models", "training", "evaluation", "losses.py", "objectives.py", "config.py",
             "config_ranges.py")
 _VOLATILE = ("train.output_dir", "train.progress", "train.log_every", "train.checkpoint_every", "train.resume",
-             "notebooks")
+             "grid", "notebooks")  # grid: where a cell runs, never what it computes
 
 
 def source_digest() -> str:
@@ -66,16 +66,24 @@ def ensure_data(config: Config):
     return synth.ensure_synth(config.data.root, synth_config(config))
 
 
+def find_run(config: Config, runs_root: str | os.PathLike) -> Path | None:
+    """The finished run directory of `config` under `runs_root` (any `*-KEY` folder holding `model.pt`, which the
+    training loop writes last, atomically: temp file + rename), or None."""
+    for done in sorted(Path(runs_root).glob(f"*-{run_key(config)}")):  # the same run under another label
+        if (done / "model.pt").is_file():
+            return done
+    return None
+
+
 def ensure_run(config: Config, runs_root: str | os.PathLike, name: str) -> Path:
     """The run directory of `config` under `runs_root` (`NAME-KEY`), trained first when it is not finished."""
     from vttwins.training import fit
 
-    key = run_key(config)
-    for done in sorted(Path(runs_root).glob(f"*-{key}")):  # the same run under another label
-        if (done / "model.pt").is_file():
-            log.info("reusing %s", done)
-            return done
-    run_dir = Path(runs_root) / f"{name}-{key}"
+    done = find_run(config, runs_root)
+    if done is not None:
+        log.info("reusing %s", done)
+        return done
+    run_dir = Path(runs_root) / f"{name}-{run_key(config)}"
     if run_dir.exists():  # interrupted earlier: start it again from scratch
         shutil.rmtree(run_dir)
     ensure_data(config)
@@ -109,6 +117,23 @@ def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def evaluation_cache(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
+                     dataset_config: Config | None = None, untrained: bool = False) -> Path:
+    """Where `evaluate` caches this evaluation of a run (`run_dir/eval/<kind>-<key>.csv`); the file may not exist."""
+    from vttwins.evaluation.run import eval_config
+
+    root = dataset_config.data.root if dataset_config is not None else None
+    if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
+        root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
+    kind = "untrained" if untrained else "trained"
+    return Path(run_dir) / "eval" / f"{kind}-{_eval_key(tasks, dict(eval_changes or {}), root)}.csv"
+
+
+def read_evaluation(cache: str | os.PathLike) -> pd.DataFrame:
+    """A cached evaluation table (`evaluation_cache`), read as `evaluate` returns it."""
+    return pd.read_csv(cache, dtype={"split": str})
+
+
 def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
              dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame:
     """Tidy evaluation table (`vttwins.evaluation.COLUMNS`) of a run, cached in the run folder.
@@ -121,13 +146,9 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
     from vttwins.training import load_trained
 
     run_dir, eval_changes = Path(run_dir), dict(eval_changes or {})
-    root = dataset_config.data.root if dataset_config is not None else None
-    if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
-        root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
-    kind = "untrained" if untrained else "trained"
-    cache = run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
+    cache = evaluation_cache(run_dir, tasks, eval_changes, dataset_config, untrained)
     if cache.is_file():
-        return pd.read_csv(cache, dtype={"split": str})
+        return read_evaluation(cache)
     model, tokenizer, config = load_trained(run_dir)
     if untrained:
         model = initial_model(config, tokenizer)
@@ -138,4 +159,4 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
     tmp = cache.with_name(cache.name + ".tmp")
     df.to_csv(tmp, index=False)
     os.replace(tmp, cache)
-    return pd.read_csv(cache, dtype={"split": str})
+    return read_evaluation(cache)

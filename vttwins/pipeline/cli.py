@@ -3,11 +3,14 @@ or run the variation study (variation). Only this module knows all three, so non
 
     python -m vttwins reproduce --profile default              # every notebook -> results/
     python -m vttwins reproduce --check                        # into runs/default/results, then compare
+    python -m vttwins reproduce --profile paper grid.executor=ray grid.ray_address=auto   # docs/cluster.md
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Sequence
 
 from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name
 from vttwins.pipeline import check
-from vttwins.pipeline.context import results_root
+from vttwins.pipeline.context import GRID_ENV, check_grid_overrides, results_root
 from vttwins.pipeline.runner import PipelineError, _chosen, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,9 @@ log = logging.getLogger(__name__)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vttwins reproduce", description="Run the companion notebooks in order.")
     parser.add_argument("--profile", default="default", help="configs/<profile>.yaml or a path to one")
+    parser.add_argument("grid", nargs="*", metavar="grid.KEY=VALUE",
+                        help="where the grids' runs go (docs/cluster.md), e.g. grid.executor=ray "
+                             "grid.ray_address=auto, or grid.executor=slurm grid.slurm.partition=gpu")
     parser.add_argument("--results", default=None,
                         help="results folder (default: results/ for the default profile, runs/<profile>/results "
                              "otherwise; with --check the default profile goes to runs/default/results)")
@@ -42,9 +48,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _set_grid(profile: str, items: list[str]) -> None:
+    """Check the `grid.*` overrides against the profile, then hand them to every notebook's kernel (GRID_ENV)."""
+    from vttwins.config import load_config
+
+    items = shlex.split(os.environ.get(GRID_ENV, "")) + check_grid_overrides(items, "reproduce")
+    load_config(profile, items)  # an unknown key or a bad value fails here, not in the first grid notebook
+    os.environ[GRID_ENV] = shlex.join(items)
+    log.info("grids run with %s", " ".join(items))
+
+
 def cli_main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.getLogger("papermill").setLevel(logging.WARNING)  # our progress lines name each notebook already
+    if args.grid:
+        try:
+            _set_grid(args.profile, args.grid)
+        except ValueError as err:
+            log.error("%s", err)
+            return 2
     if args.variation:
         from vttwins.pipeline.variation import run_variation_study  # papermill-heavy: only when asked
         return run_variation_study(args.profile, args.only, timeout_s=args.timeout)

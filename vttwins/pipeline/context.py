@@ -28,6 +28,27 @@ log = logging.getLogger(__name__)
 
 PROFILE_ENV = "VTTWINS_PROFILE"
 RESULTS_ENV = "VTTWINS_RESULTS"
+GRID_ENV = "VTTWINS_GRID"  # `grid.*` overrides for every notebook's config: `reproduce ... grid.executor=ray`
+
+
+def check_grid_overrides(items: Sequence[str], where: str) -> list[str]:
+    """`items` ('grid.executor=ray', ...) when every one sets a `grid.` key: the executor of the grids is the only
+    setting a reproduction takes from outside its profile (it changes where runs go, never a result)."""
+    from vttwins.config import parse_override
+
+    for item in items:
+        key, _ = parse_override(item)
+        if not key.startswith("grid."):
+            raise ValueError(f"{where}: {item!r} is not a grid.* override; only where the grids run (grid.executor, "
+                             "grid.workers, grid.ray_address, grid.slurm.*) may be set here: a profile sets the rest")
+    return list(items)
+
+
+def grid_overrides() -> list[str]:
+    """The `grid.*` overrides in `VTTWINS_GRID` (shell words: 'grid.executor=slurm grid.slurm.partition=gpu')."""
+    import shlex
+
+    return check_grid_overrides(shlex.split(os.environ.get(GRID_ENV, "")), GRID_ENV)
 
 
 def parameters_cell(nb: dict) -> dict:
@@ -111,10 +132,12 @@ class NotebookContext:
         return self.runs_root / f"companion-{self.profile_name}"
 
     def config(self, overrides: Sequence[str] | dict = ()):
-        """The profile's run config (`vttwins.config.load_config`) with `overrides` applied; a relative data root
-        is taken from the repository root (notebooks run with cwd = notebooks/)."""
-        from vttwins.config import load_config, replace
-        cfg = load_config(self.profile, list(overrides) if not isinstance(overrides, dict) else overrides)
+        """The profile's run config (`vttwins.config.load_config`) with the `grid.*` overrides of `VTTWINS_GRID`,
+        then `overrides`, applied; a relative data root is taken from the repository root (notebooks run with
+        cwd = notebooks/)."""
+        from vttwins.config import load_config, parse_override, replace
+        items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
+        cfg = load_config(self.profile, {**dict(map(parse_override, grid_overrides())), **dict(items)})
         if cfg.data.root and not Path(cfg.data.root).is_absolute():
             cfg = replace(cfg, {"data.root": str(REPO_ROOT / cfg.data.root)})
         return cfg
