@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= default
-EXTRAS := companion,test,notebooks,glove,bench
+EXTRAS := companion,test,notebooks,glove,bench,cluster
 STAMP := $(VENV)/.installed
 
 .PHONY: venv venv-check test unit notebooks-test reproduce check-reproduction variation lab bench clean-venv

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from vttwins.config import GridConfig
+from vttwins.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +109,15 @@ def _ray(fn, items, keys, grid: GridConfig) -> None:
 
 # ------------------------------------------------------------------------------------------- slurm
 def slurm_executor(grid: GridConfig):
-    """submitit's executor for `grid.slurm` (cluster slurm, or submitit's local / debug executors)."""
+    """submitit's executor for `grid.slurm` (cluster slurm, or submitit's local / debug executors); a relative
+    `grid.slurm.folder` is taken from the repository root."""
     try:
         import submitit
     except ImportError as err:
         raise ImportError("grid.executor=slurm needs submitit: pip install 'vttwins[cluster]'") from err
     s = grid.slurm
-    executor = submitit.AutoExecutor(folder=str(Path(s.folder) / "%j"), cluster=s.cluster)
+    folder = Path(s.folder) if Path(s.folder).is_absolute() else REPO_ROOT / s.folder  # notebooks: cwd notebooks/
+    executor = submitit.AutoExecutor(folder=str(folder / "%j"), cluster=s.cluster)
     params = dict(name="vttwins-grid", timeout_min=s.time, cpus_per_task=s.cpus, gpus_per_node=s.gpus,
                   slurm_array_parallelism=grid.workers)
     if s.partition:
