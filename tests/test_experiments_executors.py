@@ -63,13 +63,17 @@ def _same(got, reference):
 
 
 @pytest.mark.slow
-def test_ray_local_instance_gives_the_local_tables(base, reference, tmp_path):
+def test_ray_local_instance_gives_the_local_tables(base, reference, tmp_path, monkeypatch):
     ray = pytest.importorskip("ray", reason="Ray is in the `cluster` extra: pip install 'vttwins[cluster]'")
-    try:  # the executor starts a local instance: 2 CPUs, no dashboard, a 100 MiB object store
+    started = []
+    real_init = ray.init
+    monkeypatch.setattr(ray, "init", lambda **kw: (started.append(kw), real_init(**kw))[1])
+    try:  # no grid.ray_address: the executor starts a local instance for the grid and shuts it down after it
         _same(_grid(base, tmp_path, executor="ray"), reference)
-        assert ray.is_initialized() and ray.cluster_resources()["CPU"] == 2
+        assert not ray.is_initialized()
     finally:
         ray.shutdown()
+    assert started == [{"num_cpus": 2, "include_dashboard": False, "object_store_memory": 100 * 2**20}]
     assert len(_finished(tmp_path)) == 2
 
 

@@ -2,7 +2,8 @@
 
     from vttwins import experiments as ex
     run_dir = ex.ensure_run(config, "runs/companion-default/pretrain", "s2dtw")   # trains once per config+code
-    records = ex.run_jobs(ex.grid_jobs(config, ex.loss_cells(ex.SHORT), [1, 2, 3], "runs/x"), ["youcook2"])
+    records = ex.run_jobs(ex.grid_jobs(config, ex.loss_cells(ex.SHORT), [1, 2, 3], "runs/x"), ["youcook2"],
+                          grid=config.grid)                                 # local | ray | slurm: docs/cluster.md
 
 Like `training`, this is application code: no maths of its own, only the bookkeeping that lets a notebook ask
 for "the S2DTW run of this profile" and get the same run directory every time.
@@ -10,7 +11,7 @@ for "the S2DTW run of this profile" and get the same run directory every time.
 from .grids import (ABLATION_METRICS, KNOBS, LOSS_VARIANTS, SHORT, Job, chance_levels, grid_jobs, knob_base_levels,
                     knob_cells, knob_effects,
                     loss_cells, mean_std_table, noise_cells, run_jobs, select, summarize, sweep_cells, wide)
-from . import ablation, collapse, fair, truth
+from . import ablation, collapse, executors, fair, truth
 from .explorer import AlignmentExplorer, Choice
 from .benchmarks import alignment_shapes, benchmark_index, load_benchmarks, run_benchmark_scripts
 from .downstream import (action_table, crosstask_tables, model_scores, pixel_run_table, pretrained_run,
@@ -18,11 +19,11 @@ from .downstream import (action_table, crosstask_tables, model_scores, pixel_run
 from .examples import (alignment_rows, alignment_summary, howto_ids, caption_offsets, constant_cosine_s2dtw,
                        data_summary, example_video,
                        heldout_videos)
-from .runs import ensure_data, ensure_run, evaluate, read_metrics, run_key, run_summary, source_digest
+from .runs import ensure_data, ensure_run, evaluate, find_run, read_metrics, run_key, run_summary, source_digest
 
 __all__ = ["AlignmentExplorer", "Choice", "ablation", "collapse", "fair", "truth", "alignment_summary", "KNOBS", "knob_base_levels", "knob_cells", "knob_effects", "ABLATION_METRICS", "LOSS_VARIANTS", "SHORT", "Job", "chance_levels", "grid_jobs", "loss_cells",
            "mean_std_table", "noise_cells", "run_jobs", "select", "summarize", "sweep_cells", "wide", "ensure_data",
-           "ensure_run", "evaluate", "read_metrics", "run_key", "run_summary", "source_digest",
+           "ensure_run", "evaluate", "executors", "find_run", "read_metrics", "run_key", "run_summary", "source_digest",
            "action_table", "crosstask_tables", "model_scores", "pixel_run_table", "pretrained_run", "retrieval_table", "task_table", "alignment_rows",
            "caption_offsets", "constant_cosine_s2dtw", "data_summary", "example_video", "heldout_videos", "howto_ids", "alignment_shapes", "benchmark_index", "load_benchmarks",
            "run_benchmark_scripts"]

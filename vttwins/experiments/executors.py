@@ -87,24 +87,30 @@ def _ray_module():
     return ray
 
 
-def ray_connect(grid: GridConfig) -> None:
+def ray_connect(grid: GridConfig) -> bool:
     """Join the Ray cluster at `grid.ray_address` ("auto": the one this machine belongs to), or start a local
-    instance with `grid.workers` CPUs; a connection made before (by this call or the caller) is kept."""
+    instance with `grid.workers` CPUs; True when this call connected, False when a connection was already open
+    (made by the caller, who then also closes it)."""
     ray = _ray_module()
     if ray.is_initialized():
-        return
+        return False
     if grid.ray_address:
         ray.init(address=grid.ray_address)
     else:  # a small local instance: no dashboard, a small object store (cells return nothing)
         ray.init(num_cpus=grid.workers, include_dashboard=False, object_store_memory=100 * 2**20)
+    return True
 
 
 def _ray(fn, items, keys, grid: GridConfig) -> None:
     ray = _ray_module()
-    ray_connect(grid)
-    remote = ray.remote(num_cpus=1, max_retries=0)(_one_thread)  # ray.remote wants a function, not a partial
-    refs = [remote.options(name=f"vttwins-{key}").remote(fn, item) for item, key in zip(items, keys)]
-    ray.get(refs)
+    opened = ray_connect(grid)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(_one_thread)  # ray.remote wants a function, not a partial
+        refs = [remote.options(name=f"vttwins-{key}").remote(fn, item) for item, key in zip(items, keys)]
+        ray.get(refs)
+    finally:  # a local instance left running outlives the notebook's kernel and is killed with it, noisily
+        if opened:
+            ray.shutdown()
 
 
 # ------------------------------------------------------------------------------------------- slurm
