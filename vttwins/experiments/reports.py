@@ -46,6 +46,18 @@ def _ours(results_dir: Path) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def pretrain_steps(results_dir: Path) -> str:
+    """How long the pretrainings ran, from `pretrain_runs.csv` ("150 steps (feature mode), 400 (pixel mode)");
+    "" when the table is absent. Never typed: the profile decides and the table records it."""
+    csv = Path(results_dir) / "tables" / "pretrain_runs.csv"
+    if not csv.is_file():
+        return ""
+    df = pd.read_csv(csv)
+    parts = [f"{'/'.join(str(int(s)) for s in sorted(g['steps'].unique()))}{' steps' if i == 0 else ''} ({mode} mode)"
+             for i, (mode, g) in enumerate(df.groupby("mode", sort=True))]
+    return ", ".join(parts)
+
+
 def published_markdown(results_dir: str | os.PathLike | None = None) -> str:
     head = ["| model (source) | task | R@1 / R@5 / R@10 or top-1 | MedR |", "|---|---|---|---|"]
     rows = head + [f"| {m} | {t} | {v} | {r} |" for m, t, v, r in PUBLISHED]
@@ -55,8 +67,9 @@ def published_markdown(results_dir: str | os.PathLike | None = None) -> str:
             "not be recovered and are not shown.\n\n" + "\n".join(rows) + "\n")
     ours = _ours(Path(results_dir)) if results_dir is not None else []
     if ours:
+        steps = pretrain_steps(Path(results_dir))
         text += ("\nOurs, for orientation only (**SynthHowTo, a different, synthetic data set**; CPU-scale "
-                 "pretraining of 100 steps; a few hundred candidates per retrieval query):\n\n"
+                 f"pretraining{f' of {steps}' if steps else ''}; a few hundred candidates per retrieval query):\n\n"
                  + "\n".join(head + [f"| {m} | {t} | {v} | {r} |" for m, t, v, r in ours]) + "\n")
     return text
 
@@ -94,6 +107,7 @@ def plus_minus_markdown(csv_path: str | os.PathLike, digits: int = 1) -> str:
     ` ~` where the table's `<m>_unresolved` flag is set (within one std of the best: an ordering the seeds do not
     resolve); an undefined value (NaN: e.g. the precision of skips when nothing was skipped) shows as `–`."""
     df = pd.read_csv(csv_path)
+    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False)  # the table's own float format, as written
     paired = any(c.endswith("_mean") for c in df.columns)  # then the other float columns are grid labels
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
@@ -105,13 +119,38 @@ def plus_minus_markdown(csv_path: str | os.PathLike, digits: int = 1) -> str:
             flags = df.get(f"{name}_unresolved", pd.Series(False, index=df.index)).fillna(False).astype(bool)
             out[name] = [_cell(m, s, digits) + (" ~" if f and not pd.isna(m) else "")
                          for m, s, f in zip(df[col], df[f"{name}_std"], flags)]
-        else:
-            fmt = "{:g}" if paired else f"{{:.{digits}f}}"
-            out[col] = ["–" if isinstance(v, float) and pd.isna(v) else fmt.format(v) if isinstance(v, float)
+        elif paired:  # grid labels (temperature 0.1, 1)
+            out[col] = ["–" if isinstance(v, float) and pd.isna(v) else "{:g}".format(v) if isinstance(v, float)
                         else str(v) for v in df[col]]
+        else:  # a one-run table: its values as the table prints them (lr 0.0002 stays 0.0002, never 0.0)
+            out[col] = [v if v != "" else "–" for v in raw[col]]
+    out = out.rename(columns=candidate_labels(df))
     rows = ["| " + " | ".join(out.columns) + " |", "|" + "---|" * len(out.columns)]
     rows += ["| " + " | ".join(map(str, r)) + " |" for r in out.itertuples(index=False, name=None)]
     return "\n".join(rows) + "\n"
+
+
+def retrieval_candidates(chance_r10: float) -> int:
+    """Candidates per query behind a computed chance R@10 (percent): chance = 100 * 10 / N."""
+    if not chance_r10 > 0:
+        raise ValueError(f"chance_r10 must be a positive percentage, got {chance_r10}")
+    return int(round(1000.0 / chance_r10))
+
+
+def candidate_labels(df: pd.DataFrame) -> dict[str, str]:
+    """Column -> header naming its candidate count, for R@10 columns whose table carries a `chance` row: a
+    YouCook2 R@10 over ~138 test candidates (the ablation) and over 266 (table 03) are different numbers."""
+    labels = {}
+    text = df.select_dtypes(exclude="number")
+    chance = df[text.eq("chance").any(axis=1)] if len(text.columns) else df.iloc[:0]
+    if "direction" in df:
+        chance = chance[chance["direction"] == "t2v"]
+    for col in ("yc2_t2v_R@10_mean", "yc2_t2v_R@10", "R@10"):
+        if col in df and len(chance) and chance[col].notna().any():
+            n = retrieval_candidates(float(chance[col].dropna().iloc[0]))
+            head = col.removesuffix("_mean")
+            labels[head] = f"{head} (t2v: {n} candidates)" if "direction" in df else f"{head} ({n} candidates)"
+    return labels
 
 
 def _cell(mean: float, std: float, digits: int) -> str:
