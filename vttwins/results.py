@@ -27,6 +27,7 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 from vttwins._io import atomic_write_text  # noqa: F401  (re-exported: the one atomic writer)
+from vttwins.figure_check import check_figure
 from vttwins.paths import REPO_ROOT
 
 RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
@@ -36,6 +37,7 @@ _PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins
 # What identifies the code of a result: the package, the notebooks that drive it, the profiles and benchmarks.
 CODE_PATHS = ("vttwins", "notebooks", "configs", "benchmarks", "pyproject.toml")
 REVISION_ENV = "VTTWINS_REVISION"
+STRICT_FIGURES_ENV = "VTTWINS_STRICT_FIGURES"  # set: a figure that fails `check_figure` is not saved
 _context: dict[str, Any] = {}
 
 
@@ -283,8 +285,15 @@ def write_meta(path: str | os.PathLike, description: str = "", config: Any = Non
 
 def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, description: str = "",
                 config: Any = None, seed: int | None = None, dpi: int = 120) -> None:
-    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`)."""
+    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`) after `check_figure`: its
+    problems are logged as a warning naming the figure, or raised (ValueError) when `VTTWINS_STRICT_FIGURES` is set."""
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "figures"
+    problems = check_figure(fig)
+    if problems:
+        message = f"figure {name}: " + "; ".join(problems)
+        if os.environ.get(STRICT_FIGURES_ENV):
+            raise ValueError(message)
+        log.warning(message)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.png"
     tmp = out / f".{name}.tmp.png"

@@ -85,15 +85,48 @@ def results_readme_text(notebooks, results_dir: str | os.PathLike, profile: str 
         for t in nb.tables:
             if (results_dir / "tables" / f"{t.name}.csv").is_file():
                 lines.append(f"- [`tables/{t.name}.md`](tables/{t.name}.md) ({nb.name}): {t.description}")
-    lines += ["", "## Figures", ""]
-    for nb in notebooks:
-        for f in nb.figures:
-            if (results_dir / "figures" / f"{f.name}.png").is_file():
-                lines.append(f"- [`figures/{f.name}.png`](figures/{f.name}.png) ({nb.name}): {f.description}")
+    lines += ["", "## Figures", "", *gallery_lines(notebooks, results_dir)]
     lines += ["", "## Executed notebooks", "",
               "`notebooks/NN_name.ipynb`: the executed copies, with every output, of the templates in `notebooks/`.",
               "", "## Published numbers (context only: a different data set)", "", published_markdown(results_dir)]
     return "\n".join(lines)
+
+
+def gallery_lines(notebooks, results_dir: Path) -> list[str]:
+    """Every declared figure, one line each: link, notebook, what it shows and what to look at (`Figure.caption`);
+    a declared figure this run did not write says so."""
+    lines = []
+    for nb in notebooks:
+        for f in nb.figures:
+            look = f" Look at: {f.caption}." if f.caption else ""
+            if (results_dir / "figures" / f"{f.name}.png").is_file():
+                lines.append(f"- [`figures/{f.name}.png`](figures/{f.name}.png) ({nb.name}): {f.description}.{look}")
+            else:
+                lines.append(f"- `figures/{f.name}.png` ({nb.name}): not written by this run")
+    return lines
+
+
+# the three figures that carry the story: weak alignment in the data, the verdict, alignment over the truth
+STORY_FIGURES = ("data_weak_alignment", "ablation_tuned", "alignment_paths_after")
+CLAIMS_FILE = "CLAIMS.md"  # written by the claims step (another module); shown first when it exists
+CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin (results/CLAIMS.md) -->", "<!-- claims:end -->"
+
+
+def claims_markdown(results_dir: str | os.PathLike) -> str:
+    """The verdict-first claims table: `results_dir/CLAIMS.md` as written, or "" when there is none yet."""
+    path = Path(results_dir) / CLAIMS_FILE
+    return path.read_text(encoding="utf-8").strip() + "\n" if path.is_file() else ""
+
+
+def story_figures_markdown(notebooks, results_dir: Path, link_prefix: str = "results/") -> str:
+    """The three figures that carry the story, each with its caption; those not written are left out."""
+    figures = {f.name: f for nb in notebooks for f in nb.figures}
+    parts = []
+    for name in STORY_FIGURES:
+        f = figures.get(name)
+        if f is not None and (results_dir / "figures" / f"{name}.png").is_file():
+            parts.append(f"![{f.description}]({link_prefix}figures/{name}.png)\n\n*{f.caption}*\n")
+    return "\n".join(parts)
 
 
 # the headline first: (b) every objective at its tuned setting; (a) is the "as documented" check
@@ -160,8 +193,13 @@ def _cell(mean: float, std: float, digits: int) -> str:
 
 
 def readme_results_block(notebooks, results_dir: str | os.PathLike, link_prefix: str = "results/") -> str:
-    """The README's results section: the main tables (mean ± std where there are seeds) with their descriptions."""
-    results_dir, parts = Path(results_dir), []
+    """The README's results section: the claims table (`results/CLAIMS.md`, between the claims markers), the three
+    story figures with captions, then the main tables (mean ± std where there are seeds) with their descriptions."""
+    results_dir = Path(results_dir)
+    parts = [f"{CLAIMS_BEGIN}\n{claims_markdown(results_dir)}{CLAIMS_END}\n"]  # the verdict first (CLAIMS.md)
+    story = story_figures_markdown(notebooks, results_dir, link_prefix)
+    if story:
+        parts.append(story)
     tables = {t.name: t for nb in notebooks for t in nb.tables}
     for name in README_TABLES:
         csv = results_dir / "tables" / f"{name}.csv"
