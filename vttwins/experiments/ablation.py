@@ -4,6 +4,7 @@
     tuning = tuning_table(setup, losses, temps, norms, [1], root, tasks)      # val split: the tuning sweep
     best = fair.pick_best(tuning, ["world", "loss"], SELECT)                   # equal budget per objective
     defaults = test_table(setup, ex.loss_cells(losses), seeds, root, tasks)    # (a) each at its own defaults
+    table_a = with_chance_rows(defaults[1], defaults[0], reference_rows(setup, defaults[0], root))
     tuned = test_table(setup, fair.best_cells(best), seeds, root, tasks)       # (b) each at its best on val
                                                                               #     (dict: world -> cells)
 
@@ -102,3 +103,27 @@ def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.Data
                                   for r in sel.itertuples()])
         rows.append({"world": w.name, "loss": "untrained", **untrained.mean(numeric_only=True).to_dict()})
     return pd.DataFrame(rows)
+
+
+def with_chance_rows(summary: pd.DataFrame, runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """`summary` (a test table) followed by one `chance` row per world: the downstream metrics' computed chance
+    (the mean of the runs' `<metric>_chance`, the same candidates and steps) and the truth columns' chance row of
+    `reference` (`reference_rows`). No seeds (`n_seeds` 0), no std, never flagged unresolved."""
+    rows = []
+    for world in dict.fromkeys(summary["world"]):
+        row = {"world": world, "loss": "chance", "n_seeds": 0}
+        sel = runs[runs["world"] == world]
+        for m in ABLATION_METRICS:
+            if f"{m}_chance" in sel:
+                row[f"{m}_mean"] = float(sel[f"{m}_chance"].mean())
+        ref = reference[(reference["world"] == world) & (reference["loss"] == "chance")]
+        for m in truth.COLUMNS:
+            if len(ref) and m in ref:
+                row[f"{m}_mean"] = float(ref[m].iloc[0])
+        rows.append(row)
+    chance = pd.DataFrame(rows)
+    for col in summary.columns:
+        if col.endswith("_unresolved"):
+            chance[col] = False
+    out = pd.concat([summary, chance], ignore_index=True)
+    return out[list(summary.columns)]

@@ -46,6 +46,18 @@ def _ours(results_dir: Path) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def pretrain_steps(results_dir: Path) -> str:
+    """How long the pretrainings ran, from `pretrain_runs.csv` ("150 steps (feature mode), 400 (pixel mode)");
+    "" when the table is absent. Never typed: the profile decides and the table records it."""
+    csv = Path(results_dir) / "tables" / "pretrain_runs.csv"
+    if not csv.is_file():
+        return ""
+    df = pd.read_csv(csv)
+    parts = [f"{'/'.join(str(int(s)) for s in sorted(g['steps'].unique()))}{' steps' if i == 0 else ''} ({mode} mode)"
+             for i, (mode, g) in enumerate(df.groupby("mode", sort=True))]
+    return ", ".join(parts)
+
+
 def published_markdown(results_dir: str | os.PathLike | None = None) -> str:
     head = ["| model (source) | task | R@1 / R@5 / R@10 or top-1 | MedR |", "|---|---|---|---|"]
     rows = head + [f"| {m} | {t} | {v} | {r} |" for m, t, v, r in PUBLISHED]
@@ -55,8 +67,9 @@ def published_markdown(results_dir: str | os.PathLike | None = None) -> str:
             "not be recovered and are not shown.\n\n" + "\n".join(rows) + "\n")
     ours = _ours(Path(results_dir)) if results_dir is not None else []
     if ours:
+        steps = pretrain_steps(Path(results_dir))
         text += ("\nOurs, for orientation only (**SynthHowTo, a different, synthetic data set**; CPU-scale "
-                 "pretraining of 100 steps; a few hundred candidates per retrieval query):\n\n"
+                 f"pretraining{f' of {steps}' if steps else ''}; a few hundred candidates per retrieval query):\n\n"
                  + "\n".join(head + [f"| {m} | {t} | {v} | {r} |" for m, t, v, r in ours]) + "\n")
     return text
 
@@ -72,15 +85,48 @@ def results_readme_text(notebooks, results_dir: str | os.PathLike, profile: str 
         for t in nb.tables:
             if (results_dir / "tables" / f"{t.name}.csv").is_file():
                 lines.append(f"- [`tables/{t.name}.md`](tables/{t.name}.md) ({nb.name}): {t.description}")
-    lines += ["", "## Figures", ""]
-    for nb in notebooks:
-        for f in nb.figures:
-            if (results_dir / "figures" / f"{f.name}.png").is_file():
-                lines.append(f"- [`figures/{f.name}.png`](figures/{f.name}.png) ({nb.name}): {f.description}")
+    lines += ["", "## Figures", "", *gallery_lines(notebooks, results_dir)]
     lines += ["", "## Executed notebooks", "",
               "`notebooks/NN_name.ipynb`: the executed copies, with every output, of the templates in `notebooks/`.",
               "", "## Published numbers (context only: a different data set)", "", published_markdown(results_dir)]
     return "\n".join(lines)
+
+
+def gallery_lines(notebooks, results_dir: Path) -> list[str]:
+    """Every declared figure, one line each: link, notebook, what it shows and what to look at (`Figure.caption`);
+    a declared figure this run did not write says so."""
+    lines = []
+    for nb in notebooks:
+        for f in nb.figures:
+            look = f" Look at: {f.caption}." if f.caption else ""
+            if (results_dir / "figures" / f"{f.name}.png").is_file():
+                lines.append(f"- [`figures/{f.name}.png`](figures/{f.name}.png) ({nb.name}): {f.description}.{look}")
+            else:
+                lines.append(f"- `figures/{f.name}.png` ({nb.name}): not written by this run")
+    return lines
+
+
+# the three figures that carry the story: weak alignment in the data, the verdict, alignment over the truth
+STORY_FIGURES = ("data_weak_alignment", "ablation_tuned", "alignment_paths_after")
+CLAIMS_FILE = "CLAIMS.md"  # written by the claims step (another module); shown first when it exists
+CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin (results/CLAIMS.md) -->", "<!-- claims:end -->"
+
+
+def claims_markdown(results_dir: str | os.PathLike) -> str:
+    """The verdict-first claims table: `results_dir/CLAIMS.md` as written, or "" when there is none yet."""
+    path = Path(results_dir) / CLAIMS_FILE
+    return path.read_text(encoding="utf-8").strip() + "\n" if path.is_file() else ""
+
+
+def story_figures_markdown(notebooks, results_dir: Path, link_prefix: str = "results/") -> str:
+    """The three figures that carry the story, each with its caption; those not written are left out."""
+    figures = {f.name: f for nb in notebooks for f in nb.figures}
+    parts = []
+    for name in STORY_FIGURES:
+        f = figures.get(name)
+        if f is not None and (results_dir / "figures" / f"{name}.png").is_file():
+            parts.append(f"![{f.description}]({link_prefix}figures/{name}.png)\n\n*{f.caption}*\n")
+    return "\n".join(parts)
 
 
 # the headline first: (b) every objective at its tuned setting; (a) is the "as documented" check
@@ -94,6 +140,7 @@ def plus_minus_markdown(csv_path: str | os.PathLike, digits: int = 1) -> str:
     ` ~` where the table's `<m>_unresolved` flag is set (within one std of the best: an ordering the seeds do not
     resolve); an undefined value (NaN: e.g. the precision of skips when nothing was skipped) shows as `–`."""
     df = pd.read_csv(csv_path)
+    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False)  # the table's own float format, as written
     paired = any(c.endswith("_mean") for c in df.columns)  # then the other float columns are grid labels
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
@@ -105,13 +152,38 @@ def plus_minus_markdown(csv_path: str | os.PathLike, digits: int = 1) -> str:
             flags = df.get(f"{name}_unresolved", pd.Series(False, index=df.index)).fillna(False).astype(bool)
             out[name] = [_cell(m, s, digits) + (" ~" if f and not pd.isna(m) else "")
                          for m, s, f in zip(df[col], df[f"{name}_std"], flags)]
-        else:
-            fmt = "{:g}" if paired else f"{{:.{digits}f}}"
-            out[col] = ["–" if isinstance(v, float) and pd.isna(v) else fmt.format(v) if isinstance(v, float)
+        elif paired:  # grid labels (temperature 0.1, 1)
+            out[col] = ["–" if isinstance(v, float) and pd.isna(v) else "{:g}".format(v) if isinstance(v, float)
                         else str(v) for v in df[col]]
+        else:  # a one-run table: its values as the table prints them (lr 0.0002 stays 0.0002, never 0.0)
+            out[col] = [v if v != "" else "–" for v in raw[col]]
+    out = out.rename(columns=candidate_labels(df))
     rows = ["| " + " | ".join(out.columns) + " |", "|" + "---|" * len(out.columns)]
     rows += ["| " + " | ".join(map(str, r)) + " |" for r in out.itertuples(index=False, name=None)]
     return "\n".join(rows) + "\n"
+
+
+def retrieval_candidates(chance_r10: float) -> int:
+    """Candidates per query behind a computed chance R@10 (percent): chance = 100 * 10 / N."""
+    if not chance_r10 > 0:
+        raise ValueError(f"chance_r10 must be a positive percentage, got {chance_r10}")
+    return int(round(1000.0 / chance_r10))
+
+
+def candidate_labels(df: pd.DataFrame) -> dict[str, str]:
+    """Column -> header naming its candidate count, for R@10 columns whose table carries a `chance` row: a
+    YouCook2 R@10 over ~138 test candidates (the ablation) and over 266 (table 03) are different numbers."""
+    labels = {}
+    text = df.select_dtypes(exclude="number")
+    chance = df[text.eq("chance").any(axis=1)] if len(text.columns) else df.iloc[:0]
+    if "direction" in df:
+        chance = chance[chance["direction"] == "t2v"]
+    for col in ("yc2_t2v_R@10_mean", "yc2_t2v_R@10", "R@10"):
+        if col in df and len(chance) and chance[col].notna().any():
+            n = retrieval_candidates(float(chance[col].dropna().iloc[0]))
+            head = col.removesuffix("_mean")
+            labels[head] = f"{head} (t2v: {n} candidates)" if "direction" in df else f"{head} ({n} candidates)"
+    return labels
 
 
 def _cell(mean: float, std: float, digits: int) -> str:
@@ -121,8 +193,13 @@ def _cell(mean: float, std: float, digits: int) -> str:
 
 
 def readme_results_block(notebooks, results_dir: str | os.PathLike, link_prefix: str = "results/") -> str:
-    """The README's results section: the main tables (mean ± std where there are seeds) with their descriptions."""
-    results_dir, parts = Path(results_dir), []
+    """The README's results section: the claims table (`results/CLAIMS.md`, between the claims markers), the three
+    story figures with captions, then the main tables (mean ± std where there are seeds) with their descriptions."""
+    results_dir = Path(results_dir)
+    parts = [f"{CLAIMS_BEGIN}\n{claims_markdown(results_dir)}{CLAIMS_END}\n"]  # the verdict first (CLAIMS.md)
+    story = story_figures_markdown(notebooks, results_dir, link_prefix)
+    if story:
+        parts.append(story)
     tables = {t.name: t for nb in notebooks for t in nb.tables}
     for name in README_TABLES:
         csv = results_dir / "tables" / f"{name}.csv"
