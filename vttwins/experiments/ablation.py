@@ -19,7 +19,7 @@ import pandas as pd
 
 from vttwins.config import Config
 
-from . import fair, truth
+from . import effects, fair, truth
 from .grids import ABLATION_METRICS, grid_jobs, run_jobs, summarize, wide
 
 SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
@@ -84,12 +84,15 @@ def tuning_table(setup, losses, temperatures, normalize, seeds, root, tasks, eva
 
 
 def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST."""
+    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST.
+
+    `<m>_unresolved`: the paired 95 % interval (over shared seeds) of the row minus its world's best row contains 0
+    (`effects.unresolved_vs_best`); `<m>_vs_best` prints that paired difference."""
     runs = with_truth(_runs(setup, cells, seeds, root, tasks, "test", eval_changes, workers), setup, root)
     by = ["world", "loss"] + [c for c in ("temperature", "normalize") if c in runs]
     metrics = list(ABLATION_METRICS) + list(truth.COLUMNS)
     summary = summarize(runs, by, metrics)
-    return runs, fair.mark_unresolved(summary, ["world"], metrics, LOWER_IS_BETTER)
+    return runs, effects.unresolved_vs_best(summary, runs, ["world"], metrics, LOWER_IS_BETTER)
 
 
 def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.DataFrame:

@@ -99,12 +99,20 @@ def knob_base_levels(base: Config) -> dict[str, float]:
     return {knob: float(noise[field]) for knob, (field, _) in KNOBS.items()}
 
 
-def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str]) -> pd.DataFrame:
-    """Per objective and knob, the change of each metric from the world's level to every other level of the sweep
+def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str],
+                 runs: pd.DataFrame | None = None, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """With `runs` (the per-run wide table of the sweep: loss, knob, level, seed, run, metrics): the paired
+    differences of `effects.paired_knob_effects` (same seed, knob at the world's value vs moved, with a bootstrap
+    interval; `items` adds the test items to the bootstrap). Without: the summary form below (kept for callers).
+
+    Per objective and knob, the change of each metric from the world's level to every other level of the sweep
     (`summarize` rows of `knob_table`: loss, knob, level): `delta_<m>_mean` = mean at the level - mean at the base,
     `delta_<m>_std` = sqrt(std_level^2 + std_base^2) (the spread of a difference of two seed means), and
     `delta_<m>_unresolved` when |change| is below that spread, or there is no spread (one seed): a change the seeds
     do not resolve."""
+    if runs is not None:
+        from .effects import paired_knob_effects
+        return paired_knob_effects(runs, base_levels, metrics, items)
     rows = []
     for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
         base = g[np.isclose(g["level"], base_levels[knob])]
