@@ -108,3 +108,15 @@ def test_strong_variant_refuses_a_sharpness_it_would_ignore():
         objectives.build(cfg.loss)
     ok = load_config("smoke", ["loss.name=s2dtw_tda_strong"])
     assert objectives.build(ok.loss).tda.sharpness == 10.0
+
+
+def test_readme_block_leads_with_the_claims(tmp_path):
+    from vttwins.experiments import reports
+    from vttwins.pipeline import runner, specs
+    results = _results(tmp_path)
+    assert runner.write_claims_step(results)
+    assert (results / "tables" / "tda_permutations.csv").is_file()
+    block = reports.readme_results_block(specs.NOTEBOOKS, results)
+    assert block.startswith("**The paper's claims") and "| `stable_released` |" in block
+    assert "**contradicted** (provisional)" in block  # 2 collapse seeds
+    assert not runner.write_claims_step(tmp_path / "empty")  # before notebook 02: nothing to read

@@ -302,3 +302,17 @@ def cli_main(argv: list[str] | None = None) -> int:
         write_tda_table(Path(args.results) / "tables")
     write_claims(args.results)
     return 0
+
+
+def summary_markdown(table: pd.DataFrame) -> str:
+    """The README's compact form of claims.csv: claim, A vs B, metric, effect per world, verdict."""
+    lines = ["| claim | A vs B | metric | effect per world (95 % interval, n seeds) | verdict |",
+             "|---|---|---|---|---|"]
+    for cid, g in table.groupby("claim", sort=False):
+        r = g.iloc[0]
+        cells = [f"{x['world']}: {x['diff']:+.1f} [{x['low']:+.1f}, {x['high']:+.1f}] (n={int(x['n_seeds'])})"
+                 for x in g.to_dict("records") if isinstance(x["world"], str) and x["world"]]
+        prov = " (provisional)" if bool(g["provisional"].fillna(False).any()) else ""
+        lines.append(f"| `{cid}` | {r['comparison']} | {r['metric']} | {'<br>'.join(cells) or '–'} | "
+                     f"**{r['verdict']}**{prov} |")
+    return "\n".join(lines) + "\n"
