@@ -20,7 +20,7 @@ import pandas as pd
 from vttwins.config import Config
 
 from . import effects, fair, truth
-from .grids import ABLATION_METRICS, grid_jobs, run_jobs, summarize, wide
+from .grids import ABLATION_METRICS, grid_jobs, job_items, run_jobs, summarize, wide
 
 SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
 LOWER_IS_BETTER = ("yc2_t2v_MedR",)
@@ -57,16 +57,26 @@ def worlds_setup(base: Config, worlds: dict[str, dict], n_heldout: int) -> dict[
     return out
 
 
-def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
-          workers) -> pd.DataFrame:
-    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
-    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+def _jobs(setup: dict[str, World], cells, seeds: Sequence[int], root, split: str) -> list:
     jobs = []
     for w in setup.values():
         own = cells[w.name] if isinstance(cells, dict) else cells
         labelled = [({"world": w.name, **labels}, overrides) for labels, overrides in own]
         jobs += grid_jobs(w.config, labelled, seeds, root, eval_base=getattr(w, split))
-    return wide(run_jobs(jobs, tasks, eval_changes, workers=workers))
+    return jobs
+
+
+def items_table(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, eval_changes=None) -> pd.DataFrame:
+    """Per-item scores (run, metric, item, score, weight) of the TEST evaluations of `test_table`'s runs (read from
+    their eval caches), for the paired effects that resample test items too (`effects`, `claims`)."""
+    return job_items(_jobs(setup, cells, seeds, root, "test"), tasks, eval_changes)
+
+
+def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
+          workers) -> pd.DataFrame:
+    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
+    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+    return wide(run_jobs(_jobs(setup, cells, seeds, root, split), tasks, eval_changes, workers=workers))
 
 
 def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFrame:

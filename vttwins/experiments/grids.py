@@ -18,7 +18,7 @@ import pandas as pd
 from vttwins import objectives
 from vttwins.config import Config, config_to_dict, replace
 
-from .runs import ensure_data, ensure_run, evaluate
+from .runs import ensure_data, ensure_run, evaluate, evaluate_items
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,35 @@ def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | 
     dataset = config_from_dict(job.eval_config) if job.eval_config else None
     df = evaluate(run_dir, tasks, eval_changes, dataset_config=dataset)
     return df.assign(run=run_dir.name)
+
+
+def _job_items(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
+    from vttwins.config import config_from_dict
+
+    run_dir = ensure_run(config_from_dict(job.config), job.runs_root, job.name)
+    dataset = config_from_dict(job.eval_config) if job.eval_config else None
+    items = evaluate_items(run_dir, tasks, eval_changes, dataset_config=dataset)
+    return None if items is None else items.assign(run=run_dir.name)
+
+
+def job_items(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
+              metrics: dict[str, tuple] = ABLATION_METRICS) -> pd.DataFrame:
+    """Per-item scores of the jobs' evaluations (run after `run_jobs`: read from the eval caches), named like
+    `wide`'s columns: run, metric, item, score, weight. Runs evaluated before per-item scores existed are left
+    out (the effects then fall back to seeds only for them)."""
+    frames = {}
+    for job in _distinct(jobs).values():
+        items = _job_items(job, tasks, dict(eval_changes or {}))
+        if items is not None:
+            frames[items["run"].iloc[0]] = items
+    out = []
+    for name, (task, protocol, variant, metric, split) in metrics.items():
+        for items in frames.values():
+            sel = items[(items.task == task) & (items.protocol == protocol) & (items.variant == variant)
+                        & (items.metric == metric) & (items.split.astype(str) == split)]
+            out.append(sel[["run", "item", "score", "weight"]].assign(metric=name))
+    cols = ["run", "metric", "item", "score", "weight"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
 def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
