@@ -19,7 +19,7 @@ import pandas as pd
 
 from vttwins.config import Config
 
-from . import effects, fair, truth
+from . import effects, fair, sanity, truth
 from .grids import ABLATION_METRICS, grid_jobs, job_items, run_jobs, summarize, wide
 
 SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
@@ -106,7 +106,8 @@ def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1) -
 
 
 def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.DataFrame:
-    """Chance and untrained rows of the truth columns per world (untrained: the initial model of each seed)."""
+    """Chance, untrained, diagonal and oracle rows of the truth columns per world (untrained: the initial model of
+    each seed; diagonal and oracle: `sanity.reference_rows`, model-free)."""
     rows = []
     for w in setup.values():
         rows.append({"world": w.name, "loss": "chance", **truth.chance_row(w.heldout)})
@@ -114,4 +115,7 @@ def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.Data
         untrained = pd.DataFrame([truth.score_run(Path(root) / r.run, w.heldout, untrained=True)
                                   for r in sel.itertuples()])
         rows.append({"world": w.name, "loss": "untrained", **untrained.mean(numeric_only=True).to_dict()})
+        for ref in sanity.reference_rows(truth.truth_matrices(w.heldout)):  # what a diagonal / the truth gets
+            rows.append({"world": w.name, "loss": ref["model"].split(" (")[0],
+                         **{k: ref[k] for k in (*truth.COLUMNS, "videos")}})
     return pd.DataFrame(rows)
