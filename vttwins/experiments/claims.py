@@ -310,7 +310,8 @@ def summary_markdown(table: pd.DataFrame) -> str:
              "|---|---|---|---|---|"]
     for cid, g in table.groupby("claim", sort=False):
         r = g.iloc[0]
-        cells = [f"{x['world']}: {x['diff']:+.1f} [{x['low']:+.1f}, {x['high']:+.1f}] (n={int(x['n_seeds'])})"
+        unit = " % of seeds at log B" if r["metric"] == "plateau" else ""
+        cells = [f"{x['world']}: {x['diff']:+.1f}{unit} [{x['low']:+.1f}, {x['high']:+.1f}] (n={int(x['n_seeds'])})"
                  for x in g.to_dict("records") if isinstance(x["world"], str) and x["world"]]
         prov = " (provisional)" if bool(g["provisional"].fillna(False).any()) else ""
         lines.append(f"| `{cid}` | {r['comparison']} | {r['metric']} | {'<br>'.join(cells) or '–'} | "
