@@ -49,7 +49,7 @@ def test_unresolved_vs_best_uses_the_paired_interval():
     summary = grids.summarize(runs, ["world", "loss"], ["m"])
     flags = effects.unresolved_vs_best(summary, runs, ["world"], ["m"]).set_index("loss")
     # the std rule would call every row unresolved (std ~ 15.8 >> 5); pairing resolves A and C against B
-    assert not flags.loc["B", "m_unresolved"] and flags.loc["A", "m_unresolved"] == False  # noqa: E712
+    assert not flags.loc["B", "m_unresolved"] and not flags.loc["A", "m_unresolved"]
     assert flags.loc["C", "m_vs_best"].startswith("-")
 
 

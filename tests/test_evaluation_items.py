@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from test_evaluation_data import CFG, WORDS, Oracle, make_sets
+
 from vttwins.evaluation import retrieval, step_localization
 from vttwins.evaluation.common import ITEM_COLUMNS, item_table
 from vttwins.models import Tokenizer

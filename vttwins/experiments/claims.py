@@ -257,8 +257,8 @@ def _cell(r) -> str:
 
 def claims_markdown(table: pd.DataFrame, tda: pd.DataFrame | None = None) -> str:
     """CLAIMS.md: the header, then one row per claim (its worlds in one cell)."""
-    lines = [HEADER, "| claim | the paper says | where | A vs B | metric | expected | effect per world | verdict "
-             "| evidence | note |", "|" + "---|" * 10]
+    head = "| claim | the paper says | where | A vs B | metric | expected | effect per world | verdict | evidence | note |"
+    lines = [HEADER, head, "|" + "---|" * 10]
     by_id = {c.id: c for c in CLAIMS}
     for cid, g in table.groupby("claim", sort=False):
         r, c = g.iloc[0], by_id[cid]

@@ -20,7 +20,8 @@ import pandas as pd
 
 from .stats import Effect, holm, paired_difference
 
-__all__ = ["EFFECT_COLUMNS", "paired_effects", "holm_column", "unresolved_vs_best", "effect_row", "score_matrix"]
+__all__ = ["EFFECT_COLUMNS", "compare", "effect_row", "holm_column", "paired_effects", "paired_knob_effects",
+           "score_matrix", "unresolved_vs_best"]
 
 EFFECT_COLUMNS = ("diff", "low", "high", "p", "n_seeds", "n_items", "resampled", "unresolved", "effect")
 
