@@ -20,8 +20,8 @@ import pandas as pd
 
 from vttwins.config import Config
 
-from . import fair, truth
-from .grids import ABLATION_METRICS, grid_jobs, run_jobs, summarize, wide
+from . import effects, fair, sanity, truth
+from .grids import ABLATION_METRICS, grid_jobs, job_items, run_jobs, summarize, wide
 
 SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
 LOWER_IS_BETTER = ("yc2_t2v_MedR",)
@@ -58,16 +58,26 @@ def worlds_setup(base: Config, worlds: dict[str, dict], n_heldout: int) -> dict[
     return out
 
 
-def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
-          workers) -> pd.DataFrame:
-    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
-    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+def _jobs(setup: dict[str, World], cells, seeds: Sequence[int], root, split: str) -> list:
     jobs = []
     for w in setup.values():
         own = cells[w.name] if isinstance(cells, dict) else cells
         labelled = [({"world": w.name, **labels}, overrides) for labels, overrides in own]
         jobs += grid_jobs(w.config, labelled, seeds, root, eval_base=getattr(w, split))
-    return wide(run_jobs(jobs, tasks, eval_changes, workers=workers))
+    return jobs
+
+
+def items_table(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, eval_changes=None) -> pd.DataFrame:
+    """Per-item scores (run, metric, item, score, weight) of the TEST evaluations of `test_table`'s runs (read from
+    their eval caches), for the paired effects that resample test items too (`effects`, `claims`)."""
+    return job_items(_jobs(setup, cells, seeds, root, "test"), tasks, eval_changes)
+
+
+def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
+          workers) -> pd.DataFrame:
+    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
+    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+    return wide(run_jobs(_jobs(setup, cells, seeds, root, split), tasks, eval_changes, workers=workers))
 
 
 def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFrame:
@@ -85,16 +95,20 @@ def tuning_table(setup, losses, temperatures, normalize, seeds, root, tasks, eva
 
 
 def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST."""
+    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST.
+
+    `<m>_unresolved`: the paired 95 % interval (over shared seeds) of the row minus its world's best row contains 0
+    (`effects.unresolved_vs_best`); `<m>_vs_best` prints that paired difference."""
     runs = with_truth(_runs(setup, cells, seeds, root, tasks, "test", eval_changes, workers), setup, root)
     by = ["world", "loss"] + [c for c in ("temperature", "normalize") if c in runs]
     metrics = list(ABLATION_METRICS) + list(truth.COLUMNS)
     summary = summarize(runs, by, metrics)
-    return runs, fair.mark_unresolved(summary, ["world"], metrics, LOWER_IS_BETTER)
+    return runs, effects.unresolved_vs_best(summary, runs, ["world"], metrics, LOWER_IS_BETTER)
 
 
 def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.DataFrame:
-    """Chance and untrained rows of the truth columns per world (untrained: the initial model of each seed)."""
+    """Chance, untrained, diagonal and oracle rows of the truth columns per world (untrained: the initial model of
+    each seed; diagonal and oracle: `sanity.reference_rows`, model-free)."""
     rows = []
     for w in setup.values():
         rows.append({"world": w.name, "loss": "chance", **truth.chance_row(w.heldout)})
@@ -102,6 +116,9 @@ def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.Data
         untrained = pd.DataFrame([truth.score_run(Path(root) / r.run, w.heldout, untrained=True)
                                   for r in sel.itertuples()])
         rows.append({"world": w.name, "loss": "untrained", **untrained.mean(numeric_only=True).to_dict()})
+        for ref in sanity.reference_rows(truth.truth_matrices(w.heldout)):  # what a diagonal / the truth gets
+            rows.append({"world": w.name, "loss": ref["model"].split(" (")[0],
+                         **{k: ref[k] for k in (*truth.COLUMNS, "videos")}})
     return pd.DataFrame(rows)
 
 

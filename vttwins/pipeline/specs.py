@@ -118,7 +118,12 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "held-out video, per stage and method", ("stage", "method", "pair_precision",
                                                                         "pair_recall", "videos"),
                                ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
-                                "skip_clip_precision", "skip_clip_recall")),),
+                                "skip_clip_precision", "skip_clip_recall")),
+                         Table("alignment_sanity", "the readout's sanity rows: diagonal (uniform warp), oracle (true "
+                               "step match), untrained and trained S2DTW at tau 0.1/0.3/0.5/1 and its median cost",
+                               ("model", "tau_kind", "pair_precision", "pair_recall", "videos"),
+                               ("tau", "pair_precision", "pair_recall", "skip_caption_precision",
+                                "skip_caption_recall", "skip_clip_precision", "skip_clip_recall"))),
                  figures=(Figure("alignment_paths_before", "cost, soft alignment E (with skip-mass bars for the weak "
                                  "lattice) and hard path against the truth on held-out videos, untrained model",
                                  caption="the readouts (DTW, soft-DTW, S2DTW) on the untrained model: the hard path against the true step match (grey)"),
