@@ -4,6 +4,7 @@
     tuning = tuning_table(setup, losses, temps, norms, [1], root, tasks)      # val split: the tuning sweep
     best = fair.pick_best(tuning, ["world", "loss"], SELECT)                   # equal budget per objective
     defaults = test_table(setup, ex.loss_cells(losses), seeds, root, tasks)    # (a) each at its own defaults
+    table_a = with_chance_rows(defaults[1], defaults[0], reference_rows(setup, defaults[0], root))
     tuned = test_table(setup, fair.best_cells(best), seeds, root, tasks)       # (b) each at its best on val
                                                                               #     (dict: world -> cells)
 
@@ -19,8 +20,8 @@ import pandas as pd
 
 from vttwins.config import Config
 
-from . import fair, truth
-from .grids import ABLATION_METRICS, grid_jobs, run_jobs, summarize, wide
+from . import effects, fair, sanity, truth
+from .grids import ABLATION_METRICS, grid_jobs, job_items, run_jobs, summarize, wide
 
 SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
 LOWER_IS_BETTER = ("yc2_t2v_MedR",)
@@ -57,16 +58,27 @@ def worlds_setup(base: Config, worlds: dict[str, dict], n_heldout: int) -> dict[
     return out
 
 
-def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
-          workers, grid=None) -> pd.DataFrame:
-    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
-    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+def _jobs(setup: dict[str, World], cells, seeds: Sequence[int], root, split: str) -> list:
     jobs = []
     for w in setup.values():
         own = cells[w.name] if isinstance(cells, dict) else cells
         labelled = [({"world": w.name, **labels}, overrides) for labels, overrides in own]
         jobs += grid_jobs(w.config, labelled, seeds, root, eval_base=getattr(w, split))
-    return wide(run_jobs(jobs, tasks, eval_changes, workers=workers, grid=grid))
+    return jobs
+
+
+def items_table(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, eval_changes=None) -> pd.DataFrame:
+    """Per-item scores (run, metric, item, score, weight) of the TEST evaluations of `test_table`'s runs (read from
+    their eval caches), for the paired effects that resample test items too (`effects`, `claims`)."""
+    return job_items(_jobs(setup, cells, seeds, root, "test"), tasks, eval_changes)
+
+
+def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
+          workers, grid=None) -> pd.DataFrame:
+    """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
+    `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
+    return wide(run_jobs(_jobs(setup, cells, seeds, root, split), tasks, eval_changes, workers=workers,
+                         grid=grid))
 
 
 def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFrame:
@@ -86,16 +98,20 @@ def tuning_table(setup, losses, temperatures, normalize, seeds, root, tasks, eva
 
 def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1,
                grid=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST."""
+    """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST.
+
+    `<m>_unresolved`: the paired 95 % interval (over shared seeds) of the row minus its world's best row contains 0
+    (`effects.unresolved_vs_best`); `<m>_vs_best` prints that paired difference."""
     runs = with_truth(_runs(setup, cells, seeds, root, tasks, "test", eval_changes, workers, grid), setup, root)
     by = ["world", "loss"] + [c for c in ("temperature", "normalize") if c in runs]
     metrics = list(ABLATION_METRICS) + list(truth.COLUMNS)
     summary = summarize(runs, by, metrics)
-    return runs, fair.mark_unresolved(summary, ["world"], metrics, LOWER_IS_BETTER)
+    return runs, effects.unresolved_vs_best(summary, runs, ["world"], metrics, LOWER_IS_BETTER)
 
 
 def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.DataFrame:
-    """Chance and untrained rows of the truth columns per world (untrained: the initial model of each seed)."""
+    """Chance, untrained, diagonal and oracle rows of the truth columns per world (untrained: the initial model of
+    each seed; diagonal and oracle: `sanity.reference_rows`, model-free)."""
     rows = []
     for w in setup.values():
         rows.append({"world": w.name, "loss": "chance", **truth.chance_row(w.heldout)})
@@ -103,4 +119,31 @@ def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.Data
         untrained = pd.DataFrame([truth.score_run(Path(root) / r.run, w.heldout, untrained=True)
                                   for r in sel.itertuples()])
         rows.append({"world": w.name, "loss": "untrained", **untrained.mean(numeric_only=True).to_dict()})
+        for ref in sanity.reference_rows(truth.truth_matrices(w.heldout)):  # what a diagonal / the truth gets
+            rows.append({"world": w.name, "loss": ref["model"].split(" (")[0],
+                         **{k: ref[k] for k in (*truth.COLUMNS, "videos")}})
     return pd.DataFrame(rows)
+
+
+def with_chance_rows(summary: pd.DataFrame, runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """`summary` (a test table) followed by one `chance` row per world: the downstream metrics' computed chance
+    (the mean of the runs' `<metric>_chance`, the same candidates and steps) and the truth columns' chance row of
+    `reference` (`reference_rows`). No seeds (`n_seeds` 0), no std, never flagged unresolved."""
+    rows = []
+    for world in dict.fromkeys(summary["world"]):
+        row = {"world": world, "loss": "chance", "n_seeds": 0}
+        sel = runs[runs["world"] == world]
+        for m in ABLATION_METRICS:
+            if f"{m}_chance" in sel:
+                row[f"{m}_mean"] = float(sel[f"{m}_chance"].mean())
+        ref = reference[(reference["world"] == world) & (reference["loss"] == "chance")]
+        for m in truth.COLUMNS:
+            if len(ref) and m in ref:
+                row[f"{m}_mean"] = float(ref[m].iloc[0])
+        rows.append(row)
+    chance = pd.DataFrame(rows)
+    for col in summary.columns:
+        if col.endswith("_unresolved"):
+            chance[col] = False
+    out = pd.concat([summary, chance], ignore_index=True)
+    return out[list(summary.columns)]

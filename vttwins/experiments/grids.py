@@ -19,7 +19,8 @@ from vttwins import objectives
 from vttwins.config import Config, GridConfig, config_to_dict, replace
 
 from .executors import run_cells
-from .runs import ensure_data, ensure_run, evaluate, evaluation_cache, find_run, read_evaluation, run_key
+from .runs import (ensure_data, ensure_run, evaluate, evaluate_items, evaluation_cache, find_run, read_evaluation,
+                   run_key)
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,20 @@ def knob_base_levels(base: Config) -> dict[str, float]:
     return {knob: float(noise[field]) for knob, (field, _) in KNOBS.items()}
 
 
-def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str]) -> pd.DataFrame:
-    """Per objective and knob, the change of each metric from the world's level to every other level of the sweep
+def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str],
+                 runs: pd.DataFrame | None = None, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """With `runs` (the per-run wide table of the sweep: loss, knob, level, seed, run, metrics): the paired
+    differences of `effects.paired_knob_effects` (same seed, knob at the world's value vs moved, with a bootstrap
+    interval; `items` adds the test items to the bootstrap). Without: the summary form below (kept for callers).
+
+    Per objective and knob, the change of each metric from the world's level to every other level of the sweep
     (`summarize` rows of `knob_table`: loss, knob, level): `delta_<m>_mean` = mean at the level - mean at the base,
     `delta_<m>_std` = sqrt(std_level^2 + std_base^2) (the spread of a difference of two seed means), and
     `delta_<m>_unresolved` when |change| is below that spread, or there is no spread (one seed): a change the seeds
     do not resolve."""
+    if runs is not None:
+        from .effects import paired_knob_effects
+        return paired_knob_effects(runs, base_levels, metrics, items)
     rows = []
     for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
         base = g[np.isclose(g["level"], base_levels[knob])]
@@ -172,6 +181,35 @@ def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | 
     dataset = config_from_dict(job.eval_config) if job.eval_config else None
     df = evaluate(run_dir, tasks, eval_changes, dataset_config=dataset)
     return df.assign(run=run_dir.name)
+
+
+def _job_items(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
+    from vttwins.config import config_from_dict
+
+    run_dir = ensure_run(config_from_dict(job.config), job.runs_root, job.name)
+    dataset = config_from_dict(job.eval_config) if job.eval_config else None
+    items = evaluate_items(run_dir, tasks, eval_changes, dataset_config=dataset)
+    return None if items is None else items.assign(run=run_dir.name)
+
+
+def job_items(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
+              metrics: dict[str, tuple] = ABLATION_METRICS) -> pd.DataFrame:
+    """Per-item scores of the jobs' evaluations (run after `run_jobs`: read from the eval caches), named like
+    `wide`'s columns: run, metric, item, score, weight. Runs evaluated before per-item scores existed are left
+    out (the effects then fall back to seeds only for them)."""
+    frames = {}
+    for job in _distinct(jobs).values():
+        items = _job_items(job, tasks, dict(eval_changes or {}))
+        if items is not None:
+            frames[items["run"].iloc[0]] = items
+    out = []
+    for name, (task, protocol, variant, metric, split) in metrics.items():
+        for items in frames.values():
+            sel = items[(items.task == task) & (items.protocol == protocol) & (items.variant == variant)
+                        & (items.metric == metric) & (items.split.astype(str) == split)]
+            out.append(sel[["run", "item", "score", "weight"]].assign(metric=name))
+    cols = ["run", "metric", "item", "score", "weight"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
 def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:

@@ -117,21 +117,31 @@ def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def evaluation_cache(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
-                     dataset_config: Config | None = None, untrained: bool = False) -> Path:
-    """Where `evaluate` caches this evaluation of a run (`run_dir/eval/<kind>-<key>.csv`); the file may not exist."""
+def _eval_cache(run_dir: Path, tasks, eval_changes: dict, dataset_config: Config | None, untrained: bool) -> Path:
     from vttwins.evaluation.run import eval_config
 
     root = dataset_config.data.root if dataset_config is not None else None
     if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
         root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
     kind = "untrained" if untrained else "trained"
-    return Path(run_dir) / "eval" / f"{kind}-{_eval_key(tasks, dict(eval_changes or {}), root)}.csv"
+    return run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
+
+
+def evaluation_cache(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
+                     dataset_config: Config | None = None, untrained: bool = False) -> Path:
+    """Where `evaluate` caches this evaluation of a run (`run_dir/eval/<kind>-<key>.csv`, written last, atomically,
+    after its per-item scores); the file may not exist."""
+    return _eval_cache(Path(run_dir), tasks, dict(eval_changes or {}), dataset_config, untrained)
 
 
 def read_evaluation(cache: str | os.PathLike) -> pd.DataFrame:
     """A cached evaluation table (`evaluation_cache`), read as `evaluate` returns it."""
     return pd.read_csv(cache, dtype={"split": str})
+
+
+def items_path(cache: Path) -> Path:
+    """The per-item scores beside an evaluation cache: `<kind>-<key>.items.csv`."""
+    return cache.with_name(cache.stem + ".items.csv")
 
 
 def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
@@ -140,23 +150,44 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
 
     `dataset_config`: evaluate on that config's data (e.g. the base set for runs trained on noisier narration);
     `untrained`: score the run's initial model instead (same seed, vocabulary and config, no training step).
+    The evaluators' per-item scores (`vttwins.evaluation.common.ITEM_COLUMNS`) are written beside the cache
+    (`items_path`); `evaluate_items` reads them.
     """
     from vttwins.evaluation import evaluate_model
+    from vttwins.evaluation.common import item_table
     from vttwins.evaluation.run import eval_config, initial_model, run_dataset
     from vttwins.training import load_trained
 
     run_dir, eval_changes = Path(run_dir), dict(eval_changes or {})
-    cache = evaluation_cache(run_dir, tasks, eval_changes, dataset_config, untrained)
+    cache = _eval_cache(run_dir, tasks, eval_changes, dataset_config, untrained)
     if cache.is_file():
-        return read_evaluation(cache)
+        return pd.read_csv(cache, dtype={"split": str})
     model, tokenizer, config = load_trained(run_dir)
     if untrained:
         model = initial_model(config, tokenizer)
     ev = eval_config(config, **eval_changes, tasks=list(tasks))
     tables = evaluate_model(model, run_dataset(dataset_config or config), tokenizer, ev)
+    items = [it for it in map(item_table, tables.values()) if it is not None]
+    for t in tables.values():
+        t.attrs.clear()
     df = pd.concat(tables.values(), ignore_index=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
+    if items:  # written first: a cache without its items file is one from before items existed
+        _atomic_csv(pd.concat(items, ignore_index=True), items_path(cache))
+    _atomic_csv(df, cache)
+    return pd.read_csv(cache, dtype={"split": str})
+
+
+def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
     df.to_csv(tmp, index=False)
-    os.replace(tmp, cache)
-    return read_evaluation(cache)
+    os.replace(tmp, path)
+
+
+def evaluate_items(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
+                   dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame | None:
+    """The per-item scores of `evaluate` with the same arguments (evaluating first when not cached), or None for
+    a cache written before per-item scores existed."""
+    evaluate(run_dir, tasks, eval_changes, dataset_config, untrained)
+    path = items_path(_eval_cache(Path(run_dir), tasks, dict(eval_changes or {}), dataset_config, untrained))
+    return pd.read_csv(path, dtype={"split": str, "item": str}) if path.is_file() else None

@@ -132,11 +132,26 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             seconds = time.perf_counter() - start
             log.info("[%d/%d] %s done in %.0f s", i, len(chosen), nb.name, seconds)
             records.append({"notebook": nb.name, "seconds": round(seconds, 1)})
+        write_claims_step(results_dir)
     if write_readme:
         write_results_readme(results_dir, profile=name)
         if not only and not explicit and name == "default" and results_dir.resolve() == DEFAULT_RESULTS_DIR.resolve():
             update_readme(REPO_ROOT / "README.md", results_dir)
     return records
+
+
+def write_claims_step(results_dir: str | os.PathLike) -> bool:
+    """The post-step after the notebooks: `results/CLAIMS.md`, `tables/claims` and `tables/tda_permutations`
+    from the tables the notebooks wrote (02's ablation_runs, 10's collapse_runs); False when 02 has not run."""
+    from vttwins.experiments import claims, tda
+
+    tables = Path(results_dir) / "tables"
+    if not (tables / "ablation_runs.csv").is_file():
+        log.info("no %s: CLAIMS.md is written once notebook 02 has run", tables / "ablation_runs.csv")
+        return False
+    tda.write_tda_table(tables)
+    claims.write_claims(results_dir)
+    return True
 
 
 def _chosen(only: Sequence[str] | None) -> list[NotebookSpec]:
