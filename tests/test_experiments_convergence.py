@@ -60,3 +60,10 @@ def test_curve_runs_trains_each_length_on_the_world_and_scores_val(monkeypatch):
     assert sorted((j.labels["steps"], j.labels["seed"]) for j in jobs) == [(3, 1), (3, 2), (12, 1), (12, 2)]
     assert {j.config["train"]["steps"] for j in jobs} == {3, 12} and {j.labels["world"] for j in jobs} == {"w"}
     assert all(j.eval_config["eval"]["max_clips"] == 7 for j in jobs)
+
+
+def test_select_cells_by_name_or_label_and_names_a_missing_one():
+    cells = [({"loss": "MIL-NCE"}, {"loss.name": "mil_nce"}), ({"loss": "S2DTW"}, {"loss.name": "s2dtw"})]
+    assert convergence.select_cells(cells, ["s2dtw", "MIL-NCE"]) == [cells[1], cells[0]]
+    with pytest.raises(ValueError, match=r"curve_losses \['clip_nce'\] have no tuned cell"):
+        convergence.select_cells(cells, ["s2dtw", "clip_nce"])

@@ -39,6 +39,20 @@ def curve_cells(cells: Sequence[tuple[dict, dict]], factors: Sequence[int], base
     return out
 
 
+def select_cells(cells: Sequence[tuple[dict, dict]], names: Sequence[str]) -> list[tuple[dict, dict]]:
+    """The cells of objectives `names` (`loss.name`s or labels), in the order of `names`; ValueError naming any
+    objective that has no cell (e.g. a curve objective that was not tuned)."""
+    from vttwins import objectives
+
+    by_label = {labels["loss"]: (labels, overrides) for labels, overrides in cells}
+    wanted = [objectives.get(n).label for n in names]
+    missing = [n for n, label in zip(names, wanted) if label not in by_label]
+    if missing:
+        raise ValueError(f"curve_losses {missing} have no tuned cell (tuned: {sorted(by_label)}); "
+                         "list them in `losses` too")
+    return [by_label[label] for label in wanted]
+
+
 def curve_runs(world, cells, factors, seeds, root, tasks, eval_changes=None, workers=1) -> pd.DataFrame:
     """Wide table (one row per objective x length x seed) of `cells` (e.g. the tuned ones) trained on `world`
     (an `ablation.World`) at each length, scored on its val split."""
