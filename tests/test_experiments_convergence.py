@@ -67,3 +67,12 @@ def test_select_cells_by_name_or_label_and_names_a_missing_one():
     assert convergence.select_cells(cells, ["s2dtw", "MIL-NCE"]) == [cells[1], cells[0]]
     with pytest.raises(ValueError, match=r"curve_losses \['clip_nce'\] have no tuned cell"):
         convergence.select_cells(cells, ["s2dtw", "clip_nce"])
+
+
+def test_a_tie_up_to_rounding_does_not_agree_with_an_ordering():
+    # (0.1 - 0.3 + 0.2 - 0.0) / 2 is 1.4e-17 in floating point: equal means, not "A ahead"
+    runs = _runs({("A", 1): [0.1, 0.2], ("A", 4): [5.0, 5.0], ("B", 1): [0.3, 0.0], ("B", 4): [1.0, 1.0]})
+    row = convergence.ordering_table(runs, ["m"], n_boot=100).iloc[0]
+    assert 0 < row.diff_short < 1e-12 and row.diff_long == 4.0 and not row.agrees
+    tie = _runs({("A", 1): [1.0, 2.0], ("A", 4): [3.0, 3.0], ("B", 1): [2.0, 1.0], ("B", 4): [3.0, 3.0]})
+    assert convergence.ordering_table(tie, ["m"], n_boot=100).iloc[0].agrees  # a tie at both lengths

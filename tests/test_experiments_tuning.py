@@ -139,3 +139,16 @@ def test_tuning_table_without_an_edge_choice_has_one_round_and_defaults_win_ties
     monkeypatch.setattr(ablation, "_runs", _fake_runs(lambda lab: 1.0))
     tied = ablation.tuning_table(setup, ["mil_nce"], 6, 3, 0, [1], root=None, tasks=[])
     assert tied[tied.chosen].trial.item() == 0
+
+
+def test_profiles_give_claim_cells_five_seeds_and_keep_smoke_tiny():
+    from vttwins import pipeline
+
+    default = pipeline.profile_notebook_params("default")["02_ablation_dtw_variants"]
+    smoke = pipeline.profile_notebook_params("smoke")["02_ablation_dtw_variants"]
+    assert default["seeds"] >= 5 and default["curve_seeds"] >= 5 and default["tune_trials"] >= 12
+    assert pipeline.notebook_defaults("02_ablation_dtw_variants") == default  # the stored cell is the default
+    assert smoke["seeds"] <= 2 and smoke["curve_seeds"] <= 2 and smoke["tune_trials"] <= 2
+    for profile in ("smoke", "default", "paper"):  # every curve objective is tuned (select_cells needs its cell)
+        p = pipeline.profile_notebook_params(profile)["02_ablation_dtw_variants"]
+        assert set(p["curve_losses"]) <= set(p["losses"]) and 1 in p["curve_factors"], profile

@@ -72,11 +72,16 @@ def _per_seed(runs: pd.DataFrame, world: str, loss: str, factor: int, metric: st
     return sel.loc[list(seeds), metric].to_numpy(dtype=float)
 
 
+def _sign(x: float, tol: float = 1e-9) -> int:
+    """-1, 0 or 1, with |x| <= tol a tie (a difference of equal means is rounding noise, not an ordering)."""
+    return 0 if abs(x) <= tol else (1 if x > 0 else -1)
+
+
 def ordering_table(runs: pd.DataFrame, metrics: Sequence[str], n_boot: int = 4000) -> pd.DataFrame:
     """Per world, pair of objectives (a before b in the runs' order) and metric: the paired difference a - b over
     their shared seeds at the shortest and at the longest length, the interval and p at the longest, and
     `agrees`: the sign of the difference at the longest length is the sign at the shortest (a tie counts as its
-    own sign, so a difference that vanishes does not agree)."""
+    own sign up to rounding, so a difference that appears or vanishes does not agree)."""
     lo, hi = int(runs.factor.min()), int(runs.factor.max())
     rows = []
     for world, part in runs.groupby("world", sort=False):
@@ -94,5 +99,5 @@ def ordering_table(runs: pd.DataFrame, metrics: Sequence[str], n_boot: int = 400
                              "steps_short": int(steps[lo]), "steps_long": int(steps[hi]),
                              "diff_short": short.diff, "diff_long": long.diff, "low_long": long.low,
                              "high_long": long.high, "p_long": long.p, "resolved_long": long.resolved,
-                             "agrees": bool(np.sign(short.diff) == np.sign(long.diff))})
+                             "agrees": _sign(short.diff) == _sign(long.diff)})
     return pd.DataFrame(rows)
