@@ -74,7 +74,7 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "trials per objective over its own knobs, an extension round at a range edge, the "
                                "chosen trial per world", ("world", "loss", "round", "trial", "temperature",
                                                           "normalize", "n_seeds", *_STATS, "val_score", "chosen"),
-                               (*_STD, *_KNOBS, "extension"), keys=("world", "loss", "round", "trial")),
+                               (*_STD, *_KNOBS, "extension")),
                          Table("ablation_truth_reference", "chance and untrained rows of the alignment-vs-truth "
                                "columns", ("world", "loss", *(c.removesuffix("_mean") for c in _TRUTH)),
                                _TRUTH_NULL),
