@@ -8,6 +8,8 @@ stores each cell's three softmin weights skewed, Wt (B, P+Q-1, 3, P+1) float32, 
 expected-alignment recursion E_pq = sum_succ E_succ * w_succ(pq), again one diagonal at a time, written straight
 into E (B, P, Q) in D's dtype (zero beyond each pair's end). float16/bfloat16 costs are read and accumulated in
 float32; values and E come back in the input dtype. gamma = 0: exact min, ties to diag, then up, then left.
+The interpreter accepts more than the compiler: triton_compile.py compiles every launch of this file for sm_90 and
+sm_80 on a CPU machine (tests/test_triton_compile.py); triton 3.6 and 3.9 are tested.
 
 Both passes are `torch.library` custom ops (vttwins::soft_dtw_fwd / soft_dtw_bwd) with fake implementations, so
 they trace under torch.compile. Same Python contract as every backend (backends.py): forward / backward.
