@@ -71,9 +71,9 @@ bench: venv
 	$(PY) benchmarks/bench_alignment.py
 
 # make compat (opt-in, not part of `make test`): the GPU machine's stack on this CPU machine. A throwaway
-# .venv-compat with Python 3.12 and torch 2.11 from PyPI (a CUDA build: several GB), which pins triton 3.6; then
-# the CPU tests of the core library (alignment, losses, objectives, models), the Triton interpreter tests and the
-# Triton compile check (sm_90, sm_80). COMPAT_PYTHON=/path/to/python3.12, COMPAT_TORCH="torch==2.11.*" override.
+# .venv-compat with Python 3.12, torch 2.11 from PyPI (a CUDA build: several GB; it pins triton 3.6) and the
+# companion and test extras; then the CPU tests of alignment, losses, objectives and models, the Triton interpreter
+# tests and the Triton compile check (sm_90, sm_80). COMPAT_PYTHON=/path/to/python3.12, COMPAT_TORCH=... override.
 COMPAT_VENV := .venv-compat
 COMPAT_TORCH ?= torch==2.11.*
 COMPAT_PYTHON ?= $(shell for p in "$$(pyenv which python3.12 2>/dev/null)" $$HOME/.pyenv/versions/3.12*/bin/python3.12 \
@@ -85,7 +85,7 @@ compat:
 	@[ -x $(COMPAT_VENV)/bin/python ] || $(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install -q --upgrade "pip>=24"
 	$(COMPAT_VENV)/bin/python -m pip install -q "$(COMPAT_TORCH)"
-	$(COMPAT_VENV)/bin/python -m pip install -q -e ".[data,test]" "$(COMPAT_TORCH)"
+	$(COMPAT_VENV)/bin/python -m pip install -q -e ".[companion,test]" "$(COMPAT_TORCH)"
 	$(COMPAT_VENV)/bin/python -c "import sys, torch, triton; print('compat: python', sys.version.split()[0], \
 		'torch', torch.__version__, 'triton', triton.__version__)"
 	OMP_NUM_THREADS=1 $(COMPAT_VENV)/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS)
