@@ -11,7 +11,7 @@ for "the S2DTW run of this profile" and get the same run directory every time.
 from .grids import (ABLATION_METRICS, KNOBS, LOSS_VARIANTS, SHORT, Job, chance_levels, grid_jobs, knob_base_levels,
                     knob_cells, knob_effects,
                     loss_cells, mean_std_table, noise_cells, run_jobs, select, summarize, sweep_cells, wide)
-from . import ablation, claims, collapse, effects, executors, fair, sanity, tda, truth
+from . import ablation, claims, collapse, convergence, effects, executors, fair, sanity, tda, truth, tuning
 from .explorer import AlignmentExplorer, Choice
 from .benchmarks import alignment_shapes, benchmark_index, load_benchmarks, run_benchmark_scripts
 from .downstream import (action_table, crosstask_tables, model_scores, pixel_run_table, pretrained_run,
@@ -21,7 +21,7 @@ from .examples import (alignment_rows, alignment_summary, howto_ids, caption_off
                        heldout_videos)
 from .runs import ensure_data, ensure_run, evaluate, find_run, read_metrics, run_key, run_summary, source_digest
 
-__all__ = ["AlignmentExplorer", "Choice", "ablation", "claims", "collapse", "effects", "fair", "sanity", "tda", "truth", "alignment_summary", "KNOBS", "knob_base_levels", "knob_cells", "knob_effects", "ABLATION_METRICS", "LOSS_VARIANTS", "SHORT", "Job", "chance_levels", "grid_jobs", "loss_cells",
+__all__ = ["AlignmentExplorer", "Choice", "ablation", "claims", "collapse", "convergence", "effects", "fair", "sanity", "tda", "truth", "tuning", "alignment_summary", "KNOBS", "knob_base_levels", "knob_cells", "knob_effects", "ABLATION_METRICS", "LOSS_VARIANTS", "SHORT", "Job", "chance_levels", "grid_jobs", "loss_cells",
            "mean_std_table", "noise_cells", "run_jobs", "select", "summarize", "sweep_cells", "wide", "ensure_data",
            "ensure_run", "evaluate", "executors", "find_run", "read_metrics", "run_key", "run_summary", "source_digest",
            "action_table", "crosstask_tables", "model_scores", "pixel_run_table", "pretrained_run", "retrieval_table", "task_table", "alignment_rows",

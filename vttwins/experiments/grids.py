@@ -333,10 +333,11 @@ def wide(records: pd.DataFrame, metrics: dict[str, tuple] = ABLATION_METRICS) ->
 
 
 def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean and sample std over seeds of each metric per group -> `<metric>_mean`, `<metric>_std`, `n_seeds`."""
+    """Mean and sample std over seeds of each metric per group -> `<metric>_mean`, `<metric>_std`, `n_seeds`
+    (a `by` column that is NaN for some rows, e.g. a knob one objective lacks, groups those rows together)."""
     metrics = list(metrics or [c for c in table.columns if c not in (*by, "seed", "run")
                                and not c.endswith("_chance") and pd.api.types.is_numeric_dtype(table[c])])
-    groups = table.groupby(list(by), sort=False)
+    groups = table.groupby(list(by), sort=False, dropna=False)  # a label unset for some rows (NaN) is a group too
     out = groups.size().rename("n_seeds").reset_index()
     for m in metrics:
         stats = groups[m].agg(["mean", "std"]).rename(columns={"mean": f"{m}_mean", "std": f"{m}_std"})

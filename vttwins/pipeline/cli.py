@@ -3,6 +3,7 @@ or run the variation study (variation). Only this module knows all three, so non
 
     python -m vttwins reproduce --profile default              # every notebook -> results/
     python -m vttwins reproduce --check                        # into runs/default/results, then compare
+    python -m vttwins reproduce --world seed=777,offset_std=5 --only 02_ablation_dtw_variants   # a world of yours
     python -m vttwins reproduce --profile paper grid.executor=ray grid.ray_address=auto   # docs/cluster.md
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name
 from vttwins.pipeline import check
 from vttwins.pipeline.context import GRID_ENV, check_grid_overrides, results_root
 from vttwins.pipeline.runner import PipelineError, _chosen, run_pipeline
+from vttwins.pipeline.world import parse_world
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="results folder (default: results/ for the default profile, runs/<profile>/results "
                              "otherwise; with --check the default profile goes to runs/default/results)")
     parser.add_argument("--only", nargs="+", default=None, help="run only these notebooks (in pipeline order)")
+    parser.add_argument("--world", action="append", default=[], metavar="KEY=VALUE,...",
+                        help="add a SynthHowTo world of your own to the ablation's worlds, e.g. "
+                             "seed=777,offset_std=5,filler_rate=0.25,narrate_prob=0.7[,name=mine] (repeatable); "
+                             "results then go to runs/<profile>/results")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     parser.add_argument("--check", action="store_true",
                         help="then compare every regenerated table with --reference (exit 1 when one is outside "
@@ -76,7 +82,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         if not (args.check and args.no_run):
-            records = run_pipeline(args.profile, results_dir, only=args.only, timeout_s=args.timeout)
+            records = run_pipeline(args.profile, results_dir, only=args.only, timeout_s=args.timeout,
+                                   worlds=args.world)
             log.info("pipeline done in %.0f s: %s", time.perf_counter() - start,
                      ", ".join(f"{r['notebook']} {r['seconds']:.0f}s" for r in records))
     except PipelineError as err:
@@ -84,7 +91,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         return 1
     if not args.check:
         return 0
-    new_dir = Path(results_dir) if results_dir is not None else results_root(args.profile)
+    new_dir = Path(results_dir) if results_dir is not None else results_root(
+        args.profile, [parse_world(w) for w in args.world])
     names = [t.name for nb in _chosen(args.only) for t in nb.tables]
     with tempfile.TemporaryDirectory(prefix="vttwins-reference-") as scratch:
         reference = check.resolve_reference(args.reference, scratch)

@@ -22,6 +22,7 @@ import yaml
 
 from vttwins import results as _results
 from vttwins.paths import DATA_DIR, DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
+from vttwins.pipeline import world as _world
 from vttwins.pipeline.specs import NOTEBOOKS
 
 log = logging.getLogger(__name__)
@@ -155,23 +156,32 @@ def active_profile() -> str:
     return os.environ.get(PROFILE_ENV, "default")
 
 
-def results_root(profile: str | os.PathLike | None = None) -> Path:
+def results_root(profile: str | os.PathLike | None = None, worlds: list | None = None) -> Path:
     """Where a profile's tables and figures go: `VTTWINS_RESULTS` when set, else `results/` for the `default`
-    profile (the committed results) and `runs/<profile>/results/` for every other profile.
+    profile (the committed results) and `runs/<profile>/results/` for every other profile, or for any profile
+    run with an added world (`worlds`, default: those in `VTTWINS_WORLD`).
 
-    Raises ValueError when a non-default profile would write into the committed `results/`."""
+    Raises ValueError when a non-default profile, or an added world, would write into the committed `results/`."""
     name = profile_name(profile if profile is not None else active_profile())
+    worlds = _world.from_env() if worlds is None else worlds
     explicit = os.environ.get(RESULTS_ENV)
-    root = Path(explicit) if explicit else DEFAULT_RESULTS_DIR if name == "default" else RUNS_DIR / name / "results"
-    check_results_dir(name, root)
+    committed = name == "default" and not worlds
+    root = Path(explicit) if explicit else DEFAULT_RESULTS_DIR if committed else RUNS_DIR / name / "results"
+    check_results_dir(name, root, worlds)
     return root
 
 
-def check_results_dir(profile: str, results_dir: str | os.PathLike) -> None:
-    """Only the `default` profile may write the committed `results/` (its tables back the README's numbers)."""
-    if profile_name(profile) != "default" and Path(results_dir).resolve() == DEFAULT_RESULTS_DIR.resolve():
+def check_results_dir(profile: str, results_dir: str | os.PathLike, worlds: list | None = None) -> None:
+    """Only the `default` profile, on its own worlds, may write the committed `results/` (its tables back the
+    README's numbers)."""
+    if Path(results_dir).resolve() != DEFAULT_RESULTS_DIR.resolve():
+        return
+    if profile_name(profile) != "default":
         raise ValueError(f"profile {profile_name(profile)!r} may not write the committed {DEFAULT_RESULTS_DIR} "
                          f"(only the default profile does); unset {RESULTS_ENV} or point it elsewhere")
+    if worlds:
+        raise ValueError(f"a run with an added world ({', '.join(n for n, _ in worlds)}) may not write the "
+                         f"committed {DEFAULT_RESULTS_DIR}; unset {RESULTS_ENV} or point it elsewhere")
 
 
 def injected_parameters(namespace: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +208,8 @@ def log_to_stdout(level: int = logging.INFO) -> None:
 def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
     """The resolve cell. For each declared parameter: an explicit value wins — injected by papermill (`-p`, even
     when equal to the stored default) or edited in the parameters cell (differs from the stored default); every
-    other one takes the active profile's value (`VTTWINS_PROFILE`, default `default`).
+    other one takes the active profile's value (`VTTWINS_PROFILE`, default `default`). Worlds given to
+    `reproduce --world` (`VTTWINS_WORLD`) are then added to a `worlds` parameter (`vttwins.pipeline.world`).
 
     Raises ValueError naming an injected parameter the notebook does not declare (a typo such as `n_exampels`),
     and when a non-default profile would write the committed `results/`."""
@@ -213,7 +224,9 @@ def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
     check_parameters(name, chosen, where=str(profile_path(profile)))
     explicit = {key for key, default in defaults.items() if key in injected or namespace.get(key, default) != default}
     params = {key: namespace[key] if key in explicit else chosen[key] for key in defaults}
-    ctx = NotebookContext(name, profile, params, results_root(profile))
+    worlds = _world.from_env()  # `reproduce --world ...`: added to the notebook's `worlds`, if it has them
+    params = _world.add_worlds(params, worlds)
+    ctx = NotebookContext(name, profile, params, results_root(profile, worlds))
     _results.set_context(notebook=name, profile=profile_name(profile), parameters=params,
                          explicit=sorted(explicit), seeds=params.get("seeds"))
     log.info("%s: profile %s, parameters %s (explicit: %s), results in %s", name, profile_name(profile), params,

@@ -22,6 +22,7 @@ from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, check_parameters
                                       profile_notebook_params, results_root)
 from vttwins.pipeline.readme import update_readme, write_results_readme
 from vttwins.pipeline.specs import NOTEBOOKS, NotebookSpec
+from vttwins.pipeline.world import WORLD_ENV, parse_world, to_env
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +102,18 @@ def code_digest() -> str:
 
 def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
                  only: Sequence[str] | None = None, timeout_s: int | None = None,
-                 write_readme: bool = True) -> list[dict[str, Any]]:
+                 write_readme: bool = True, worlds: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure.
 
     `results_dir` defaults to `results_root(profile)`: `results/` for the default profile, `runs/<profile>/results/`
-    for any other (or `VTTWINS_RESULTS`). Only a full default-profile run into `results/`, with no folder given,
-    refreshes the top-level README's results block."""
+    for any other (or `VTTWINS_RESULTS`). `worlds`: world texts (`vttwins.pipeline.world.parse_world`) added to
+    every notebook's `worlds` parameter; their results never go to `results/`. Only a full default-profile run
+    into `results/`, with no folder given, refreshes the top-level README's results block."""
     name = profile_name(profile)
+    added = [parse_world(text) for text in worlds]  # a malformed world fails before anything runs
     explicit = results_dir is not None or bool(os.environ.get(RESULTS_ENV))
-    results_dir = Path(results_dir) if results_dir is not None else results_root(profile)
-    check_results_dir(name, results_dir)
+    results_dir = Path(results_dir) if results_dir is not None else results_root(profile, added)
+    check_results_dir(name, results_dir, added)
     params = profile_notebook_params(profile)
     chosen = _chosen(only)
     for nb in chosen:  # fail before running anything when a profile and a notebook disagree
@@ -119,7 +122,8 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     (results_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     records = []
     env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "VTTWINS_SOURCE_DIGEST": code_digest(), _results.REVISION_ENV: _results.git_revision()}
+           "VTTWINS_SOURCE_DIGEST": code_digest(), _results.REVISION_ENV: _results.git_revision(),
+           WORLD_ENV: to_env(added) if added else ""}
     with _environment(**env):
         for i, nb in enumerate(chosen, 1):
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"

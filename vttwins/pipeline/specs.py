@@ -46,6 +46,7 @@ _TRUTH_NULL = tuple(f"{m}_{s}" for m in ("pair_precision", "pair_recall", "skip_
                                           "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
                     for s in ("mean", "std")) + ("pair_precision", "pair_recall", "skip_caption_precision",
                                                  "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
+_KNOBS = ("gamma", "smooth_gamma", "tau")  # tuned knobs only some objectives have (NaN for the others)
 _RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
 NOTEBOOKS: list[NotebookSpec] = [
     NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment",
@@ -70,12 +71,15 @@ NOTEBOOKS: list[NotebookSpec] = [
                  tables=(Table("ablation_defaults", "(a) each objective at its own defaults: test split, both "
                                "worlds, mean and std over seeds, alignment-vs-truth columns",
                                ("world", "loss", "n_seeds", *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
-                         Table("ablation_tuned", "(b) each objective at its best temperature/normalisation on val: "
+                         Table("ablation_tuned", "(b) each objective at its best setting of its own knobs on val: "
                                "test split, both worlds", ("world", "loss", "temperature", "normalize", "n_seeds",
                                                            *_STATS, *_TRUTH),
-                               (*_STD, *_TRUTH_NULL, "temperature")),  # the chance rows have no setting
-                         Table("ablation_tuning", "the tuning sweep on the val split (same grid per objective)",
-                               ("world", "loss", "temperature", "normalize", "n_seeds", *_STATS), _STD),
+                               (*_STD, *_TRUTH_NULL, "temperature", *_KNOBS)),  # the chance rows have no setting
+                         Table("ablation_tuning", "the tuning search on the val split: the same number of random "
+                               "trials per objective over its own knobs, an extension round at a range edge, the "
+                               "chosen trial per world", ("world", "loss", "round", "trial", "temperature",
+                                                          "normalize", "n_seeds", *_STATS, "val_score", "chosen"),
+                               (*_STD, *_KNOBS, "extension")),
                          Table("ablation_truth_reference", "chance and untrained rows of the alignment-vs-truth "
                                "columns", ("world", "loss", *(c.removesuffix("_mean") for c in _TRUTH)),
                                _TRUTH_NULL),
@@ -88,15 +92,24 @@ NOTEBOOKS: list[NotebookSpec] = [
                                tuple(f"delta_{s.removesuffix('_std')}_std" for s in _STD)),  # one seed: no spread
                          Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
                                "metrics", ("table", "seed", *_M),
-                               ("world", "temperature", "normalize", "knob", "level", *_TRUTH_NULL),
+                               ("world", "temperature", "normalize", "knob", "level", *_KNOBS, *_TRUTH_NULL),
                                keys=("table", "world", "loss", "temperature", "normalize", "knob", "level", "seed"),
-                               volatile=("run",))),
+                               volatile=("run",)),
+                         Table("ablation_convergence", "learning curve on the val split: the headline objectives at "
+                               "their tuned settings at 1x, 2x, 4x the steps, mean and std over seeds",
+                               ("world", "loss", "factor", "steps", "n_seeds", *_STATS), _STD),
+                         Table("ablation_convergence_order", "each pair of headline objectives: paired difference "
+                               "over seeds at the shortest and longest length; agrees = the same sign",
+                               ("world", "loss_a", "loss_b", "metric", "n_seeds", "steps_short", "steps_long",
+                                "diff_short", "diff_long", "low_long", "high_long", "p_long", "agrees"))),
                  figures=(Figure("ablation_defaults", "(a) defaults per objective and world, with truth columns",
                                  caption="bars against the chance (dashed) and untrained (dotted) lines: a pair precision below the untrained line is worse than no training"),
                           Figure("ablation_tuned", "(b) tuned per objective and world",
                                  caption="the verdict plot: which objective leads once each is tuned, and whether its 95 % interval separates it from the next"),
                           Figure("ablation_knobs", "metric vs one narration knob at a time",
-                                 caption="how each objective's score moves when one narration knob gets noisier (to the right); overlapping intervals are no effect"))),
+                                 caption="how each objective's score moves when one narration knob gets noisier (to the right); overlapping intervals are no effect"),
+                          Figure("ablation_convergence", "val metrics vs training steps of the headline objectives",
+                                 caption="does the ordering of the headline objectives hold at 2x and 4x the steps? crossing lines = it flips"))),
     NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval",
                  tables=(Table("retrieval_youcook2", "YouCook2-style retrieval, text->video and video->text, "
                                "per model with computed chance", _RETRIEVAL),)),
