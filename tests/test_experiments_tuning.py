@@ -94,7 +94,7 @@ def test_extension_redraws_only_the_edge_knob_in_the_widened_part():
 
 def _fake_runs(score):
     """A stand-in for ablation._runs: one row per (world, cell, seed) with metrics = score(labels)."""
-    def runs(setup, cells, seeds, root, tasks, split, eval_changes, workers):
+    def runs(setup, cells, seeds, root, tasks, split, eval_changes, workers, grid=None):
         assert split == "val"
         rows = []
         for w in setup:
