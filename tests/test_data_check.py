@@ -1,6 +1,7 @@
 """`data check`: a good set passes; each kind of defect is one row naming its file, and the command exits 1."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from test_data_common import TINY
 from vttwins.config import config_from_dict
 from vttwins.data.check import check_pretraining, format_rows
+from vttwins.data.features import feature_header
 from vttwins.data.synth import generate
 from vttwins.evaluation import EvalConfig
 from vttwins.evaluation.check import check_config, check_downstream, cli_main, preflight
@@ -56,7 +58,7 @@ def test_a_good_set_has_no_problem(good, capsys):
 
 def test_each_pretraining_defect_is_named(bad):
     ok = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features, sample=5)
-    assert [r["status"] for r in ok] == ["ok", "ok", "ok"]
+    assert [r["status"] for r in ok] == ["ok", "ok", "ok", "ok"], format_rows(ok)
     assert check_pretraining(bad.root / "nope.csv", bad.howto_captions, bad.howto_features)[0]["status"] == "missing"
     (bad.root / "wrong.csv").write_text("id\nx\n")
     malformed = check_pretraining(bad.root / "wrong.csv", bad.howto_captions, bad.howto_features)
@@ -66,12 +68,52 @@ def test_each_pretraining_defect_is_named(bad):
     np.save(feats[0], np.zeros((5, 512), np.float32))              # another width
     np.save(feats[1], np.full((5, 1024), np.nan, np.float32))      # NaN
     r = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features)[2]
-    assert r["status"] == "error" and "widths differ" in r["detail"] and "NaN" in r["detail"]
+    assert r["status"] == "error" and f"{feats[0]}: feature width 512, most files have 1024" in r["detail"]
+    assert "NaN" in r["detail"] and feats[1].name in r["detail"]
+    r = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features, feature_dim=1024)[2]
+    assert f"{feats[0]}: feature width 512, expected 1024" in r["detail"]
     caps = sorted(bad.howto_captions.glob("*.json"))
     for c in caps:
         c.write_text("{not json")
     r = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features)[1]
-    assert r["status"] == "error" and caps[0].name in r["detail"]
+    assert r["status"] == "error" and caps[0].name in r["detail"] and r["count"] == 0
+
+
+def test_truncated_npy_and_ragged_captions_are_found_in_every_file_without_loading_arrays(bad, monkeypatch):
+    """The last of the listed files, with no array loaded at all (sample=0): headers and captions are complete."""
+    import vttwins.data.check as check
+    from vttwins.data.features import feature_header
+    feats = sorted(bad.howto_features.glob("*.npy"))
+    data = feats[-1].read_bytes()
+    feats[-1].write_bytes(data[: len(data) - 100])                 # the header still reads; the data are short
+    with pytest.raises(ValueError, match="truncated .npy"):
+        feature_header(feats[-1])
+    caps = sorted(bad.howto_captions.glob("*.json"))
+    doc = json.loads(caps[-1].read_text())
+    caps[-1].write_text(json.dumps({**doc, "text": doc["text"][:-1]}))   # start/end/text of unequal length
+    monkeypatch.setattr(check, "load_features", lambda *a, **k: pytest.fail("an array was loaded"))
+    rows = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features, sample=0)
+    cap, feat = rows[1], rows[2]
+    assert cap["status"] == "error" and caps[-1].name in cap["detail"] and "lengths differ" in cap["detail"]
+    assert feat["status"] == "error" and feats[-1].name in feat["detail"] and "truncated" in feat["detail"]
+
+
+def test_feature_header_agrees_with_the_array(tmp_path):
+    path = tmp_path / "f.npy"
+    for arr in (np.zeros((7, 3), np.float32), np.zeros((1, 5), np.float64), np.asfortranarray(np.ones((4, 2)))):
+        np.save(path, arr)
+        assert feature_header(path) == arr.shape
+    for arr, needle in ((np.zeros((7, 3), np.int64), "dtype int64"), (np.zeros(3, np.float32), "shape"),
+                        (np.zeros((0, 3), np.float32), "seconds >= 1"), (np.array(["a"]), "shape")):
+        np.save(path, arr)
+        with pytest.raises(ValueError, match=needle):
+            feature_header(path)
+    np.save(path, np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="width 3, expected 4"):
+        feature_header(path, dim=4)
+    path.write_text("not numpy")
+    with pytest.raises(ValueError, match="unreadable .npy header"):
+        feature_header(path)
 
 
 def test_each_downstream_defect_is_named(bad):
