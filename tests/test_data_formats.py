@@ -84,3 +84,26 @@ def test_actions_csv_and_official_splits_agree(tmp_path, dataset):
     pd.testing.assert_frame_equal(from_csv[cols], from_splits[cols], check_dtype=False)
     with pytest.raises(ValueError, match="0, 1 or 2"):
         formats.write_actions(tmp_path / "b.csv", [{**rows[0], "split1": 3}], dataset=dataset)
+
+
+def test_every_writer_writes_lf_line_ends(tmp_path):
+    """Every text file the writers make ends its lines with LF (CRLF from csv.writer's default before)."""
+    formats.write_captions(tmp_path / "caps", "v1", [0.0], [2.0], ["a b"])
+    formats.write_howto_list(tmp_path / "videos.csv", [{"video_id": "v1", "video_path": "v1.mp4"}])
+    yc = [{"video_id": "v1", "task": "101", "start": 0, "end": 2, "text": "a b"}]
+    formats.write_youcook2(tmp_path / "yc.csv", yc)
+    formats.write_youcook2_json(tmp_path / "yc.json", yc, {"v1": 5.0})
+    formats.write_msrvtt(tmp_path / "m.csv", [{"key": "k", "vid_key": "m", "video_id": "v1", "sentence": "a"}])
+    formats.write_crosstask(tmp_path / "ct", [{"task_id": "7", "title": "t", "url": "u", "steps": ["a", "b"]}],
+                            [{"task_id": "7", "video_id": "v1", "url": "u", "split": "val"}],
+                            [{"task_id": "7", "video_id": "v1", "step": 1, "start": 0.0, "end": 1.0, "text": "a"}],
+                            flat_csv=tmp_path / "flat.csv")
+    for dataset, label in (("hmdb", "jump"), ("ucf", 1)):
+        formats.write_actions(tmp_path / f"{dataset}.csv", [{"video_id": "C/v.avi", "label": label, "split1": 1,
+                                                             "split2": 2, "split3": 0}],
+                              splits_dir=tmp_path / f"{dataset}_splits", dataset=dataset)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 20
+    crlf = [str(p) for p in written if b"\r" in p.read_bytes()]
+    assert not crlf
+    assert (tmp_path / "videos.csv").read_bytes() == b"video_id,video_path\nv1,v1.mp4\n"
