@@ -139,5 +139,7 @@ def video_list_corruption(kind: str) -> Callable[[Path], str]:
             path.write_text(text.replace("video_path", "path", 1))
         elif kind == "duplicate_row":
             path.write_text(text + lines[1] + "\n")
+        elif kind == "header_spaces":  # `video_id , video_path`: benign, read as the names
+            path.write_text("\n".join([" , ".join(c.strip() for c in lines[0].split(",")), *lines[1:]]) + "\n")
         return "videos.csv"
     return apply

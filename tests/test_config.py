@@ -113,3 +113,42 @@ def test_range_edges_are_accepted():
     c = load_config("smoke", ["optim.min_lr_ratio=1", "optim.min_lr_ratio=0", "data.hflip=0", "loss.tau=0",
                               "optim.betas=[0.0, 0.999]", "loss.gamma=0", "train.batch_size=2", "optim.grad_clip=1e-3"])
     assert c.optim.betas == (0.0, 0.999) and c.loss.tau == 0.0 and c.optim.grad_clip == 1e-3
+
+
+def test_a_user_yaml_extends_a_profile_with_base_or_is_told_it_sits_on_code_defaults(tmp_path, caplog):
+    """`base: default` starts from configs/default.yaml (lr 2e-4, 128-d); without it the code defaults apply
+    (lr 1e-3, 512-d), and one INFO line says so and suggests `base: default`."""
+    mine = tmp_path / "my.yaml"
+    mine.write_text("base: default\nmodel: {feature_dim: 32}\ntrain: {steps: 7}\n")
+    c = load_config(mine)
+    assert (c.optim.lr, c.model.embed_dim, c.optim.warmup_steps) == (2e-4, 128, 10)   # configs/default.yaml
+    assert (c.model.feature_dim, c.train.steps, c.train.batch_size) == (32, 7, 16)     # merged key by key
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("model: {feature_dim: 32}\ntrain: {steps: 7}\n")
+    with caplog.at_level("INFO", logger="vttwins.config"):
+        d = load_config(bare)
+    assert (d.optim.lr, d.model.embed_dim, d.optim.warmup_steps) == (1e-3, 512, 0)     # the dataclasses' defaults
+    said = [r.getMessage() for r in caplog.records if "base: default" in r.getMessage()]
+    assert len(said) == 1 and str(bare) in said[0]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="vttwins.config"):
+        load_config("smoke")                                                            # a profile: nothing to say
+    assert not [r for r in caplog.records if "base:" in r.getMessage()]
+    (tmp_path / "loop.yaml").write_text(f"base: {tmp_path / 'loop.yaml'}\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_config(tmp_path / "loop.yaml")
+
+
+def test_data_configs_need_no_training_keys_and_an_absurd_lr_is_warned(tmp_path, caplog):
+    data_only = tmp_path / "d.yaml"
+    data_only.write_text("data: {video_list_csv: v.csv}\n")
+    with pytest.raises(ValueError, match="train.steps"):
+        load_config(data_only)
+    assert load_config(data_only, training=False).train.steps is None
+    with caplog.at_level("WARNING", logger="vttwins.config"):
+        load_config("smoke", ["optim.lr=1e6"])
+    assert "optim.lr" in caplog.text and "1e+06" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vttwins.config"):
+        load_config("smoke", ["optim.lr=1e-3"])
+    assert "optim.lr" not in caplog.text

@@ -1,6 +1,7 @@
 """`data check`: a good set passes; each kind of defect is one row naming its file, and the command exits 1."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from test_data_common import TINY
 from vttwins.config import config_from_dict
 from vttwins.data.check import check_pretraining, format_rows
+from vttwins.data.features import feature_header
 from vttwins.data.synth import generate
 from vttwins.evaluation import EvalConfig
 from vttwins.evaluation.check import check_config, check_downstream, cli_main, preflight
@@ -56,7 +58,7 @@ def test_a_good_set_has_no_problem(good, capsys):
 
 def test_each_pretraining_defect_is_named(bad):
     ok = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features, sample=5)
-    assert [r["status"] for r in ok] == ["ok", "ok", "ok"]
+    assert [r["status"] for r in ok] == ["ok", "ok", "ok", "ok"], format_rows(ok)
     assert check_pretraining(bad.root / "nope.csv", bad.howto_captions, bad.howto_features)[0]["status"] == "missing"
     (bad.root / "wrong.csv").write_text("id\nx\n")
     malformed = check_pretraining(bad.root / "wrong.csv", bad.howto_captions, bad.howto_features)
@@ -66,12 +68,52 @@ def test_each_pretraining_defect_is_named(bad):
     np.save(feats[0], np.zeros((5, 512), np.float32))              # another width
     np.save(feats[1], np.full((5, 1024), np.nan, np.float32))      # NaN
     r = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features)[2]
-    assert r["status"] == "error" and "widths differ" in r["detail"] and "NaN" in r["detail"]
+    assert r["status"] == "error" and f"{feats[0]}: feature width 512, most files have 1024" in r["detail"]
+    assert "NaN" in r["detail"] and feats[1].name in r["detail"]
+    r = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features, feature_dim=1024)[2]
+    assert f"{feats[0]}: feature width 512, expected 1024" in r["detail"]
     caps = sorted(bad.howto_captions.glob("*.json"))
     for c in caps:
         c.write_text("{not json")
     r = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features)[1]
-    assert r["status"] == "error" and caps[0].name in r["detail"]
+    assert r["status"] == "error" and caps[0].name in r["detail"] and r["count"] == 0
+
+
+def test_truncated_npy_and_ragged_captions_are_found_in_every_file_without_loading_arrays(bad, monkeypatch):
+    """The last of the listed files, with no array loaded at all (sample=0): headers and captions are complete."""
+    import vttwins.data.check as check
+    from vttwins.data.features import feature_header
+    feats = sorted(bad.howto_features.glob("*.npy"))
+    data = feats[-1].read_bytes()
+    feats[-1].write_bytes(data[: len(data) - 100])                 # the header still reads; the data are short
+    with pytest.raises(ValueError, match="truncated .npy"):
+        feature_header(feats[-1])
+    caps = sorted(bad.howto_captions.glob("*.json"))
+    doc = json.loads(caps[-1].read_text())
+    caps[-1].write_text(json.dumps({**doc, "text": doc["text"][:-1]}))   # start/end/text of unequal length
+    monkeypatch.setattr(check, "load_features", lambda *a, **k: pytest.fail("an array was loaded"))
+    rows = check_pretraining(bad.howto_csv, bad.howto_captions, bad.howto_features, sample=0)
+    cap, feat = rows[1], rows[2]
+    assert cap["status"] == "error" and caps[-1].name in cap["detail"] and "lengths differ" in cap["detail"]
+    assert feat["status"] == "error" and feats[-1].name in feat["detail"] and "truncated" in feat["detail"]
+
+
+def test_feature_header_agrees_with_the_array(tmp_path):
+    path = tmp_path / "f.npy"
+    for arr in (np.zeros((7, 3), np.float32), np.zeros((1, 5), np.float64), np.asfortranarray(np.ones((4, 2)))):
+        np.save(path, arr)
+        assert feature_header(path) == arr.shape
+    for arr, needle in ((np.zeros((7, 3), np.int64), "dtype int64"), (np.zeros(3, np.float32), "shape"),
+                        (np.zeros((0, 3), np.float32), "seconds >= 1"), (np.array(["a"]), "shape")):
+        np.save(path, arr)
+        with pytest.raises(ValueError, match=needle):
+            feature_header(path)
+    np.save(path, np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="width 3, expected 4"):
+        feature_header(path, dim=4)
+    path.write_text("not numpy")
+    with pytest.raises(ValueError, match="unreadable .npy header"):
+        feature_header(path)
 
 
 def test_each_downstream_defect_is_named(bad):
@@ -111,3 +153,110 @@ def test_cli_exit_status(good, bad, tmp_path, capsys, monkeypatch):
     assert "all inputs found" in capsys.readouterr().out
     assert cli_main(["--config", str(cfg), f"data.feature_root={tmp_path / 'nope'}"]) == 1
     assert "nope" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------- issue 23: done-when cases
+def _yaml(tmp_path, p, tasks=None, **extra_paths) -> str:
+    """A user's data YAML (no train keys) naming the pretraining files and every downstream set but MSR-VTT."""
+    import yaml
+    paths = {k: str(getattr(p, k)) for k in ("youcook2_csv", "youcook2_features", "crosstask_root",
+                                             "crosstask_flat_csv", "crosstask_features", "action_csv",
+                                             "action_features")}
+    doc = {"base": "default", "data": {"video_list_csv": str(p.howto_csv), "caption_root": str(p.howto_captions),
+                                       "feature_root": str(p.howto_features)},
+           "model": {"feature_dim": 1024}, "eval": {"paths": {**paths, **extra_paths}, "crosstask_split": None}}
+    if tasks:
+        doc["eval"]["tasks"] = tasks
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def _run_check(capsys, *argv) -> tuple[int, str]:
+    capsys.readouterr()
+    code = cli_main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_a_set_without_msrvtt_passes_and_msrvtt_is_skipped(bad, tmp_path, capsys):
+    code, out = _run_check(capsys, "--config", _yaml(tmp_path, bad))
+    assert code == 0, out
+    assert "skipped, not configured: msrvtt" in out
+    msr = [ln for ln in out.splitlines() if ln.strip().startswith("msrvtt")]
+    assert len(msr) == 1 and "skipped" in msr[0] and "evaluate skips it" in msr[0]
+    code, out = _run_check(capsys, "--config", _yaml(tmp_path, bad), "--tasks", "msrvtt")   # asked for: a problem
+    assert code == 1 and "missing" in out
+
+
+def _first(folder, pattern="*.npy"):
+    return sorted(folder.rglob(pattern))[0]
+
+
+@pytest.mark.parametrize("defect", ["missing_file", "all_512", "one_512", "truncated", "segment_beyond"])
+def test_each_downstream_defect_fails_data_check_naming_the_file(defect, bad, tmp_path, capsys):
+    if defect == "missing_file":
+        gone = _first(bad.action_features)
+        gone.unlink()
+        named, needle = gone.parent, f"feature file for '{gone.name.split('_')[0]}/{gone.name[:-len('.npy')]}' not found"
+    elif defect == "all_512":
+        for f in bad.action_features.rglob("*.npy"):
+            np.save(f, np.load(f)[:, :512])
+        named, needle = bad.action_features, ".mp4.npy: feature width 512, expected 1024"
+    elif defect == "one_512":
+        named = sorted(bad.youcook2_features.rglob("*.npy"))[-1]
+        np.save(named, np.load(named)[:, :512])
+        needle = "feature width 512, expected 1024"
+    elif defect == "truncated":
+        named = sorted(bad.crosstask_features.rglob("*.npy"))[-1]
+        named.write_bytes(named.read_bytes()[:-64])
+        needle = "truncated .npy"
+    else:  # a YouCook2 segment at 290-300 s of a video a few seconds long, on line 3 of the CSV
+        named = bad.youcook2_csv
+        lines = named.read_text().splitlines()
+        cells = lines[2].split(",")
+        lines[2] = ",".join(["300", "290", *cells[2:]])
+        named.write_text("\n".join(lines) + "\n")
+        needle = "line 3: segment 290-300 s"
+    code, out = _run_check(capsys, "--config", _yaml(tmp_path, bad), "--sample", "1")
+    assert code == 1 and str(named) in out and needle in out, out
+
+
+def test_evaluate_and_train_refuse_the_same_broken_input_before_starting(bad, tmp_path, caplog):
+    """The check `evaluate` runs first is data check's: a missing feature file stops it before any task."""
+    data = {k: v for k, v in vars(bad).items()}
+    named = _first(bad.youcook2_features)
+    named.unlink()
+    with pytest.raises(ValueError, match=named.name.split(".")[0]):
+        preflight(data, ["msrvtt", "youcook2"], "feature", EvalConfig(), feature_dim=1024)
+    # under on_error=skip the bad file is only a warning (the evaluation drops it), unless none is left
+    preflight(data, ["youcook2"], "feature", EvalConfig(on_error="skip"), feature_dim=1024)
+    for f in bad.youcook2_features.rglob("*.npy"):
+        f.unlink()
+    with pytest.raises(ValueError, match="youcook2_features"):
+        preflight(data, ["youcook2"], "feature", EvalConfig(on_error="skip"), feature_dim=1024)
+    from vttwins.data.check import check_for_training
+    paths = {"video_list_csv": bad.howto_csv, "caption_root": bad.howto_captions, "feature_root": bad.howto_features}
+    check_for_training(paths, "feature", "skip", 1024)                          # a good set passes
+    with pytest.raises(ValueError, match="width 1024, expected 2048"):         # every file unusable: refused
+        check_for_training(paths, "feature", "skip", 2048)
+    np.save(_first(bad.howto_features), np.zeros((3, 8), np.float32))
+    with caplog.at_level("WARNING"):
+        check_for_training(paths, "feature", "skip", 1024)                      # one bad file: skipped, said so
+    assert "will be skipped" in caplog.text and _first(bad.howto_features).name in caplog.text
+    with pytest.raises(ValueError, match=_first(bad.howto_features).name):
+        check_for_training(paths, "feature", "raise", 1024)
+
+
+def test_data_check_needs_no_training_keys_and_takes_overrides_after_tasks(good, tmp_path, capsys):
+    import yaml
+    cfg = tmp_path / "data_only.yaml"   # no `base:`, no train.steps: the code defaults, said in the log
+    cfg.write_text(yaml.safe_dump({"data": {"video_list_csv": str(good.howto_csv),
+                                            "caption_root": str(good.howto_captions),
+                                            "feature_root": str(good.howto_features)}}))
+    code, out = _run_check(capsys, "--config", str(cfg), "--tasks", "youcook2",
+                           f"eval.paths.youcook2_csv={good.youcook2_csv}",
+                           f"eval.paths.youcook2_features={good.youcook2_features}")
+    assert code == 0, out
+    code, out = _run_check(capsys, "--tasks", "youcook2", f"eval.paths.youcook2_csv={good.youcook2_csv}",
+                           "--config", str(cfg), f"eval.paths.youcook2_features={tmp_path / 'nope'}")
+    assert code == 1 and "nope" in out

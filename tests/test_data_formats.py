@@ -84,3 +84,45 @@ def test_actions_csv_and_official_splits_agree(tmp_path, dataset):
     pd.testing.assert_frame_equal(from_csv[cols], from_splits[cols], check_dtype=False)
     with pytest.raises(ValueError, match="0, 1 or 2"):
         formats.write_actions(tmp_path / "b.csv", [{**rows[0], "split1": 3}], dataset=dataset)
+
+
+def test_every_writer_writes_lf_line_ends(tmp_path):
+    """Every text file the writers make ends its lines with LF (CRLF from csv.writer's default before)."""
+    formats.write_captions(tmp_path / "caps", "v1", [0.0], [2.0], ["a b"])
+    formats.write_howto_list(tmp_path / "videos.csv", [{"video_id": "v1", "video_path": "v1.mp4"}])
+    yc = [{"video_id": "v1", "task": "101", "start": 0, "end": 2, "text": "a b"}]
+    formats.write_youcook2(tmp_path / "yc.csv", yc)
+    formats.write_youcook2_json(tmp_path / "yc.json", yc, {"v1": 5.0})
+    formats.write_msrvtt(tmp_path / "m.csv", [{"key": "k", "vid_key": "m", "video_id": "v1", "sentence": "a"}])
+    formats.write_crosstask(tmp_path / "ct", [{"task_id": "7", "title": "t", "url": "u", "steps": ["a", "b"]}],
+                            [{"task_id": "7", "video_id": "v1", "url": "u", "split": "val"}],
+                            [{"task_id": "7", "video_id": "v1", "step": 1, "start": 0.0, "end": 1.0, "text": "a"}],
+                            flat_csv=tmp_path / "flat.csv")
+    for dataset, label in (("hmdb", "jump"), ("ucf", 1)):
+        formats.write_actions(tmp_path / f"{dataset}.csv", [{"video_id": "C/v.avi", "label": label, "split1": 1,
+                                                             "split2": 2, "split3": 0}],
+                              splits_dir=tmp_path / f"{dataset}_splits", dataset=dataset)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 20
+    crlf = [str(p) for p in written if b"\r" in p.read_bytes()]
+    assert not crlf
+    assert (tmp_path / "videos.csv").read_bytes() == b"video_id,video_path\nv1,v1.mp4\n"
+
+
+def test_the_worked_examples_of_docs_data_md_write_what_it_says(tmp_path, monkeypatch):
+    """docs/data.md §5: every ```python block runs, and the files it quotes hold exactly the quoted lines."""
+    import re
+    from pathlib import Path
+    section = (Path(__file__).parent.parent / "docs" / "data.md").read_text()
+    section = section[section.index("## 5."):section.index("## 6.")]
+    monkeypatch.chdir(tmp_path)
+    for block in re.findall(r"```python\n(.*?)```", section, re.S):
+        exec(block, {"formats": formats, "feats": np.zeros((60, 32), np.float32)})  # noqa: S102 -- the docs' code
+    expect = {"d/videos.csv": "video_id,video_path\nvid1,vid1.mp4\n", "d/yc.csv": "end,start,task,text,video_id\n"
+              "9,2,101,add salt,yc1\n", "d/msrvtt.csv": "key,vid_key,video_id,sentence\nret0,msr0,video0,a cat\n",
+              "d/ct/videos_val.csv": "777,v1,-\n", "d/ct/annotations/777_v1.csv": "2,3.00,6.50\n",
+              "d/ct_flat.csv": "end,start,task_id,text,video_id\n6.50,3.00,777,stir b,v1\n",
+              "d/hmdb.csv": "video_id,label,split1,split2,split3\nbrush_hair_1.avi,brush_hair_test,1,2,0\n",
+              "d/ct/tasks_primary.txt": "777\nmake it\n-\n2\ncut a,stir b\n\n"}
+    assert {k: (tmp_path / k).read_text() for k in expect} == expect
+    assert load_features(tmp_path / "d/features/vid1.mp4.npy").shape == (60, 32)

@@ -374,3 +374,17 @@ def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
     assert df.loc[("t2v", "R@1"), "chance"] == pytest.approx(25.0)
     # video0 finds its sentence (both copies tie at the top: not a miss); video1 shows w7 but now says w6: the miss
     assert df.loc[("v2t", "R@1"), "value"] == 75.0
+
+
+def test_probe_warnings_are_one_line_naming_task_model_and_splits(sets, caplog):
+    """LinearSVC stopped after 1 iteration: one WARNING for the task, naming the model and every probe/split."""
+    from vttwins.evaluation.run import evaluate_model
+    cfg = EvalConfig(feature_window=1, svm_max_iter=1, svm_c=1e4, action_splits=[1, 2])
+    with caplog.at_level("INFO"):
+        evaluate_model(Oracle(), sets, Tokenizer(WORDS), cfg, ["action"], label="untrained initial model")
+    svc = [r.getMessage() for r in caplog.records if "LinearSVC" in r.getMessage()]
+    assert len(svc) == 1, svc
+    assert "action hmdb [untrained initial model]" in svc[0]
+    assert "linear split1" in svc[0] and "linear_raw split2" in svc[0]
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("evaluated action")]
+    assert done and "(untrained initial model)" in done[0]

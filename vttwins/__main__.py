@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 
-from vttwins.errors import DEBUG_ENV, USER_ERRORS, debug_requested, one_line
+from vttwins.errors import DEBUG_ENV, USER_ERRORS, debug_requested, report
 
 COMMANDS = {
     ("data", "synth"): "vttwins.data.synth",
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             except USER_ERRORS as exc:
                 if debug:
                     raise
-                sys.stderr.write(one_line(exc) + " (--debug shows the traceback)\n")
+                sys.stderr.write(report(exc) + "\n")
                 return 2
     sys.stderr.write(_usage() + "\n")
     return 0 if argv[:1] in (["-h"], ["--help"]) else 2

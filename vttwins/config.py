@@ -10,9 +10,14 @@ dataclass; an unknown section or key anywhere
 raises `ValueError` naming the dotted key and the keys allowed there. Override values are parsed as YAML
 (`train.amp=none`, `loss.gamma=0.05`, `data.synth={n_videos: 64}`); `output_dir=DIR` and `data_dir=DIR` are
 shorthands for `train.output_dir` and `data.root`.
+
+A YAML of your own names the profile it extends with `base: <profile>` (e.g. `base: default`): the profile is read
+first and the file's sections are merged over it key by key. Without `base:` the keys a file leaves out take the
+code's defaults (the dataclasses below), not a profile's; loading such a file logs one line that says so.
 """
 from __future__ import annotations
 
+import logging
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -30,6 +35,7 @@ from vttwins import objectives
 from vttwins.config_ranges import check_finite, check_grid, check_ranges
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
+log = logging.getLogger(__name__)
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "grid", "notebooks")
 ALIASES = {"output_dir": "train.output_dir", "data_dir": "data.root"}
 # Live views of the objective registry (vttwins.objectives): a variant registered later is a valid loss.name.
@@ -242,8 +248,11 @@ def build_dataclass(cls, values: Mapping[str, Any] | None, prefix: str):
     return cls(**kwargs)
 
 
-def config_from_dict(raw: Mapping[str, Any]) -> Config:
-    """A `Config` from nested plain data (a profile or a run's `config.json`); strict about every key."""
+def config_from_dict(raw: Mapping[str, Any], training: bool = True) -> Config:
+    """A `Config` from nested plain data (a profile or a run's `config.json`); strict about every key.
+
+    training=False skips what only training needs (one of train.steps / train.epochs): `data check` reads data
+    configs that never train."""
     raw = dict(raw or {})
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
@@ -259,7 +268,7 @@ def config_from_dict(raw: Mapping[str, Any]) -> Config:
             sections[name] = build_dataclass(cls, value, name)
     config = Config(**sections)
     _resolve(config)
-    validate(config)
+    validate(config, training)
     return config
 
 
@@ -351,7 +360,7 @@ def _choice(key: str, value, choices) -> None:
         raise ValueError(f"config key '{key}' = {value!r} is not one of {', '.join(map(str, choices))}")
 
 
-def validate(config: Config) -> None:
+def validate(config: Config, training: bool = True) -> None:
     """Cheap checks that need no data or model: choices, signs and ranges (paths and checkpoints: `fit`).
 
     Every error names the dotted key, the expected range and the value given (`vttwins.errors.ConfigError`).
@@ -369,7 +378,7 @@ def validate(config: Config) -> None:
     _choice("data.crop", data.crop, ("random", "center"))
     if not (train.device in ("auto", "cpu", "cuda") or train.device.startswith("cuda:")):
         raise ValueError(f"config key 'train.device' = {train.device!r} is not auto, cpu, cuda or cuda:N")
-    if (train.steps is None) == (train.epochs is None):
+    if training and (train.steps is None) == (train.epochs is None):
         raise ValueError("set exactly one of 'train.steps' and 'train.epochs' "
                          f"(got steps={train.steps}, epochs={train.epochs})")
     check_finite(config)
@@ -379,6 +388,12 @@ def validate(config: Config) -> None:
                          f"got {loss.num_candidates}")
     _check_synth_keys(data.synth)
     check_grid(config.grid, EXECUTORS)
+    if optim.lr > MAX_USUAL_LR:
+        log.warning("config key 'optim.lr' = %g is far above any usual Adam learning rate (<= %g): training will "
+                    "likely diverge (released: 1e-3)", optim.lr, MAX_USUAL_LR)
+
+
+MAX_USUAL_LR = 1.0  # Adam at lr > 1 moves every weight by ~lr per step: never a setting, always a slip
 
 
 def _check_synth_keys(synth: dict) -> None:
@@ -393,17 +408,42 @@ def _check_synth_keys(synth: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------------- loading
-def load_config(profile_or_path: str | Path = "default", overrides=None) -> Config:
-    """Read a profile (name or yaml path), apply overrides (['a.b=c', ...] or {'a.b': c}), validate strictly."""
+def load_config(profile_or_path: str | Path = "default", overrides=None, training: bool = True) -> Config:
+    """Read a profile (name or yaml path), apply overrides (['a.b=c', ...] or {'a.b': c}), validate strictly.
+
+    A file with `base: <profile>` is merged over that profile (`read_profile`); training=False: see
+    `config_from_dict`."""
     path = profile_path(profile_or_path)
-    raw = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a profile must be a mapping of sections, got {type(raw).__name__}")
-    raw = apply_overrides(raw, overrides)
+    raw = apply_overrides(read_profile(path), overrides)
     try:
-        return config_from_dict(raw)
+        return config_from_dict(raw, training)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def read_profile(path: Path, seen: tuple = ()) -> dict:
+    """The plain data of a YAML profile, with its `base:` profile (recursively) underneath, merged key by key."""
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a profile must be a mapping of sections, got {type(raw).__name__}")
+    base = raw.pop("base", None)
+    if base is None:
+        if Path(path).resolve().parent != CONFIG_DIR.resolve() and not seen:
+            log.info("%s has no `base:`, so the keys it leaves out take the code defaults (vttwins.config), not a "
+                     "profile's; add `base: default` to start from configs/default.yaml", path)
+        return raw
+    base_path = profile_path(str(base))
+    if base_path.resolve() in seen or base_path.resolve() == Path(path).resolve():
+        raise ValueError(f"{path}: `base: {base}` makes a cycle of profiles")
+    return merge(read_profile(base_path, (*seen, Path(path).resolve())), raw)
+
+
+def merge(base: dict, top: dict) -> dict:
+    """`top` over `base`: nested mappings merged key by key, anything else replaced (a new dict)."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def replace(config: Config, overrides) -> Config:
@@ -412,5 +452,5 @@ def replace(config: Config, overrides) -> Config:
 
 
 __all__ = ["Config", "DataConfig", "LossConfig", "OptimConfig", "TrainConfig", "GridConfig", "SlurmConfig",
-           "load_config", "config_to_dict", "config_from_dict", "apply_overrides", "parse_override", "replace",
-           "validate", "LOSSES"]
+           "load_config", "read_profile", "config_to_dict", "config_from_dict", "apply_overrides", "parse_override",
+           "replace", "validate", "LOSSES"]

@@ -7,7 +7,8 @@ A *user error* is something the person running a command can fix: a bad config v
 file, a run folder that does not fit. Library code raises `ValueError` (or a subclass such as `ConfigError`,
 `vttwins.data.DataFileError`) or an `OSError` (`FileNotFoundError`, `PermissionError`, `NotADirectoryError`)
 naming the key or the file and what was expected. `python -m vttwins ...` turns any of them into one line on
-stderr and exit status 2; `--debug` (or `VTTWINS_DEBUG=1`) shows the traceback instead.
+stderr and exit status 2 (`report`); `--debug` (or `VTTWINS_DEBUG=1`), the one debug switch of every command,
+shows the traceback instead. `split_overrides` lets `key=value` words stand anywhere on a command line.
 """
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def debug_requested(argv: list[str]) -> tuple[bool, list[str]]:
     """(debug?, argv without `--debug`): `--debug` anywhere on the line, or VTTWINS_DEBUG=1 in the environment."""
     debug = "--debug" in argv or debug_on()
     return debug, [a for a in argv if a != "--debug"]
+
+
+DEBUG_HINT = "--debug or VTTWINS_DEBUG=1 shows the traceback"
+
+
+def report(exc: BaseException) -> str:
+    """The one line every command writes on stderr for a user error (same wording everywhere)."""
+    return f"{one_line(exc)} ({DEBUG_HINT})"
+
+
+def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(argv without its `key=value` words, those words in order): overrides may come before or after any option,
+    even right after a list option such as `--tasks youcook2 action` (argparse would read them as task names)."""
+    rest, overrides = [], []
+    for word in argv:
+        (overrides if "=" in word and not word.startswith("-") else rest).append(word)
+    return rest, overrides
 
 
 def debug_on() -> bool:

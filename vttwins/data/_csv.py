@@ -1,6 +1,6 @@
 """Shared helpers of the downstream readers: read a CSV, check its columns, name the file in every error.
 
-Every reader refuses what would silently change a metric: a header-only file, times with start > end or negative
+Column names are read without the spaces around them. Every reader refuses what would silently change a metric: a header-only file, times with start > end or negative
 (DataFileError naming the file and the row, rows counted from 1 after any header), and drops exact duplicate
 rows once with a warning (`df.attrs["duplicates"]` holds how many).
 """
@@ -25,6 +25,7 @@ def read_table(path: str | Path, required: list[str], header: bool = True, names
         df = pd.read_csv(path, header=0 if header else None, names=names, keep_default_na=False, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
         raise DataFileError(path, f"malformed CSV ({type(err).__name__}: {err})".replace("\n", " ")) from err
+    df.columns = [str(c).strip() for c in df.columns]  # `video_id , label` is benign: spaces around the names
     absent = [c for c in required if c not in df.columns]
     if absent:
         raise DataFileError(path, f"missing columns {absent}; expected {required}, got {list(df.columns)}")

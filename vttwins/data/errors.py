@@ -30,6 +30,11 @@ class DataFileError(ValueError):
         self.reason = reason
 
 
+class NoUsableItemError(RuntimeError, ValueError):
+    """Every candidate of an item is broken (the whole set is, or nearly): a user error (ValueError), so the
+    command line reports it as one line, and a RuntimeError as it always was."""
+
+
 # What a dataset may skip under on_error="skip": missing files (FileNotFoundError is an OSError) and bad ones.
 SKIPPABLE = (OSError, DataFileError)
 

@@ -1,6 +1,7 @@
 """Precomputed video features in the public HowTo100M layout: `<root>/<video_id>.mp4.npy`, float (seconds, 1024).
 
     feats = load_features(feature_path(root, "AbCdEfGhIjK"))   # (S, F) float32
+    seconds, width = feature_header(path, dim=1024)            # from the .npy header alone (no array loaded)
     x = feature_window(feats, start=12.7, window=4)            # rows 12..15, edge-padded -> (4, F)
 """
 from __future__ import annotations
@@ -33,6 +34,40 @@ def feature_path(feature_root: str | Path, video_id_or_path: str) -> Path:
 
 # Features are CNN activations: magnitudes far beyond this are a unit mix-up or garbage, never a real video.
 MAX_FEATURE_MAGNITUDE = 1e6
+
+
+def feature_header(path: str | Path, dim: int | None = None) -> tuple[int, int]:
+    """(seconds S, width F) of a feature file from its .npy header alone, without loading the array.
+
+    Raises FileNotFoundError, or DataFileError naming the file for what `load_features` would refuse and a header
+    can show: not a .npy, truncated (the header announces more bytes than the file has), not 2-d or no rows,
+    F != `dim` (when given), not a float dtype (an object array, strings, integers). Values (NaN, Inf, magnitude)
+    need the array: `load_features`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise missing(path, "feature file")
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f".npy format version {version} is not supported here")
+            shape, _, dtype = readers[version](f)
+            offset = f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as err:
+        raise DataFileError(path, f"unreadable .npy header ({err})") from err
+    if len(shape) != 2 or shape[0] == 0:
+        raise DataFileError(path, f"expected a (seconds, dim) array with seconds >= 1, got shape {shape}")
+    if not np.issubdtype(dtype, np.floating):
+        raise DataFileError(path, f"expected float features, got dtype {dtype}")
+    need, size = offset + int(np.prod(shape)) * dtype.itemsize, path.stat().st_size
+    if size < need:
+        raise DataFileError(path, f"truncated .npy: its header announces {shape} {dtype} ({need} bytes), "
+                                  f"the file has {size} bytes")
+    if dim is not None and shape[1] != dim:
+        raise DataFileError(path, f"feature width {shape[1]}, expected {dim} (model.feature_dim)")
+    return int(shape[0]), int(shape[1])
 
 
 def load_features(path: str | Path, dim: int | None = None) -> np.ndarray:

@@ -10,7 +10,8 @@
     formats.write_actions("d/actions/hmdb_style.csv", rows, splits_dir="d/actions/splits")   # HMDB layout
 
 SynthHowTo writes its sets through these same functions (vttwins.data.synth), so every test of the generated
-data is a test of them. Each writer checks its input (missing columns, wrong shapes, non-finite features) and
+data is a test of them. Every text file is UTF-8 with LF line ends. The record of each layout (keys, units, split
+names, 1-based steps) is in docs/data.md §5 with one worked example per layout. Each writer checks its input (missing columns, wrong shapes, non-finite features) and
 raises ValueError naming the argument and what was expected; nothing is written then.
 """
 from __future__ import annotations
@@ -41,8 +42,8 @@ def _records(rows, required: Sequence[str], what: str) -> list[dict]:
 def _csv(path: PathLike, header: Sequence[str] | None, rows: Iterable[Sequence]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
+    with open(path, "w", newline="") as f:  # LF line ends, like every other file written here
+        w = csv.writer(f, lineterminator="\n")
         if header is not None:
             w.writerow(header)
         w.writerows(rows)
@@ -77,7 +78,7 @@ def write_captions(folder: PathLike, video_id: str, start: Sequence[float], end:
                          f"({len(start)}, {len(end)}, {len(text)})")
     path = Path(folder) / f"{video_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    with open(path, "w", newline="\n") as f:
         json.dump({"start": start, "end": end, "text": text}, f)
     return path
 
@@ -113,7 +114,7 @@ def write_youcook2_json(path: PathLike, rows, durations: Mapping[str, float], su
         ann = database[vid]["annotations"]
         ann.append({"segment": [r["start"], r["end"]], "id": len(ann), "sentence": r["text"]})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    with open(path, "w", newline="\n") as f:
         json.dump({"database": database}, f, indent=1)
     return Path(path)
 
@@ -141,7 +142,7 @@ def write_crosstask(root: PathLike, tasks, videos, segments, flat_csv: PathLike 
     if bad:
         raise ValueError(f"write_crosstask videos: split must be 'train' or 'val', got {bad}")
     (root / "annotations").mkdir(parents=True, exist_ok=True)
-    with open(root / "tasks_primary.txt", "w") as f:
+    with open(root / "tasks_primary.txt", "w", newline="\n") as f:
         for t in tasks:
             f.write(f"{t['task_id']}\n{t['title']}\n{t['url']}\n{len(t['steps'])}\n{','.join(t['steps'])}\n\n")
     for name, split in (("videos.csv", "train"), ("videos_val.csv", "val")):
@@ -189,7 +190,7 @@ def _hmdb_splits(folder: Path, recs: list[dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for label in sorted({r["label"] for r in recs}):
         for s in (1, 2, 3):
-            with open(folder / f"{label}_split{s}.txt", "w") as f:
+            with open(folder / f"{label}_split{s}.txt", "w", newline="\n") as f:
                 for r in recs:
                     if r["label"] == label:
                         f.write(f"{r['video_id']} {int(r[f'split{s}'])}\n")
@@ -198,9 +199,9 @@ def _hmdb_splits(folder: Path, recs: list[dict]) -> None:
 def _ucf_splits(folder: Path, recs: list[dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     classes = sorted({(int(r["label"]), str(r["video_id"]).split("/")[0]) for r in recs})
-    (folder / "classInd.txt").write_text("".join(f"{i} {name}\n" for i, name in classes))
+    (folder / "classInd.txt").write_text("".join(f"{i} {name}\n" for i, name in classes), newline="\n")
     for s in (1, 2, 3):
         (folder / f"trainlist0{s}.txt").write_text(
-            "".join(f"{r['video_id']} {int(r['label'])}\n" for r in recs if int(r[f"split{s}"]) == 1))
+            "".join(f"{r['video_id']} {int(r['label'])}\n" for r in recs if int(r[f"split{s}"]) == 1), newline="\n")
         (folder / f"testlist0{s}.txt").write_text(
-            "".join(f"{r['video_id']}\n" for r in recs if int(r[f"split{s}"]) == 2))
+            "".join(f"{r['video_id']}\n" for r in recs if int(r[f"split{s}"]) == 2), newline="\n")

@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .captions import CaptionStore
-from .errors import SKIPPABLE, DataFileError, ErrorPolicy, log, missing
+from .errors import SKIPPABLE, DataFileError, ErrorPolicy, NoUsableItemError, log, missing
 from .features import feature_path, feature_window, load_features, video_stem
 from .video import find_video, read_clip
 
@@ -43,6 +43,7 @@ def read_howto_csv(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
         raise DataFileError(path, f"unreadable video list CSV ({type(err).__name__}: {err})".replace("\n", " ")) \
             from err
+    df.columns = [str(c).strip() for c in df.columns]  # `video_id , video_path` is benign: spaces around names
     if "video_path" not in df.columns:
         raise DataFileError(path, f"expected a column 'video_path', got {list(df.columns)}")
     paths = df["video_path"].str.strip()
@@ -133,8 +134,8 @@ class HowToPretrainDataset(Dataset):
             if len(self._bad) >= len(self):
                 break
             j = int(replacements.integers(len(self)))
-        raise RuntimeError(f"{type(self).__name__}: no usable item after {self.policy.max_tries} tries; "
-                           f"last skipped: {self.skipped[-3:]}")
+        raise NoUsableItemError(f"{type(self).__name__}: no usable item after {self.policy.max_tries} tries "
+                                f"({len(self._bad)} of {len(self)} videos broken); last skipped: {self.skipped[-3:]}")
 
     def _load(self, i: int, rng: np.random.Generator) -> dict:
         vid, rel = self.videos.at[i, "video_id"], self.videos.at[i, "video_path"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._csv import check_times, drop_duplicates, numeric, read_table
+from ._csv import check_times, drop_duplicates, log, numeric, read_table, row_number
 from .errors import DataFileError, missing
 
 COLUMNS = ["video_id", "task", "start", "end", "text"]
@@ -19,7 +19,18 @@ def read_youcook2_csv(path: str | Path) -> pd.DataFrame:
     df = read_table(path, ["end", "start", "task", "text", "video_id"], dtype={"task": str, "video_id": str,
                                                                                    "text": str})
     df = check_times(numeric(df, ["start", "end"], path), path)
+    warn_empty_text(df, path)
     return drop_duplicates(df[COLUMNS].reset_index(drop=True), path)
+
+
+def warn_empty_text(df: pd.DataFrame, path, header: bool = True) -> None:
+    """One WARNING naming the file and the first line when sentences are empty: they are kept (the clip stays a
+    candidate) but embed as padding only, so they rank the clips at random."""
+    empty = df["text"].astype(str).str.strip() == ""
+    if empty.any():
+        pos = int(empty.to_numpy().nonzero()[0][0])
+        log.warning("%s: %d empty sentence(s), first at line %d: kept, but they embed as padding only", path,
+                    int(empty.sum()), row_number(df, pos, header))
 
 
 def read_youcook2_json(path: str | Path, subset: str | None = "validation") -> pd.DataFrame:

@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 
 from . import chance, metrics
-from .common import dataset_path, encode_batches, encode_text, guarded, make_table, model_device, maybe_normalize, \
-    resolve_mode, resolve_model
+from .common import dataset_path, encode_batches, encode_text, guarded, labelled, make_table, model_device, \
+    maybe_normalize, resolve_mode, resolve_model
 from .config import EvalConfig
 from .windows import WindowSource, even_starts
 
@@ -86,8 +86,12 @@ def _embed_from(model, x: torch.Tensor, feats: np.ndarray, config: EvalConfig) -
 
 
 def linear_probe_split(feats: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray,
-                       num_classes: int, config: EvalConfig) -> np.ndarray:
-    """Train LinearSVC on every window of the training videos -> (test videos, num_classes) summed decisions."""
+                       num_classes: int, config: EvalConfig, unconverged: list | None = None,
+                       what: str = "") -> np.ndarray:
+    """Train LinearSVC on every window of the training videos -> (test videos, num_classes) summed decisions.
+
+    A fit that does not converge is appended as `what` to `unconverged` (the caller warns once for all of them),
+    or, without that list, logged at once."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
     n_win = feats.shape[1]
@@ -103,7 +107,11 @@ def linear_probe_split(feats: np.ndarray, labels: np.ndarray, train: np.ndarray,
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(x_train, y_train)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        log.warning("LinearSVC did not converge in %d iterations", config.svm_max_iter)
+        if unconverged is None:
+            log.warning("%s: LinearSVC did not converge in %d iterations (eval.svm_max_iter)",
+                        labelled(what or "linear probe"), config.svm_max_iter)
+        else:
+            unconverged.append(what)
     dec = clf.decision_function(x_test)
     if dec.ndim == 1:  # two classes: sklearn returns the score of classes_[1]
         dec = np.stack([-dec, dec], axis=1)
@@ -138,7 +146,7 @@ def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None
     text = np.full((num_classes, embs.shape[1]), 0.0)
     text[present] = encode_text(model, tokenizer, [class_text[i] for i in present], config, what=f"{protocol} class names")
     absent = np.array([t is None for t in class_text])
-    rows = []
+    rows, unconverged = [], []
     for split in config.action_splits:
         col = videos[f"split{split}"].to_numpy()
         train, test = col == 1, col == 2
@@ -146,15 +154,19 @@ def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None
             raise ValueError(f"action split {split}: needs training (1) and test (2) videos, got {train.sum()} "
                              f"and {test.sum()}")
         ch = chance.classification_chance(labels[test], len(present), labels[train])
-        probe = linear_probe_split(feats, labels, train, test, num_classes, config)
+        probe = linear_probe_split(feats, labels, train, test, num_classes, config, unconverged, f"linear split{split}")
         zs = embs[test] @ text.T
         zs[:, absent] = np.finfo(np.float64).min  # a label with no video is never predicted
         scored = [("linear", probe), ("zero_shot", zs)]
         if raw is not None:  # the baseline a learned representation must beat: the input features themselves
-            scored.append(("linear_raw", linear_probe_split(raw, labels, train, test, num_classes, config)))
+            scored.append(("linear_raw", linear_probe_split(raw, labels, train, test, num_classes, config, unconverged,
+                                                            f"linear_raw split{split}")))
         for variant, s in scored:
             rows.append(dict(task="action", protocol=protocol, variant=variant, metric="top1", split=f"split{split}",
                              value=metrics.accuracy(s, labels[test]), chance=ch, n=int(test.sum())))
+    if unconverged:
+        log.warning("%s: LinearSVC did not converge in %d iterations (eval.svm_max_iter) for %d of the probes: %s",
+                    labelled(f"action {protocol}"), config.svm_max_iter, len(unconverged), ", ".join(unconverged))
     df = pd.DataFrame(rows)
     for variant, g in df.groupby("variant", sort=False):
         rows.append(dict(task="action", protocol=protocol, variant=variant, metric="top1", split="mean",

@@ -5,6 +5,9 @@
     python -m vttwins evaluate --run runs/pixel --train-shape   # pixel run: windows shaped like its training clips
     python -m vttwins evaluate --run runs/x --set eval.paths.youcook2_csv=my/yc.csv eval.paths.youcook2_features=my/f
     python -m vttwins evaluate --run runs/x --data-config my_data.yaml          # eval: {paths: {...}}, see docs/data.md
+    python -m vttwins evaluate --run runs/x --tasks action eval.paths.action_csv=a.csv   # key=value anywhere
+
+`key=value` words may stand anywhere on the line (with or without `--set`, before or after `--tasks`).
 
 Without --tasks, the run's tasks whose inputs exist run (the others are skipped with a WARNING naming the missing
 files). Each task's table is written as soon as it finishes.
@@ -86,10 +89,12 @@ def cli_main(argv=None) -> int:
                         help="YAML of eval keys (e.g. paths:) for data the run did not see; --set wins")
     parser.add_argument("--train-shape", action="store_true",
                         help="pixel mode: decode windows at the run's training num_frames/fps/size")
+    from vttwins.errors import split_overrides
+    argv, given = split_overrides(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     changes = read_data_config(args.data_config) if args.data_config else {}
-    sets = parse_set(args.set)
+    sets = parse_set([*given, *args.set])
     changes.update({k: v for k, v in sets.items() if k != "paths"})
     if "paths" in sets:
         changes["paths"] = {**changes.get("paths", {}), **sets["paths"]}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -17,6 +19,25 @@ import torch
 from .config import EvalConfig
 
 log = logging.getLogger(__name__)
+
+_MODEL_LABEL: ContextVar[str | None] = ContextVar("vttwins_evaluated_model", default=None)
+
+
+@contextmanager
+def model_label(label: str):
+    """Within the block, the evaluations' warnings name the model they come from (`labelled`)."""
+    token = _MODEL_LABEL.set(label)
+    try:
+        yield
+    finally:
+        _MODEL_LABEL.reset(token)
+
+
+def labelled(what: str) -> str:
+    """`what` followed by the model being evaluated, when `model_label` set one: "youcook2 [trained model runs/x]"."""
+    label = _MODEL_LABEL.get()
+    return f"{what} [{label}]" if label else what
+
 
 COLUMNS = ["task", "protocol", "variant", "metric", "split", "value", "chance", "n"]
 KEYS = COLUMNS[:5]  # the columns that identify one number (task, protocol, variant, metric, split)
@@ -96,7 +117,7 @@ def warn_missing_words(tokenizer, texts, what: str, examples: int = 8) -> Counte
     if missing:
         n = sum(missing.values())
         log.warning("%s: %d of %d words (%.1f%%, %d distinct) are not in the model's vocabulary and are dropped, "
-                    "e.g. %s", what, n, total, 100.0 * n / max(total, 1), len(missing),
+                    "e.g. %s", labelled(what), n, total, 100.0 * n / max(total, 1), len(missing),
                     ", ".join(w for w, _ in missing.most_common(examples)))
     return missing
 
@@ -151,5 +172,5 @@ def guarded(config: EvalConfig, what: str, fn: Callable[[], Any]):
     try:
         return fn()
     except (OSError, ValueError, RuntimeError) as exc:
-        log.warning("skipping %s: %s", what, exc)
+        log.warning("skipping %s: %s", labelled(what), exc)
         return None

@@ -20,7 +20,7 @@ import pandas as pd
 
 from vttwins._io import atomic_write_text
 
-from .common import KEYS
+from .common import KEYS, model_label
 from .config import EvalConfig
 from .inputs import check_path_keys, runnable_tasks
 from .registry import get
@@ -34,14 +34,16 @@ def run_task(task: str, model, dataset, tokenizer, config: EvalConfig) -> pd.Dat
 
 
 def evaluate_model(model, dataset, tokenizer=None, config: EvalConfig | None = None,
-                   tasks=None) -> dict[str, pd.DataFrame]:
-    """{task: table} for `tasks` (default config.tasks), each timed in the log."""
+                   tasks=None, label: str = "model") -> dict[str, pd.DataFrame]:
+    """{task: table} for `tasks` (default config.tasks), each timed in the log; `label` names the model there and
+    in every warning the task logs (`common.model_label`)."""
     config = config or EvalConfig()
     out = {}
     for task in tasks or config.tasks:
         t0 = time.perf_counter()
-        out[task] = run_task(task, model, dataset, tokenizer, config)
-        log.info("evaluated %s in %.1f s", task, time.perf_counter() - t0)
+        with model_label(label):
+            out[task] = run_task(task, model, dataset, tokenizer, config)
+        log.info("evaluated %s (%s) in %.1f s", task, label, time.perf_counter() - t0)
     return out
 
 
@@ -105,18 +107,24 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
     chosen, skipped = runnable_tasks(candidates, mode, dataset)
     if skipped and tasks:
         raise FileNotFoundError(f"evaluate: inputs of the requested task(s) are missing: {skipped}")
+    from .check import configured_tasks, preflight
+    configured = configured_tasks(list(skipped), mode, ev.paths, explicit=False)
+    if configured:  # what `data check` reports as missing: a path the config gives but that is not there
+        raise FileNotFoundError("evaluate: inputs that eval.paths configures are missing: "
+                                f"{ {t: skipped[t] for t in configured} } (see docs/data.md)")
     for task, why in skipped.items():
-        log.warning("skipping task %s: %s", task, "; ".join(why))
+        log.warning("skipping task %s: %s (not configured in eval.paths)", task, "; ".join(why))
     if not chosen:
         raise FileNotFoundError(f"evaluate: no task of {candidates} has its inputs: {skipped} (see docs/data.md)")
     ev, t0, out_dir, tables = dataclasses.replace(ev, tasks=chosen), time.perf_counter(), Path(run_dir) / "eval", {}
-    from .check import preflight
-    preflight(dataset, chosen, mode, ev)  # a broken input stops here, named, before any task has run
+    dim = getattr(getattr(model, "config", None), "feature_dim", None) if mode == "feature" else None
+    preflight(dataset, chosen, mode, ev, feature_dim=dim)  # a broken input stops here, named, before any task
     base = initial_model(config, tokenizer) if untrained else None
     for task in chosen:
-        tables[task] = evaluate_model(model, dataset, tokenizer, ev, [task])[task]
+        tables[task] = evaluate_model(model, dataset, tokenizer, ev, [task], label=f"trained model {run_dir}")[task]
         if base is not None:
-            tables[task] = with_untrained(tables[task], evaluate_model(base, dataset, tokenizer, ev, [task])[task])
+            untrained_table = evaluate_model(base, dataset, tokenizer, ev, [task], label="untrained initial model")
+            tables[task] = with_untrained(tables[task], untrained_table[task])
         _write_csv(tables[task], out_dir / f"{task}.csv")
         _write_provenance(out_dir, ev, config, run_dir, t0, dataset, list(tables), skipped)
     return tables

@@ -42,9 +42,26 @@ def _videos(data, config: EvalConfig) -> pd.DataFrame:
         vids = vids[vids["split"].astype(str) == config.crosstask_split]
     out = ann.merge(vids[["task", "video_id"]], on=["task", "video_id"])
     out = out[out["task"].isin([str(t) for t in data.tasks])]
+    unknown = _unannotated(vids, ann, data, config)
     if config.max_videos is not None:
         out = out.iloc[: config.max_videos]
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["unannotated"] = len(unknown)
+    return out
+
+
+def _unannotated(vids: pd.DataFrame, ann: pd.DataFrame, data, config: EvalConfig) -> list[str]:
+    """Videos listed for the evaluated split (of a task in tasks_primary.txt) without any annotation: skipped,
+    counted, and named in one WARNING (a wrong id or a missing annotation file, never a scored video)."""
+    if config.crosstask_split is None:
+        return []  # "every annotated video": a listed video without annotation is simply not one of them
+    listed = vids[vids["task"].isin([str(t) for t in data.tasks])][["task", "video_id"]].drop_duplicates()
+    known = set(zip(ann["task"], ann["video_id"]))
+    unknown = [f"{t}_{v}" for t, v in zip(listed["task"], listed["video_id"]) if (t, v) not in known]
+    if unknown:
+        log.warning("crosstask: skipping %d video(s) of split %r listed without an annotation file (first: %s); "
+                    "they are not scored", len(unknown), config.crosstask_split, ", ".join(unknown[:3]))
+    return unknown
 
 
 def _second_embeddings(model, src: WindowSource, task: str, vid: str, config: EvalConfig) -> np.ndarray:

@@ -4,8 +4,10 @@
     items, texts = youcook2_items(synth_paths, EvalConfig())     # what it reads: (video_id, subdir) + its text
 
 Evaluators: (model, dataset, tokenizer, EvalConfig) -> tidy DataFrame. Readers: (dataset, EvalConfig) ->
-(DataFrame of the videos the task reads, columns video_id and subdir (the folder WindowSource looks in), and the
-list of texts it encodes); `data check` uses them to count items, sample files and measure vocabulary coverage.
+(DataFrame of what the task reads, columns video_id and subdir (the folder WindowSource looks in) and, for a task
+that reads segments, start, end (seconds) and source (the annotation file), and the list of texts it encodes);
+`data check` uses them to count items, check every file, the segments against the videos' lengths, and measure
+vocabulary coverage.
 
 `registry.py` names these as "vttwins.evaluation.tasks:<name>" so that the registry stays a leaf module.
 """
@@ -49,7 +51,8 @@ def action(model, dataset, tokenizer, config: EvalConfig) -> pd.DataFrame:
 def _retrieval_items(dataset, protocol: str, config: EvalConfig):
     from .retrieval import read_pairs
     pairs = read_pairs(dataset, protocol, config)
-    return pairs[["video_id", "subdir"]], pairs["text"].tolist()
+    items = pairs[["video_id", "subdir", "start", "end"]].assign(source=str(dataset_path(dataset, protocol, "csv")))
+    return items, pairs["text"].tolist()
 
 
 def youcook2_items(dataset, config: EvalConfig):
@@ -64,9 +67,21 @@ def crosstask_items(dataset, config: EvalConfig):
     from vttwins.data import read_crosstask
 
     from .step_localization import _videos
-    data = read_crosstask(dataset_path(dataset, "crosstask", "root"))
-    videos = _videos(data, config).rename(columns={"task": "subdir"})
-    return videos[["video_id", "subdir"]], [s for task in data.tasks.values() for s in task.steps]
+    root = dataset_path(dataset, "crosstask", "root")
+    data = read_crosstask(root)
+    videos = _videos(data, config)
+    segs = data.annotations.astype({"task": str, "video_id": str}).merge(videos, on=["task", "video_id"])
+    segs = segs.assign(source=[str(root / "annotations" / f"{t}_{v}.csv") for t, v in zip(segs["task"],
+                                                                                            segs["video_id"])])
+    parts = [segs.rename(columns={"task": "subdir"})[["video_id", "subdir", "start", "end", "source"]]]
+    flat = dataset_path(dataset, "crosstask", "flat_csv", required=False)
+    if flat is not None and flat.exists():  # the CTR protocol reads a window at each of its segments
+        from vttwins.data import read_crosstask_flat
+        df = read_crosstask_flat(flat)
+        df = df.iloc[: config.max_clips] if config.max_clips is not None else df
+        parts.append(pd.DataFrame({"video_id": df["video_id"].astype(str), "subdir": df["task_id"].astype(str),
+                                   "start": df["start"], "end": df["end"], "source": str(flat)}))
+    return pd.concat(parts, ignore_index=True), [s for task in data.tasks.values() for s in task.steps]
 
 
 def action_items(dataset, config: EvalConfig):

@@ -67,6 +67,15 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
     return found
 
 
+def check_data(config: Config, paths: dict) -> None:
+    """The pretraining rows of `data check` on the resolved `paths`, before the first step: a broken input is a
+    ValueError naming it; under data.on_error="skip" bad files only warn (the dataset skips them) unless none is
+    left. Headers, captions and lengths of every file are read; the values of 2 sampled feature files."""
+    from vttwins.data.check import check_for_training
+
+    check_for_training(paths, config.model.mode, config.data.on_error, config.model.feature_dim)
+
+
 def caption_texts(video_list_csv: Path, caption_root: Path) -> list[str]:
     """Every non-empty caption of the listed videos, in video-id order, read like the dataset reads them
     (unreadable caption files are skipped here exactly as the dataset will skip them)."""

@@ -30,18 +30,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def cli_main(argv: list[str] | None = None) -> int:
     from vttwins.config import load_config
-    from vttwins.errors import USER_ERRORS, debug_on, one_line
+    from vttwins.errors import USER_ERRORS, debug_requested, report, split_overrides
     from vttwins.training.loop import TrainingInterrupted, fit
 
+    debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
+    argv, given = split_overrides(argv)
     args = _parser().parse_args(argv)
-    overrides = list(args.overrides) + (["train.resume=true"] if args.resume else [])
+    overrides = given + list(args.overrides) + (["train.resume=true"] if args.resume else [])
     try:
         config = load_config(args.config, overrides)
         run_dir = fit(config, force_resume=args.force)
     except USER_ERRORS as exc:
-        if debug_on():
+        if debug:
             raise
-        sys.stderr.write(one_line(exc) + " (VTTWINS_DEBUG=1 shows the traceback)\n")
+        sys.stderr.write(report(exc) + "\n")
         return 2
     except TrainingInterrupted as exc:
         log.warning("%s", exc)

@@ -115,6 +115,7 @@ class _Run:
 
         resume_from = _on_main(info, check)
         self.paths = _on_main(info, lambda: builders.data_paths(config, generate=True))
+        _on_main(info, lambda: builders.check_data(config, self.paths))  # `data check`'s rows; refuses broken data
         if not info.is_main:
             self.paths = builders.data_paths(config, generate=False)
         self.tokenizer = builders.build_tokenizer(self.paths)

@@ -141,11 +141,36 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     return found[-1] if found else None
 
 
+def looks_loadable(path: Path) -> bool:
+    """Cheap test that a file can be a torch checkpoint: a non-empty zip archive whose directory reads (torch.save's
+    format); junk, a text file or a truncated checkpoint fail it. No tensor is loaded."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+_reported_junk: set[str] = set()
+
+
 def save_rotating(state: dict[str, Any], run_dir: str | os.PathLike, step: int, keep: int) -> Path:
-    """Write `checkpoints/step_XXXXXXXX.pt` atomically, then delete all but the newest `keep`."""
+    """Write `checkpoints/step_XXXXXXXX.pt` atomically, then delete all but the newest `keep` loadable ones.
+
+    Only files that can be checkpoints count (`looks_loadable`): a junk file named like one never pushes a real
+    checkpoint out; it is left in place and named in a WARNING (once)."""
     path = save_checkpoint(checkpoint_path(run_dir, step), state)
-    for old in list_checkpoints(run_dir)[:-keep]:
+    real, junk = [], []
+    for p in list_checkpoints(run_dir):
+        (real if p == path or looks_loadable(p) else junk).append(p)
+    for old in real[:-keep]:
         old.unlink(missing_ok=True)
+    for p in junk:
+        if str(p) not in _reported_junk:
+            _reported_junk.add(str(p))
+            log.warning("%s is named like a checkpoint but is not one (not a readable torch archive): not counted "
+                        "in train.keep_checkpoints, left in place", p)
     log.info("saved checkpoint %s", path)
     return path
 
