@@ -96,16 +96,21 @@ def build_tokenizer(paths: dict):
 
 
 def build_dataset(config: Config, paths: dict, tokenizer):
+    """The pretraining dataset. Feature mode in the main process (`data.num_workers=0`) gathers whole batches from
+    the data set's table, read once per process (`vttwins.data.howto_table`; the same tensors as the per-item
+    path, which `VTTWINS_DATA_PATH=reference` selects and pixel mode / DataLoader workers use)."""
     from vttwins.data.howto100m import HowToPretrainDataset
+    from vttwins.data.howto_table import table_dataset
 
     d, m = config.data, config.model
     pixel = m.mode == "pixel"
-    return HowToPretrainDataset(
+    dataset = HowToPretrainDataset(
         paths["video_list_csv"], paths["caption_root"],
         video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
         n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
         crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
         on_error=d.on_error, seed=config.train.seed, feature_dim=None if pixel else m.feature_dim)
+    return dataset if pixel or d.num_workers > 0 else table_dataset(dataset, tokenizer)
 
 
 # ------------------------------------------------------------------------------------------- loss
