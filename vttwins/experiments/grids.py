@@ -18,6 +18,7 @@ import pandas as pd
 from vttwins import objectives
 from vttwins.config import Config, config_to_dict, replace
 
+from . import progress
 from .runs import ensure_data, ensure_run, evaluate
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
         key = f"{run_key(cfg)}@{data}"  # same training, evaluated on the same data
         out.setdefault(key, job)
         job.labels["_key"] = key
+    progress.announce_plan((key.split("@")[0], job.name, job.runs_root) for key, job in out.items())
     return out
 
 

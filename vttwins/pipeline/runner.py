@@ -20,6 +20,7 @@ from vttwins import results as _results
 from vttwins.paths import DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_name, profile_path
 from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, check_parameters, check_results_dir,
                                       profile_notebook_params, results_root)
+from vttwins.pipeline.progress import follow_notebook
 from vttwins.pipeline.readme import update_readme, write_results_readme
 from vttwins.pipeline.specs import NOTEBOOKS, NotebookSpec
 
@@ -74,14 +75,17 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int) -> None:
+def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int,
+                 log_output: bool = False) -> None:
+    """Execute one notebook with papermill. `log_output`: its outputs go to papermill's logger as they come
+    (`progress.follow_notebook` routes them to the live display)."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError
 
     try:
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{nb.name}.ipynb"), str(executed), parameters=params,
                             kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR), execution_timeout=timeout_s,
-                            progress_bar=False, log_output=False, report_mode=False)
+                            progress_bar=False, log_output=log_output, report_mode=False)
     except pm.PapermillExecutionError as err:
         raise PipelineError(f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
                             f"open the executed notebook {executed} to see the failing cell") from None
@@ -101,8 +105,12 @@ def code_digest() -> str:
 
 def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
                  only: Sequence[str] | None = None, timeout_s: int | None = None,
-                 write_readme: bool = True) -> list[dict[str, Any]]:
+                 write_readme: bool = True, progress: bool = True, log_output: bool = False) -> list[dict[str, Any]]:
     """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure.
+
+    `progress`: a live line per notebook on stderr (runs done / total, the run training, ETA; plain lines when
+    stderr is not a TTY) and each distinct warning of the notebook once, counted (`pipeline.progress`);
+    `log_output`: also stream the notebook's own log lines. Neither changes a result.
 
     `results_dir` defaults to `results_root(profile)`: `results/` for the default profile, `runs/<profile>/results/`
     for any other (or `VTTWINS_RESULTS`). Only a full default-profile run into `results/`, with no folder given,
@@ -125,7 +133,11 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"
             log.info("[%d/%d] %s (profile %s) -> %s ...", i, len(chosen), nb.name, name, results_dir)
             start = time.perf_counter()
-            run_notebook(nb, params[nb.name], executed, timeout_s)
+            if progress or log_output:
+                with follow_notebook(nb.name, _cell_count(nb), log_output=log_output, show=progress):
+                    run_notebook(nb, params[nb.name], executed, timeout_s, log_output=True)
+            else:
+                run_notebook(nb, params[nb.name], executed, timeout_s)
             problems = check_outputs(nb, results_dir)
             if problems:
                 raise PipelineError("\n".join(problems) + f"\nopen the executed notebook {executed}")
@@ -137,6 +149,14 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
         if not only and not explicit and name == "default" and results_dir.resolve() == DEFAULT_RESULTS_DIR.resolve():
             update_readme(REPO_ROOT / "README.md", results_dir)
     return records
+
+
+def _cell_count(nb: NotebookSpec) -> int:
+    """Code cells of the notebook (papermill adds one for injected parameters)."""
+    import json
+
+    cells = json.loads((NOTEBOOK_DIR / f"{nb.name}.ipynb").read_text(encoding="utf-8")).get("cells", [])
+    return sum(c.get("cell_type") == "code" for c in cells) + 1
 
 
 def _chosen(only: Sequence[str] | None) -> list[NotebookSpec]:
