@@ -176,3 +176,30 @@ def test_a_real_notebook_streams_its_output_and_progress_through_papermill(tmp_p
     assert "00_talk | hello from the kernel" in live.lines
     assert [line for line in live.lines if "vocabulary" in line] == ["00_talk: no vocabulary for 0 words"]
     assert "00_talk: 3 x no vocabulary for 0 words" in [r.getMessage() for r in caplog.records]
+
+
+def test_the_kernels_own_stderr_echo_is_kept_off_the_terminal(tmp_path, monkeypatch, capfd):
+    """ipykernel echoes a worker process's stderr on the kernel's fd 2 as well: with `kernel_log` that goes to a
+    file, while the line still reaches us once through papermill."""
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("papermill")
+    from vttwins import pipeline
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
+                                                           "display_name": "vttwins"}})
+    code = ("import subprocess, sys\nfor _ in range(2):\n    subprocess.run([sys.executable, '-c', "
+            "\"import logging; logging.getLogger('w').warning('a worker warns')\"])\n"
+            "import time; time.sleep(1.5)  # the kernel forwards fd-level output from a thread")
+    nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(code)]
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, str(tmp_path / "nb" / "00_w.ipynb"))
+    monkeypatch.setattr(pipeline.runner, "NOTEBOOK_DIR", tmp_path / "nb")
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # ipykernel watches fd-level output only outside pytest
+    live = Lines()
+    with pp.follow_notebook("00_w", log_output=False, live=live, show=False, kernel_log=tmp_path / "k.log"):
+        pipeline.run_notebook(pipeline.NotebookSpec("00_w", "w"), {"x": 2}, tmp_path / "out.ipynb", timeout_s=120,
+                              log_output=True)
+    assert live.lines == ["00_w: a worker warns"]
+    assert "a worker warns" not in capfd.readouterr().err
+    assert (tmp_path / "k.log").read_text().count("a worker warns") == 2

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator, TextIO
 
@@ -173,11 +173,43 @@ class Follow:
 
 
 @contextmanager
+def _kernel_stderr_to(path: Path) -> Iterator[TextIO]:
+    """Point fd 2 at `path` while a notebook runs: the kernel papermill starts inherits it, and ipykernel echoes
+    there every fd-level line of its worker processes, which reach us through papermill anyway (and are
+    deduplicated). This process's own log handlers and the live line keep writing to the terminal (yielded)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(saved, "w", buffering=1, closefd=False)
+    handlers = [h for h in logging.getLogger().handlers
+                if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stderr]
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(target, 2)
+    os.close(target)
+    old = [h.setStream(terminal) for h in handlers]
+    try:
+        yield terminal
+    finally:
+        for handler, stream in zip(handlers, old):
+            handler.setStream(stream)
+        terminal.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextmanager
 def follow_notebook(notebook: str, cells: int = 0, log_output: bool = False, live: LiveLine | None = None,
-                    show: bool = True) -> Iterator[Follow]:
+                    show: bool = True, kernel_log: Path | None = None) -> Iterator[Follow]:
     """Set `VTTWINS_PROGRESS_FILE` for the notebook's kernel, route papermill's logger to the live display and
-    poll the progress events in a thread; at the end, log each repeated warning with its count."""
-    live = live or LiveLine()
+    poll the progress events in a thread; at the end, log each repeated warning with its count. `kernel_log`:
+    the kernel's own stderr goes to that file instead of the terminal (see `_kernel_stderr_to`)."""
+    with ExitStack() as stack:
+        terminal = stack.enter_context(_kernel_stderr_to(kernel_log)) if kernel_log is not None else None
+        live = live or LiveLine(terminal, tty=terminal.isatty() if terminal is not None else None)
+        yield stack.enter_context(_follow(notebook, cells, log_output, live, show))
+
+
+@contextmanager
+def _follow(notebook: str, cells: int, log_output: bool, live: LiveLine, show: bool) -> Iterator[Follow]:
     output = NotebookOutput(notebook, live, log_output)
     handle, name = tempfile.mkstemp(prefix=f"vttwins-{notebook}-", suffix=".progress.jsonl")
     os.close(handle)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,7 +135,9 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             log.info("[%d/%d] %s (profile %s) -> %s ...", i, len(chosen), nb.name, name, results_dir)
             start = time.perf_counter()
             if progress or log_output:
-                with follow_notebook(nb.name, _cell_count(nb), log_output=log_output, show=progress):
+                kernel_log = Path(tempfile.gettempdir()) / f"vttwins-{nb.name}-kernel.log"
+                with follow_notebook(nb.name, _cell_count(nb), log_output=log_output, show=progress,
+                                     kernel_log=kernel_log):
                     run_notebook(nb, params[nb.name], executed, timeout_s, log_output=True)
             else:
                 run_notebook(nb, params[nb.name], executed, timeout_s)
