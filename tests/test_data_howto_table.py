@@ -136,3 +136,26 @@ def test_training_on_the_table_equals_training_on_the_reference(synth, tmp_path,
     assert len(losses["table"]) == 5 and losses["table"] == losses["reference"]
     a, b = (torch.load(r / "model.pt", weights_only=False)["model"] for r in runs.values())
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_feature_files_and_the_vocabulary_corpus_are_read_once_per_process(root):
+    from vttwins.data.features import load_features, load_features_shared
+    from vttwins.training.builders import caption_texts
+
+    path = video_file(root, 1)
+    one = load_features_shared(path)
+    assert load_features_shared(path) is one and not one.flags.writeable
+    assert np.array_equal(one, load_features(path))
+    np.save(path, np.load(path)[:3])
+    os.utime(path, ns=(2, 2))
+    assert load_features_shared(path).shape[0] == 3
+    texts = caption_texts(root / "videos.csv", root / "captions")
+    vid = read_howto_csv(root / "videos.csv").at[0, "video_id"]
+    caps = root / "captions" / f"{vid}.json"
+    raw = json.loads(caps.read_text())
+    assert caption_texts(root / "videos.csv", root / "captions") == texts and raw["text"][0] in texts
+    raw["text"][0] = "a brand new caption"
+    caps.write_text(json.dumps(raw))
+    os.utime(caps, ns=(3, 3))
+    again = caption_texts(root / "videos.csv", root / "captions")
+    assert "a brand new caption" in again and len(again) == len(texts)

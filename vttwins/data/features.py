@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import math
+import os
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +71,30 @@ def feature_window(feats: np.ndarray, start: float, window: int = 4) -> np.ndarr
         raise ValueError(f"window must be >= 1, got {window}")
     idx = np.clip(math.floor(start) + np.arange(window), 0, feats.shape[0] - 1)
     return feats[idx]
+
+
+# Feature files read by this process, by (path, mtime, size, dim): the evaluations of a grid read the same
+# downstream sets for every run. Kept least-recently-used within VTTWINS_FEATURE_CACHE_MB (default 512).
+_FILES: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+
+
+def load_features_shared(path: str | Path, dim: int | None = None) -> np.ndarray:
+    """`load_features`, read once per process and state of the file; the array is shared, hence read-only."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return load_features(path, dim)  # raises the usual error naming the file
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, dim)
+    if key in _FILES:
+        _FILES.move_to_end(key)
+        return _FILES[key]
+    arr = load_features(path, dim)
+    arr.flags.writeable = False
+    _FILES[key] = arr
+    budget, total = float(os.environ.get("VTTWINS_FEATURE_CACHE_MB", "512")) * 2**20, 0
+    for k in reversed(list(_FILES)):  # newest first; drop the oldest beyond the budget
+        total += _FILES[k].nbytes
+        if total > budget and k != key:
+            del _FILES[k]
+    return arr

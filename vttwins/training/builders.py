@@ -67,20 +67,40 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
     return found
 
 
+_TEXTS: dict[tuple, list[str]] = {}  # caption_texts per state of its files, for the runs of one process
+
+
 def caption_texts(video_list_csv: Path, caption_root: Path) -> list[str]:
     """Every non-empty caption of the listed videos, in video-id order, read like the dataset reads them
-    (unreadable caption files are skipped here exactly as the dataset will skip them)."""
+    (unreadable caption files are skipped here exactly as the dataset will skip them). Read once per process
+    and per state of the files (path, mtime, size of the list and of every caption file)."""
     from vttwins.data.captions import CaptionStore
     from vttwins.data.errors import SKIPPABLE
     from vttwins.data.howto100m import read_howto_csv
 
-    store, texts = CaptionStore(caption_root), []
-    for vid in sorted(read_howto_csv(video_list_csv)["video_id"].astype(str)):
+    store = CaptionStore(caption_root)
+    ids = sorted(read_howto_csv(video_list_csv)["video_id"].astype(str))
+    key = tuple(_stat(p) for p in [Path(video_list_csv), *(store.path_of(vid) for vid in ids)])
+    if key in _TEXTS:
+        return list(_TEXTS[key])
+    texts = []
+    for vid in ids:
         try:
             texts += [str(t) for t in store.get(vid)["text"]]
         except SKIPPABLE as err:
             log.debug("vocabulary: skipping captions of %s (%s)", vid, err)
-    return texts
+    if len(_TEXTS) >= 8:
+        _TEXTS.pop(next(iter(_TEXTS)))
+    _TEXTS[key] = texts
+    return list(texts)
+
+
+def _stat(path: Path) -> tuple[str, int, int]:
+    try:
+        st = path.stat()
+        return str(path.resolve()), st.st_mtime_ns, st.st_size
+    except OSError:
+        return str(path), -1, -1
 
 
 def build_tokenizer(paths: dict):
