@@ -25,6 +25,8 @@ def test_a_repeated_warning_is_shown_once_and_counted():
     assert sorted(seen.repeated()) == [(2, "other: disk almost full"),
                                        (91, "2026-12-04 08:41:31,059 " + VOCAB.format(0, 0))]
     assert pp.WarningCounter.key("a 1 b 2.5") == "a # b #"
+    assert pp.WarningCounter.key("3 words dropped, e.g. toast, lifting") == pp.WarningCounter.key(
+        "2026-01-01 10:00:00,1 5 words dropped, e.g. some, time") == "# words dropped"
 
 
 def plan_events():

@@ -31,6 +31,7 @@ PLAIN_EVERY_S = 60.0
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:.,]+\s*")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _CELL = re.compile(r"Executing Cell (\d+)")
+_EXAMPLES = re.compile(r",? e\.g\.")
 
 
 def duration(seconds: float | None) -> str:
@@ -62,7 +63,7 @@ def status_line(notebook: str, tracker: Tracker, now: float, cell: int = 0, cell
 
 class WarningCounter:
     """Each distinct warning once: `first(line)` is True the first time its message (timestamp dropped, numbers
-    masked) is seen; `repeated()` lists (count, first line) of those seen more than once."""
+    masked, the examples after "e.g." ignored) is seen; `repeated()` lists (count, first line) of those seen more than once."""
 
     def __init__(self):
         self.counts: Counter[str] = Counter()
@@ -70,7 +71,8 @@ class WarningCounter:
 
     @staticmethod
     def key(line: str) -> str:
-        return _DIGITS.sub("#", _STAMP.sub("", line.strip()))
+        """The message without its timestamp, numbers masked, examples after "e.g." dropped."""
+        return _DIGITS.sub("#", _EXAMPLES.split(_STAMP.sub("", line.strip()))[0])
 
     def first(self, line: str) -> bool:
         key = self.key(line)

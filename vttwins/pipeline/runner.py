@@ -155,11 +155,10 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
 
 
 def _cell_count(nb: NotebookSpec) -> int:
-    """Code cells of the notebook (papermill adds one for injected parameters)."""
+    """Cells of the notebook as papermill numbers them: every cell (markdown too), plus the injected parameters."""
     import json
 
-    cells = json.loads((NOTEBOOK_DIR / f"{nb.name}.ipynb").read_text(encoding="utf-8")).get("cells", [])
-    return sum(c.get("cell_type") == "code" for c in cells) + 1
+    return len(json.loads((NOTEBOOK_DIR / f"{nb.name}.ipynb").read_text(encoding="utf-8")).get("cells", [])) + 1
 
 
 def _chosen(only: Sequence[str] | None) -> list[NotebookSpec]:
