@@ -5,10 +5,10 @@ PYTHON ?= $(shell command -v python3.11 || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= default
-EXTRAS := companion,test,notebooks,glove,bench
+EXTRAS := companion,test,notebooks,glove,bench,cluster
 STAMP := $(VENV)/.installed
 
-.PHONY: venv venv-check test unit notebooks-test reproduce check-reproduction variation lab bench bench-study clean-venv
+.PHONY: venv venv-check test unit notebooks-test reproduce check-reproduction variation lab bench bench-study compat clean-venv
 
 # Python 3.11 is what the project is tested with; a .venv made with another Python is rebuilt, not patched.
 PYTHON_VERSION := 3.11
@@ -75,6 +75,26 @@ bench: venv
 BENCH_ARGS ?=
 bench-study: venv
 	$(PY) benchmarks/bench_study.py $(BENCH_ARGS)
+
+# make compat (opt-in, not part of `make test`): the GPU machine's stack on this CPU machine. A throwaway
+# .venv-compat with Python 3.12, torch 2.11 from PyPI (a CUDA build: several GB; it pins triton 3.6) and the
+# companion and test extras; then the CPU tests of alignment, losses, objectives and models, the Triton interpreter
+# tests and the Triton compile check (sm_90, sm_80). COMPAT_PYTHON=/path/to/python3.12, COMPAT_TORCH=... override.
+COMPAT_VENV := .venv-compat
+COMPAT_TORCH ?= torch==2.11.*
+COMPAT_PYTHON ?= $(shell for p in "$$(pyenv which python3.12 2>/dev/null)" $$HOME/.pyenv/versions/3.12*/bin/python3.12 \
+	"$$(command -v python3.12)"; do [ -x "$$p" ] && { echo "$$p"; break; }; done)
+COMPAT_TESTS := tests/test_alignment*.py tests/test_losses.py tests/test_objectives.py tests/test_models*.py \
+	tests/test_triton_compile.py
+compat:
+	@[ -n "$(COMPAT_PYTHON)" ] || { echo "compat: no python3.12 found (pyenv install 3.12, or COMPAT_PYTHON=...)"; exit 1; }
+	@[ -x $(COMPAT_VENV)/bin/python ] || $(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q --upgrade "pip>=24"
+	$(COMPAT_VENV)/bin/python -m pip install -q "$(COMPAT_TORCH)"
+	$(COMPAT_VENV)/bin/python -m pip install -q -e ".[companion,test]" "$(COMPAT_TORCH)"
+	$(COMPAT_VENV)/bin/python -c "import sys, torch, triton; print('compat: python', sys.version.split()[0], \
+		'torch', torch.__version__, 'triton', triton.__version__)"
+	OMP_NUM_THREADS=1 $(COMPAT_VENV)/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -15,9 +15,25 @@ if ls .whl/*.whl >/dev/null 2>&1; then
 fi
 export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-$PY -c "import sys, torch, triton; print(sys.version.split()[0], torch.__version__, torch.version.cuda, triton.__version__)"
+$PY -c "import sys, torch, triton; print(sys.version.split()[0], torch.__version__, torch.version.cuda, triton.__version__)" \
+    || { echo "gpu_check: $PY must import torch and triton"; exit 2; }
+# Preflight before any CUDA call (seconds, CPU only): what each step imports. The core (alignment and its Triton
+# kernels, the losses, the benchmark's table writer) is required; the training tests need the companion
+# (vttwins.config -> SynthHowTo -> PyAV, absent from the GPU image: carry it as above), else they are deselected
+# with the reason printed.
+$PY -c "import vttwins.alignment.dp_triton, vttwins.alignment.fused_triton, vttwins.losses, vttwins.results" \
+    || { echo "gpu_check: the core does not import here (above): nothing was run on the GPU"; exit 2; }
+DESELECT=()
+if ! err=$($PY -c "import vttwins.config, vttwins.training" 2>&1); then
+    echo "gpu_check: training tests deselected, the companion does not import: ${err##*$'\n'}"
+    DESELECT=(--deselect tests/test_alignment_gpu.py::test_cuda_bf16_training_steps
+              --deselect tests/test_alignment_gpu.py::test_one_process_nccl_run)
+fi
+$PY -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" \
+    || { echo "gpu_check: no CUDA device (torch.cuda.is_available() is False): stopped before the GPU steps"; exit 3; }
 status=0
-timeout 300 $PY -m pytest -q -p no:cacheprovider tests/test_alignment_gpu.py tests/test_alignment_triton.py || status=1
+timeout 300 $PY -m pytest -q -p no:cacheprovider "${DESELECT[@]}" tests/test_alignment_gpu.py \
+    tests/test_alignment_triton.py || status=1
 timeout 240 $PY benchmarks/bench_gpu.py || status=1
 echo "gpu_check: exit ${status} (results/benchmarks/gpu.md)"
 exit $status

@@ -93,3 +93,22 @@ def test_knob_effects_are_differences_from_the_worlds_level_by_hand():
     assert one_seed["delta_a@1_unresolved"].all()  # no spread, nothing resolved
     with pytest.raises(ValueError, match="no row at the world's level 2"):
         grids.knob_effects(knob_table, {"offset_std": 2.0}, ["a@1"])
+
+
+def test_ablation_tables_get_one_chance_row_per_world():
+    from vttwins.experiments import ablation, truth
+
+    summary = pd.DataFrame({"world": ["w1", "w2"], "loss": ["S2DTW", "S2DTW"], "temperature": [0.1, 1.0],
+                            "n_seeds": [3, 3], "yc2_t2v_R@10_mean": [20.0, 30.0], "yc2_t2v_R@10_std": [1.0, 2.0],
+                            "pair_precision_mean": [40.0, 50.0], "pair_precision_std": [1.0, 1.0],
+                            "yc2_t2v_R@10_unresolved": [False, True]})
+    runs = pd.DataFrame({"world": ["w1", "w1", "w2"], "yc2_t2v_R@10_chance": [7.0, 8.0, 5.0]})
+    reference = pd.DataFrame({"world": ["w1", "w1", "w2"], "loss": ["chance", "untrained", "chance"],
+                              **{c: [18.0, 51.0, 15.0] for c in truth.COLUMNS}})
+    out = ablation.with_chance_rows(summary, runs, reference)
+    assert list(out.columns) == list(summary.columns) and len(out) == 4
+    chance = out[out["loss"] == "chance"].set_index("world")
+    assert chance.loc["w1", "yc2_t2v_R@10_mean"] == 7.5 and chance.loc["w2", "yc2_t2v_R@10_mean"] == 5.0
+    assert chance.loc["w1", "pair_precision_mean"] == 18.0 and chance.loc["w2", "pair_precision_mean"] == 15.0
+    assert (chance["n_seeds"] == 0).all() and chance["yc2_t2v_R@10_std"].isna().all()
+    assert not chance["yc2_t2v_R@10_unresolved"].any() and chance["temperature"].isna().all()

@@ -48,9 +48,10 @@ def test_row_is_the_alignment_of_the_chosen_model_and_video(setup):
     choice = exp.Choice(video=ids[1], model="b", gamma=0.3, tau=0.2, smooth=False, weak=True)
     row, stat = view.row(choice)
     v, t, caps, ann = examples._sequences(view.models["b"], view.tokenizer, view.paths, ids[1], 6, view.window)
-    np.testing.assert_allclose(row["cost"], -(v @ t.T).numpy(), atol=1e-12)  # the cost, computed here
+    # float32 products: the same math blocked differently by another thread count differs in the last bits
+    np.testing.assert_allclose(row["cost"], -(v @ t.T).numpy(), rtol=1e-5, atol=1e-6)  # the cost, computed here
     e = soft_alignment(v[None], t[None], gamma=0.3, tau=0.2, smooth=False, weak=True).real[0].numpy()
-    np.testing.assert_allclose(row["E_real"], e, atol=1e-12)
+    np.testing.assert_allclose(row["E_real"], e, rtol=1e-5, atol=1e-6)
     # every clip and caption is either on the hard path or skipped, never both
     on_x, on_y = {i for i, _ in row["path"]}, {j for _, j in row["path"]}
     assert on_x.isdisjoint(row["unmatched_x"]) and on_x | set(row["unmatched_x"]) == set(range(len(caps)))

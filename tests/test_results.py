@@ -52,3 +52,22 @@ def test_machine_paths_are_stripped_from_provenance(tmp_path):
     f.write_text(f'{{"input_path": "{results.REPO_ROOT}/notebooks/00_data.ipynb"}}')
     results.strip_machine_paths_in_file(f)
     assert f.read_text() == '{"input_path": "notebooks/00_data.ipynb"}'
+
+
+def test_meta_seeds_come_from_the_table(tmp_path):
+    per_seed = pd.DataFrame({"loss": ["a", "a", "b"], "seed": [2, 1, 1], "r1": [0.1, 0.2, 0.3]})
+    results.write_table(per_seed, "runs", tmp_path)
+    assert json.loads((tmp_path / "runs.meta.json").read_text())["seeds"] == [1, 2]
+    summary = pd.DataFrame({"metric": ["r1", "r5"], "n_seeds": [2, 2], "mean": [0.1, 0.2]})
+    results.set_context(seeds=[1])  # what a notebook without a seeds parameter records: the config's one seed
+    try:
+        results.write_table(summary, "summary", tmp_path)
+        meta = json.loads((tmp_path / "summary.meta.json").read_text())
+        assert meta["seeds"] is None and meta["n_seeds"] == [2]
+        results.write_table(summary, "summary", tmp_path, seeds=[2, 1])
+        assert json.loads((tmp_path / "summary.meta.json").read_text())["seeds"] == [1, 2]
+        assert "seeds [1, 2]" in (tmp_path / "summary.md").read_text()
+        with pytest.raises(ValueError, match="n_seeds"):
+            results.write_table(summary, "summary", tmp_path, seeds=[1])
+    finally:
+        results.set_context()

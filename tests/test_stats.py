@@ -1,8 +1,8 @@
-"""vttwins.experiments.stats against hand-computed cases: a known difference is found, a zero one is not, Holm."""
+"""vttwins.stats against hand-computed cases: a known difference is found, a zero one is not, Holm."""
 import numpy as np
 import pytest
 
-from vttwins.experiments.stats import bootstrap_means, holm, mean_interval, paired_difference
+from vttwins.stats import bootstrap_means, holm, mean_interval, paired_difference
 
 
 def test_known_difference_is_found_and_its_interval_covers_it():
@@ -12,7 +12,7 @@ def test_known_difference_is_found_and_its_interval_covers_it():
     eff = paired_difference(a, b)
     assert eff.resolved and eff.low < 5 < eff.high and eff.low > 3
     assert eff.n_seeds == 5 and eff.n_items == 120
-    assert eff.p == pytest.approx(1 / 4000)
+    assert eff.p < 1e-4
 
 
 def test_zero_difference_is_not_found():
@@ -31,6 +31,29 @@ def test_pairing_removes_the_shared_seed_variation():
     lo_a, hi_a = mean_interval(a)
     lo_b, hi_b = mean_interval(b)
     assert lo_a < hi_b and lo_b < hi_a                        # unpaired intervals overlap: no verdict from them
+
+
+def test_seeds_only_interval_is_the_paired_t_interval():
+    # by hand: differences 1, 3, 2, 6 -> mean 3, sd 2.160 (ddof 1), se 1.080, t(0.975, 3) = 3.182 -> 3 +- 3.437
+    a, b = np.array([11.0, 23.0, 32.0, 46.0]), np.array([10.0, 20.0, 30.0, 40.0])
+    eff = paired_difference(a, b, n_boot=20000)
+    assert eff.diff == 3.0
+    assert eff.low == pytest.approx(3 - 3.437, abs=0.1) and eff.high == pytest.approx(3 + 3.437, abs=0.1)
+    assert not eff.resolved                                   # -0.44 .. 6.44 contains 0
+    assert eff.p == pytest.approx(0.0691, abs=0.005)          # paired t-test: t = 2.777, df 3
+    lo, hi = mean_interval(a - b, n_boot=20000)
+    assert (lo, hi) == pytest.approx((eff.low, eff.high), abs=0.1)
+
+
+def test_three_agreeing_seeds_are_not_overstated():
+    """A percentile bootstrap over 3 seeds that agree in sign says p = 1/n_boot; the t-scaled one does not."""
+    eff = paired_difference([5.0, 1.0, 9.0], [0.0, 0.0, 0.0])
+    assert eff.low < 0 < eff.high and eff.p > 0.1            # t = 2.6 on 2 df: p = 0.12
+
+
+def test_one_seed_resolves_nothing():
+    eff = paired_difference([5.0], [1.0])
+    assert eff.diff == 4.0 and np.isnan(eff.low) and np.isnan(eff.p) and not eff.resolved
 
 
 def test_replicates_of_two_seeds_by_hand():

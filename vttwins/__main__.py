@@ -4,6 +4,7 @@
     python -m vttwins train --config configs/default.yaml output_dir=runs/x
     python -m vttwins evaluate --run runs/x
     python -m vttwins reproduce --profile default
+    python -m vttwins claims --results results
 
 Each command lives next to the code it drives (a `cli_main(argv) -> int` function); this file dispatches and
 reports user errors (`vttwins.errors.USER_ERRORS`: a bad config key, a missing or malformed file) as one line on
@@ -24,6 +25,7 @@ COMMANDS = {
     ("train",): "vttwins.training",
     ("evaluate",): "vttwins.evaluation",
     ("reproduce",): "vttwins.pipeline",
+    ("claims",): "vttwins.experiments.claims",
 }
 
 

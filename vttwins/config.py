@@ -5,7 +5,7 @@
     config.loss.gamma, config.model.mode
 
 A profile is `configs/<name>.yaml` (or any yaml path) with the sections `data, model, loss, optim, train, eval,
-notebooks`. Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
+grid, notebooks` (`grid` says where the cells of a grid run, never what they compute: docs/cluster.md). Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
 dataclass; an unknown section or key anywhere
 raises `ValueError` naming the dotted key and the keys allowed there. Override values are parsed as YAML
 (`train.amp=none`, `loss.gamma=0.05`, `data.synth={n_videos: 64}`); `output_dir=DIR` and `data_dir=DIR` are
@@ -27,10 +27,10 @@ from vttwins.data.synth.config import NoiseConfig, SynthConfig
 from vttwins.evaluation.config import EvalConfig
 from vttwins.models.model import ModelConfig
 from vttwins import objectives
-from vttwins.config_ranges import check_finite, check_ranges
+from vttwins.config_ranges import check_finite, check_grid, check_ranges
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
-SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "notebooks")
+SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "grid", "notebooks")
 ALIASES = {"output_dir": "train.output_dir", "data_dir": "data.root"}
 # Live views of the objective registry (vttwins.objectives): a variant registered later is a valid loss.name.
 LOSSES = objectives._Names()
@@ -122,9 +122,35 @@ class TrainConfig:
                                             #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
 
 
+@dataclass
+class SlurmConfig:
+    """`grid.executor=slurm`: submitit's executor, one job per grid cell (an array job). `cluster` local/debug are
+    submitit's local-process and in-process executors (no Slurm needed: tests, debugging)."""
+    partition: str | None = None            # None = the cluster's default partition
+    time: int = 60                          # minutes a cell may run (submitit timeout_min)
+    cpus: int = 1                           # CPUs per cell
+    gpus: int = 0                           # GPUs per cell
+    folder: str = "runs/slurm"              # submitit's job files and logs (on the shared filesystem)
+    cluster: str = "slurm"                  # slurm | local | debug
+
+
+@dataclass
+class GridConfig:
+    """Where the cells of a grid (notebooks 02, 10, sweeps) run: one task per distinct run, keyed by its run-cache
+    key; the results are the same on every executor, so no `grid` key enters a run's key (docs/cluster.md)."""
+    executor: str = "local"                 # local (process pool here) | ray | slurm (submitit)
+    workers: int = 1                        # local: processes (1 = in this process); ray without an address: the
+                                            #   CPUs of the local Ray instance; slurm: cells running at once
+    ray_address: str | None = None          # ray: "auto", "ray://host:10001", ...; None = start a local instance
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
+
+
+EXECUTORS = ("local", "ray", "slurm")
+
+
 def _section_types() -> dict[str, Any]:
     return {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig,
-            "train": TrainConfig, "eval": EvalConfig, "notebooks": dict}
+            "train": TrainConfig, "eval": EvalConfig, "grid": GridConfig, "notebooks": dict}
 
 
 @dataclass
@@ -135,6 +161,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
     notebooks: dict = field(default_factory=dict)
 
 
@@ -351,6 +378,7 @@ def validate(config: Config) -> None:
         raise ValueError(f"'loss.num_candidates' must be in [1, data.n_clips={data.n_clips}], "
                          f"got {loss.num_candidates}")
     _check_synth_keys(data.synth)
+    check_grid(config.grid, EXECUTORS)
 
 
 def _check_synth_keys(synth: dict) -> None:
@@ -383,5 +411,6 @@ def replace(config: Config, overrides) -> Config:
     return config_from_dict(apply_overrides(config_to_dict(config), overrides))
 
 
-__all__ = ["Config", "DataConfig", "LossConfig", "OptimConfig", "TrainConfig", "load_config", "config_to_dict",
-           "config_from_dict", "apply_overrides", "parse_override", "replace", "validate", "LOSSES"]
+__all__ = ["Config", "DataConfig", "LossConfig", "OptimConfig", "TrainConfig", "GridConfig", "SlurmConfig",
+           "load_config", "config_to_dict", "config_from_dict", "apply_overrides", "parse_override", "replace",
+           "validate", "LOSSES"]

@@ -67,3 +67,15 @@ def check_ranges(config) -> None:
     _at_least("loss.tda_max_shift", loss.tda_max_shift, 0)
     _at_least("loss.tda_sharpness", loss.tda_sharpness, 0, strict=True)
     _at_least("loss.num_candidates", loss.num_candidates, 1)
+
+
+def check_grid(grid, executors) -> None:
+    """The `grid` section: where the cells of a grid run (vttwins.experiments.executors)."""
+    if grid.executor not in executors:
+        raise ConfigError("grid.executor", f"one of {', '.join(executors)}", grid.executor)
+    if grid.slurm.cluster not in ("slurm", "local", "debug"):
+        raise ConfigError("grid.slurm.cluster", "one of slurm, local, debug", grid.slurm.cluster)
+    _at_least("grid.workers", grid.workers, 1)
+    _at_least("grid.slurm.time", grid.slurm.time, 1)
+    _at_least("grid.slurm.cpus", grid.slurm.cpus, 1)
+    _at_least("grid.slurm.gpus", grid.slurm.gpus, 0)

@@ -148,11 +148,15 @@ def build_sequence(loss, objective: Objective):
 
     if objective.alignment.get("hard") and loss.learn_gamma:
         raise ValueError(f"loss.learn_gamma=true does nothing for loss.name={loss.name!r} (hard DTW forces gamma = 0)")
+    sharpness = options.pop("sharpness", loss.tda_sharpness)  # a variant may fix its own TDA sharpness
+    if sharpness != loss.tda_sharpness and loss.tda_sharpness != _DEFAULT_SHARPNESS:
+        raise ValueError(f"loss.tda_sharpness={loss.tda_sharpness} is ignored by loss.name={loss.name!r}, which fixes "
+                         f"sharpness {sharpness}; use s2dtw_tda with loss.tda_sharpness instead")
     return cls(
         alignment=dict(objective.alignment), gamma=maybe_param(loss.gamma, loss.learn_gamma),
         smooth_gamma=loss.smooth_gamma,
         tau=maybe_param(loss.tau, loss.learn_tau), direction=loss.direction, temperature=loss.temperature,
-        tda=loss.tda, max_shift=loss.tda_max_shift, sharpness=loss.tda_sharpness, **options)
+        tda=loss.tda, max_shift=loss.tda_max_shift, sharpness=sharpness, **options)
 
 
 def _clip_only(loss) -> None:
@@ -178,6 +182,9 @@ def build(loss):
     """The loss module of a resolved LossConfig (its objective's builder)."""
     obj = get(loss.name)
     return obj.build(loss, obj)
+
+
+_DEFAULT_SHARPNESS = 50.0  # LossConfig.tda_sharpness's default (docs/method.md §5)
 
 
 def _d(temperature=1.0, normalize=True, tda=False):
@@ -206,6 +213,10 @@ for _obj in (
               description="the released S2DTW: smoothing + weak alignment (docs/method.md §3-§4)"),
     Objective("s2dtw_tda", "S2DTW + TDA", "#e67e22", build_sequence, _a(True, True), _d(tda=True),
               description="S2DTW with temporal data augmentation (docs/method.md §5)"),
+    Objective("s2dtw_tda_strong", "S2DTW + strong TDA", "#f5b041", build_sequence, _a(True, True), _d(tda=True),
+              options=MappingProxyType({"sharpness": 10.0}),
+              description="S2DTW with TDA at sharpness 10: the released 50 keeps the identity for almost every "
+                          "sequence (results/tables/tda_permutations.md), so this variant is the one that permutes"),
     Objective("s2dtw_skip_warmup", "S2DTW + skip-cost warm-up", "#7b241c", build_sequence, _a(True, True), _d(),
               options=MappingProxyType({"loss_class": "SkipCostWarmupLoss", "tau_start": 2.0, "warmup_steps": 50}),
               description="opt-in collapse remedy: skip cost 2 -> tau over the first 50 steps (not released)"),

@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from vttwins import objectives
 
@@ -24,16 +25,43 @@ def _color(name: str, i: int) -> str:
     return objectives.color(str(name), fallback=f"C{i % 10}")
 
 
-def loss_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "loss", title: str = "") -> plt.Figure:
-    """One panel per run (label -> metrics DataFrame with columns `x`, `y`): losses of different objectives
-    live on different scales, so they are not drawn on one axis."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.2), squeeze=False)
+def loss_curves(runs: dict, x: str = "step", y: str = "loss", title: str = "", *,
+                log_b: dict[str, int] | None = None) -> plt.Figure:
+    """One panel per run label: losses of different objectives live on different scales, so they share no axis.
+
+    runs: label -> metrics DataFrame (columns `x`, `y`), or label -> {seed label: DataFrame} (every seed of that
+    run drawn on its panel). log_b: label -> batch B of a contrastive run: a labelled line at log B, the loss of a
+    model that tells no pair apart (where a collapsed S2DTW run sits)."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.4 * len(runs), 3.4), squeeze=False)
     for i, (ax, (label, df)) in enumerate(zip(axes[0], runs.items())):
-        ax.plot(df[x], df[y], color=_color(label, i), lw=1.2)
-        if len(df) >= 10:  # a running mean makes the trend readable at small batches
-            ax.plot(df[x], df[y].rolling(max(3, len(df) // 10), min_periods=1).mean(), color="k", lw=1)
-        ax.set(xlabel=x, ylabel=y, title=label)
+        seeds = df if isinstance(df, dict) else {"": df}
+        for k, (seed, d) in enumerate(seeds.items()):
+            color = _color(label, i) if len(seeds) == 1 else f"C{k % 10}"
+            ax.plot(d[x], d[y], color=color, lw=0.8, alpha=0.6, label=f"{seed} per step".strip())
+            if len(d) >= 10:  # a running mean makes the trend readable at small batches
+                ax.plot(d[x], d[y].rolling(max(3, len(d) // 10), min_periods=1).mean(), color=color, lw=1.8,
+                        label=f"{seed} running mean".strip())
+        if log_b and label in log_b:
+            ax.axhline(np.log(log_b[label]), color="k", ls="--", lw=1, label=f"log B = log {log_b[label]}")
+        ax.set(xlabel=x, ylabel=f"{y} (lower is better)" if y == "loss" else y, title=label)
+        ax.legend(fontsize=7, loc="upper right", framealpha=0.85)
         ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def skip_share_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "skip_share",
+                      title: str = "") -> plt.Figure:
+    """The collapse detector: one labelled line per run on one [0, 1] axis (a run that never skips is a line at
+    0 beside the collapsing one, not a panel of its own)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    for i, (label, df) in enumerate(runs.items()):
+        ax.plot(df[x], df[y], color=f"C{i % 10}", lw=1.5, label=label, clip_on=False)
+    ax.set_ylim(0, 1)
+    ax.set(xlabel="training step", ylabel="skip share\n(1 = the path skips every positive pair)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="run", title_fontsize=8)
+    ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -71,15 +99,20 @@ def _axes(ax, title: str, pad: float = 6.0) -> None:
 
 
 def _soft(ax, E: np.ndarray, weak: bool) -> None:
-    ax.imshow(E, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    im = ax.imshow(E, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.12 if weak else 0.02).set_label(
+        "E: probability the pair is on the path", fontsize=8)
     _axes(ax, "soft alignment E (dark = on the path)" + ("\nbars: skip mass of each clip / caption" if weak else ""),
           pad=34.0 if weak else 6.0)
     if not weak:
         return
     n, m = E.shape
     skip_x, skip_y = 1 - np.minimum(1, E.sum(axis=1)), 1 - np.minimum(1, E.sum(axis=0))
-    ax.barh(np.arange(n), skip_x * 1.5, left=m - 0.5 + 0.2, height=0.7, color="#c0392b", clip_on=False)
-    ax.bar(np.arange(m), -skip_y * 1.5, bottom=-0.5 - 0.2, width=0.7, color="#e67e22", clip_on=False)
+    ax.barh(np.arange(n), skip_x * 1.5, left=m - 0.5 + 0.2, height=0.7, color="#c0392b", clip_on=False,
+            label="skip mass of a clip (right)")
+    ax.bar(np.arange(m), -skip_y * 1.5, bottom=-0.5 - 0.2, width=0.7, color="#e67e22", clip_on=False,
+           label="skip mass of a caption (top)")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=2, frameon=False)
     ax.set_xlim(-0.5, m - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
 
@@ -167,50 +200,70 @@ def offset_histogram(offsets: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
-def _label_column(df: pd.DataFrame) -> str:
-    for c in ("case", "impl", "what", "name", "model"):
-        if c in df:
-            return c
-    return next(c for c in df.columns if df[c].dtype == object)
+def _impl_column(df: pd.DataFrame) -> str | None:
+    return next((c for c in ("method", "impl", "model", "loss") if c in df), None)
 
 
-def _time_column(df: pd.DataFrame) -> str | None:
+def _case_labels(df: pd.DataFrame, impl: str | None) -> pd.Series:
+    cols = [c for c in ("case", "what", "mode", "loss", "B", "batch", "shape") if c in df and c != impl]
+    text = df[cols].map(lambda v: "" if (isinstance(v, float) and np.isnan(v)) or str(v) == "-" else str(v))
+    return text.agg(lambda r: " ".join(v for v in r if v), axis=1)
+
+
+def _time_column(df: pd.DataFrame) -> tuple[str, bool] | None:
+    """(column, higher is better) of a benchmark's headline number."""
     for c in ("fwd_bwd_ms", "ms", "median_ms", "step_s", "time_ms", "fwd_ms"):
         if c in df:
-            return c
-    return next((c for c in df.columns if "ms" in c and pd.api.types.is_numeric_dtype(df[c])), None)
+            return c, False
+    return ("steps_per_s", True) if "steps_per_s" in df else None
 
 
 def benchmark_bars(name: str, df: pd.DataFrame, ax) -> None:
-    """A horizontal bar per record of one benchmark: its time column against its label column (log scale)."""
-    label, value = _label_column(df), _time_column(df)
+    """Horizontal bars of one benchmark, one colour per implementation (legend outside): the time relative to the
+    first implementation of each case (the package's own, drawn as the line at 1) when the file compares
+    implementations, else the headline time; log axis either way."""
+    impl, value = _impl_column(df), _time_column(df)
+    data = df.assign(case_label=_case_labels(df, impl), impl_label=df[impl].astype(str) if impl else name)
     if value is None:
-        ax.axis("off")
-        ax.text(0.5, 0.5, f"{name}: no time column", ha="center")
-        return
-    extra = [c for c in ("mode", "loss", "B", "batch", "n", "N", "shape") if c in df and c != label]
-    names = [" ".join(str(v) for v in row) for row in df[[label, *extra]].itertuples(index=False, name=None)]
-    ax.barh(range(len(df)), df[value].astype(float), color=[f"C{i % 10}" for i in range(len(df))])
-    ax.set_yticks(range(len(df)), names, fontsize=6)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel(value, fontsize=8)
+        raise ValueError(f"benchmark {name!r} has no time column; columns {list(df.columns)}")
+    column, higher = value
+    data = data[pd.to_numeric(data[column], errors="coerce") > 0]
+    compared = impl is not None and data.groupby("case_label")["impl_label"].nunique().max() > 1
+    if compared:
+        first = data.groupby("case_label", sort=False)[column].transform("first")
+        data = data.assign(ratio=data[column].astype(float) / first)
+        x, xlabel = "ratio", f"{column} relative to the case's first implementation (x, log)\nlower is faster"
+    else:
+        x, xlabel = column, f"{column} (log)\n" + ("higher is faster" if higher else "lower is faster")
+    sns.barplot(data=data, y="case_label", x=x, hue="impl_label", orient="h", errorbar=None, ax=ax,
+                palette="tab10", dodge=True)
+    if compared:
+        ax.axvline(1.0, color="k", lw=1, ls="--", label="reference implementation (= 1)")
+    values = data[x].astype(float)
+    if values.max() / values.min() > 3:  # a log axis only where the values span one
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        xlabel = xlabel.replace(", log", "").replace(" (log)", "")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel("case", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
     ax.set_title(name, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="implementation", title_fontsize=7)
 
 
 def benchmark_overview(benchmarks: dict[str, dict]) -> plt.Figure:
-    """One panel of bars per benchmark file (see `benchmark_bars`)."""
-    names = list(benchmarks) or ["(no benchmark files)"]
-    heights = [max(2.5, 0.22 * len(benchmarks[n]["records"])) if n in benchmarks else 2.5 for n in names]
-    fig, axes = plt.subplots(len(names), 1, figsize=(8, sum(heights) + 0.5), squeeze=False,
+    """One panel per benchmark file (see `benchmark_bars`)."""
+    if not benchmarks:
+        raise ValueError("benchmarks is empty: no results/benchmarks/*.json to draw")
+    heights = [max(2.2, 0.28 * _case_labels(b["records"], _impl_column(b["records"])).nunique() + 1.2)
+               for b in benchmarks.values()]
+    fig, axes = plt.subplots(len(benchmarks), 1, figsize=(12, sum(heights)), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
-    for ax, name in zip(axes[:, 0], names):
-        if name in benchmarks:
-            benchmark_bars(name, benchmarks[name]["records"], ax)
-        else:
-            ax.axis("off")
-            ax.text(0.5, 0.5, name, ha="center")
+    for ax, (name, b) in zip(axes[:, 0], benchmarks.items()):
+        benchmark_bars(name, b["records"], ax)
     fig.tight_layout()
     return fig
 
@@ -247,81 +300,9 @@ def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
 
 
 # ------------------------------------------------------------------------------------------- fair ablation
-METRIC_LABELS = {  # axis label and whether lower is better, per ablation / truth column
-    "yc2_t2v_R@10": ("YouCook2 text→video R@10 (%)", False), "yc2_t2v_MedR": ("YouCook2 median rank", True),
-    "crosstask_recall": ("CrossTask step recall (%)", False), "crosstask_ordered": ("CrossTask ordered recall (%)", False),
-    "crosstask_ctr": ("CrossTask CTR accuracy (%)", False),
-    "pair_precision": ("hard-path pair precision vs truth (%)", False),
-    "pair_recall": ("hard-path pair recall vs truth (%)", False),
-    "skip_caption_recall": ("filler captions skipped (recall, %)", False),
-    "skip_clip_recall": ("unnarrated clips skipped (recall, %)", False),
-}
-
-
-def _metric_label(metric: str) -> str:
-    label, lower = METRIC_LABELS.get(metric, (metric, False))
-    return label + ("\n(lower is better)" if lower else "")
-
-
-def _registry_order(names) -> list[str]:
-    """Objectives in registry order (clip baselines, then DTW components added one by one); others last."""
-    rank = {objectives.label(n): i for i, n in enumerate(objectives.names())}
-    return sorted(dict.fromkeys(names), key=lambda n: (rank.get(n, len(rank)), str(n)))
-
-
-def world_bars(summary: pd.DataFrame, metrics: Sequence[str], chance: dict[str, float] | None = None,
-               title: str = "") -> plt.Figure:
-    """Horizontal bars: one panel per metric, objectives down the y axis (registry order), one bar per world
-    (mean ± std over seeds); a hatched bar is within one std of its world's best (`<metric>_unresolved`)."""
-    worlds = list(dict.fromkeys(summary["world"]))
-    names = _registry_order(summary["loss"])
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics) + 1.6, 0.45 * len(names) + 1.6),
-                             squeeze=False, sharey=True)
-    height = 0.8 / len(worlds)
-    for ax, metric in zip(axes[0], metrics):
-        for k, world in enumerate(worlds):
-            rows = summary[summary["world"] == world].set_index("loss").reindex(names)
-            y = np.arange(len(names)) + (k - (len(worlds) - 1) / 2) * height
-            unresolved = rows.get(f"{metric}_unresolved", pd.Series(False, index=rows.index)).fillna(False)
-            ax.barh(y, rows[f"{metric}_mean"], height, xerr=rows[f"{metric}_std"].fillna(0), capsize=2,
-                    color=[_color(n, i) for i, n in enumerate(names)], alpha=1.0 if k == 0 else 0.55,
-                    hatch=None, edgecolor="k", linewidth=0.4, label=str(world))
-            for yi, flag in zip(y, unresolved):
-                if flag:
-                    ax.text(0, yi, " ~", va="center", fontsize=8)
-        if chance and metric in chance:
-            ax.axvline(chance[metric], color="k", ls="--", lw=1, label="chance")
-        ax.set_xlabel(_metric_label(metric), fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-        ax.invert_yaxis()
-    axes[0][0].set_yticks(range(len(names)), names, fontsize=9)
-    axes[0][-1].legend(fontsize=8, title="world (pale: 2nd)", title_fontsize=8, loc="lower right")
-    fig.suptitle(title + "\n'~': within one std of the world's best (unresolved)", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def knob_sweeps(summary: pd.DataFrame, metrics: Sequence[str], knob_labels: dict[str, str],
-                chance: dict[str, float] | None = None, title: str = "") -> plt.Figure:
-    """One row per narration knob (x = its value), one column per metric, one line per objective."""
-    knobs = list(dict.fromkeys(summary["knob"]))
-    fig, axes = plt.subplots(len(knobs), len(metrics), figsize=(3.8 * len(metrics) + 1.5, 3.0 * len(knobs)),
-                             squeeze=False)
-    for ax_row, knob in zip(axes, knobs):
-        part = summary[summary["knob"] == knob]
-        for ax, metric in zip(ax_row, metrics):
-            for i, name in enumerate(_registry_order(part["loss"])):
-                df = part[part["loss"] == name].sort_values("level")
-                ax.errorbar(df["level"], df[f"{metric}_mean"], yerr=df[f"{metric}_std"].fillna(0), marker="o",
-                            capsize=3, color=_color(name, i), label=name, lw=1.4)
-            if chance and metric in chance:
-                ax.axhline(chance[metric], color="k", ls="--", lw=1, label="chance")
-            ax.set(xlabel=knob_labels.get(knob, knob), ylabel=_metric_label(metric))
-            ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="best")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+from vttwins.figure_check import check_figure  # noqa: E402,F401  (re-exported: save_figure runs it)
+from vttwins.plots_compare import (METRIC_LABELS, intervals, knob_sweeps, metric_label,  # noqa: E402,F401
+                                   registry_order, world_bars)
 
 
 def phase_diagram(table: pd.DataFrame, title: str = "") -> plt.Figure:

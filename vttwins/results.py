@@ -27,6 +27,7 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 from vttwins._io import atomic_write_text  # noqa: F401  (re-exported: the one atomic writer)
+from vttwins.figure_check import check_figure
 from vttwins.paths import REPO_ROOT
 
 RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
@@ -36,6 +37,7 @@ _PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins
 # What identifies the code of a result: the package, the notebooks that drive it, the profiles and benchmarks.
 CODE_PATHS = ("vttwins", "notebooks", "configs", "benchmarks", "pyproject.toml")
 REVISION_ENV = "VTTWINS_REVISION"
+STRICT_FIGURES_ENV = "VTTWINS_STRICT_FIGURES"  # set: a figure that fails `check_figure` is not saved
 _context: dict[str, Any] = {}
 
 
@@ -155,7 +157,8 @@ def provenance(config: Any = None, seed: int | None = None, **extra: Any) -> dic
 
 def header_line(record: dict[str, Any]) -> str:
     """The provenance line under a markdown table's description: notebook, profile, seeds, revision, parameters."""
-    labels = {"notebook": "notebook", "profile": "profile", "seeds": "seeds", "git_revision": "revision",
+    labels = {"notebook": "notebook", "profile": "profile", "seeds": "seeds", "n_seeds": "n_seeds",
+              "candidates": "candidates", "git_revision": "revision",
               "parameters": "parameters"}
     parts = []
     for key, label in labels.items():
@@ -244,11 +247,32 @@ def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None =
     table = format_table(df, columns, sort_by)
     csv_path = atomic_write_text(out / f"{name}.csv", table.to_csv(index=False, float_format=float_format))
     meta.setdefault("tolerance", table_tolerance(table, float_format))  # read by `reproduce --check`
+    meta.update(table_seeds(df, meta.pop("seeds", None)))
     record = write_meta(out / f"{name}.meta.json", description, config, seed, **meta)
     md = (f"<!-- {description} -->\n" if description else "") + header_line(record) + _markdown(table, float_format)
     md_path = atomic_write_text(out / f"{name}.md", md)
     log.info("wrote %s and %s", csv_path, md_path)
     return csv_path, md_path
+
+
+def table_seeds(df: pd.DataFrame, seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    """The `seeds` a table's meta.json records, from the table itself, never from the notebook's parameters alone.
+
+    `seeds` given: those (their count must match the table's `n_seeds`, when it has one). Else a `seed` column:
+    its distinct values. Else an `n_seeds` column: `{"seeds": None, "n_seeds": [distinct counts > 0]}` (the table
+    says how many, not which). Else {} (the provenance's seeds stand: a one-run table).
+    """
+    counts = sorted({int(n) for n in df["n_seeds"] if int(n) > 0}) if "n_seeds" in df and len(df) else []
+    if seeds is not None:
+        seeds = sorted(int(s) for s in seeds)
+        if counts and counts != [len(seeds)]:
+            raise ValueError(f"seeds {seeds} do not match the table's n_seeds {counts}")
+        return {"seeds": seeds}
+    if "seed" in df:
+        return {"seeds": sorted(int(s) for s in df["seed"].dropna().unique())}
+    if counts:
+        return {"seeds": None, "n_seeds": counts}
+    return {}
 
 
 def write_meta(path: str | os.PathLike, description: str = "", config: Any = None,
@@ -261,8 +285,15 @@ def write_meta(path: str | os.PathLike, description: str = "", config: Any = Non
 
 def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, description: str = "",
                 config: Any = None, seed: int | None = None, dpi: int = 120) -> None:
-    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`)."""
+    """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`) after `check_figure`: its
+    problems are logged as a warning naming the figure, or raised (ValueError) when `VTTWINS_STRICT_FIGURES` is set."""
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "figures"
+    problems = check_figure(fig)
+    if problems:
+        message = f"figure {name}: " + "; ".join(problems)
+        if os.environ.get(STRICT_FIGURES_ENV):
+            raise ValueError(message)
+        log.warning(message)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.png"
     tmp = out / f".{name}.tmp.png"

@@ -8,6 +8,8 @@ stores each cell's three softmin weights skewed, Wt (B, P+Q-1, 3, P+1) float32, 
 expected-alignment recursion E_pq = sum_succ E_succ * w_succ(pq), again one diagonal at a time, written straight
 into E (B, P, Q) in D's dtype (zero beyond each pair's end). float16/bfloat16 costs are read and accumulated in
 float32; values and E come back in the input dtype. gamma = 0: exact min, ties to diag, then up, then left.
+The interpreter accepts more than the compiler: triton_compile.py compiles every launch of this file for sm_90 and
+sm_80 on a CPU machine (tests/test_triton_compile.py); triton 3.6 and 3.9 are tested.
 
 Both passes are `torch.library` custom ops (vttwins::soft_dtw_fwd / soft_dtw_bwd) with fake implementations, so
 they trace under torch.compile. Same Python contract as every backend (backends.py): forward / backward.
@@ -19,7 +21,9 @@ import torch
 import triton
 import triton.language as tl
 
-BIG = 1e30            # "+inf" of the float32 R rows: finite, so BIG - BIG is never a NaN
+# "+inf" of the float32 R rows: finite, so BIG - BIG is never a NaN. A tl.constexpr, because a @jit function may
+# read a module global only when it is one (a plain float passes the interpreter and fails to compile).
+BIG = tl.constexpr(1e30)
 MAX_BLOCK = 1024      # tile width along a diagonal; longer diagonals loop over tiles
 
 
@@ -47,12 +51,16 @@ def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
     rrow = R + b * 3 * RW
     wrow = WT + b * NK * 3 * RW
     offs = tl.arange(0, BLOCK)
-    for d in range(2, P + Q + 1):
+    # `while`, not `for ... in range(...)`, over run-time bounds: triton 3.6's interpreter turns a range bound into
+    # int(1-element array), an error under numpy 2.4; a while condition goes through bool(), fine on 3.6 and 3.9.
+    d = tl.full([], 2, tl.int32)
+    while d <= P + Q:
         lo, hi = tl.maximum(1, d - Q), tl.minimum(P, d - 1)
         lo1, hi1 = tl.maximum(1, d - 1 - Q), tl.minimum(P, d - 2)
         lo2, hi2 = tl.maximum(1, d - 2 - Q), tl.minimum(P, d - 3)
         r0, r1, r2 = rrow + (d % 3) * RW, rrow + ((d - 1) % 3) * RW, rrow + ((d - 2) % 3) * RW
-        for start in range(lo, hi + 1, BLOCK):
+        start = lo
+        while start <= hi:
             p = start + offs
             mk = p <= hi
             a = tl.load(r2 + p - 1, mask=mk & (p - 1 >= lo2) & (p - 1 <= hi2), other=BIG)
@@ -72,7 +80,9 @@ def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
                 tl.store(wk + p, w0, mask=mk)
                 tl.store(wk + RW + p, w1, mask=mk)
                 tl.store(wk + 2 * RW + p, w2, mask=mk)
+            start += BLOCK
         tl.debug_barrier()                                                    # diagonal d done before d + 1
+        d += 1
     last = tl.load(rrow + ((P + Q) % 3) * RW + P + offs, mask=offs == 0, other=0.0)
     tl.store(REND + b + offs, last, mask=offs == 0)
 
@@ -85,14 +95,15 @@ def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, 
     erow = EB + b * 3 * RW
     wrow = WT + b * NK * 3 * RW
     offs = tl.arange(0, BLOCK)
-    for i in range(0, P + Q - 1):
-        d = P + Q - i
+    d = P + Q
+    while d >= 2:                                                          # `while`: see _fwd_kernel
         lo, hi = tl.maximum(1, d - Q), tl.minimum(P, d - 1)
         lo1, hi1 = tl.maximum(1, d + 1 - Q), tl.minimum(P, d)             # successors' diagonals (empty past end)
         lo2, hi2 = tl.maximum(1, d + 2 - Q), tl.minimum(P, d + 1)
         e0, e1, e2 = erow + (d % 3) * RW, erow + ((d + 1) % 3) * RW, erow + ((d + 2) % 3) * RW
         w1k, w2k = wrow + (d - 1) * 3 * RW, wrow + d * 3 * RW               # weights of diagonals d+1 and d+2
-        for start in range(lo, hi + 1, BLOCK):
+        start = lo
+        while start <= hi:
             p = start + offs
             mk = p <= hi
             md = mk & (p + 1 >= lo2) & (p + 1 <= hi2)
@@ -109,7 +120,9 @@ def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, 
                          mask=real)
             else:
                 tl.store(OUT + b * sob + (p - 1) * sop + (d - p - 1) * soq, e.to(OUT.dtype.element_ty), mask=mk)
+            start += BLOCK
         tl.debug_barrier()
+        d -= 1
 
 
 def _block(P: int, Q: int) -> int:

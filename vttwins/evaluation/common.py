@@ -22,6 +22,24 @@ COLUMNS = ["task", "protocol", "variant", "metric", "split", "value", "chance", 
 KEYS = COLUMNS[:5]  # the columns that identify one number (task, protocol, variant, metric, split)
 
 
+# Per-item scores of an evaluator's table (one row per test item: query, video), kept in `table.attrs["items"]` as
+# a list of records (a DataFrame there would make pandas.concat compare attrs and fail). The score's weighted
+# mean over items, sum(weight * score) / sum(weight), is the table's metric for that (task, ..., split).
+ITEM_COLUMNS = KEYS + ["item", "score", "weight", "hits", "total"]
+
+
+def with_items(table: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """`table` carrying per-item scores (columns ITEM_COLUMNS) in its attrs."""
+    table.attrs["items"] = items.reindex(columns=ITEM_COLUMNS).to_dict("records")
+    return table
+
+
+def item_table(table: pd.DataFrame) -> pd.DataFrame | None:
+    """The per-item scores a table carries (ITEM_COLUMNS), or None."""
+    records = table.attrs.get("items")
+    return None if records is None else pd.DataFrame(records, columns=ITEM_COLUMNS)
+
+
 def make_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Tidy table with the fixed COLUMNS, in the order the rows were produced."""
     df = pd.DataFrame(rows, columns=COLUMNS)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import chance, metrics
 from .common import (dataset_path, encode_text, guarded, make_table, resolve_mode, resolve_model,
-                     video_embedding)
+                     video_embedding, with_items)
 from .config import EvalConfig
 from .windows import WindowSource, even_starts, youcook2_starts
 
@@ -99,10 +99,26 @@ def retrieval(model, dataset, protocol: str = "youcook2", tokenizer=None,
     scores, pairs, tokens = retrieval_scores(model, dataset, protocol, tokenizer, config)
     t2v_pos, v2t_pos = duplicate_masks(pairs, tokens)
     split = "val" if protocol == "youcook2" else "test"
-    rows = []
+    rows, items = [], []
     for variant, s, pos in (("t2v", scores, t2v_pos), ("v2t", scores.T, v2t_pos)):
-        values = metrics.rank_summary(metrics.retrieval_ranks(s, pos), KS)
+        ranks = metrics.retrieval_ranks(s, pos)
+        values = metrics.rank_summary(ranks, KS)
         ch = chance.retrieval_chance(s.shape[1], pos.sum(axis=1), s.shape[0], KS)
         rows += [dict(task="retrieval", protocol=protocol, variant=variant, metric=m, split=split, value=v,
                       chance=ch[m], n=s.shape[0]) for m, v in values.items()]
-    return make_table(rows)
+        items.append(rank_items(ranks, query_ids(pairs), protocol, variant, split))
+    return with_items(make_table(rows), pd.concat(items, ignore_index=True))
+
+
+def query_ids(pairs: pd.DataFrame) -> list[str]:
+    """One id per kept pair (a query of t2v, a candidate caption of v2t): position, video and interval."""
+    return [f"{i:05d}:{v}@{s!r}-{e!r}" for i, (v, s, e) in enumerate(zip(pairs["video_id"], pairs["start"],
+                                                                          pairs["end"]))]
+
+
+def rank_items(ranks: np.ndarray, ids: list[str], protocol: str, variant: str, split: str) -> pd.DataFrame:
+    """Per-query R@k (0 or 100, weight 1) for k in KS: their mean is the table's R@k exactly as rank_summary's."""
+    return pd.concat([pd.DataFrame({"task": "retrieval", "protocol": protocol, "variant": variant,
+                                    "metric": f"R@{k}", "split": split, "item": ids,
+                                    "score": 100.0 * (np.asarray(ranks) <= k), "weight": 1.0}) for k in KS],
+                     ignore_index=True)

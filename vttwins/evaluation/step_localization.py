@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 
 from . import chance, metrics
-from .common import (dataset_path, encode_text, encode_windows, guarded, make_table, maybe_normalize, resolve_mode,
-                     resolve_model, warn_missing_words)
+from .common import (dataset_path, encode_text, encode_windows, guarded, item_table, make_table, maybe_normalize,
+                     resolve_mode, resolve_model, warn_missing_words, with_items)
 from .config import EvalConfig
 from .windows import WindowSource, centered_starts, floor_seconds
 
@@ -92,7 +92,7 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
         gts.append((row.task, gt))
         for variant, inst in (("standard", metrics.crosstask_predict(scores)),
                               ("ordered", metrics.ordered_instants(scores, ordered_path(emb, steps)))):
-            results[variant].append((row.task, *metrics.crosstask_hits(inst, gt)))
+            results[variant].append((row.task, *metrics.crosstask_hits(inst, gt), row.video_id))
     if not gts:
         raise ValueError("no CrossTask video could be evaluated")
     chances = {"standard": chance.crosstask_chance(gts),
@@ -100,13 +100,30 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
     counts = pd.Series([t for t, _ in gts]).value_counts()
     rows = []
     for variant, per_video in results.items():
-        rec, ch = metrics.pooled_recall(per_video), chances[variant]
+        rec, ch = metrics.pooled_recall([v[:3] for v in per_video]), chances[variant]
         rows += [dict(task="step_localization", protocol="crosstask", variant=variant, metric="recall", split=t,
                       value=rec[t], chance=ch[t], n=int(counts[t])) for t in rec]
         rows.append(dict(task="step_localization", protocol="crosstask", variant=variant, metric="recall",
                          split="mean", value=np.mean(list(rec.values())), chance=np.mean([ch[t] for t in rec]),
                          n=len(gts)))
-    return make_table(rows)
+    return with_items(make_table(rows), video_items(results))
+
+
+def video_items(results: dict[str, list[tuple[str, int, int, str]]]) -> pd.DataFrame:
+    """Per-video hits and annotated steps of each variant (split `mean`), item `task/video`: score = 100 hits /
+    total, weight = total / (the task's annotated steps), so sum(weight * score) / sum(weight) = the mean over tasks
+    of the pooled per-task recall, the `mean` row. Videos without an annotated step get weight 0."""
+    frames = []
+    for variant, per_video in results.items():
+        df = pd.DataFrame(per_video, columns=["t", "hits", "total", "video"])
+        task_total = df.groupby("t")["total"].transform("sum")
+        frames.append(pd.DataFrame({
+            "task": "step_localization", "protocol": "crosstask", "variant": variant, "metric": "recall",
+            "split": "mean", "item": df["t"].astype(str) + "/" + df["video"].astype(str),
+            "score": np.where(df["total"] > 0, 100.0 * df["hits"] / df["total"].clip(lower=1), 0.0),
+            "weight": np.where(task_total > 0, df["total"] / task_total.clip(lower=1), 0.0),
+            "hits": df["hits"], "total": df["total"]}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = None) -> pd.DataFrame:
@@ -170,4 +187,7 @@ def step_localization(model, dataset, protocol: str = "crosstask", tokenizer=Non
         parts.append(df[df["variant"].isin(variants)])
     if "ctr" in variants:
         parts.append(crosstask_ctr(model, dataset, tokenizer, config))
-    return pd.concat(parts, ignore_index=True)
+    items = [it[it["variant"].isin(variants)] for it in map(item_table, parts) if it is not None]
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.clear()  # the parts' items are merged here, not by concat
+    return with_items(out, pd.concat(items, ignore_index=True)) if items else out

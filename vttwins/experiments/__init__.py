@@ -2,7 +2,8 @@
 
     from vttwins import experiments as ex
     run_dir = ex.ensure_run(config, "runs/companion-default/pretrain", "s2dtw")   # trains once per config+code
-    records = ex.run_jobs(ex.grid_jobs(config, ex.loss_cells(ex.SHORT), [1, 2, 3], "runs/x"), ["youcook2"])
+    records = ex.run_jobs(ex.grid_jobs(config, ex.loss_cells(ex.SHORT), [1, 2, 3], "runs/x"), ["youcook2"],
+                          grid=config.grid)                                 # local | ray | slurm: docs/cluster.md
 
 Like `training`, this is application code: no maths of its own, only the bookkeeping that lets a notebook ask
 for "the S2DTW run of this profile" and get the same run directory every time.
@@ -19,8 +20,9 @@ _NAMES = {  # submodule -> the names it exports
                   "task_table",
     "examples": "alignment_rows alignment_summary howto_ids caption_offsets constant_cosine_s2dtw data_summary "
                 "example_video heldout_videos",
-    "runs": "ensure_data ensure_run evaluate read_metrics run_key run_summary source_digest",
+    "runs": "ensure_data ensure_run evaluate find_run read_metrics run_key run_summary source_digest",
 }
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__, {name: f"{__name__}.{module}" for module, names in _NAMES.items() for name in names.split()},
-    modules=("ablation", "collapse", "fair", "truth"))
+    modules=("ablation", "claims", "collapse", "convergence", "effects", "executors", "fair", "sanity", "tda", "truth",
+             "tuning"))

@@ -1,7 +1,7 @@
 """The S2DTW collapse (issue 12): where the log-B plateau happens, and why, from each run's metrics.jsonl.
 
     cells = phase_cells([2e-4, 1e-3], [0.1, 0.5], [0.1, 1.0])          # lr x tau x temperature
-    dirs = train_jobs(grid_jobs(base, cells, [1, 2], "runs/x/collapse"), workers=2)   # no evaluation
+    dirs = train_jobs(grid_jobs(base, cells, [1, 2], "runs/x/collapse"), grid=base.grid)   # no evaluation
     table = plateau_table(dirs, batch_size=16)                          # plateaued?, skip share, spread
 
 A run has *plateaued* when the mean |loss - log B| over the last half of its logged steps is under `tol`: every
@@ -12,14 +12,20 @@ spread (`distance_spread` near 0). Both come from the loss's collapse detector, 
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
+from vttwins.config import GridConfig
+
+from .executors import run_cells
 from .grids import Job
-from .runs import ensure_run, read_metrics
+from .runs import ensure_run, find_run, read_metrics, run_key
+
+log = logging.getLogger(__name__)
 
 
 def phase_cells(lrs: Sequence[float], taus: Sequence[float], temperatures: Sequence[float],
@@ -45,23 +51,28 @@ def _train(job: Job) -> str:
     return str(ensure_run(config_from_dict(job.config), job.runs_root, job.name))
 
 
-def train_jobs(jobs: Sequence[Job], workers: int = 1) -> list[tuple[dict, Path]]:
-    """Train every job (cached like any grid run), no evaluation -> [(labels, run_dir)]."""
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing
-
+def train_jobs(jobs: Sequence[Job], workers: int = 1, grid: GridConfig | None = None) -> list[tuple[dict, Path]]:
+    """Train every job (cached like any grid run), no evaluation -> [(labels, run_dir)], on `grid.executor`
+    (without `grid`: a local pool of `workers` processes); only runs missing from the cache are submitted."""
     from vttwins.config import config_from_dict
 
     from .runs import ensure_data
 
-    for root in {config_from_dict(j.config).data.root: j for j in jobs}.values():
-        ensure_data(config_from_dict(root.config))  # once, before workers could race to write it
-    if workers <= 1:
-        dirs = [_train(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            dirs = list(pool.map(_train, jobs))
-    return [(j.labels, Path(d)) for j, d in zip(jobs, dirs)]
+    grid = grid if grid is not None else GridConfig(workers=workers)
+    configs = [config_from_dict(j.config) for j in jobs]
+    for cfg in {c.data.root: c for c in configs}.values():
+        ensure_data(cfg)  # once, before workers could race to write it
+    todo = {}  # run key -> the first job that trains it
+    for job, cfg in zip(jobs, configs):
+        if find_run(cfg, job.runs_root) is None:
+            todo.setdefault(run_key(cfg), job)
+    log.info("%d collapse runs, %d to train", len(jobs), len(todo))
+    run_cells(_train, list(todo.values()), list(todo), grid, in_process=grid.workers <= 1)
+    dirs = [find_run(cfg, job.runs_root) for job, cfg in zip(jobs, configs)]
+    if any(d is None for d in dirs):
+        raise FileNotFoundError(f"runs finished on grid.executor={grid.executor} are not in {jobs[0].runs_root}: is "
+                                "the runs folder on a filesystem every worker shares? (docs/cluster.md)")
+    return [(j.labels, d) for j, d in zip(jobs, dirs)]
 
 
 def plateau_row(metrics: pd.DataFrame, batch_size: int, tol: float = 0.01) -> dict:

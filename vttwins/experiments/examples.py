@@ -121,6 +121,9 @@ def _truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
     return np.array([[a is not None and a == b for b in cap_steps] for a in clip_steps])
 
 
+_MODELS = {"before": "untrained", "after": "S2DTW-trained"}  # stage -> the model the readouts are taken on
+
+
 def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str, n_clips: int = 8,
                    window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[list[dict], pd.DataFrame]:
     """Panels (for plots.alignment_panels) and hard-path statistics of DTW, soft-DTW and S2DTW per video."""
@@ -129,7 +132,7 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
         v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
         truth = _truth(caps, ann, window)
         for label, o in METHODS.items():
-            row, stat = alignment_row(v, t, truth, f"{vid} · {label} · {stage}", gamma=o["gamma"], smooth=o["smooth"],
+            row, stat = alignment_row(v, t, truth, f"{vid} · readout: {label} on the {_MODELS.get(stage, stage)} model", gamma=o["gamma"], smooth=o["smooth"],
                                       weak=o["weak"], smooth_gamma=smooth_gamma, tau=tau)
             rows.append(row)
             stats.append({"video_id": vid, "stage": stage, "method": label, **stat})

@@ -1,9 +1,9 @@
-"""A fair ablation: worlds, a validation/test split of the downstream sets, an equal tuning budget per objective.
+"""A fair ablation: worlds, a validation/test split of the downstream sets (the tuning search: `tuning`).
 
     world = world_config(base, "w4242", {"seed": 4242, "noise": {"offset_std": 6.0, "filler_rate": 0.3}})
     val, test = split_config(world, "val"), split_config(world, "test")     # eval.paths -> half of each set
-    cells = tuning_cells(["mil_nce", "s2dtw"], temperatures=[0.1, 1.0], normalize=[True, False])
-    best = pick_best(summarize(...tuning runs on val...), by=["world", "loss"])   # the cell each objective keeps
+    best = pick_best(summarize(...runs on val...), by=["world", "loss"], score=SELECT)   # the best row per group
+    cells = transfer_cells(tuning.chosen_cells(table), worlds, source="default")   # untuned worlds: default's
     mark_unresolved(summary, "loss", metrics)        # '~' where a difference to the best is under one std
 
 The downstream sets of SynthHowTo are split by video, deterministically (sorted ids, alternating): the even ones
@@ -11,7 +11,6 @@ are `val` (used only to choose settings), the odd ones `test` (the reported numb
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import shutil
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Sequence
 
 import pandas as pd
 
-from vttwins import objectives
 from vttwins.config import Config, replace
 
 log = logging.getLogger(__name__)
@@ -86,17 +84,6 @@ def split_config(config: Config, split: str) -> Config:
 
 
 # ------------------------------------------------------------------------------------------- tuning
-def tuning_cells(names: Sequence[str], temperatures: Sequence[float],
-                 normalize: Sequence[bool]) -> list[tuple[dict, dict]]:
-    """The same temperature x normalisation grid for every objective (equal tuning budget)."""
-    cells = []
-    for name, t, n in itertools.product(names, temperatures, normalize):
-        obj = objectives.get(name)
-        cells.append(({"loss": obj.label, "temperature": float(t), "normalize": bool(n)},
-                      {"loss.name": obj.name, "loss.temperature": float(t), "loss.normalize": bool(n)}))
-    return cells
-
-
 def pick_best(summary: pd.DataFrame, by: Sequence[str], score: Sequence[str]) -> pd.DataFrame:
     """Per group `by`, the row whose mean of the `<metric>_mean` columns in `score` is highest (ties: first)."""
     table = summary.assign(_score=summary[[f"{m}_mean" for m in score]].mean(axis=1))
@@ -104,20 +91,8 @@ def pick_best(summary: pd.DataFrame, by: Sequence[str], score: Sequence[str]) ->
     return best.rename(columns={"_score": "val_score"}).reset_index(drop=True)
 
 
-def best_cells(best: pd.DataFrame) -> dict[str, list[tuple[dict, dict]]]:
-    """Per world, grid cells (labels, overrides) of the chosen settings: one per row of `pick_best` (columns
-    world, loss, temperature, normalize)."""
-    out: dict[str, list] = {}
-    for r in best.itertuples():
-        out.setdefault(r.world, []).append((
-            {"loss": r.loss, "temperature": float(r.temperature), "normalize": bool(r.normalize)},
-            {"loss.name": objectives.get(r.loss).name, "loss.temperature": float(r.temperature),
-             "loss.normalize": bool(r.normalize)}))
-    return out
-
-
 def transfer_cells(cells: dict[str, list], worlds: Sequence[str], source: str) -> dict[str, list]:
-    """Per world, its own tuned cells (`best_cells`) when it was tuned, else the cells tuned on `source`: settings
+    """Per world, its own tuned cells (`tuning.chosen_cells`) when it was tuned, else the cells tuned on `source`: settings
     chosen once on one world's val split and applied unchanged to the others (a test of whether they transfer)."""
     if source not in cells:
         raise ValueError(f"tune_worlds: {source!r} was not tuned (tuned: {sorted(cells)})")

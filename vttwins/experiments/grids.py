@@ -1,25 +1,27 @@
 """Grids of runs: losses x seeds, gamma/tau sweeps, narration-noise sweeps; long records -> mean ± std tables.
 
     jobs = grid_jobs(base, loss_cells(["mil_nce", "s2dtw"]), seeds=[1, 2, 3], runs_root="runs/x/ablation")
-    records = run_jobs(jobs, tasks=["youcook2", "crosstask"], workers=2)   # one row per (run, metric)
+    records = run_jobs(jobs, tasks=["youcook2", "crosstask"], grid=config.grid)  # one row per (run, metric)
     summary = summarize(wide(records), by=["loss"])                          # <metric>_mean, _std, n_seeds
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from vttwins import objectives
-from vttwins.config import Config, config_to_dict, replace
+from vttwins.config import Config, GridConfig, config_to_dict, replace
 
 from . import progress
-from .runs import ensure_data, ensure_run, evaluate
+from .executors import run_cells
+from .runs import (ensure_data, ensure_run, evaluate, evaluate_items, evaluation_cache, find_run, read_evaluation,
+                   run_key)
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +102,20 @@ def knob_base_levels(base: Config) -> dict[str, float]:
     return {knob: float(noise[field]) for knob, (field, _) in KNOBS.items()}
 
 
-def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str]) -> pd.DataFrame:
-    """Per objective and knob, the change of each metric from the world's level to every other level of the sweep
+def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str],
+                 runs: pd.DataFrame | None = None, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """With `runs` (the per-run wide table of the sweep: loss, knob, level, seed, run, metrics): the paired
+    differences of `effects.paired_knob_effects` (same seed, knob at the world's value vs moved, with a bootstrap
+    interval; `items` adds the test items to the bootstrap). Without: the summary form below (kept for callers).
+
+    Per objective and knob, the change of each metric from the world's level to every other level of the sweep
     (`summarize` rows of `knob_table`: loss, knob, level): `delta_<m>_mean` = mean at the level - mean at the base,
     `delta_<m>_std` = sqrt(std_level^2 + std_base^2) (the spread of a difference of two seed means), and
     `delta_<m>_unresolved` when |change| is below that spread, or there is no spread (one seed): a change the seeds
     do not resolve."""
+    if runs is not None:
+        from .effects import paired_knob_effects
+        return paired_knob_effects(runs, base_levels, metrics, items)
     rows = []
     for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
         base = g[np.isclose(g["level"], base_levels[knob])]
@@ -174,11 +184,38 @@ def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | 
     return df.assign(run=run_dir.name)
 
 
+def _job_items(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
+    from vttwins.config import config_from_dict
+
+    run_dir = ensure_run(config_from_dict(job.config), job.runs_root, job.name)
+    dataset = config_from_dict(job.eval_config) if job.eval_config else None
+    items = evaluate_items(run_dir, tasks, eval_changes, dataset_config=dataset)
+    return None if items is None else items.assign(run=run_dir.name)
+
+
+def job_items(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
+              metrics: dict[str, tuple] = ABLATION_METRICS) -> pd.DataFrame:
+    """Per-item scores of the jobs' evaluations (run after `run_jobs`: read from the eval caches), named like
+    `wide`'s columns: run, metric, item, score, weight. Runs evaluated before per-item scores existed are left
+    out (the effects then fall back to seeds only for them)."""
+    frames = {}
+    for job in _distinct(jobs).values():
+        items = _job_items(job, tasks, dict(eval_changes or {}))
+        if items is not None:
+            frames[items["run"].iloc[0]] = items
+    out = []
+    for name, (task, protocol, variant, metric, split) in metrics.items():
+        for items in frames.values():
+            sel = items[(items.task == task) & (items.protocol == protocol) & (items.variant == variant)
+                        & (items.metric == metric) & (items.split.astype(str) == split)]
+            out.append(sel[["run", "item", "score", "weight"]].assign(metric=name))
+    cols = ["run", "metric", "item", "score", "weight"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+
 def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
     """Jobs that train and evaluate the same thing (e.g. the gamma = 0.1 cell and the S2DTW cell) run once."""
     from vttwins.config import config_from_dict
-
-    from .runs import run_key
 
     out: dict[str, Job] = {}
     for job in jobs:
@@ -208,30 +245,62 @@ def _ensure_datasets(jobs: Iterable[Job]) -> None:
         ensure_data(cfg)
 
 
+def _cell(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict) -> None:
+    """One grid task: train the run these jobs share (one run-cache key) and evaluate it on each job's data, into
+    the run cache (threads: set by the executor)."""
+    for job in jobs:
+        _run_job(job, tasks, eval_changes, None)
+
+
+def _cached(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
+    """The job's evaluation table when its run is finished and evaluated in the cache, else None."""
+    from vttwins.config import config_from_dict
+
+    run_dir = find_run(config_from_dict(job.config), job.runs_root)
+    if run_dir is None:
+        return None
+    dataset = config_from_dict(job.eval_config) if job.eval_config else None
+    cache = evaluation_cache(run_dir, tasks, eval_changes, dataset_config=dataset)
+    return read_evaluation(cache).assign(run=run_dir.name) if cache.is_file() else None
+
+
 def run_jobs(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
-             workers: int = 1) -> pd.DataFrame:
-    """Train and evaluate every job (cached; identical jobs once); `workers > 1` runs them in that many processes
-    of one thread each. Returns the long table: the job's labels + `vttwins.evaluation.COLUMNS` + `run`."""
+             workers: int = 1, grid: GridConfig | None = None) -> pd.DataFrame:
+    """Train and evaluate every job (cached; identical jobs once) on `grid.executor` (docs/cluster.md); without
+    `grid`, in a local pool of `workers` processes of one thread each (1 = in this process). Only the cells
+    missing from the run cache are submitted, so a grid that stopped resumes where it was.
+    Returns the long table: the job's labels + `vttwins.evaluation.COLUMNS` + `run`."""
     eval_changes = dict(eval_changes or {})
+    grid = grid if grid is not None else GridConfig(workers=workers)
     distinct = _distinct(jobs)
-    log.info("%d grid cells x seeds, %d distinct runs", len(jobs), len(distinct))
     _ensure_datasets(distinct.values())
-    todo = list(distinct.values())
-    if workers <= 1 or len(todo) <= 1:
-        frames = [_run_job(job, tasks, eval_changes, None) for job in todo]
-    else:
-        import multiprocessing
-        ctx = multiprocessing.get_context("spawn")  # why: fork after torch/OpenMP initialisation can deadlock
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            frames = list(pool.map(_run_job, todo, [tasks] * len(todo), [eval_changes] * len(todo),
-                                   [1] * len(todo)))
-    by_key = {key: frame for key, frame in zip(distinct, frames)}
+    todo: dict[str, list[Job]] = {}  # run key -> the jobs still missing that train it (evaluated on their data)
+    for job in distinct.values():
+        if _cached(job, tasks, eval_changes) is None:
+            todo.setdefault(run_key_of(job), []).append(job)
+    log.info("%d grid cells x seeds, %d distinct runs, %d runs to train or evaluate", len(jobs), len(distinct),
+             len(todo))
+    run_cells(functools.partial(_cell, tasks=tasks, eval_changes=eval_changes), list(todo.values()), list(todo),
+              grid, in_process=grid.workers <= 1 or len(distinct) <= 1)  # as before: a pool for 2+ runs only
+    by_key = {key: _cached(job, tasks, eval_changes) for key, job in distinct.items()}
+    missing = [key for key, frame in by_key.items() if frame is None]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} cells finished on grid.executor={grid.executor} but their runs are "
+                                f"not in {distinct[missing[0]].runs_root}: is the runs folder on a filesystem every "
+                                "worker shares? (docs/cluster.md)")
     out = []
     for job in jobs:
         labels = {k: v for k, v in job.labels.items() if k != "_key"}
         frame = by_key[job.labels["_key"]]
         out.append(frame.drop(columns=[c for c in frame.columns if c in _all_labels(jobs)]).assign(**labels))
     return pd.concat(out, ignore_index=True)
+
+
+def run_key_of(job: Job) -> str:
+    """The run-cache key of a job (names its task on every executor)."""
+    from vttwins.config import config_from_dict
+
+    return run_key(config_from_dict(job.config))
 
 
 def _all_labels(jobs: Sequence[Job]) -> set[str]:
@@ -266,10 +335,11 @@ def wide(records: pd.DataFrame, metrics: dict[str, tuple] = ABLATION_METRICS) ->
 
 
 def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean and sample std over seeds of each metric per group -> `<metric>_mean`, `<metric>_std`, `n_seeds`."""
+    """Mean and sample std over seeds of each metric per group -> `<metric>_mean`, `<metric>_std`, `n_seeds`
+    (a `by` column that is NaN for some rows, e.g. a knob one objective lacks, groups those rows together)."""
     metrics = list(metrics or [c for c in table.columns if c not in (*by, "seed", "run")
                                and not c.endswith("_chance") and pd.api.types.is_numeric_dtype(table[c])])
-    groups = table.groupby(list(by), sort=False)
+    groups = table.groupby(list(by), sort=False, dropna=False)  # a label unset for some rows (NaN) is a group too
     out = groups.size().rename("n_seeds").reset_index()
     for m in metrics:
         stats = groups[m].agg(["mean", "std"]).rename(columns={"mean": f"{m}_mean", "std": f"{m}_std"})

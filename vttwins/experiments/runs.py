@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parent.parent
 _SOURCES = ("alignment", "data", "models", "training", "evaluation", "losses.py", "objectives.py", "config.py",
             "config_ranges.py")
 _VOLATILE = ("train.output_dir", "train.progress", "train.log_every", "train.checkpoint_every", "train.resume",
-             "notebooks")
+             "grid", "notebooks")  # grid: where a cell runs, never what it computes
 
 
 def source_digest() -> str:
@@ -69,16 +69,25 @@ def ensure_data(config: Config):
     return synth.ensure_synth(config.data.root, synth_config(config))
 
 
+def find_run(config: Config, runs_root: str | os.PathLike) -> Path | None:
+    """The finished run directory of `config` under `runs_root` (any `*-KEY` folder holding `model.pt`, which the
+    training loop writes last, atomically: temp file + rename), or None."""
+    for done in sorted(Path(runs_root).glob(f"*-{run_key(config)}")):  # the same run under another label
+        if (done / "model.pt").is_file():
+            return done
+    return None
+
+
 def ensure_run(config: Config, runs_root: str | os.PathLike, name: str) -> Path:
     """The run directory of `config` under `runs_root` (`NAME-KEY`), trained first when it is not finished."""
     from vttwins.training import fit
 
     key = run_key(config)
-    for done in sorted(Path(runs_root).glob(f"*-{key}")):  # the same run under another label
-        if (done / "model.pt").is_file():
-            log.info("reusing %s", done)
-            progress.emit("done", key=key, name=name, cached=True)
-            return done
+    done = find_run(config, runs_root)
+    if done is not None:
+        log.info("reusing %s", done)
+        progress.emit("done", key=key, name=name, cached=True)
+        return done
     run_dir = Path(runs_root) / f"{name}-{key}"
     if run_dir.exists():  # interrupted earlier: start it again from scratch
         shutil.rmtree(run_dir)
@@ -138,23 +147,49 @@ def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _eval_cache(run_dir: Path, tasks, eval_changes: dict, dataset_config: Config | None, untrained: bool) -> Path:
+    from vttwins.evaluation.run import eval_config
+
+    root = dataset_config.data.root if dataset_config is not None else None
+    if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
+        root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
+    kind = "untrained" if untrained else "trained"
+    return run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
+
+
+def evaluation_cache(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
+                     dataset_config: Config | None = None, untrained: bool = False) -> Path:
+    """Where `evaluate` caches this evaluation of a run (`run_dir/eval/<kind>-<key>.csv`, written last, atomically,
+    after its per-item scores); the file may not exist."""
+    return _eval_cache(Path(run_dir), tasks, dict(eval_changes or {}), dataset_config, untrained)
+
+
+def read_evaluation(cache: str | os.PathLike) -> pd.DataFrame:
+    """A cached evaluation table (`evaluation_cache`), read as `evaluate` returns it."""
+    return pd.read_csv(cache, dtype={"split": str})
+
+
+def items_path(cache: Path) -> Path:
+    """The per-item scores beside an evaluation cache: `<kind>-<key>.items.csv`."""
+    return cache.with_name(cache.stem + ".items.csv")
+
+
 def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
              dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame:
     """Tidy evaluation table (`vttwins.evaluation.COLUMNS`) of a run, cached in the run folder.
 
     `dataset_config`: evaluate on that config's data (e.g. the base set for runs trained on noisier narration);
     `untrained`: score the run's initial model instead (same seed, vocabulary and config, no training step).
+    The evaluators' per-item scores (`vttwins.evaluation.common.ITEM_COLUMNS`) are written beside the cache
+    (`items_path`); `evaluate_items` reads them.
     """
     from vttwins.evaluation import evaluate_model
+    from vttwins.evaluation.common import item_table
     from vttwins.evaluation.run import eval_config, initial_model, run_dataset
     from vttwins.training import load_trained
 
     run_dir, eval_changes = Path(run_dir), dict(eval_changes or {})
-    root = dataset_config.data.root if dataset_config is not None else None
-    if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
-        root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
-    kind = "untrained" if untrained else "trained"
-    cache = run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
+    cache = _eval_cache(run_dir, tasks, eval_changes, dataset_config, untrained)
     if cache.is_file():
         return pd.read_csv(cache, dtype={"split": str})
     model, tokenizer, config = load_trained(run_dir)
@@ -163,10 +198,28 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
     ev = eval_config(config, **eval_changes, tasks=list(tasks))
     began = time.perf_counter()
     tables = evaluate_model(model, run_dataset(dataset_config or config), tokenizer, ev)
+    items = [it for it in map(item_table, tables.values()) if it is not None]
+    for t in tables.values():
+        t.attrs.clear()
     df = pd.concat(tables.values(), ignore_index=True)
     progress.record_timing(run_dir, eval_s=time.perf_counter() - began)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, cache)
+    if items:  # written first: a cache without its items file is one from before items existed
+        _atomic_csv(pd.concat(items, ignore_index=True), items_path(cache))
+    _atomic_csv(df, cache)
     return pd.read_csv(cache, dtype={"split": str})
+
+
+def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def evaluate_items(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
+                   dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame | None:
+    """The per-item scores of `evaluate` with the same arguments (evaluating first when not cached), or None for
+    a cache written before per-item scores existed."""
+    evaluate(run_dir, tasks, eval_changes, dataset_config, untrained)
+    path = items_path(_eval_cache(Path(run_dir), tasks, dict(eval_changes or {}), dataset_config, untrained))
+    return pd.read_csv(path, dtype={"split": str, "item": str}) if path.is_file() else None

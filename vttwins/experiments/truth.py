@@ -59,6 +59,18 @@ def chance_row(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, 
             "skip_clip_precision": _ratio(s.sx, s.n), "skip_clip_recall": float("nan"), "videos": int(len(rows))}
 
 
+def truth_matrices(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
+                   window: int = 4) -> list[np.ndarray]:
+    """The (clip, caption) truth `(N, M)` bool of every video, as `score_model` builds it (no model needed)."""
+    from .examples import _annotation
+
+    out = []
+    for vid in video_ids if video_ids is not None else howto_ids(paths):
+        ann = _annotation(paths, vid)
+        out.append(_truth([c for c in ann["captions"] if c["text"]][:n_clips], ann, window))
+    return out
+
+
 def score_run(run_dir: str | os.PathLike, paths, untrained: bool = False, **kwargs) -> dict[str, float]:
     """`score_model` of a finished run (or of its initial model with `untrained`), cached in the run folder."""
     import json

@@ -3,11 +3,15 @@ or run the variation study (variation). Only this module knows all three, so non
 
     python -m vttwins reproduce --profile default              # every notebook -> results/
     python -m vttwins reproduce --check                        # into runs/default/results, then compare
+    python -m vttwins reproduce --world seed=777,offset_std=5 --only 02_ablation_dtw_variants   # a world of yours
+    python -m vttwins reproduce --profile paper grid.executor=ray grid.ray_address=auto   # docs/cluster.md
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -15,8 +19,9 @@ from typing import Sequence
 
 from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name
 from vttwins.pipeline import check
-from vttwins.pipeline.context import results_root
+from vttwins.pipeline.context import GRID_ENV, check_grid_overrides, results_root
 from vttwins.pipeline.runner import PipelineError, _chosen, run_pipeline
+from vttwins.pipeline.world import parse_world
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +29,17 @@ log = logging.getLogger(__name__)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vttwins reproduce", description="Run the companion notebooks in order.")
     parser.add_argument("--profile", default="default", help="configs/<profile>.yaml or a path to one")
+    parser.add_argument("grid", nargs="*", metavar="grid.KEY=VALUE",
+                        help="where the grids' runs go (docs/cluster.md), e.g. grid.executor=ray "
+                             "grid.ray_address=auto, or grid.executor=slurm grid.slurm.partition=gpu")
     parser.add_argument("--results", default=None,
                         help="results folder (default: results/ for the default profile, runs/<profile>/results "
                              "otherwise; with --check the default profile goes to runs/default/results)")
     parser.add_argument("--only", nargs="+", default=None, help="run only these notebooks (in pipeline order)")
+    parser.add_argument("--world", action="append", default=[], metavar="KEY=VALUE,...",
+                        help="add a SynthHowTo world of your own to the ablation's worlds, e.g. "
+                             "seed=777,offset_std=5,filler_rate=0.25,narrate_prob=0.7[,name=mine] (repeatable); "
+                             "results then go to runs/<profile>/results")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     parser.add_argument("--check", action="store_true",
                         help="then compare every regenerated table with --reference (exit 1 when one is outside "
@@ -46,9 +58,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _set_grid(profile: str, items: list[str]) -> None:
+    """Check the `grid.*` overrides against the profile, then hand them to every notebook's kernel (GRID_ENV)."""
+    from vttwins.config import load_config
+
+    items = shlex.split(os.environ.get(GRID_ENV, "")) + check_grid_overrides(items, "reproduce")
+    load_config(profile, items)  # an unknown key or a bad value fails here, not in the first grid notebook
+    os.environ[GRID_ENV] = shlex.join(items)
+    log.info("grids run with %s", " ".join(items))
+
+
 def cli_main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.getLogger("papermill").setLevel(logging.WARNING)  # our progress lines name each notebook already
+    if args.grid:
+        try:
+            _set_grid(args.profile, args.grid)
+        except ValueError as err:
+            log.error("%s", err)
+            return 2
     if args.variation:
         from vttwins.pipeline.variation import run_variation_study  # papermill-heavy: only when asked
         return run_variation_study(args.profile, args.only, timeout_s=args.timeout)
@@ -59,7 +87,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     try:
         if not (args.check and args.no_run):
             records = run_pipeline(args.profile, results_dir, only=args.only, timeout_s=args.timeout,
-                                   progress=not args.no_progress, log_output=args.log_output)
+                                   worlds=args.world, progress=not args.no_progress,
+                                   log_output=args.log_output)
             log.info("pipeline done in %.0f s: %s", time.perf_counter() - start,
                      ", ".join(f"{r['notebook']} {r['seconds']:.0f}s" for r in records))
     except PipelineError as err:
@@ -67,7 +96,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         return 1
     if not args.check:
         return 0
-    new_dir = Path(results_dir) if results_dir is not None else results_root(args.profile)
+    new_dir = Path(results_dir) if results_dir is not None else results_root(
+        args.profile, [parse_world(w) for w in args.world])
     names = [t.name for nb in _chosen(args.only) for t in nb.tables]
     with tempfile.TemporaryDirectory(prefix="vttwins-reference-") as scratch:
         reference = check.resolve_reference(args.reference, scratch)

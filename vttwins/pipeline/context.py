@@ -22,12 +22,34 @@ import yaml
 
 from vttwins import results as _results
 from vttwins.paths import DATA_DIR, DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
+from vttwins.pipeline import world as _world
 from vttwins.pipeline.specs import NOTEBOOKS
 
 log = logging.getLogger(__name__)
 
 PROFILE_ENV = "VTTWINS_PROFILE"
 RESULTS_ENV = "VTTWINS_RESULTS"
+GRID_ENV = "VTTWINS_GRID"  # `grid.*` overrides for every notebook's config: `reproduce ... grid.executor=ray`
+
+
+def check_grid_overrides(items: Sequence[str], where: str) -> list[str]:
+    """`items` ('grid.executor=ray', ...) when every one sets a `grid.` key: the executor of the grids is the only
+    setting a reproduction takes from outside its profile (it changes where runs go, never a result)."""
+    from vttwins.config import parse_override
+
+    for item in items:
+        key, _ = parse_override(item)
+        if not key.startswith("grid."):
+            raise ValueError(f"{where}: {item!r} is not a grid.* override; only where the grids run (grid.executor, "
+                             "grid.workers, grid.ray_address, grid.slurm.*) may be set here: a profile sets the rest")
+    return list(items)
+
+
+def grid_overrides() -> list[str]:
+    """The `grid.*` overrides in `VTTWINS_GRID` (shell words: 'grid.executor=slurm grid.slurm.partition=gpu')."""
+    import shlex
+
+    return check_grid_overrides(shlex.split(os.environ.get(GRID_ENV, "")), GRID_ENV)
 
 
 def parameters_cell(nb: dict) -> dict:
@@ -111,10 +133,12 @@ class NotebookContext:
         return self.runs_root / f"companion-{self.profile_name}"
 
     def config(self, overrides: Sequence[str] | dict = ()):
-        """The profile's run config (`vttwins.config.load_config`) with `overrides` applied; a relative data root
-        is taken from the repository root (notebooks run with cwd = notebooks/)."""
-        from vttwins.config import load_config, replace
-        cfg = load_config(self.profile, list(overrides) if not isinstance(overrides, dict) else overrides)
+        """The profile's run config (`vttwins.config.load_config`) with the `grid.*` overrides of `VTTWINS_GRID`,
+        then `overrides`, applied; a relative data root is taken from the repository root (notebooks run with
+        cwd = notebooks/)."""
+        from vttwins.config import load_config, parse_override, replace
+        items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
+        cfg = load_config(self.profile, {**dict(map(parse_override, grid_overrides())), **dict(items)})
         if cfg.data.root and not Path(cfg.data.root).is_absolute():
             cfg = replace(cfg, {"data.root": str(REPO_ROOT / cfg.data.root)})
         return cfg
@@ -132,23 +156,32 @@ def active_profile() -> str:
     return os.environ.get(PROFILE_ENV, "default")
 
 
-def results_root(profile: str | os.PathLike | None = None) -> Path:
+def results_root(profile: str | os.PathLike | None = None, worlds: list | None = None) -> Path:
     """Where a profile's tables and figures go: `VTTWINS_RESULTS` when set, else `results/` for the `default`
-    profile (the committed results) and `runs/<profile>/results/` for every other profile.
+    profile (the committed results) and `runs/<profile>/results/` for every other profile, or for any profile
+    run with an added world (`worlds`, default: those in `VTTWINS_WORLD`).
 
-    Raises ValueError when a non-default profile would write into the committed `results/`."""
+    Raises ValueError when a non-default profile, or an added world, would write into the committed `results/`."""
     name = profile_name(profile if profile is not None else active_profile())
+    worlds = _world.from_env() if worlds is None else worlds
     explicit = os.environ.get(RESULTS_ENV)
-    root = Path(explicit) if explicit else DEFAULT_RESULTS_DIR if name == "default" else RUNS_DIR / name / "results"
-    check_results_dir(name, root)
+    committed = name == "default" and not worlds
+    root = Path(explicit) if explicit else DEFAULT_RESULTS_DIR if committed else RUNS_DIR / name / "results"
+    check_results_dir(name, root, worlds)
     return root
 
 
-def check_results_dir(profile: str, results_dir: str | os.PathLike) -> None:
-    """Only the `default` profile may write the committed `results/` (its tables back the README's numbers)."""
-    if profile_name(profile) != "default" and Path(results_dir).resolve() == DEFAULT_RESULTS_DIR.resolve():
+def check_results_dir(profile: str, results_dir: str | os.PathLike, worlds: list | None = None) -> None:
+    """Only the `default` profile, on its own worlds, may write the committed `results/` (its tables back the
+    README's numbers)."""
+    if Path(results_dir).resolve() != DEFAULT_RESULTS_DIR.resolve():
+        return
+    if profile_name(profile) != "default":
         raise ValueError(f"profile {profile_name(profile)!r} may not write the committed {DEFAULT_RESULTS_DIR} "
                          f"(only the default profile does); unset {RESULTS_ENV} or point it elsewhere")
+    if worlds:
+        raise ValueError(f"a run with an added world ({', '.join(n for n, _ in worlds)}) may not write the "
+                         f"committed {DEFAULT_RESULTS_DIR}; unset {RESULTS_ENV} or point it elsewhere")
 
 
 def injected_parameters(namespace: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +208,8 @@ def log_to_stdout(level: int = logging.INFO) -> None:
 def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
     """The resolve cell. For each declared parameter: an explicit value wins — injected by papermill (`-p`, even
     when equal to the stored default) or edited in the parameters cell (differs from the stored default); every
-    other one takes the active profile's value (`VTTWINS_PROFILE`, default `default`).
+    other one takes the active profile's value (`VTTWINS_PROFILE`, default `default`). Worlds given to
+    `reproduce --world` (`VTTWINS_WORLD`) are then added to a `worlds` parameter (`vttwins.pipeline.world`).
 
     Raises ValueError naming an injected parameter the notebook does not declare (a typo such as `n_exampels`),
     and when a non-default profile would write the committed `results/`."""
@@ -190,7 +224,9 @@ def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
     check_parameters(name, chosen, where=str(profile_path(profile)))
     explicit = {key for key, default in defaults.items() if key in injected or namespace.get(key, default) != default}
     params = {key: namespace[key] if key in explicit else chosen[key] for key in defaults}
-    ctx = NotebookContext(name, profile, params, results_root(profile))
+    worlds = _world.from_env()  # `reproduce --world ...`: added to the notebook's `worlds`, if it has them
+    params = _world.add_worlds(params, worlds)
+    ctx = NotebookContext(name, profile, params, results_root(profile, worlds))
     _results.set_context(notebook=name, profile=profile_name(profile), parameters=params,
                          explicit=sorted(explicit), seeds=params.get("seeds"))
     log.info("%s: profile %s, parameters %s (explicit: %s), results in %s", name, profile_name(profile), params,

@@ -24,6 +24,7 @@ from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, check_parameters
 from vttwins.pipeline.progress import follow_notebook
 from vttwins.pipeline.readme import update_readme, write_results_readme
 from vttwins.pipeline.specs import NOTEBOOKS, NotebookSpec
+from vttwins.pipeline.world import WORLD_ENV, parse_world, to_env
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def code_digest() -> str:
 
 def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
                  only: Sequence[str] | None = None, timeout_s: int | None = None,
-                 write_readme: bool = True, progress: bool = True, log_output: bool = False) -> list[dict[str, Any]]:
+                 write_readme: bool = True, worlds: Sequence[str] = (), progress: bool = True,
+                 log_output: bool = False) -> list[dict[str, Any]]:
     """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure.
 
     `progress`: a live line per notebook on stderr (runs done / total, the run training, ETA; plain lines when
@@ -114,12 +116,14 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     `log_output`: also stream the notebook's own log lines. Neither changes a result.
 
     `results_dir` defaults to `results_root(profile)`: `results/` for the default profile, `runs/<profile>/results/`
-    for any other (or `VTTWINS_RESULTS`). Only a full default-profile run into `results/`, with no folder given,
-    refreshes the top-level README's results block."""
+    for any other (or `VTTWINS_RESULTS`). `worlds`: world texts (`vttwins.pipeline.world.parse_world`) added to
+    every notebook's `worlds` parameter; their results never go to `results/`. Only a full default-profile run
+    into `results/`, with no folder given, refreshes the top-level README's results block."""
     name = profile_name(profile)
+    added = [parse_world(text) for text in worlds]  # a malformed world fails before anything runs
     explicit = results_dir is not None or bool(os.environ.get(RESULTS_ENV))
-    results_dir = Path(results_dir) if results_dir is not None else results_root(profile)
-    check_results_dir(name, results_dir)
+    results_dir = Path(results_dir) if results_dir is not None else results_root(profile, added)
+    check_results_dir(name, results_dir, added)
     params = profile_notebook_params(profile)
     chosen = _chosen(only)
     for nb in chosen:  # fail before running anything when a profile and a notebook disagree
@@ -128,7 +132,8 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     (results_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     records = []
     env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "VTTWINS_SOURCE_DIGEST": code_digest(), _results.REVISION_ENV: _results.git_revision()}
+           "VTTWINS_SOURCE_DIGEST": code_digest(), _results.REVISION_ENV: _results.git_revision(),
+           WORLD_ENV: to_env(added) if added else ""}
     with _environment(**env):
         for i, nb in enumerate(chosen, 1):
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"
@@ -147,6 +152,7 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             seconds = time.perf_counter() - start
             log.info("[%d/%d] %s done in %.0f s", i, len(chosen), nb.name, seconds)
             records.append({"notebook": nb.name, "seconds": round(seconds, 1)})
+        write_claims_step(results_dir)
     if write_readme:
         write_results_readme(results_dir, profile=name)
         if not only and not explicit and name == "default" and results_dir.resolve() == DEFAULT_RESULTS_DIR.resolve():
@@ -159,6 +165,20 @@ def _cell_count(nb: NotebookSpec) -> int:
     import json
 
     return len(json.loads((NOTEBOOK_DIR / f"{nb.name}.ipynb").read_text(encoding="utf-8")).get("cells", [])) + 1
+
+
+def write_claims_step(results_dir: str | os.PathLike) -> bool:
+    """The post-step after the notebooks: `results/CLAIMS.md`, `tables/claims` and `tables/tda_permutations`
+    from the tables the notebooks wrote (02's ablation_runs, 10's collapse_runs); False when 02 has not run."""
+    from vttwins.experiments import claims, tda
+
+    tables = Path(results_dir) / "tables"
+    if not (tables / "ablation_runs.csv").is_file():
+        log.info("no %s: CLAIMS.md is written once notebook 02 has run", tables / "ablation_runs.csv")
+        return False
+    tda.write_tda_table(tables)
+    claims.write_claims(results_dir)
+    return True
 
 
 def _chosen(only: Sequence[str] | None) -> list[NotebookSpec]:

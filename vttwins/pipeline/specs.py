@@ -25,6 +25,7 @@ class Table:
 class Figure:
     name: str
     description: str
+    caption: str = ""   # one line: what a reader should look at (the gallery in results/README.md)
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,17 @@ _TRUTH_NULL = tuple(f"{m}_{s}" for m in ("pair_precision", "pair_recall", "skip_
                                           "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
                     for s in ("mean", "std")) + ("pair_precision", "pair_recall", "skip_caption_precision",
                                                  "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
+_KNOBS = ("gamma", "smooth_gamma", "tau")  # tuned knobs only some objectives have (NaN for the others)
 _RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
 NOTEBOOKS: list[NotebookSpec] = [
     NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment",
                  tables=(Table("data_summary", "SynthHowTo counts per set and the measured narration noise",
                                ("quantity", "value")),),
                  figures=(Figure("data_weak_alignment", "frames, true step segments and shifted narration of "
-                                 "example videos: what weak alignment looks like"),
-                          Figure("data_caption_offsets", "distribution of caption-minus-step offsets"))),
+                                 "example videos: what weak alignment looks like",
+                                 caption="captions start before or after their step, some steps are never narrated, grey captions are filler: the weak alignment S2DTW is built for"),
+                          Figure("data_caption_offsets", "distribution of caption-minus-step offsets",
+                                 caption="the spread of narration around its step: how far a caption may sit from what it describes"))),
     NotebookSpec("01_pretrain", "VT-TWINS pretraining (S2DTW), feature mode and a pixel-mode run",
                  tables=(Table("pretrain_runs", "the pretraining runs: mode, loss, steps, batch, first and last "
                                "logged loss", ("run", "mode", "loss", "steps", "first_loss", "last_loss")),
@@ -60,17 +64,22 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "and chance, mean and std over seeds (YouCook2 t2v retrieval, CrossTask)",
                                ("benchmark", "variant", "metric", "n_seeds", "trained_mean", "trained_std",
                                 "untrained_mean", "untrained_std", "chance"), ("trained_std", "untrained_std"))),
-                 figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run"),)),
+                 figures=(Figure("pretrain_loss_curve", "training loss per step of each pretraining run",
+                                 caption="whether each run moves away from log B (the dashed line, where a contrastive loss that tells no pair apart sits); every pixel seed is drawn"),)),
     NotebookSpec("02_ablation_dtw_variants", "A fair ablation: objectives on two worlds, alignment against the "
                  "truth, one noise knob at a time",
                  tables=(Table("ablation_defaults", "(a) each objective at its own defaults: test split, both "
                                "worlds, mean and std over seeds, alignment-vs-truth columns",
                                ("world", "loss", "n_seeds", *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
-                         Table("ablation_tuned", "(b) each objective at its best temperature/normalisation on val: "
+                         Table("ablation_tuned", "(b) each objective at its best setting of its own knobs on val: "
                                "test split, both worlds", ("world", "loss", "temperature", "normalize", "n_seeds",
-                                                           *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
-                         Table("ablation_tuning", "the tuning sweep on the val split (same grid per objective)",
-                               ("world", "loss", "temperature", "normalize", "n_seeds", *_STATS), _STD),
+                                                           *_STATS, *_TRUTH),
+                               (*_STD, *_TRUTH_NULL, "temperature", *_KNOBS)),  # the chance rows have no setting
+                         Table("ablation_tuning", "the tuning search on the val split: the same number of random "
+                               "trials per objective over its own knobs, an extension round at a range edge, the "
+                               "chosen trial per world", ("world", "loss", "round", "trial", "temperature",
+                                                          "normalize", "n_seeds", *_STATS, "val_score", "chosen"),
+                               (*_STD, *_KNOBS, "extension")),
                          Table("ablation_truth_reference", "chance and untrained rows of the alignment-vs-truth "
                                "columns", ("world", "loss", *(c.removesuffix("_mean") for c in _TRUTH)),
                                _TRUTH_NULL),
@@ -83,12 +92,24 @@ NOTEBOOKS: list[NotebookSpec] = [
                                tuple(f"delta_{s.removesuffix('_std')}_std" for s in _STD)),  # one seed: no spread
                          Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
                                "metrics", ("table", "seed", *_M),
-                               ("world", "temperature", "normalize", "knob", "level", *_TRUTH_NULL),
+                               ("world", "temperature", "normalize", "knob", "level", *_KNOBS, *_TRUTH_NULL),
                                keys=("table", "world", "loss", "temperature", "normalize", "knob", "level", "seed"),
-                               volatile=("run",))),
-                 figures=(Figure("ablation_defaults", "(a) defaults per objective and world, with truth columns"),
-                          Figure("ablation_tuned", "(b) tuned per objective and world"),
-                          Figure("ablation_knobs", "metric vs one narration knob at a time"))),
+                               volatile=("run",)),
+                         Table("ablation_convergence", "learning curve on the val split: the headline objectives at "
+                               "their tuned settings at 1x, 2x, 4x the steps, mean and std over seeds",
+                               ("world", "loss", "factor", "steps", "n_seeds", *_STATS), _STD),
+                         Table("ablation_convergence_order", "each pair of headline objectives: paired difference "
+                               "over seeds at the shortest and longest length; agrees = the same sign",
+                               ("world", "loss_a", "loss_b", "metric", "n_seeds", "steps_short", "steps_long",
+                                "diff_short", "diff_long", "low_long", "high_long", "p_long", "agrees"))),
+                 figures=(Figure("ablation_defaults", "(a) defaults per objective and world, with truth columns",
+                                 caption="bars against the chance (dashed) and untrained (dotted) lines: a pair precision below the untrained line is worse than no training"),
+                          Figure("ablation_tuned", "(b) tuned per objective and world",
+                                 caption="the verdict plot: which objective leads once each is tuned, and whether its 95 % interval separates it from the next"),
+                          Figure("ablation_knobs", "metric vs one narration knob at a time",
+                                 caption="how each objective's score moves when one narration knob gets noisier (to the right); overlapping intervals are no effect"),
+                          Figure("ablation_convergence", "val metrics vs training steps of the headline objectives",
+                                 caption="does the ordering of the headline objectives hold at 2x and 4x the steps? crossing lines = it flips"))),
     NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval",
                  tables=(Table("retrieval_youcook2", "YouCook2-style retrieval, text->video and video->text, "
                                "per model with computed chance", _RETRIEVAL),)),
@@ -110,16 +131,25 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "held-out video, per stage and method", ("stage", "method", "pair_precision",
                                                                         "pair_recall", "videos"),
                                ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
-                                "skip_clip_precision", "skip_clip_recall")),),
-                 figures=(Figure("alignment_paths_before", "cost, smoothed cost, soft alignment E, hard path and "
-                                 "truth on held-out videos before training"),
-                          Figure("alignment_paths_after", "the same after S2DTW pretraining"))),
+                                "skip_clip_precision", "skip_clip_recall")),
+                         Table("alignment_sanity", "the readout's sanity rows: diagonal (uniform warp), oracle (true "
+                               "step match), untrained and trained S2DTW at tau 0.1/0.3/0.5/1 and its median cost",
+                               ("model", "tau_kind", "pair_precision", "pair_recall", "videos"),
+                               ("tau", "pair_precision", "pair_recall", "skip_caption_precision",
+                                "skip_caption_recall", "skip_clip_precision", "skip_clip_recall"))),
+                 figures=(Figure("alignment_paths_before", "cost, soft alignment E (with skip-mass bars for the weak "
+                                 "lattice) and hard path against the truth on held-out videos, untrained model",
+                                 caption="the readouts (DTW, soft-DTW, S2DTW) on the untrained model: the hard path against the true step match (grey)"),
+                          Figure("alignment_paths_after", "the same after S2DTW pretraining",
+                                 caption="the same readouts on the S2DTW-trained model: more path points on grey cells = alignment closer to the truth"))),
     NotebookSpec("08_benchmarks", "Speed and memory against the peers",
                  tables=(Table("benchmarks_index", "the benchmark files and the revision they measured",
                                ("benchmark", "title", "records"), volatile=("git_revision",)),),
-                 figures=(Figure("benchmarks_overview", "time per case of every benchmark"),
+                 figures=(Figure("benchmarks_overview", "time per case of every benchmark",
+                                 caption="each implementation's time relative to the package's own (the line at 1): right of 1 is slower"),
                           Figure("benchmarks_alignment", "S2DTW loss time vs batch and soft-DTW throughput vs "
-                                 "sequence length, against tslearn, pysdtw and a naive autograd loop"))),
+                                 "sequence length, against tslearn, pysdtw and a naive autograd loop",
+                                 caption="the loss time vs batch and soft-DTW throughput vs length against tslearn, pysdtw and a naive loop"))),
     NotebookSpec("09_bring_your_own_data", "Bring your own data: a third-party set (Trace) in the real layouts",
                  tables=(Table("byod_trace", "Trace (tslearn) converted with vttwins.data.formats: a feature-mode "
                                "S2DTW run vs its untrained model and chance",
@@ -130,8 +160,10 @@ NOTEBOOKS: list[NotebookSpec] = [
                                                                           "plateau_share", "late_skip_share")),
                          Table("collapse_runs", "every collapse run with its plateau flag and detector read-outs",
                                ("loss", "lr", "tau", "temperature", "seed", "final_loss", "gap_to_logB"))),
-                 figures=(Figure("collapse_phase", "share of seeds stuck at log B over lr x tau"),
-                          Figure("collapse_detector", "skip share per step of the highest-lr, highest-tau runs"))),
+                 figures=(Figure("collapse_phase", "share of seeds stuck at log B over lr x tau",
+                                 caption="the lr x tau cells where S2DTW sits at log B (dark) and where the skip-cost warm-up avoids it"),
+                          Figure("collapse_detector", "skip share per step of the highest-lr, highest-tau runs",
+                                 caption="the skip share of the collapsing run goes to 1 while the warm-up run's stays at 0"))),
 ]
 
 

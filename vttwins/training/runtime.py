@@ -94,7 +94,7 @@ def check_run_dir(run_dir: Path, resume: bool) -> tuple[Path | None, dict | None
 # batch) would make the result a mixture of two runs.
 RESUME_SAFE = ("train.steps", "train.epochs", "train.output_dir", "train.progress", "train.log_every",
                "train.checkpoint_every", "train.keep_checkpoints", "train.resume", "train.device",
-               "data.num_workers", "eval", "notebooks")
+               "data.num_workers", "eval", "grid", "notebooks")
 
 
 def _flat(tree: dict, prefix: str = "") -> dict[str, Any]:

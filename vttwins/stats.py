@@ -15,9 +15,12 @@ the test set is fixed, each seed scores the same items. A metric that is a ratio
 recall = hits / steps, pooled) passes its per-item denominators as `item_weights`: the metric of a replicate is
 the weighted mean over the drawn items.
 
-With few seeds a percentile bootstrap is too narrow (it cannot see variation the drawn seeds did not show), so the
-number of seeds is reported with every effect and claims need at least 5; `p` is the two-sided bootstrap p-value
-(twice the smaller tail share of the replicates at or beyond 0, at least one over the number of replicates).
+The interval is not the bootstrap's percentiles: with 3 to 5 seeds those are far too narrow (three seeds that
+agree in sign give every replicate the same sign, a "p" of 1/n_boot). The bootstrap gives the standard error of
+the mean over both sources of variation (seeds and items); the interval and the p-value then use Student's t with
+S - 1 degrees of freedom, as a paired t-test over seeds would, on that standard error (scaled by sqrt(S / (S - 1))
+to undo the bootstrap's 1/S variance). With many seeds this is the usual bootstrap interval; with few it is as wide
+as the seeds allow; with one seed nothing is resolved (interval and p are NaN).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import dataclasses
 from typing import Sequence
 
 import numpy as np
+from scipy import stats as _t
 
 __all__ = ["Effect", "paired_difference", "mean_interval", "holm", "bootstrap_means"]
 
@@ -35,7 +39,7 @@ class Effect:
     diff: float
     low: float
     high: float
-    p: float
+    p: float              # two-sided; NaN with one seed
     n_seeds: int
     n_items: int          # 0 when only per-seed values were given
     level: float = 0.95
@@ -43,7 +47,7 @@ class Effect:
     @property
     def resolved(self) -> bool:
         """True when the interval excludes 0 (the sign of the difference is established at `level`)."""
-        return bool(self.low > 0 or self.high < 0)
+        return bool(self.low > 0 or self.high < 0)  # NaN bounds (one seed) compare False: unresolved
 
     def text(self, digits: int = 1) -> str:
         """`+3.2 [+1.0, +5.1]`, the form every table and claim prints."""
@@ -96,12 +100,25 @@ def _point(x: np.ndarray, w: np.ndarray) -> float:
     return float((x * w).sum() / (x.shape[0] * w.sum()))
 
 
+def _t_interval(point: float, reps: np.ndarray, n_seeds: int, level: float) -> tuple[float, float, float]:
+    """(low, high, p) from the replicates' standard error and Student's t with n_seeds - 1 degrees of freedom."""
+    if n_seeds < 2:
+        return float("nan"), float("nan"), float("nan")
+    se = float(reps.std(ddof=1)) * np.sqrt(n_seeds / (n_seeds - 1))
+    if se == 0.0:  # every seed and item gives the same difference: the data show no variation at all
+        return point, point, (0.0 if point != 0 else 1.0)
+    df = n_seeds - 1
+    half = float(_t.t.ppf(0.5 + level / 2.0, df)) * se
+    return float(point - half), float(point + half), float(min(1.0, 2.0 * _t.t.sf(abs(point) / se, df)))
+
+
 def mean_interval(scores, item_weights=None, level: float = 0.95, n_boot: int = 4000,
                   seed: int = 0) -> tuple[float, float]:
-    """Percentile interval at `level` of the mean of (S,) or (S, I) scores (the error bar of one method)."""
-    reps = bootstrap_means(scores, item_weights, n_boot, seed)
-    half = (1.0 - level) / 2.0
-    return float(np.quantile(reps, half)), float(np.quantile(reps, 1.0 - half))
+    """Interval at `level` of the mean of (S,) or (S, I) scores (the error bar of one method), as in the tables."""
+    x = _as_scores(scores, "scores")
+    w = _weights(item_weights, x.shape[1])
+    low, high, _ = _t_interval(_point(x, w), bootstrap_means(x, w, n_boot, seed), x.shape[0], level)
+    return low, high
 
 
 def paired_difference(a, b, item_weights=None, level: float = 0.95, n_boot: int = 4000,
@@ -120,12 +137,10 @@ def paired_difference(a, b, item_weights=None, level: float = 0.95, n_boot: int 
     if not 0.5 < level < 1.0:
         raise ValueError(f"level must be in (0.5, 1), got {level}")
     w = _weights(item_weights, xa.shape[1])
-    reps = bootstrap_means(xa - xb, w, n_boot, seed)
-    half = (1.0 - level) / 2.0
-    tail = min(float((reps <= 0).mean()), float((reps >= 0).mean()))
-    p = float(min(1.0, max(2.0 * tail, 1.0 / n_boot)))
-    return Effect(diff=_point(xa - xb, w), low=float(np.quantile(reps, half)),
-                  high=float(np.quantile(reps, 1.0 - half)), p=p, n_seeds=xa.shape[0],
+    d = xa - xb
+    point = _point(d, w)
+    low, high, p = _t_interval(point, bootstrap_means(d, w, n_boot, seed), xa.shape[0], level)
+    return Effect(diff=point, low=low, high=high, p=p, n_seeds=xa.shape[0],
                   n_items=xa.shape[1] if np.ndim(a) == 2 else 0, level=level)
 
 
