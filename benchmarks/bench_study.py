@@ -11,9 +11,10 @@ their compute"):
 (c) a small fixed slice of notebook 02's grid (the same cells both ways: losses x seeds, trained and evaluated on
     YouCook2 and CrossTask), each way in a fresh process: wall time and the ratio.
 
-"reference" is the per-item `HowToPretrainDataset` path (`VTTWINS_DATA_PATH=reference`: every item re-reads its
-`.npy` and captions); "table" is the default (`vttwins.data.howto_table`: the data set read once per process,
-batches gathered by fancy indexing). Both give bit-identical batches (tests/test_data_howto_table.py), so the
+"reference" is today's data path (`VTTWINS_DATA_PATH=reference`): the per-item `HowToPretrainDataset` (every item
+re-reads its `.npy` and captions), the vocabulary corpus and the evaluation feature files read again by every run;
+"table" is the default (`vttwins.data.howto_table`: the data set read once per process, batches gathered by fancy
+indexing; `load_features_shared` and `caption_texts` read once per process). Both give bit-identical batches (tests/test_data_howto_table.py), so the
 tables they produce are the same. What is NOT switched: start-up imports (both use this checkout's lazy package
 `__init__` files). The SynthHowTo used is generated features-only into runs/bench/ (videos are not needed).
 Run it alone on an idle machine: the numbers are wall times.

@@ -159,3 +159,11 @@ def test_feature_files_and_the_vocabulary_corpus_are_read_once_per_process(root)
     os.utime(caps, ns=(3, 3))
     again = caption_texts(root / "videos.csv", root / "captions")
     assert "a brand new caption" in again and len(again) == len(texts)
+
+
+def test_the_reference_switch_reads_every_file_again(root, monkeypatch):
+    from vttwins.data.features import load_features_shared
+
+    monkeypatch.setenv(ht.PATH_ENV, "reference")
+    path = video_file(root, 1)
+    assert load_features_shared(path) is not load_features_shared(path)

@@ -78,9 +78,23 @@ def feature_window(feats: np.ndarray, start: float, window: int = 4) -> np.ndarr
 _FILES: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
 
 
+PATH_ENV = "VTTWINS_DATA_PATH"
+
+
+def shared_reads_enabled() -> bool:
+    """False when `VTTWINS_DATA_PATH=reference`: every read goes to the file, as before the per-process caches
+    (the study benchmark's reference); `table` or unset: data is read once per process."""
+    value = os.environ.get(PATH_ENV, "table").strip().lower()
+    if value not in ("table", "reference"):
+        raise ValueError(f"environment variable {PATH_ENV}={value!r}: expected 'table' or 'reference'")
+    return value == "table"
+
+
 def load_features_shared(path: str | Path, dim: int | None = None) -> np.ndarray:
     """`load_features`, read once per process and state of the file; the array is shared, hence read-only."""
     path = Path(path)
+    if not shared_reads_enabled():
+        return load_features(path, dim)
     try:
         st = path.stat()
     except OSError:

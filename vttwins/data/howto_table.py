@@ -14,8 +14,9 @@ edge padding, so its tensors are bit-identical (tests/test_data_howto_table.py c
 
 The table is keyed by the files it was read from (path, mtime, size of every feature and caption file), so a
 regenerated data set is read again. Tables are kept least-recently-used within `VTTWINS_TABLE_CACHE_MB` (default
-2048). `VTTWINS_DATA_PATH=reference` turns the table path off (the per-item path is the reference; the study
-benchmark measures both). A data set with any bad file (under `data.on_error=skip`) uses the per-item path, which
+2048). `VTTWINS_DATA_PATH=reference` turns the table path off, and the other per-process reads with it
+(`features.load_features_shared`, `training.builders.caption_texts`): the per-item path is the reference; the study
+benchmark measures both. A data set with any bad file (under `data.on_error=skip`) uses the per-item path, which
 skips and replaces bad items as documented in `howto100m.py`.
 """
 from __future__ import annotations
@@ -32,11 +33,10 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import SKIPPABLE
-from .features import feature_path
+from .features import PATH_ENV, feature_path, shared_reads_enabled
 from .howto100m import HowToPretrainDataset, sample_clip_starts, sample_indices
 
 log = logging.getLogger("vttwins.data")
-PATH_ENV = "VTTWINS_DATA_PATH"
 CACHE_ENV = "VTTWINS_TABLE_CACHE_MB"
 
 
@@ -135,10 +135,7 @@ def clear_cache() -> None:
 
 def table_path_enabled() -> bool:
     """False when `VTTWINS_DATA_PATH=reference` (the per-item path); `table` or unset: the table path."""
-    value = os.environ.get(PATH_ENV, "table").strip().lower()
-    if value not in ("table", "reference"):
-        raise ValueError(f"environment variable {PATH_ENV}={value!r}: expected 'table' or 'reference'")
-    return value == "table"
+    return shared_reads_enabled()
 
 
 # ------------------------------------------------------------------------------------------- batches

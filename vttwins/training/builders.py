@@ -76,12 +76,13 @@ def caption_texts(video_list_csv: Path, caption_root: Path) -> list[str]:
     and per state of the files (path, mtime, size of the list and of every caption file)."""
     from vttwins.data.captions import CaptionStore
     from vttwins.data.errors import SKIPPABLE
+    from vttwins.data.features import shared_reads_enabled
     from vttwins.data.howto100m import read_howto_csv
 
     store = CaptionStore(caption_root)
     ids = sorted(read_howto_csv(video_list_csv)["video_id"].astype(str))
     key = tuple(_stat(p) for p in [Path(video_list_csv), *(store.path_of(vid) for vid in ids)])
-    if key in _TEXTS:
+    if key in _TEXTS and shared_reads_enabled():
         return list(_TEXTS[key])
     texts = []
     for vid in ids:
