@@ -8,7 +8,7 @@ PROFILE ?= default
 EXTRAS := companion,test,notebooks,glove,bench,cluster
 STAMP := $(VENV)/.installed
 
-.PHONY: venv venv-check test unit notebooks-test reproduce check-reproduction variation lab bench compat clean-venv
+.PHONY: venv venv-check test unit notebooks-test reproduce check-reproduction variation lab bench bench-study compat clean-venv
 
 # Python 3.11 is what the project is tested with; a .venv made with another Python is rebuilt, not patched.
 PYTHON_VERSION := 3.11
@@ -69,6 +69,12 @@ lab: venv
 
 bench: venv
 	$(PY) benchmarks/bench_alignment.py
+
+# The study's cost, today's per-item data path vs the table path, in one run (results/benchmarks/study.md); run it
+# alone on an idle machine. BENCH_ARGS=--quick: smoke sizes into runs/bench/study-quick (a check that it runs).
+BENCH_ARGS ?=
+bench-study: venv
+	$(PY) benchmarks/bench_study.py $(BENCH_ARGS)
 
 # make compat (opt-in, not part of `make test`): the GPU machine's stack on this CPU machine. A throwaway
 # .venv-compat with Python 3.12, torch 2.11 from PyPI (a CUDA build: several GB; it pins triton 3.6) and the

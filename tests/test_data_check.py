@@ -260,3 +260,31 @@ def test_data_check_needs_no_training_keys_and_takes_overrides_after_tasks(good,
     code, out = _run_check(capsys, "--tasks", "youcook2", f"eval.paths.youcook2_csv={good.youcook2_csv}",
                            "--config", str(cfg), f"eval.paths.youcook2_features={tmp_path / 'nope'}")
     assert code == 1 and "nope" in out
+
+
+def test_training_check_runs_once_per_state_of_the_files(tmp_path, monkeypatch):
+    """A grid worker does not re-read every header for each run; a changed or added file is checked again."""
+    import os
+    import vttwins.data.check as data_check
+    from vttwins.config import load_config
+    from vttwins.training import builders
+
+    feats, caps = tmp_path / "features", tmp_path / "captions"
+    feats.mkdir(), caps.mkdir()
+    (feats / "a.npy").write_bytes(b"x")
+    (caps / "a.json").write_text("{}")
+    (tmp_path / "videos.csv").write_text("video_id,video_path\na,a.mp4\n")
+    paths = {"video_list_csv": tmp_path / "videos.csv", "caption_root": caps, "video_root": None,
+             "feature_root": feats, "dict_path": None}
+    calls = []
+    monkeypatch.setattr(data_check, "check_for_training", lambda *a: calls.append(a))
+    monkeypatch.setattr(builders, "_CHECKED", {})
+    cfg = load_config("smoke")
+    builders.check_data(cfg, paths)
+    builders.check_data(cfg, paths)
+    assert len(calls) == 1
+    os.utime(feats / "a.npy", ns=(1, 1))          # the same file, another state
+    builders.check_data(cfg, paths)
+    (caps / "b.json").write_text("{}")             # a new file
+    builders.check_data(cfg, paths)
+    assert len(calls) == 3

@@ -61,7 +61,7 @@ def test_world_reaches_the_ablations_resolved_config_and_results_leave_results_d
 
 def test_run_pipeline_passes_the_world_to_the_kernels_and_refuses_results_dir(monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(runner, "run_notebook", lambda nb, params, executed, timeout_s: seen.append(
+    monkeypatch.setattr(runner, "run_notebook", lambda nb, params, executed, timeout_s, **kw: seen.append(
         json.loads(__import__("os").environ[world.WORLD_ENV])))
     monkeypatch.setattr(runner, "check_outputs", lambda nb, results_dir: [])
     monkeypatch.setattr(runner, "code_digest", lambda: "x")

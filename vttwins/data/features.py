@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import math
+import os
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +106,44 @@ def feature_window(feats: np.ndarray, start: float, window: int = 4) -> np.ndarr
         raise ValueError(f"window must be >= 1, got {window}")
     idx = np.clip(math.floor(start) + np.arange(window), 0, feats.shape[0] - 1)
     return feats[idx]
+
+
+# Feature files read by this process, by (path, mtime, size, dim): the evaluations of a grid read the same
+# downstream sets for every run. Kept least-recently-used within VTTWINS_FEATURE_CACHE_MB (default 512).
+_FILES: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+
+
+PATH_ENV = "VTTWINS_DATA_PATH"
+
+
+def shared_reads_enabled() -> bool:
+    """False when `VTTWINS_DATA_PATH=reference`: every read goes to the file, as before the per-process caches
+    (the study benchmark's reference); `table` or unset: data is read once per process."""
+    value = os.environ.get(PATH_ENV, "table").strip().lower()
+    if value not in ("table", "reference"):
+        raise ValueError(f"environment variable {PATH_ENV}={value!r}: expected 'table' or 'reference'")
+    return value == "table"
+
+
+def load_features_shared(path: str | Path, dim: int | None = None) -> np.ndarray:
+    """`load_features`, read once per process and state of the file; the array is shared, hence read-only."""
+    path = Path(path)
+    if not shared_reads_enabled():
+        return load_features(path, dim)
+    try:
+        st = path.stat()
+    except OSError:
+        return load_features(path, dim)  # raises the usual error naming the file
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, dim)
+    if key in _FILES:
+        _FILES.move_to_end(key)
+        return _FILES[key]
+    arr = load_features(path, dim)
+    arr.flags.writeable = False
+    _FILES[key] = arr
+    budget, total = float(os.environ.get("VTTWINS_FEATURE_CACHE_MB", "512")) * 2**20, 0
+    for k in reversed(list(_FILES)):  # newest first; drop the oldest beyond the budget
+        total += _FILES[k].nbytes
+        if total > budget and k != key:
+            del _FILES[k]
+    return arr

@@ -137,7 +137,9 @@ class HowToPretrainDataset(Dataset):
         raise NoUsableItemError(f"{type(self).__name__}: no usable item after {self.policy.max_tries} tries "
                                 f"({len(self._bad)} of {len(self)} videos broken); last skipped: {self.skipped[-3:]}")
 
-    def _load(self, i: int, rng: np.random.Generator) -> dict:
+    def video_data(self, i: int) -> tuple[str, dict, np.ndarray | None]:
+        """(video id, cleaned captions, features (S, F) float32 or None in pixel mode) of video `i`: what an item
+        of it samples from. Raises one of `errors.SKIPPABLE` for a bad file (the caller decides to skip)."""
         vid, rel = self.videos.at[i, "video_id"], self.videos.at[i, "video_path"]
         caps = self.captions.get(vid)
         if not caps["text"]:
@@ -147,6 +149,11 @@ class HowToPretrainDataset(Dataset):
             path = feature_path(self.feature_root, rel)
             feats = load_features(path, self.feature_dim)
             caps = self._within_features(caps, feats.shape[0], vid, path)
+        return vid, caps, feats
+
+    def _load(self, i: int, rng: np.random.Generator) -> dict:
+        vid, caps, feats = self.video_data(i)
+        rel = self.videos.at[i, "video_path"]
         idx = sample_indices(len(caps["text"]), self.n_clips, rng)
         start, end = caps["start"][idx], caps["end"][idx]
         clip_starts = sample_clip_starts(start, end, self.clip_seconds, rng)

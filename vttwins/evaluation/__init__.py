@@ -8,19 +8,19 @@
 
 Every function returns a tidy DataFrame with the columns `COLUMNS`; every row carries the chance level of its
 metric, computed from the evaluated data (`chance.py`). Tie rule: pessimistic (see `metrics.py`).
+Names resolve lazily (`vttwins.exports`), so `vttwins.config` (which reads `evaluation.config`) loads no evaluator,
+scipy or scikit-learn. `retrieval`, `step_localization` and `action_recognition` are the functions, not the
+modules of the same name, however those are imported.
 """
-from __future__ import annotations
+from vttwins.exports import lazy_exports
 
-# Eager on purpose: the modules retrieval.py / step_localization.py / action_recognition.py share their names with
-# the functions, and a lazily imported submodule would shadow the function on the package.
-from .action_recognition import action_recognition
-from .cli import cli_main
-from .common import COLUMNS, KEYS
-from .config import EvalConfig
-from .registry import TASKS, Task, register
-from .retrieval import retrieval
-from .run import evaluate_model, evaluate_run
-from .step_localization import step_localization
-
-__all__ = ["COLUMNS", "EvalConfig", "KEYS", "TASKS", "Task", "action_recognition", "cli_main", "evaluate_model",
-           "evaluate_run", "register", "retrieval", "step_localization"]
+_SHADOWED = ("action_recognition", "retrieval", "step_localization")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    **{name: f"vttwins.evaluation.{name}" for name in _SHADOWED},
+    "cli_main": "vttwins.evaluation.cli",
+    "COLUMNS": "vttwins.evaluation.common", "KEYS": "vttwins.evaluation.common",
+    "EvalConfig": "vttwins.evaluation.config",
+    "TASKS": "vttwins.evaluation.registry", "Task": "vttwins.evaluation.registry",
+    "register": "vttwins.evaluation.registry",
+    "evaluate_model": "vttwins.evaluation.run", "evaluate_run": "vttwins.evaluation.run",
+}, shadowed=_SHADOWED)

@@ -72,8 +72,8 @@ class WindowSource:
     def _features(self, video_id: str, subdir: str | None) -> np.ndarray:
         key = f"{subdir}/{video_id}"
         if self._cache is None or self._cache[0] != key:
-            from vttwins.data.features import load_features
-            self._cache = (key, np.asarray(load_features(self.path(video_id, subdir)), dtype=np.float32))
+            from vttwins.data.features import load_features_shared  # read once per process (a grid's runs)
+            self._cache = (key, np.asarray(load_features_shared(self.path(video_id, subdir)), dtype=np.float32))
         return self._cache[1]
 
     def duration(self, video_id: str, subdir: str | None = None) -> float:

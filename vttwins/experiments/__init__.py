@@ -7,23 +7,22 @@
 
 Like `training`, this is application code: no maths of its own, only the bookkeeping that lets a notebook ask
 for "the S2DTW run of this profile" and get the same run directory every time.
+Names resolve lazily (`vttwins.exports`): a notebook pays for the grid, the explorer or the stats when it uses them.
 """
-from .grids import (ABLATION_METRICS, KNOBS, LOSS_VARIANTS, SHORT, Job, chance_levels, grid_jobs, knob_base_levels,
-                    knob_cells, knob_effects,
-                    loss_cells, mean_std_table, noise_cells, run_jobs, select, summarize, sweep_cells, wide)
-from . import ablation, claims, collapse, convergence, effects, executors, fair, sanity, tda, truth, tuning
-from .explorer import AlignmentExplorer, Choice
-from .benchmarks import alignment_shapes, benchmark_index, load_benchmarks, run_benchmark_scripts
-from .downstream import (action_table, crosstask_tables, model_scores, pixel_run_table, pretrained_run,
-                         retrieval_table, task_table)
-from .examples import (alignment_rows, alignment_summary, howto_ids, caption_offsets, constant_cosine_s2dtw,
-                       data_summary, example_video,
-                       heldout_videos)
-from .runs import ensure_data, ensure_run, evaluate, find_run, read_metrics, run_key, run_summary, source_digest
+from vttwins.exports import lazy_exports
 
-__all__ = ["AlignmentExplorer", "Choice", "ablation", "claims", "collapse", "convergence", "effects", "fair", "sanity", "tda", "truth", "tuning", "alignment_summary", "KNOBS", "knob_base_levels", "knob_cells", "knob_effects", "ABLATION_METRICS", "LOSS_VARIANTS", "SHORT", "Job", "chance_levels", "grid_jobs", "loss_cells",
-           "mean_std_table", "noise_cells", "run_jobs", "select", "summarize", "sweep_cells", "wide", "ensure_data",
-           "ensure_run", "evaluate", "executors", "find_run", "read_metrics", "run_key", "run_summary", "source_digest",
-           "action_table", "crosstask_tables", "model_scores", "pixel_run_table", "pretrained_run", "retrieval_table", "task_table", "alignment_rows",
-           "caption_offsets", "constant_cosine_s2dtw", "data_summary", "example_video", "heldout_videos", "howto_ids", "alignment_shapes", "benchmark_index", "load_benchmarks",
-           "run_benchmark_scripts"]
+_NAMES = {  # submodule -> the names it exports
+    "grids": "ABLATION_METRICS KNOBS LOSS_VARIANTS SHORT Job chance_levels grid_jobs knob_base_levels knob_cells "
+             "knob_effects loss_cells mean_std_table noise_cells run_jobs select summarize sweep_cells wide",
+    "explorer": "AlignmentExplorer Choice",
+    "benchmarks": "alignment_shapes benchmark_index load_benchmarks run_benchmark_scripts",
+    "downstream": "action_table crosstask_tables model_scores pixel_run_table pretrained_run retrieval_table "
+                  "task_table",
+    "examples": "alignment_rows alignment_summary howto_ids caption_offsets constant_cosine_s2dtw data_summary "
+                "example_video heldout_videos",
+    "runs": "ensure_data ensure_run evaluate find_run read_metrics run_key run_summary source_digest",
+}
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for module, names in _NAMES.items() for name in names.split()},
+    modules=("ablation", "claims", "collapse", "convergence", "effects", "executors", "fair", "sanity", "tda", "truth",
+             "tuning"))

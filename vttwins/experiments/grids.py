@@ -18,6 +18,7 @@ import pandas as pd
 from vttwins import objectives
 from vttwins.config import Config, GridConfig, config_to_dict, replace
 
+from . import progress
 from .executors import run_cells
 from .runs import (ensure_data, ensure_run, evaluate, evaluate_items, evaluation_cache, find_run, read_evaluation,
                    run_key)
@@ -226,6 +227,7 @@ def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
         key = f"{run_key(cfg)}@{data}"  # same training, evaluated on the same data
         out.setdefault(key, job)
         job.labels["_key"] = key
+    progress.announce_plan((key.split("@")[0], job.name, job.runs_root) for key, job in out.items())
     return out
 
 

@@ -14,12 +14,15 @@ import json
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
 from vttwins.config import Config, config_to_dict, replace
+
+from . import progress
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -79,17 +82,44 @@ def ensure_run(config: Config, runs_root: str | os.PathLike, name: str) -> Path:
     """The run directory of `config` under `runs_root` (`NAME-KEY`), trained first when it is not finished."""
     from vttwins.training import fit
 
+    key = run_key(config)
     done = find_run(config, runs_root)
     if done is not None:
         log.info("reusing %s", done)
+        progress.emit("done", key=key, name=name, cached=True)
         return done
-    run_dir = Path(runs_root) / f"{name}-{run_key(config)}"
+    run_dir = Path(runs_root) / f"{name}-{key}"
     if run_dir.exists():  # interrupted earlier: start it again from scratch
         shutil.rmtree(run_dir)
     ensure_data(config)
     cfg = replace(config, {"train.output_dir": str(run_dir), "train.progress": "log",
                            "train.checkpoint_every": 10**9})
-    return Path(fit(cfg))
+    began = time.perf_counter()
+    progress.emit("start", key=key, name=name, steps=_planned_steps(cfg),
+                  estimate_s=progress.past_seconds(runs_root, name))
+    out = Path(fit(cfg, callbacks=[_StepEvents(key, name, _planned_steps(cfg))]))
+    wall = time.perf_counter() - began
+    progress.record_timing(out, train_s=wall)
+    progress.emit("done", key=key, name=name, cached=False, wall_s=wall)
+    return out
+
+
+def _planned_steps(config: Config) -> int:
+    return int(config.train.steps) if config.train.steps is not None else 0  # epochs: known once the data is
+
+
+class _StepEvents:
+    """A `fit` callback: a "step" progress event at most once a second (no-op without VTTWINS_PROGRESS_FILE)."""
+
+    def __init__(self, key: str, name: str, steps: int):
+        self.key, self.name, self.steps, self.last = key, name, steps, 0.0
+        self.on = bool(os.environ.get(progress.PROGRESS_ENV))
+
+    def __call__(self, record: dict) -> None:
+        now = time.monotonic()
+        if self.on and now - self.last >= 1.0:
+            self.last = now
+            progress.emit("step", key=self.key, name=self.name, step=int(record["step"]), steps=self.steps)
 
 
 def read_metrics(run_dir: str | os.PathLike) -> pd.DataFrame:
@@ -166,11 +196,13 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
     if untrained:
         model = initial_model(config, tokenizer)
     ev = eval_config(config, **eval_changes, tasks=list(tasks))
+    began = time.perf_counter()
     tables = evaluate_model(model, run_dataset(dataset_config or config), tokenizer, ev)
     items = [it for it in map(item_table, tables.values()) if it is not None]
     for t in tables.values():
         t.attrs.clear()
     df = pd.concat(tables.values(), ignore_index=True)
+    progress.record_timing(run_dir, eval_s=time.perf_counter() - began)
     cache.parent.mkdir(parents=True, exist_ok=True)
     if items:  # written first: a cache without its items file is one from before items existed
         _atomic_csv(pd.concat(items, ignore_index=True), items_path(cache))

@@ -4,13 +4,18 @@
     tok = Tokenizer.from_corpus(captions)
     model = build_model(ModelConfig(mode="feature"), vocab=tok.words)
     v, t = model(feats, tok(sentences), normalize=True)
-"""
-from vttwins.models.checkpoints import load_checkpoint, load_pretrained, save_checkpoint
-from vttwins.models.heads import FeatureVideoEncoder
-from vttwins.models.model import ModelConfig, VideoTextModel, build_model
-from vttwins.models.s3dg import S3D
-from vttwins.models.text import SentenceEncoder, Tokenizer, glove_available, glove_table, load_word2vec
 
-__all__ = ["S3D", "FeatureVideoEncoder", "ModelConfig", "SentenceEncoder", "Tokenizer", "VideoTextModel",
-           "build_model", "glove_available", "glove_table", "load_checkpoint", "load_pretrained",
-           "load_word2vec", "save_checkpoint"]
+Names resolve lazily (`vttwins.exports`).
+"""
+from vttwins.exports import lazy_exports
+
+_CHECKPOINTS, _TEXT = "vttwins.models.checkpoints", "vttwins.models.text"
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "load_checkpoint": _CHECKPOINTS, "load_pretrained": _CHECKPOINTS, "save_checkpoint": _CHECKPOINTS,
+    "FeatureVideoEncoder": "vttwins.models.heads",
+    "ModelConfig": "vttwins.models.model", "VideoTextModel": "vttwins.models.model",
+    "build_model": "vttwins.models.model",
+    "S3D": "vttwins.models.s3dg",
+    "SentenceEncoder": _TEXT, "Tokenizer": _TEXT, "glove_available": _TEXT, "glove_table": _TEXT,
+    "load_word2vec": _TEXT,
+})

@@ -7,15 +7,21 @@
 - `readme`  — `results/README.md` and the generated block of the top-level README.
 
 The names notebooks and tests use are re-exported here (`pipeline.resolve(...)`, `pipeline.NOTEBOOKS`).
+Names resolve lazily (`vttwins.exports`): `python -m vttwins reproduce --help` loads no notebook machinery.
 """
-from vttwins.experiments import reports  # noqa: F401  (re-exported: tests read its README markers)
-from vttwins.paths import CONFIG_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_path  # noqa: F401
-from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, NotebookContext, active_profile,  # noqa: F401
-                                      check_results_dir, injected_parameters, log_to_stdout,
-                                      check_parameters, notebook_defaults, parameters_cell, parse_parameters,
-                                      profile_notebook_params, resolve, results_root)
-from vttwins.pipeline.readme import update_readme, write_results_readme  # noqa: F401
-from vttwins.pipeline.runner import (CELL_TIMEOUT_S, KERNEL, PipelineError, check_outputs,  # noqa: F401
-                                     code_digest, run_notebook, run_pipeline)
-from vttwins.pipeline.cli import cli_main  # noqa: F401
-from vttwins.pipeline.specs import NOTEBOOKS, Figure, NotebookSpec, Table, spec  # noqa: F401
+from vttwins.exports import lazy_exports
+
+_NAMES = {  # module -> the names re-exported from it
+    "vttwins.paths": "CONFIG_DIR NOTEBOOK_DIR REPO_ROOT profile_path",
+    "vttwins.pipeline.context": "PROFILE_ENV RESULTS_ENV NotebookContext active_profile check_results_dir "
+                                "injected_parameters log_to_stdout check_parameters notebook_defaults "
+                                "parameters_cell parse_parameters profile_notebook_params resolve results_root",
+    "vttwins.pipeline.readme": "update_readme write_results_readme",
+    "vttwins.pipeline.runner": "CELL_TIMEOUT_S KERNEL PipelineError check_outputs code_digest run_notebook "
+                               "run_pipeline",
+    "vttwins.pipeline.cli": "cli_main",
+    "vttwins.pipeline.specs": "NOTEBOOKS Figure NotebookSpec Table spec",
+}
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__, {name: module for module, names in _NAMES.items() for name in names.split()},
+    modules={"reports": "vttwins.experiments.reports"})  # tests read its README markers

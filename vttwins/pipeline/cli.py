@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", default=str(DEFAULT_RESULTS_DIR),
                         help="results to compare with: a folder (default results/) or git:<rev>, the tables "
                              "committed at <rev> (git:HEAD after `make reproduce` rewrote results/)")
+    parser.add_argument("--log-output", action="store_true",
+                        help="stream each notebook's own log lines to stderr (warnings are shown once either way)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no live progress line (runs done / total, the run training, ETA) per notebook")
     parser.add_argument("--variation", action="store_true",
                         help="the variation study (threads, data workers, a second run) of --only notebooks into "
                              "runs/variation-<profile>/, summarised in results/REPRODUCIBILITY.md")
@@ -83,7 +87,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     try:
         if not (args.check and args.no_run):
             records = run_pipeline(args.profile, results_dir, only=args.only, timeout_s=args.timeout,
-                                   worlds=args.world)
+                                   worlds=args.world, progress=not args.no_progress,
+                                   log_output=args.log_output)
             log.info("pipeline done in %.0f s: %s", time.perf_counter() - start,
                      ", ".join(f"{r['notebook']} {r['seconds']:.0f}s" for r in records))
     except PipelineError as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from vttwins import results as _results
 from vttwins.paths import DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_name, profile_path
 from vttwins.pipeline.context import (PROFILE_ENV, RESULTS_ENV, check_parameters, check_results_dir,
                                       profile_notebook_params, results_root)
+from vttwins.pipeline.progress import follow_notebook
 from vttwins.pipeline.readme import update_readme, write_results_readme
 from vttwins.pipeline.specs import NOTEBOOKS, NotebookSpec
 from vttwins.pipeline.world import WORLD_ENV, parse_world, to_env
@@ -75,14 +77,17 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int) -> None:
+def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int,
+                 log_output: bool = False) -> None:
+    """Execute one notebook with papermill. `log_output`: its outputs go to papermill's logger as they come
+    (`progress.follow_notebook` routes them to the live display)."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError
 
     try:
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{nb.name}.ipynb"), str(executed), parameters=params,
                             kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR), execution_timeout=timeout_s,
-                            progress_bar=False, log_output=False, report_mode=False)
+                            progress_bar=False, log_output=log_output, report_mode=False)
     except pm.PapermillExecutionError as err:
         raise PipelineError(f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
                             f"open the executed notebook {executed} to see the failing cell") from None
@@ -102,8 +107,13 @@ def code_digest() -> str:
 
 def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
                  only: Sequence[str] | None = None, timeout_s: int | None = None,
-                 write_readme: bool = True, worlds: Sequence[str] = ()) -> list[dict[str, Any]]:
+                 write_readme: bool = True, worlds: Sequence[str] = (), progress: bool = True,
+                 log_output: bool = False) -> list[dict[str, Any]]:
     """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure.
+
+    `progress`: a live line per notebook on stderr (runs done / total, the run training, ETA; plain lines when
+    stderr is not a TTY) and each distinct warning of the notebook once, counted (`pipeline.progress`);
+    `log_output`: also stream the notebook's own log lines. Neither changes a result.
 
     `results_dir` defaults to `results_root(profile)`: `results/` for the default profile, `runs/<profile>/results/`
     for any other (or `VTTWINS_RESULTS`). `worlds`: world texts (`vttwins.pipeline.world.parse_world`) added to
@@ -129,7 +139,13 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"
             log.info("[%d/%d] %s (profile %s) -> %s ...", i, len(chosen), nb.name, name, results_dir)
             start = time.perf_counter()
-            run_notebook(nb, params[nb.name], executed, timeout_s)
+            if progress or log_output:
+                kernel_log = Path(tempfile.gettempdir()) / f"vttwins-{nb.name}-kernel.log"
+                with follow_notebook(nb.name, _cell_count(nb), log_output=log_output, show=progress,
+                                     kernel_log=kernel_log):
+                    run_notebook(nb, params[nb.name], executed, timeout_s, log_output=True)
+            else:
+                run_notebook(nb, params[nb.name], executed, timeout_s)
             problems = check_outputs(nb, results_dir)
             if problems:
                 raise PipelineError("\n".join(problems) + f"\nopen the executed notebook {executed}")
@@ -142,6 +158,13 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
         if not only and not explicit and name == "default" and results_dir.resolve() == DEFAULT_RESULTS_DIR.resolve():
             update_readme(REPO_ROOT / "README.md", results_dir)
     return records
+
+
+def _cell_count(nb: NotebookSpec) -> int:
+    """Cells of the notebook as papermill numbers them: every cell (markdown too), plus the injected parameters."""
+    import json
+
+    return len(json.loads((NOTEBOOK_DIR / f"{nb.name}.ipynb").read_text(encoding="utf-8")).get("cells", [])) + 1
 
 
 def write_claims_step(results_dir: str | os.PathLike) -> bool:

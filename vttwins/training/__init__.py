@@ -9,9 +9,15 @@ Run directory: `config.json` (resolved), `provenance.json`, `metrics.jsonl` (one
 `checkpoints/step_XXXXXXXX.pt` (rotating resume state), `model.pt` (final weights, model config, vocabulary).
 Modules: `loop` (fit), `distributed` (process group, all-gather with backward), `state` (schedule, data order,
 RNG, checkpoint files), `builders` (data, vocabulary, loss, optimizer from a Config), `trained`, `cli`.
+Names resolve lazily (`vttwins.exports`): `python -m vttwins train --help` does not wait for torch.
 """
-from vttwins.training.cli import cli_main
-from vttwins.training.loop import TrainingInterrupted, TrainStep, fit
-from vttwins.training.trained import load_trained, trained_file
+from vttwins.exports import lazy_exports
 
-__all__ = ["fit", "load_trained", "trained_file", "cli_main", "TrainingInterrupted", "TrainStep"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "fit": "vttwins.training.loop",
+    "TrainingInterrupted": "vttwins.training.loop",
+    "TrainStep": "vttwins.training.loop",
+    "load_trained": "vttwins.training.trained",
+    "trained_file": "vttwins.training.trained",
+    "cli_main": "vttwins.training.cli",
+})

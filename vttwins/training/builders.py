@@ -72,24 +72,66 @@ def check_data(config: Config, paths: dict) -> None:
     ValueError naming it; under data.on_error="skip" bad files only warn (the dataset skips them) unless none is
     left. Headers, captions and lengths of every file are read; the values of 2 sampled feature files."""
     from vttwins.data.check import check_for_training
+    from vttwins.data.features import shared_reads_enabled
 
+    # the runs of one grid worker train on the same files: a passed check is not repeated while every file under
+    # the checked paths keeps its path, mtime and size (a changed, added or removed file checks again)
+    key = (config.model.mode, config.data.on_error, config.model.feature_dim,
+           *(_tree_state(p) for p in paths.values() if p is not None))
+    if key in _CHECKED and shared_reads_enabled():
+        return
     check_for_training(paths, config.model.mode, config.data.on_error, config.model.feature_dim)
+    if len(_CHECKED) >= 8:
+        _CHECKED.pop(next(iter(_CHECKED)))
+    _CHECKED[key] = True
+
+
+_CHECKED: dict[tuple, bool] = {}
+
+
+def _tree_state(path: Path) -> tuple:
+    """(path, mtime, size) of a file, or of every file below a folder, sorted: what a passed check depends on."""
+    path = Path(path)
+    if not path.is_dir():
+        return (_stat(path),)
+    return tuple(sorted(_stat(f) for f in path.rglob("*") if f.is_file()))
+
+
+_TEXTS: dict[tuple, list[str]] = {}  # caption_texts per state of its files, for the runs of one process
 
 
 def caption_texts(video_list_csv: Path, caption_root: Path) -> list[str]:
     """Every non-empty caption of the listed videos, in video-id order, read like the dataset reads them
-    (unreadable caption files are skipped here exactly as the dataset will skip them)."""
+    (unreadable caption files are skipped here exactly as the dataset will skip them). Read once per process
+    and per state of the files (path, mtime, size of the list and of every caption file)."""
     from vttwins.data.captions import CaptionStore
     from vttwins.data.errors import SKIPPABLE
+    from vttwins.data.features import shared_reads_enabled
     from vttwins.data.howto100m import read_howto_csv
 
-    store, texts = CaptionStore(caption_root), []
-    for vid in sorted(read_howto_csv(video_list_csv)["video_id"].astype(str)):
+    store = CaptionStore(caption_root)
+    ids = sorted(read_howto_csv(video_list_csv)["video_id"].astype(str))
+    key = tuple(_stat(p) for p in [Path(video_list_csv), *(store.path_of(vid) for vid in ids)])
+    if key in _TEXTS and shared_reads_enabled():
+        return list(_TEXTS[key])
+    texts = []
+    for vid in ids:
         try:
             texts += [str(t) for t in store.get(vid)["text"]]
         except SKIPPABLE as err:
             log.debug("vocabulary: skipping captions of %s (%s)", vid, err)
-    return texts
+    if len(_TEXTS) >= 8:
+        _TEXTS.pop(next(iter(_TEXTS)))
+    _TEXTS[key] = texts
+    return list(texts)
+
+
+def _stat(path: Path) -> tuple[str, int, int]:
+    try:
+        st = path.stat()
+        return str(path.resolve()), st.st_mtime_ns, st.st_size
+    except OSError:
+        return str(path), -1, -1
 
 
 def build_tokenizer(paths: dict):
@@ -105,16 +147,21 @@ def build_tokenizer(paths: dict):
 
 
 def build_dataset(config: Config, paths: dict, tokenizer):
+    """The pretraining dataset. Feature mode in the main process (`data.num_workers=0`) gathers whole batches from
+    the data set's table, read once per process (`vttwins.data.howto_table`; the same tensors as the per-item
+    path, which `VTTWINS_DATA_PATH=reference` selects and pixel mode / DataLoader workers use)."""
     from vttwins.data.howto100m import HowToPretrainDataset
+    from vttwins.data.howto_table import table_dataset
 
     d, m = config.data, config.model
     pixel = m.mode == "pixel"
-    return HowToPretrainDataset(
+    dataset = HowToPretrainDataset(
         paths["video_list_csv"], paths["caption_root"],
         video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
         n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
         crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
         on_error=d.on_error, seed=config.train.seed, feature_dim=None if pixel else m.feature_dim)
+    return dataset if pixel or d.num_workers > 0 else table_dataset(dataset, tokenizer)
 
 
 # ------------------------------------------------------------------------------------------- loss

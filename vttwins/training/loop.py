@@ -221,12 +221,13 @@ class _Run:
 
         per_epoch = self.sampler.batches_per_epoch
         epoch, skip = divmod(self.start, per_epoch)
+        collate = getattr(self.dataset, "collate", collate_pretrain)  # a TableDataset returns whole batches
         while True:
             self.sampler.set_epoch(epoch)
             self.sampler.set_start(skip)
             self.dataset.set_epoch(epoch)
             loader = DataLoader(self.dataset, batch_sampler=self.sampler,
-                                collate_fn=rt.CountingCollate(self.dataset, collate_pretrain),
+                                collate_fn=rt.CountingCollate(self.dataset, collate),
                                 num_workers=self.config.data.num_workers,
                                 pin_memory=self.device.type == "cuda",
                                 # its own generator: creating an iterator must not draw from the global RNG,
