@@ -106,3 +106,43 @@ def test_find_video_resolves_extensions(tmp_path):
     assert find_video(tmp_path, "a/vid") == tmp_path / "a" / "vid.webm"
     with pytest.raises(FileNotFoundError, match="missing"):
         find_video(tmp_path, "missing.mp4")
+
+
+def test_crosstask_read_once_per_state_of_its_files(tmp_path, monkeypatch):
+    """A grid's evaluations share one read; a changed annotation is read again; callers get their own copies."""
+    import os
+    import shutil
+    from vttwins.data import crosstask as ct
+
+    root = tmp_path / "ct"
+    shutil.copytree(FIXTURES / "crosstask", root)
+    monkeypatch.setattr(ct, "_READ", {})
+    first = read_crosstask(root)
+    first.annotations.loc[:, "start"] = -1.0                      # a caller's edit stays its own
+    second = read_crosstask(root)
+    assert (second.annotations["start"] >= 0).all() and len(ct._READ) == 1
+    ann = sorted((root / "annotations").glob("*.csv"))[0]
+    ann.write_text("1,0.0,1.0\n")
+    os.utime(ann, ns=(10**18, 10**18))
+    third = read_crosstask(root)
+    task, _, vid = ann.stem.partition("_")
+    rows = third.annotations[third.annotations["video_id"] == vid]
+    assert rows[["step", "start", "end"]].values.tolist() == [[1, 0.0, 1.0]]
+    monkeypatch.setenv("VTTWINS_DATA_PATH", "reference")            # the benchmark's reference: no sharing
+    assert read_crosstask(root).annotations.equals(third.annotations)
+
+
+def test_ordered_chance_is_computed_once_and_equals_the_reference(monkeypatch):
+    import numpy as np
+    from vttwins.evaluation import chance
+
+    rng = np.random.default_rng(3)
+    videos = [("t1", rng.random((12, 3)) > 0.7), ("t2", rng.random((9, 4)) > 0.6)]
+    monkeypatch.setattr(chance, "_ORDERED", {})
+    shared = chance.ordered_crosstask_chance(videos, draws=20)
+    calls = []
+    monkeypatch.setattr(chance, "_ordered_chance", lambda *a: calls.append(a))
+    assert chance.ordered_crosstask_chance(iter(videos), draws=20) == shared and not calls
+    monkeypatch.undo()
+    monkeypatch.setenv("VTTWINS_DATA_PATH", "reference")
+    assert chance.ordered_crosstask_chance(videos, draws=20) == shared

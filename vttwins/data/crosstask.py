@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._csv import check_times, drop_duplicates, log, numeric, read_table
 from .errors import DataFileError, missing
+from .features import shared_reads_enabled
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,24 @@ def _annotations(root: Path, tasks: dict[str, CrossTaskTask]) -> pd.DataFrame:
 
 
 def read_crosstask(root: str | Path) -> CrossTaskData:
+    """The CrossTask release under `root`. Read once per process and state of its files (every run of a grid
+    evaluates on the same set); each call returns its own copies of the tables."""
     root = Path(root)
     if not root.is_dir():
         raise missing(root, "CrossTask root")
-    tasks = read_tasks(root / "tasks_primary.txt")
-    return CrossTaskData(tasks=tasks, videos=_videos(root), annotations=_annotations(root, tasks))
+    key = tuple(sorted((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in root.rglob("*") if f.is_file()))
+    if not shared_reads_enabled() or key not in _READ:
+        tasks = read_tasks(root / "tasks_primary.txt")
+        data = CrossTaskData(tasks=tasks, videos=_videos(root), annotations=_annotations(root, tasks))
+        if not shared_reads_enabled():
+            return data
+        _READ.clear()  # one release at a time: the evaluation of a grid reads one
+        _READ[key] = data
+    data = _READ[key]
+    return CrossTaskData(tasks=dict(data.tasks), videos=data.videos.copy(), annotations=data.annotations.copy())
+
+
+_READ: dict[tuple, CrossTaskData] = {}
 
 
 def read_crosstask_flat(path: str | Path) -> pd.DataFrame:
