@@ -13,7 +13,7 @@ if not torch.cuda.is_available():
 triton = pytest.importorskip("triton")
 
 from alignment_oracles import brute_force  # noqa: E402
-from vttwins.alignment import backends, dp, s2dtw, s2dtw_matrix, set_backend, soft_dtw  # noqa: E402
+from vttwins.alignment import backends, dp, s2dtw_matrix, set_backend  # noqa: E402
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 if DEV == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":

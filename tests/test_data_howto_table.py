@@ -13,6 +13,7 @@ import torch
 
 from test_data_common import TINY
 from vttwins.data import collate_pretrain
+from vttwins.data import features
 from vttwins.data.howto100m import HowToPretrainDataset, read_howto_csv
 from vttwins.data import howto_table as ht
 from vttwins.data.synth import generate
@@ -107,10 +108,10 @@ def test_a_bad_file_falls_back_to_the_per_item_path(root, caplog):
 
 def test_reference_switch(root, monkeypatch):
     ds = dataset(root)
-    monkeypatch.setenv(ht.PATH_ENV, "reference")
+    monkeypatch.setenv(features.PATH_ENV, "reference")
     assert ht.table_dataset(ds, ds.tokenizer) is ds
-    monkeypatch.setenv(ht.PATH_ENV, "fast-please")
-    with pytest.raises(ValueError, match=ht.PATH_ENV):
+    monkeypatch.setenv(features.PATH_ENV, "fast-please")
+    with pytest.raises(ValueError, match=features.PATH_ENV):
         ht.table_dataset(ds, ds.tokenizer)
 
 
@@ -125,7 +126,7 @@ def test_training_on_the_table_equals_training_on_the_reference(synth, tmp_path,
     monkeypatch.setattr(ht.TableDataset, "__getitems__", lambda self, idx: calls.append(idx) or gather(self, idx))
     runs = {}
     for path in ("reference", "table"):
-        monkeypatch.setenv(ht.PATH_ENV, path)
+        monkeypatch.setenv(features.PATH_ENV, path)
         runs[path] = fit(load_config("smoke", [
             f"output_dir={tmp_path / path}", f"data.video_list_csv={howto / 'videos.csv'}",
             f"data.caption_root={howto / 'captions'}", f"data.feature_root={howto / 'features'}", "train.steps=5",
@@ -164,6 +165,6 @@ def test_feature_files_and_the_vocabulary_corpus_are_read_once_per_process(root)
 def test_the_reference_switch_reads_every_file_again(root, monkeypatch):
     from vttwins.data.features import load_features_shared
 
-    monkeypatch.setenv(ht.PATH_ENV, "reference")
+    monkeypatch.setenv(features.PATH_ENV, "reference")
     path = video_file(root, 1)
     assert load_features_shared(path) is not load_features_shared(path)

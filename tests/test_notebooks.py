@@ -6,7 +6,6 @@ outputs live in results/notebooks/, written by the pipeline.
 """
 import ast
 import json
-from pathlib import Path
 
 import pytest
 

@@ -71,3 +71,11 @@ def test_meta_seeds_come_from_the_table(tmp_path):
             results.write_table(summary, "summary", tmp_path, seeds=[1])
     finally:
         results.set_context()
+
+
+def test_meta_seeds_skip_rows_without_a_seed_count(tmp_path):
+    """A table whose reference rows (chance, a claim without seeds) have no n_seeds still gets its counts."""
+    import pandas as pd
+    from vttwins.results import table_seeds
+    df = pd.DataFrame({"n_seeds": [3, float("nan"), 3, 2]})
+    assert table_seeds(df, None) == {"seeds": None, "n_seeds": [2, 3]}

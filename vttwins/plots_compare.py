@@ -101,8 +101,9 @@ def _bar_panel(ax, stats: pd.DataFrame, names: list[str], refs: dict[str, float]
     for label, value in refs.items():
         color, style = REFERENCES[label]
         ax.axvline(value, color=color, ls=style, lw=1.2)
-    top = max([float(has["high"].max()), *refs.values()]) * 1.08
-    ax.set_xlim(0, min(top, 100.0) if _percent(metric) else top)
+    top = np.nanmax([float(has["high"].max()), float(has["mean"].max()), *refs.values(), 0.0]) * 1.08
+    if top > 0:  # all zeros (nothing skipped anywhere): keep matplotlib's default limits
+        ax.set_xlim(0, min(top, 100.0) if _percent(metric) else top)
     ax.grid(axis="x", alpha=0.3)
 
 

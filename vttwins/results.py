@@ -24,11 +24,11 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-log = logging.getLogger(__name__)
-
 from vttwins._io import atomic_write_text  # noqa: F401  (re-exported: the one atomic writer)
 from vttwins.figure_check import check_figure
 from vttwins.paths import REPO_ROOT
+
+log = logging.getLogger(__name__)
 
 RESULTS_DIR = Path(os.environ.get("VTTWINS_RESULTS", REPO_ROOT / "results"))
 _PACKAGES = ("torch", "numpy", "numba", "pandas", "scikit-learn", "av", "vttwins")
@@ -262,7 +262,7 @@ def table_seeds(df: pd.DataFrame, seeds: Sequence[int] | None = None) -> dict[st
     its distinct values. Else an `n_seeds` column: `{"seeds": None, "n_seeds": [distinct counts > 0]}` (the table
     says how many, not which). Else {} (the provenance's seeds stand: a one-run table).
     """
-    counts = sorted({int(n) for n in df["n_seeds"] if int(n) > 0}) if "n_seeds" in df and len(df) else []
+    counts = sorted({int(n) for n in df["n_seeds"].dropna() if int(n) > 0}) if "n_seeds" in df and len(df) else []
     if seeds is not None:
         seeds = sorted(int(s) for s in seeds)
         if counts and counts != [len(seeds)]:

@@ -33,7 +33,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import SKIPPABLE
-from .features import PATH_ENV, feature_path, shared_reads_enabled
+from .features import feature_path, shared_reads_enabled
 from .howto100m import HowToPretrainDataset, sample_clip_starts, sample_indices
 
 log = logging.getLogger("vttwins.data")

@@ -153,7 +153,7 @@ def _run_eval_config(config, mode: str, train_shape: bool, changes: dict, run_di
 
 def _write_provenance(out_dir: Path, ev: EvalConfig, config, run_dir, t0: float, dataset: dict, done: list,
                       skipped: dict) -> None:
-    from vttwins.results import provenance  # noqa: the one provenance record (git revision, versions)
+    from vttwins.results import provenance  # the one provenance record (git revision, versions)
     used = sorted({k for t in done for k in (*get(t).inputs(ev.mode or config.model.mode), *get(t).optional)})
     record = provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
                         wall_seconds=round(time.perf_counter() - t0, 1), tasks_done=done, skipped=skipped,

@@ -12,7 +12,6 @@ video tower (for CPU-sized experiments); only width 1.0 matches the public check
 """
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F

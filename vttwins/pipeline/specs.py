@@ -46,6 +46,9 @@ _TRUTH_NULL = tuple(f"{m}_{s}" for m in ("pair_precision", "pair_recall", "skip_
                                           "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
                     for s in ("mean", "std")) + ("pair_precision", "pair_recall", "skip_caption_precision",
                                                  "skip_caption_recall", "skip_clip_precision", "skip_clip_recall")
+# the paired difference to the world's best row (`<m>_vs_best`): undefined where the metric is (nothing skipped)
+_VS_BEST = tuple(f"{m}_vs_best" for m in ("pair_precision", "pair_recall", "skip_caption_precision",
+                                          "skip_caption_recall", "skip_clip_precision", "skip_clip_recall"))
 _KNOBS = ("gamma", "smooth_gamma", "tau")  # tuned knobs only some objectives have (NaN for the others)
 _RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
 NOTEBOOKS: list[NotebookSpec] = [
@@ -70,11 +73,11 @@ NOTEBOOKS: list[NotebookSpec] = [
                  "truth, one noise knob at a time",
                  tables=(Table("ablation_defaults", "(a) each objective at its own defaults: test split, both "
                                "worlds, mean and std over seeds, alignment-vs-truth columns",
-                               ("world", "loss", "n_seeds", *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL)),
+                               ("world", "loss", "n_seeds", *_STATS, *_TRUTH), (*_STD, *_TRUTH_NULL, *_VS_BEST)),
                          Table("ablation_tuned", "(b) each objective at its best setting of its own knobs on val: "
                                "test split, both worlds", ("world", "loss", "temperature", "normalize", "n_seeds",
                                                            *_STATS, *_TRUTH),
-                               (*_STD, *_TRUTH_NULL, "temperature", *_KNOBS)),  # the chance rows have no setting
+                               (*_STD, *_TRUTH_NULL, *_VS_BEST, "temperature", *_KNOBS)),  # chance rows: no setting
                          Table("ablation_tuning", "the tuning search on the val split: the same number of random "
                                "trials per objective over its own knobs, an extension round at a range edge, the "
                                "chosen trial per world", ("world", "loss", "round", "trial", "temperature",
@@ -89,7 +92,8 @@ NOTEBOOKS: list[NotebookSpec] = [
                                "the world's value, per objective (std of the difference; ~ = unresolved)",
                                ("loss", "knob", "from", "to", "n_seeds",
                                 *(f"delta_{m}_{s}" for m in _M for s in ("mean", "std"))),
-                               tuple(f"delta_{s.removesuffix('_std')}_std" for s in _STD)),  # one seed: no spread
+                               tuple(f"delta_{s.removesuffix('_std')}_{b}" for s in _STD  # one seed: no spread
+                                     for b in ("std", "low", "high"))),
                          Table("ablation_runs", "every reported ablation run with its table, world, cell, seed and "
                                "metrics", ("table", "seed", *_M),
                                ("world", "temperature", "normalize", "knob", "level", *_KNOBS, *_TRUTH_NULL),

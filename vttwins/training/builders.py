@@ -5,7 +5,6 @@ first step.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
