@@ -205,3 +205,12 @@ def test_the_kernels_own_stderr_echo_is_kept_off_the_terminal(tmp_path, monkeypa
     assert live.lines == ["00_w: a worker warns"]
     assert "a worker warns" not in capfd.readouterr().err
     assert (tmp_path / "k.log").read_text().count("a worker warns") == 2
+
+
+def test_a_run_slower_than_its_estimate_is_timed_by_its_own_pace():
+    """01's pixel run outlived its estimate: the ETA read 0 s at step 302/400; its own pace says 98/302 of 60 s."""
+    t = pr.Tracker()
+    t.update([{"event": "plan", "runs": [{"key": "p", "name": "P", "cached": False, "estimate_s": 10.0}]},
+              {"event": "start", "key": "p", "name": "P", "steps": 400, "time": 0.0},
+              {"event": "step", "key": "p", "step": 302, "steps": 400}])
+    assert t.eta_s(60.0) == pytest.approx(60.0 * 98 / 302)

@@ -167,9 +167,12 @@ class Tracker:
         for run in self.runs.values():
             if run.status in ("done", "cached"):
                 continue
+            spent = now - run.started if run.status == "active" and run.started is not None else 0.0
+            if run.status == "active" and 0 < run.step < run.steps and spent > 0:
+                left += spent * (run.steps - run.step) / run.step  # its own pace so far beats any estimate
+                continue
             estimate = run.estimate_s if run.estimate_s is not None else mean
             if estimate is None:
                 return None
-            spent = now - run.started if run.status == "active" and run.started is not None else 0.0
             left += max(estimate - spent, 0.0)
         return left / max(1, len(self.active))
