@@ -64,7 +64,7 @@ def test_run_pipeline_passes_the_world_to_the_kernels_and_refuses_results_dir(mo
     monkeypatch.setattr(runner, "run_notebook", lambda nb, params, executed, timeout_s, **kw: seen.append(
         json.loads(__import__("os").environ[world.WORLD_ENV])))
     monkeypatch.setattr(runner, "check_outputs", lambda nb, results_dir: [])
-    monkeypatch.setattr(runner, "code_digest", lambda: "x")
+    monkeypatch.setattr(runner, "run_source_digest", lambda: "x")
     runner.run_pipeline("smoke", tmp_path, only=[AB], worlds=[TEXT], write_readme=False)
     assert seen == [[["s777-o5-f0.25-n0.7", world.parse_world(TEXT)[1]]]]
     with pytest.raises(ValueError, match="added world"):

@@ -17,7 +17,7 @@ _NAMES = {  # module -> the names re-exported from it
                                 "injected_parameters log_to_stdout check_parameters notebook_defaults "
                                 "parameters_cell parse_parameters profile_notebook_params resolve results_root",
     "vttwins.pipeline.readme": "update_readme write_results_readme",
-    "vttwins.pipeline.runner": "CELL_TIMEOUT_S KERNEL PipelineError check_outputs code_digest run_notebook "
+    "vttwins.pipeline.runner": "CELL_TIMEOUT_S KERNEL PipelineError check_outputs run_source_digest run_notebook "
                                "run_pipeline",
     "vttwins.pipeline.cli": "cli_main",
     "vttwins.pipeline.specs": "NOTEBOOKS Figure NotebookSpec Table spec",

@@ -99,7 +99,7 @@ def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeo
             _results.strip_machine_paths_in_file(executed)
 
 
-def code_digest() -> str:
+def run_source_digest() -> str:
     """The source digest of the run cache (vttwins.experiments.runs), fixed for the whole pipeline run."""
     from vttwins.experiments.runs import source_digest
     return os.environ.get("VTTWINS_SOURCE_DIGEST") or source_digest()
@@ -132,7 +132,7 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     (results_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     records = []
     env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "VTTWINS_SOURCE_DIGEST": code_digest(), _results.REVISION_ENV: _results.git_revision(),
+           "VTTWINS_SOURCE_DIGEST": run_source_digest(), _results.REVISION_ENV: _results.git_revision(),
            WORLD_ENV: to_env(added) if added else ""}
     with _environment(**env):
         for i, nb in enumerate(chosen, 1):
