@@ -58,7 +58,7 @@ def registry_order(names) -> list[str]:
 
 
 def intervals(runs: pd.DataFrame, by: Sequence[str], metric: str) -> pd.DataFrame:
-    """Per group of `by`: mean, 95 % bootstrap interval over seeds (`stats.mean_interval`) and n of `metric`;
+    """Per group of `by`: mean, 95 % interval over seeds (bootstrap SE, t) (`stats.mean_interval`) and n of `metric`;
     a percent metric's interval is clipped to [0, 100]. One seed: the interval is the point."""
     rows = []
     for key, g in runs.dropna(subset=[metric]).groupby(list(by), sort=False):
@@ -102,8 +102,12 @@ def _bar_panel(ax, stats: pd.DataFrame, names: list[str], refs: dict[str, float]
         color, style = REFERENCES[label]
         ax.axvline(value, color=color, ls=style, lw=1.2)
     top = np.nanmax([float(has["high"].max()), float(has["mean"].max()), *refs.values(), 0.0]) * 1.08
-    if top > 0:  # all zeros (nothing skipped anywhere): keep matplotlib's default limits
+    if top > 0:
         ax.set_xlim(0, min(top, 100.0) if _percent(metric) else top)
+    else:  # all zero (nothing skipped anywhere): say so on the metric's own range, not on a -0.04..0.04 axis
+        ax.set_xlim(0, 100.0 if _percent(metric) else 1.0)
+        ax.text(0.5, 0.5, "0 for every objective", transform=ax.transAxes, ha="center", va="center",
+                fontsize=9, color="0.3")
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -134,7 +138,7 @@ def world_bars(summary: pd.DataFrame, metrics: Sequence[str], chance: dict[str, 
             ax.set_ylabel(f"trained objective\n({world} world)" if ax is axes[r][0] else "", fontsize=8)
             ax.set_title(f"{world} world", fontsize=8)
     handles = [Line2D([], [], color=c, ls=s, label=f"{k} (table row)") for k, (c, s) in REFERENCES.items()]
-    handles.append(Line2D([], [], color="k", marker="|", ls="-", label="95 % bootstrap interval over seeds"
+    handles.append(Line2D([], [], color="k", marker="|", ls="-", label="95 % interval over seeds (bootstrap SE, t)"
                           if runs is not None else "no per-seed runs: no interval"))
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=10)
