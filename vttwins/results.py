@@ -255,6 +255,31 @@ def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None =
     return csv_path, md_path
 
 
+def write_items(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None = None, *,
+                sort_by: Sequence[str] | None = None, float_format: str = "%.4f", description: str = "",
+                config: Any = None, seed: int | None = None, **meta: Any) -> Path:
+    """Per-item scores: `results/tables/NAME.csv.gz` (+ `NAME.meta.json`), no markdown; returns the path.
+
+    Tens of thousands of rows (every test item of every run) are data for the statistics, not a table to read:
+    gzip keeps the file a tenth of its text size, and `mtime=0` keeps it byte-identical across reproductions.
+    `pandas.read_csv` reads it as it is; reproduce --check compares it exactly."""
+    import gzip
+
+    if not name or "/" in name:
+        raise ValueError(f"name must be a plain file stem, got {name!r}")
+    out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "tables"
+    out.mkdir(parents=True, exist_ok=True)
+    text = format_table(df, None, sort_by).to_csv(index=False, float_format=float_format)
+    path = out / f"{name}.csv.gz"
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        gz.write(text.encode("utf-8"))
+    os.replace(tmp, path)
+    write_meta(out / f"{name}.meta.json", description, config, seed, rows=len(df), tolerance="exact", **meta)
+    log.info("wrote %s", path)
+    return path
+
+
 def table_seeds(df: pd.DataFrame, seeds: Sequence[int] | None = None) -> dict[str, Any]:
     """The `seeds` a table's meta.json records, from the table itself, never from the notebook's parameters alone.
 

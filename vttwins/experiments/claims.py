@@ -99,8 +99,11 @@ COLUMNS = ("claim", "statement", "where", "comparison", "metric", "direction", "
 
 
 def _read(results: Path, name: str) -> pd.DataFrame | None:
-    path = results / "tables" / f"{name}.csv"
-    return pd.read_csv(path) if path.is_file() else None
+    for suffix in (".csv", ".csv.gz"):  # per-item scores are gzipped (results.write_items)
+        path = results / "tables" / f"{name}{suffix}"
+        if path.is_file():
+            return pd.read_csv(path)
+    return None
 
 
 def _headline(runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
