@@ -120,3 +120,18 @@ def test_readme_block_leads_with_the_claims(tmp_path):
     assert block.startswith("**The paper's claims") and "| `stable_released` |" in block
     assert "**contradicted** (provisional)" in block  # 2 collapse seeds
     assert not runner.write_claims_step(tmp_path / "empty")  # before notebook 02: nothing to read
+
+
+def test_claims_say_which_orderings_flip_with_more_training():
+    import pandas as pd
+    from vttwins.experiments.claims import convergence_markdown
+    order = pd.DataFrame({"world": ["default"] * 2, "loss_a": ["S2DTW", "MIL-NCE"], "loss_b": ["clip InfoNCE"] * 2,
+                          "metric": ["crosstask_recall"] * 2, "steps_short": [150] * 2, "steps_long": [600] * 2,
+                          "diff_short": [-6.8, 2.0], "diff_long": [12.1, 1.0], "low_long": [7.1, -2.0],
+                          "high_long": [17.2, 4.0], "p_long": [0.001, 0.5], "resolved_long": [True, False],
+                          "agrees": [False, True]})
+    text = convergence_markdown(order)
+    assert "**1 of 2 orderings change sign between 150 and 600 steps**" in text
+    assert "| S2DTW vs clip InfoNCE (default) | crosstask_recall | -6.8 | +12.1 [+7.1, +17.2] | < 0.01 | yes |" in text
+    assert "MIL-NCE vs" not in text
+    assert "same sign at 600" in convergence_markdown(order.assign(agrees=True))

@@ -301,7 +301,7 @@ def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
 
 # ------------------------------------------------------------------------------------------- fair ablation
 from vttwins.figure_check import check_figure  # noqa: E402,F401  (re-exported: save_figure runs it)
-from vttwins.plots_compare import (METRIC_LABELS, intervals, knob_sweeps, metric_label,  # noqa: E402,F401
+from vttwins.plots_compare import (METRIC_LABELS, intervals, knob_sweeps, learning_curves, metric_label,  # noqa: E402,F401
                                    registry_order, world_bars)
 
 

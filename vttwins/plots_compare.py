@@ -191,3 +191,34 @@ def knob_sweeps(summary: pd.DataFrame, metrics: Sequence[str], knob_labels: dict
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def learning_curves(runs: pd.DataFrame, metrics: Sequence[str], title: str = "") -> plt.Figure:
+    """Validation metrics against training steps, one line per objective (a learning curve is a trend), each point
+    the mean with its 95 % interval over the seeds of `runs` (rows: loss, steps, seed, metrics); steps on a log2
+    axis, points of different objectives nudged apart so their intervals do not hide each other."""
+    names = registry_order(runs["loss"])
+    steps = sorted(runs["steps"].unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics) + 2.4, 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        stats = intervals(runs, ["loss", "steps"], metric)
+        for i, name in enumerate(names):
+            s = stats[stats["loss"] == name].sort_values("steps")
+            x = s["steps"].to_numpy(dtype=float) * 2 ** ((i - (len(names) - 1) / 2) * 0.04)
+            ax.errorbar(x, s["mean"], yerr=[s["mean"] - s["low"], s["high"] - s["mean"]], fmt="-o", ms=4,
+                        capsize=2, lw=1.2, color=_color(name, i), label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(steps, [f"{v:g}" for v in steps])
+        ax.minorticks_off()
+        ax.set_xlabel("training steps (log scale)", fontsize=8)
+        ax.set_ylabel(metric_label(metric, None), fontsize=8)
+        if _percent(metric):
+            low, high = ax.get_ylim()
+            ax.set_ylim(max(low, 0.0), min(high, 100.0))
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+               title="trained objective\n(95 % interval over seeds)", title_fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -258,8 +258,9 @@ def _cell(r) -> str:
     return f"{r['world']}: {eff} (n={int(r['n_seeds'])}{p})"
 
 
-def claims_markdown(table: pd.DataFrame, tda: pd.DataFrame | None = None) -> str:
-    """CLAIMS.md: the header, then one row per claim (its worlds in one cell)."""
+def claims_markdown(table: pd.DataFrame, tda: pd.DataFrame | None = None,
+                    convergence: pd.DataFrame | None = None) -> str:
+    """CLAIMS.md: the header, one row per claim (its worlds in one cell), then the convergence check."""
     head = "| claim | the paper says | where | A vs B | metric | expected | effect per world | verdict | evidence | note |"
     lines = [HEADER, head, "|" + "---|" * 10]
     by_id = {c.id: c for c in CLAIMS}
@@ -276,7 +277,30 @@ def claims_markdown(table: pd.DataFrame, tda: pd.DataFrame | None = None) -> str
                      + "<br>".join(_cell(x) for x in g.to_dict("records"))
                      + f" | **{r['verdict']}**{' (provisional)' if r['provisional'] else ''} | {c.evidence}; "
                      f"{'; '.join(dict.fromkeys(g['source'].dropna()))} | {note} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + (convergence_markdown(convergence) if convergence is not None else "")
+
+
+def convergence_markdown(order: pd.DataFrame) -> str:
+    """Whether the orderings behind the claims hold at the longest training length (`ablation_convergence_order`):
+    every pair whose paired difference at the longest length excludes 0 with the other sign than at 1x, or whose
+    sign changed at all, is listed; the verdicts above come from the default length."""
+    flips = order[~order["agrees"].astype(bool)]
+    short, long = int(order["steps_short"].max()), int(order["steps_long"].max())
+    text = (f"\n## Do the orderings hold with more training?\n\nThe verdicts above are measured at {short} steps. "
+            f"`tables/ablation_convergence_order.md` trains the headline objectives (at their tuned settings, on "
+            f"the first world's **validation** split) for up to {long} steps. ")
+    if flips.empty:
+        return text + f"Every pairwise ordering at {short} steps has the same sign at {long}.\n"
+    rows = ["| A vs B | metric | A - B at {s} steps | A - B at {l} steps [95 % interval] | raw p | resolved |"
+            .format(s=short, l=long), "|---|---|---|---|---|---|"]
+    for r in flips.to_dict("records"):
+        rows.append(f"| {r['loss_a']} vs {r['loss_b']} ({r['world']}) | {r['metric']} | {r['diff_short']:+.1f} | "
+                    f"{r['diff_long']:+.1f} [{r['low_long']:+.1f}, {r['high_long']:+.1f}] | "
+                    f"{'< 0.01' if r['p_long'] < 0.01 else format(r['p_long'], '.2f')} | "
+                    f"{'yes' if r.get('resolved_long') else 'no'} |")
+    return (text + f"**{len(flips)} of {len(order)} orderings change sign between {short} and {long} steps** "
+            "(no multiple-comparison correction; validation split, one world): the 150-step verdicts are about "
+            "short training, not about converged models.\n\n" + "\n".join(rows) + "\n")
 
 
 def write_claims(results: str | os.PathLike = "results") -> tuple[Path, Path]:
@@ -287,7 +311,8 @@ def write_claims(results: str | os.PathLike = "results") -> tuple[Path, Path]:
     csv, _ = write_table(table.drop(columns=["effect"]), "claims", results / "tables", sort_by=[],
                          float_format="%.3f", description="the paper's claims, the paired effects per world and "
                                                           "the verdicts (results/CLAIMS.md)")
-    md = atomic_write_text(results / "CLAIMS.md", claims_markdown(table, tda))
+    md = atomic_write_text(results / "CLAIMS.md", claims_markdown(table, tda, _read(results,
+                                                                                 "ablation_convergence_order")))
     log.info("wrote %s", md)
     return md, csv
 

@@ -199,7 +199,7 @@ def readme_results_block(notebooks, results_dir: str | os.PathLike, link_prefix:
         from .claims import summary_markdown
         parts.append(f"**The paper's claims, the paired effects per world and the verdicts** "
                      f"([`CLAIMS.md`]({link_prefix}CLAIMS.md): definitions, sources, notes)\n\n"
-                     + summary_markdown(pd.read_csv(claims_csv)))
+                     + summary_markdown(pd.read_csv(claims_csv)) + _convergence_line(results_dir, link_prefix))
     story = story_figures_markdown(notebooks, results_dir, link_prefix)
     if story:
         parts.append(story)
@@ -289,3 +289,17 @@ def paper_vs_here_markdown(results_dir: str | os.PathLike) -> str:
             "on HowTo100M (1.2 M videos) and retrieves among a real test set's clips; here a few hundred synthetic "
             "videos at CPU scale and a few hundred candidates (`retrieval_youcook2`, `retrieval_msrvtt`). They "
             "show the scale, not a reproduction of the number.\n\n" + "\n".join(lines) + "\n")
+
+
+def _convergence_line(results_dir: Path, link_prefix: str) -> str:
+    """One sentence under the claims: how many of the headline orderings change sign with 4x the training."""
+    csv = results_dir / "tables" / "ablation_convergence_order.csv"
+    if not csv.is_file():
+        return ""
+    order = pd.read_csv(csv)
+    flips = int((~order["agrees"].astype(bool)).sum())
+    return (f"\n**Convergence caveat:** these verdicts come from {int(order['steps_short'].max())}-step runs. With "
+            f"{int(order['steps_long'].max())} steps (validation split, first world, {int(order['n_seeds'].max())} seeds), {flips} of "
+            f"{len(order)} pairwise orderings of the headline objectives change sign "
+            f"([`CLAIMS.md`]({link_prefix}CLAIMS.md#do-the-orderings-hold-with-more-training), "
+            f"[`ablation_convergence_order`]({link_prefix}tables/ablation_convergence_order.md)).\n")
