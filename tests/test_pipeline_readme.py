@@ -27,11 +27,14 @@ def test_readme_results_block_is_replaced_between_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{pipeline.reports.BEGIN}\nold\n{pipeline.reports.END}\ntail\n")
     (tmp_path / "results" / "tables").mkdir(parents=True)
-    (tmp_path / "results" / "tables" / "ablation_defaults.csv").write_text(
-        "loss,n_seeds,a_mean,a_std\nS2DTW,3,10.0,1.5\n")
+    (tmp_path / "results" / "tables" / "ablation_runs.csv").write_text(
+        "table,world,loss,seed,yc2_t2v_R@10,crosstask_recall\n"
+        "tuned,default,S2DTW,1,9.0,30.0\ntuned,default,S2DTW,2,11.0,30.0\ndefaults,default,S2DTW,1,1.0,1.0\n")
     assert pipeline.update_readme(readme, tmp_path / "results")
     text = readme.read_text()
-    assert "old" not in text and "10.0 ± 1.5" in text and text.endswith("tail\n")
+    # the narrow headline table: tuned rows only, mean [95 % interval] (t on 1 df: 10 +- 12.7 * ~1, cut at 0)
+    assert "old" not in text and "| S2DTW | 10.0 [0.0, 22." in text and "| 30.0 [30.0, 30.0] |" in text
+    assert text.endswith("tail\n")
 
 
 def test_plus_minus_cells_mark_unresolved_and_undefined_values(tmp_path):

@@ -256,6 +256,7 @@ def headline_markdown(results_dir: str | os.PathLike, table: str = "tuned") -> s
                 x = runs[(runs["loss"] == loss) & (runs["world"] == w)].sort_values("seed")[m].dropna()
                 n_seeds.add(len(x))
                 lo, hi = mean_interval(x.to_numpy()) if len(x) > 1 else (float("nan"), float("nan"))
+                lo, hi = max(lo, 0.0), min(hi, 100.0)  # percentages: the interval stops at the metric's range
                 cells.append("–" if x.empty else f"{x.mean():.1f} [{lo:.1f}, {hi:.1f}]" if len(x) > 1
                              else f"{x.mean():.1f}")
         lines.append(f"| {loss} | " + " | ".join(cells) + " |")
