@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Sequence
@@ -18,29 +19,73 @@ from vttwins.evaluation.common import KEYS
 from vttwins.evaluation.registry import get as get_task
 from vttwins.evaluation.tables import action_table, crosstask_tables, retrieval_table  # noqa: F401 (re-exported)
 
+from vttwins import objectives
+
+from . import tuning
 from .grids import LOSS_VARIANTS, SHORT
 from .runs import ensure_run, evaluate
 
+log = logging.getLogger(__name__)
 
-def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str) -> Path:
-    """The profile's pretraining with `loss` (the profile's data, model and schedule; only the loss changes)."""
+
+def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str, seed: int | None = None,
+                   settings: dict[str, dict] | None = None) -> Path:
+    """The profile's pretraining with `loss` (the profile's data, model and schedule; only the loss changes), at
+    training seed `seed` (None: the profile's) and with `settings[loss]` (overrides, e.g. 02's tuned choice) when
+    given. Without seed and settings it is 01's run, trained once and shared."""
     label = SHORT.get(loss, loss)
     if label not in LOSS_VARIANTS:
         raise ValueError(f"unknown loss {loss!r}; choose from {sorted(SHORT)}")
-    return ensure_run(replace(config, LOSS_VARIANTS[label]), Path(runs_dir) / "pretrain", loss)
+    name = objectives.get(loss).name
+    overrides = {**LOSS_VARIANTS[label], **(settings or {}).get(name, {})}
+    if seed is not None:
+        overrides["train.seed"] = int(seed)
+    tag = f"{loss}-tuned" if (settings or {}).get(name) else loss
+    return ensure_run(replace(config, overrides), Path(runs_dir) / "pretrain",
+                      tag if seed is None else f"{tag}-s{seed}")
+
+
+def tuned_settings(tables_dir: str | os.PathLike, world: str | None = None) -> dict[str, dict]:
+    """{objective name: overrides} that notebook 02 chose on the validation split (its `ablation_tuning` table; the
+    first world unless `world` is given), as printed there (4 decimals). {} with a warning when 02 has not run: the
+    downstream notebooks then fall back to each objective's documented defaults."""
+    path = Path(tables_dir) / "ablation_tuning.csv"
+    if not path.is_file():
+        log.warning("%s is missing (run notebook 02 first): the documented defaults are used", path)
+        return {}
+    cells = tuning.chosen_cells(pd.read_csv(path))
+    if not cells:
+        raise ValueError(f"{path}: no row is flagged chosen")
+    picked = cells[world] if world is not None else next(iter(cells.values()))
+    return {overrides["loss.name"]: overrides for _, overrides in picked}
 
 
 def model_scores(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
-                 eval_changes: dict | None = None) -> pd.DataFrame:
+                 eval_changes: dict | None = None, seeds: Sequence[int] | None = None,
+                 settings: dict[str, dict] | None = None) -> pd.DataFrame:
     """Long table of one evaluation task for each model (`untrained` = the S2DTW run's initial model), plus
-    `model = "chance"` rows holding the computed chance level of every metric."""
+    `model = "chance"` rows holding the computed chance level of every metric. With `seeds`, every model is trained
+    at each seed and `value` is the mean over them (`n_seeds` says how many; `model_scores_by_seed` keeps them)."""
+    long = model_scores_by_seed(config, runs_dir, models, task, eval_changes, seeds, settings)
+    if "seed" not in long:
+        return long
+    keys = [*KEYS, "model"]
+    mean = long.groupby(keys, sort=False, dropna=False).agg(value=("value", "mean"), chance=("chance", "first"),
+                                                             n_seeds=("seed", "nunique")).reset_index()
+    rest = [c for c in long.columns if c not in (*mean.columns, "seed")]
+    return mean.merge(long.drop_duplicates(keys)[keys + rest], on=keys, how="left")
+
+
+def model_scores_by_seed(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
+                         eval_changes: dict | None = None, seeds: Sequence[int] | None = None,
+                         settings: dict[str, dict] | None = None) -> pd.DataFrame:
+    """`model_scores` before the mean: one row per model, seed and number (column `seed` when `seeds` is given)."""
     frames = []
-    for name in models:
-        if name == "untrained":
-            df = evaluate(pretrained_run(config, runs_dir, "s2dtw"), [task], eval_changes, untrained=True)
-        else:
-            df = evaluate(pretrained_run(config, runs_dir, name), [task], eval_changes)
-        frames.append(df.assign(model=SHORT.get(name, name)))
+    for seed in (list(seeds) if seeds else [None]):
+        for name in models:
+            run = pretrained_run(config, runs_dir, "s2dtw" if name == "untrained" else name, seed, settings)
+            df = evaluate(run, [task], eval_changes, untrained=name == "untrained")
+            frames.append(df.assign(model=SHORT.get(name, name), **({} if seed is None else {"seed": seed})))
     long = pd.concat(frames, ignore_index=True)
     chance = long.drop_duplicates(KEYS).assign(model="chance", value=lambda d: d["chance"])
     return pd.concat([long, chance], ignore_index=True)
