@@ -180,17 +180,9 @@ def knob_sweeps(summary: pd.DataFrame, metrics: Sequence[str], knob_labels: dict
             ax.set_xlabel(f"{knob_labels.get(knob, knob)}\n(→ more noise)", fontsize=8)
             ax.set_ylabel(metric_label(metric, (chance or {}).get(metric) if "R@10" in metric else None),
                           fontsize=8)
-            if _percent(metric):
-                low, high = ax.get_ylim()
-                ax.set_ylim(max(low, 0.0), min(high, 100.0))
+            _clip_percent_y(ax, metric)
             ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-               title="trained objective" + ("\n(95 % interval over seeds)" if runs is not None else ""),
-               title_fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes, title, intervals=runs is not None)
 
 
 def learning_curves(runs: pd.DataFrame, metrics: Sequence[str], title: str = "") -> plt.Figure:
@@ -212,13 +204,23 @@ def learning_curves(runs: pd.DataFrame, metrics: Sequence[str], title: str = "")
         ax.minorticks_off()
         ax.set_xlabel("training steps (log scale)", fontsize=8)
         ax.set_ylabel(metric_label(metric, None), fontsize=8)
-        if _percent(metric):
-            low, high = ax.get_ylim()
-            ax.set_ylim(max(low, 0.0), min(high, 100.0))
+        _clip_percent_y(ax, metric)
         ax.grid(axis="y", alpha=0.3)
+    return _finish(fig, axes, title, intervals=True)
+
+
+def _clip_percent_y(ax, metric: str) -> None:
+    """A percentage's y axis stops at its natural range 0..100 (autoscale margins would push it past)."""
+    if _percent(metric):
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, 0.0), min(high, 100.0))
+
+
+def _finish(fig, axes, title: str, intervals: bool) -> plt.Figure:
+    """The objectives' legend outside the data on the right, the title, a tight layout."""
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-               title="trained objective\n(95 % interval over seeds)", title_fontsize=8)
+               title="trained objective" + ("\n(95 % interval over seeds)" if intervals else ""), title_fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
