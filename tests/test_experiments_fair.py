@@ -46,15 +46,6 @@ def test_truth_counts_match_a_hand_count():
     assert r["skip_caption_precision"] == 0.0 and r["skip_caption_recall"] == 0.0  # skipped 1, truth is 2
 
 
-def test_pick_best_and_unresolved_flags():
-    s = pd.DataFrame({"world": ["a", "a", "a"], "loss": ["x", "y", "z"], "m_mean": [10.0, 9.5, 5.0],
-                      "m_std": [1.0, 0.2, 1.0], "k_mean": [1.0, 3.0, 2.0], "k_std": [0.1, 0.1, 0.1]})
-    assert list(fair.pick_best(s, ["world"], ["m", "k"]).loss) == ["y"]  # means 5.5, 6.25, 3.5
-    flags = fair.mark_unresolved(s, ["world"], ["m", "k"], lower_is_better=["k"])
-    assert list(flags.m_unresolved) == [False, True, False]  # 9.5 within max(1.0, 0.2) of 10; 5 is not
-    assert list(flags.k_unresolved) == [False, False, False]  # k: lower is better, best is x
-
-
 def test_knob_cells_move_one_noise_knob_only():
     base = load_config("smoke")
     cells = grids.knob_cells(base, "filler_rate", [0.2, 0.4], ["s2dtw", "mil_nce"])

@@ -113,10 +113,6 @@ def set_backend(name: str) -> None:
     _SETTING[0] = name
 
 
-def current_setting() -> str:
-    return _SETTING[0]
-
-
 def numba_available() -> bool:
     return BACKENDS["numba"].available()
 

@@ -19,7 +19,6 @@ _EXPORTS = {
     "load_features": "vttwins.data.features",
     "feature_window": "vttwins.data.features",
     "feature_path": "vttwins.data.features",
-    "load_captions": "vttwins.data.captions",
     "CaptionStore": "vttwins.data.captions",
     "HowToPretrainDataset": "vttwins.data.howto100m",
     "collate_pretrain": "vttwins.data.howto100m",

@@ -121,8 +121,3 @@ class CaptionStore:
 
     def __getstate__(self):  # DataLoader workers re-read the big JSON lazily instead of pickling it
         return {"root": self.root, "_big": None, "_warned": set()}
-
-
-def load_captions(caption_root: str | Path, video_id: str) -> dict:
-    """Cleaned captions of one video (see CaptionStore)."""
-    return CaptionStore(caption_root).get(video_id)

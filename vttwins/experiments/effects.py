@@ -111,7 +111,7 @@ def unresolved_vs_best(summary: pd.DataFrame, runs: pd.DataFrame, by: Sequence[s
                        items: pd.DataFrame | None = None) -> pd.DataFrame:
     """`summary` (one row per group x `label`, `<m>_mean` columns) plus, per metric, `<m>_unresolved` (True where
     the paired 95 % interval of the row minus the group's best row contains 0; the best row itself is False) and
-    `<m>_vs_best` (the paired effect, text). Replaces the one-std rule of `fair.mark_unresolved`."""
+    `<m>_vs_best` (the paired effect, text). Replaces an earlier one-std rule."""
     out = summary.copy()
     for m in metrics:
         flags = pd.Series(False, index=out.index)

@@ -2,9 +2,7 @@
 
     world = world_config(base, "w4242", {"seed": 4242, "noise": {"offset_std": 6.0, "filler_rate": 0.3}})
     val, test = split_config(world, "val"), split_config(world, "test")     # eval.paths -> half of each set
-    best = pick_best(summarize(...runs on val...), by=["world", "loss"], score=SELECT)   # the best row per group
     cells = transfer_cells(tuning.chosen_cells(table), worlds, source="default")   # untuned worlds: default's
-    mark_unresolved(summary, "loss", metrics)        # '~' where a difference to the best is under one std
 
 The downstream sets of SynthHowTo are split by video, deterministically (sorted ids, alternating): the even ones
 are `val` (used only to choose settings), the odd ones `test` (the reported numbers). Nothing here trains.
@@ -84,34 +82,9 @@ def split_config(config: Config, split: str) -> Config:
 
 
 # ------------------------------------------------------------------------------------------- tuning
-def pick_best(summary: pd.DataFrame, by: Sequence[str], score: Sequence[str]) -> pd.DataFrame:
-    """Per group `by`, the row whose mean of the `<metric>_mean` columns in `score` is highest (ties: first)."""
-    table = summary.assign(_score=summary[[f"{m}_mean" for m in score]].mean(axis=1))
-    best = table.loc[table.groupby(list(by), sort=False)["_score"].idxmax()]
-    return best.rename(columns={"_score": "val_score"}).reset_index(drop=True)
-
-
 def transfer_cells(cells: dict[str, list], worlds: Sequence[str], source: str) -> dict[str, list]:
     """Per world, its own tuned cells (`tuning.chosen_cells`) when it was tuned, else the cells tuned on `source`: settings
     chosen once on one world's val split and applied unchanged to the others (a test of whether they transfer)."""
     if source not in cells:
         raise ValueError(f"tune_worlds: {source!r} was not tuned (tuned: {sorted(cells)})")
     return {w: cells.get(w, cells[source]) for w in worlds}
-
-
-def mark_unresolved(summary: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
-                    lower_is_better: Sequence[str] = ()) -> pd.DataFrame:
-    """Per group `by` (e.g. world), add `<metric>_unresolved`: True where a row's mean is within one std (the larger
-    of the two rows' stds) of the group's best row -- an ordering the seeds do not resolve."""
-    out = summary.copy()
-    for m in metrics:
-        flags = pd.Series(False, index=out.index)
-        for _, g in out.groupby(list(by), sort=False):
-            if g[f"{m}_mean"].isna().all():  # e.g. skip precision when no run skips anything
-                continue
-            best = g[f"{m}_mean"].idxmin() if m in lower_is_better else g[f"{m}_mean"].idxmax()
-            std = g[f"{m}_std"].fillna(0.0)
-            gap = (g[f"{m}_mean"] - g.loc[best, f"{m}_mean"]).abs()
-            flags[g.index] = (gap < std.clip(lower=float(std[best]))) & (g.index != best)
-        out[f"{m}_unresolved"] = flags
-    return out

@@ -89,15 +89,3 @@ def score_run(run_dir: str | os.PathLike, paths, untrained: bool = False, **kwar
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(row))
     return row
-
-
-def score_runs(records: pd.DataFrame, runs_root: str | os.PathLike, heldout: dict,
-               label_cols: Sequence[str]) -> pd.DataFrame:
-    """One row per distinct run of a grid's wide table (`run` column + labels): its truth scores on the held-out
-    videos of its world (`heldout`: world name -> SynthPaths; the table needs a `world` column)."""
-    out = []
-    for r in records.drop_duplicates("run").itertuples(index=False):
-        row = r._asdict()
-        scores = score_run(Path(runs_root) / row["run"], heldout[row["world"]])
-        out.append({**{c: row[c] for c in label_cols}, **scores})
-    return pd.DataFrame(out)

@@ -41,13 +41,6 @@ def read_manifest(paths: SynthPaths) -> dict | None:
     return m if isinstance(m, dict) and m.get("written_by") == WRITER else None
 
 
-def _meta_config(paths: SynthPaths) -> dict | None:
-    try:
-        return json.loads(paths.meta.read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def _differs(old: dict | None, new: dict) -> list[str]:
     """Dotted keys whose values differ (one level into `noise`)."""
     old = old or {}
