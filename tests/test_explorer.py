@@ -34,7 +34,8 @@ def setup(tmp_path_factory):
     cfg = load_config("configs/smoke.yaml")
     paths = examples.heldout_videos(cfg, 2, tmp_path_factory.mktemp("heldout"))
     ids = examples.howto_ids(paths)
-    words = sorted({w for vid in ids for c in examples._annotation(paths, vid)["captions"] for w in c["text"].split()})
+    words = sorted({w for vid in ids for c in examples.read_annotation(paths, vid)["captions"]
+                    for w in c["text"].split()})
     tok = Tokenizer(words)
     width = np.load(next(paths.howto_features.glob("*.npy"))).shape[1]
     models = {"a": Tiny(0, width, len(words) + 2), "b": Tiny(1, width, len(words) + 2)}
@@ -47,7 +48,7 @@ def test_row_is_the_alignment_of_the_chosen_model_and_video(setup):
     view, ids = setup
     choice = exp.Choice(video=ids[1], model="b", gamma=0.3, tau=0.2, smooth=False, weak=True)
     row, stat = view.row(choice)
-    v, t, caps, ann = examples._sequences(view.models["b"], view.tokenizer, view.paths, ids[1], 6, view.window)
+    v, t, caps, ann = examples.embed_sequences(view.models["b"], view.tokenizer, view.paths, ids[1], 6, view.window)
     # float32 products: the same math blocked differently by another thread count differs in the last bits
     np.testing.assert_allclose(row["cost"], -(v @ t.T).numpy(), rtol=1e-5, atol=1e-6)  # the cost, computed here
     e = soft_alignment(v[None], t[None], gamma=0.3, tau=0.2, smooth=False, weak=True).real[0].numpy()

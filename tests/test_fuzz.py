@@ -386,14 +386,14 @@ def cli_main_debug(argv):
 def test_an_unknown_video_in_videos_val_is_skipped_counted_and_named(synth, tmp_path, caplog):
     from vttwins.data import read_crosstask
     from vttwins.evaluation import EvalConfig
-    from vttwins.evaluation.step_localization import _videos
+    from vttwins.evaluation.step_localization import annotated_videos
     root = tmp_path / "ct"
     shutil.copytree(synth.root / "crosstask" / "crosstask_release", root)
     task = (root / "tasks_primary.txt").read_text().splitlines()[0].strip()
     with open(root / "videos_val.csv", "a") as f:
         f.write(f"{task},NoSuchVideo1,https://example.invalid\n")
     check("crosstask:unknown_val_video", "skipped",
-          lambda: _videos(read_crosstask(root), EvalConfig()).attrs["unannotated"], "NoSuchVideo1", caplog)
+          lambda: annotated_videos(read_crosstask(root), EvalConfig()).attrs["unannotated"], "NoSuchVideo1", caplog)
 
 
 def test_an_absurd_lr_is_warned(caplog):

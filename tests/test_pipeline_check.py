@@ -105,7 +105,7 @@ def test_cli_check_exits_non_zero_when_a_table_is_outside(dirs, tmp_path, monkey
     ref, new = dirs
     monkeypatch.setattr(pipeline.cli, "RUNS_DIR", tmp_path / "runs")
     demo = [pipeline.NotebookSpec("x", "x", tuple(SPECS.values()))]
-    monkeypatch.setattr(pipeline.cli, "_chosen", lambda only: demo)
+    monkeypatch.setattr(pipeline.cli, "chosen_notebooks", lambda only: demo)
     argv = ["--check", "--no-run", "--results", str(new), "--reference", str(ref), "--profile", "smoke"]
     assert pipeline.cli_main(argv) == 0
     _rewrite(new, "retrieval_demo", MeanR={1: 133.6})

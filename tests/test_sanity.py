@@ -45,8 +45,8 @@ def test_reference_rows_by_hand():
 def test_alignment_sanity_rows_and_the_median_cost_tau(monkeypatch):
     import torch
     v = torch.eye(3, dtype=torch.float64)
-    monkeypatch.setattr(sanity, "_sequences", lambda *a: (v, v.clone(), None, None))
-    monkeypatch.setattr(sanity, "_truth", lambda *a: TOY)
+    monkeypatch.setattr(sanity, "embed_sequences", lambda *a: (v, v.clone(), None, None))
+    monkeypatch.setattr(sanity, "step_truth", lambda *a: TOY)
     table = sanity.alignment_sanity({"m": None}, None, None, ["a", "b"], taus=(0.1, 1.0), smooth_gamma=0.0)
     assert table["model"].tolist() == ["diagonal (uniform warp)", "oracle (true step match)", "m", "m", "m"]
     assert table["tau_kind"].tolist()[2:] == ["fixed", "fixed", "median cost"]

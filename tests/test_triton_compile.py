@@ -42,7 +42,7 @@ def test_every_launch_compiles_to_ptx_for_sm90_and_sm80(compiled):
     proc, rows, out = compiled
     bad = [r for r in rows if "error" in r]
     assert proc.returncode == 0 and rows and not bad, (proc.stdout[-3000:], proc.stderr[-3000:], bad[:2])
-    assert {(r["kernel"], r["arch"]) for r in rows} == {(k, a) for k in ("_fwd_kernel", "_bwd_kernel")
+    assert {(r["kernel"], r["arch"]) for r in rows} == {(k, a) for k in ("fwd_kernel", "bwd_kernel")
                                                          for a in ARCHS}
     for r in rows:
         ptx = (out / r["ptx"]).read_text()
@@ -56,8 +56,8 @@ def test_the_compiled_launches_cover_every_constexpr_dtype_and_the_fused_path(co
     (fp32, fp16, bf16 costs and expected alignments), and launches made by the fused S2DTW path, for each arch."""
     _, rows, _ = compiled
     for arch in ARCHS:
-        fwd = [r for r in rows if r["kernel"] == "_fwd_kernel" and r["arch"] == arch and "error" not in r]
-        bwd = [r for r in rows if r["kernel"] == "_bwd_kernel" and r["arch"] == arch and "error" not in r]
+        fwd = [r for r in rows if r["kernel"] == "fwd_kernel" and r["arch"] == arch and "error" not in r]
+        bwd = [r for r in rows if r["kernel"] == "bwd_kernel" and r["arch"] == arch and "error" not in r]
         flags = {(r["constexprs"]["HARD"], r["constexprs"]["STORE"], r["constexprs"]["WEAK"]) for r in fwd}
         assert flags == {(h, s, w) for h in (False, True) for s in (False, True) for w in (False, True)}
         assert {r["constexprs"]["WEAK"] for r in bwd} == {False, True}

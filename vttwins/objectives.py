@@ -109,7 +109,7 @@ def resolve(loss) -> None:
             setattr(loss, key, obj.defaults[key])
 
 
-class _Names:
+class RegisteredNames:
     """A live, read-only sequence view of registered names (config validation reads the current registry)."""
 
     def __init__(self, sequence: bool | None = None):
@@ -129,6 +129,9 @@ class _Names:
 
     def __repr__(self) -> str:
         return repr(names(self._sequence))
+
+
+_Names = RegisteredNames  # old name, still read by config.py until its rewrite (issue 21); then remove
 
 
 # ------------------------------------------------------------------------------------------- builders

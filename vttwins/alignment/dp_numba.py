@@ -5,7 +5,7 @@ up to 64 pairs in lockstep, so the innermost loop runs over pairs and LLVM vecto
 That needs branch-free, call-free arithmetic: `_exp_neg` and `_log_1to3` below are polynomial versions of exp
 and log on the ranges the softmin needs (numba has no vector math library here): float64 versions (relative
 error ~1e-13) for float64 input, float32 versions (twice the SIMD lanes; exp relative error <~1e-5, which moves
-a softmin by <~gamma * 1e-5) for float32 input, picked at compile time by the `_expn` / `_logn` overloads.
+a softmin by <~gamma * 1e-5) for float32 input, picked at compile time by the `expn` / `logn` overloads.
 The forward stores each cell's three softmin weights, so the backward is multiply-adds only. First call
 compiles (cached on disk by `cache=True`; see the benchmark notes). Full S2DTW on CPU uses fused_numba.py.
 """
@@ -88,22 +88,22 @@ def _log_1to3_32(s):
     return TWO32 * z * acc + (LN2_32 if big else ZERO)
 
 
-def _expn(x):
+def expn(x):
     raise NotImplementedError
 
 
-def _logn(s):
+def logn(s):
     raise NotImplementedError
 
 
-@overload(_expn, jit_options={"fastmath": True, "error_model": "numpy"})
+@overload(expn, jit_options={"fastmath": True, "error_model": "numpy"})
 def _ov_expn(x):
     if x == types.float32:
         return lambda x: _exp_neg32(x)
     return lambda x: _exp_neg(x)
 
 
-@overload(_logn, jit_options={"fastmath": True, "error_model": "numpy"})
+@overload(logn, jit_options={"fastmath": True, "error_model": "numpy"})
 def _ov_logn(s):
     if s == types.float32:
         return lambda s: _log_1to3_32(s)
@@ -113,16 +113,16 @@ def _ov_logn(s):
 # The per-cell loops are separate (not inlined) functions: inlined into the (p, q) loops, LLVM kept them scalar
 # (measured 28 ns/cell vs 4-5 ns/cell); a store flag inside the loop was also slow at large widths.
 @njit(fastmath=True, error_model="numpy", cache=True)
-def _cells_soft(pa, pu, cl, cc, dd, w0, w1, w2, gamma, inv_g, nb):
+def cells_soft(pa, pu, cl, cc, dd, w0, w1, w2, gamma, inv_g, nb):
     """One lattice cell (p, q) for nb pairs: pa/pu/cl = R at diag/up/left, cc = R out, dd = cost, w* = weights."""
     for k in range(nb):
         a, u, l = pa[k], pu[k], cl[k]
         m = min(a, min(u, l))
-        ea = _expn((m - a) * inv_g)                          # the minimal argument gives exp(0) = 1 exactly
-        eu = _expn((m - u) * inv_g)
-        el = _expn((m - l) * inv_g)
+        ea = expn((m - a) * inv_g)                          # the minimal argument gives exp(0) = 1 exactly
+        eu = expn((m - u) * inv_g)
+        el = expn((m - l) * inv_g)
         s = ea + eu + el                                     # in [1, 3]
-        cc[k] = dd[k] + m - gamma * _logn(s)
+        cc[k] = dd[k] + m - gamma * logn(s)
         inv = ONE / s
         w0[k] = ea * inv
         w1[k] = eu * inv
@@ -130,17 +130,17 @@ def _cells_soft(pa, pu, cl, cc, dd, w0, w1, w2, gamma, inv_g, nb):
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
-def _cells_soft_value(pa, pu, cl, cc, dd, gamma, inv_g, nb):
+def cells_soft_value(pa, pu, cl, cc, dd, gamma, inv_g, nb):
     """Forward-only variant (no weights kept)."""
     for k in range(nb):
         a, u, l = pa[k], pu[k], cl[k]
         m = min(a, min(u, l))
-        s = _expn((m - a) * inv_g) + _expn((m - u) * inv_g) + _expn((m - l) * inv_g)
-        cc[k] = dd[k] + m - gamma * _logn(s)
+        s = expn((m - a) * inv_g) + expn((m - u) * inv_g) + expn((m - l) * inv_g)
+        cc[k] = dd[k] + m - gamma * logn(s)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
-def _cells_hard(pa, pu, cl, cc, dd, w0, w1, w2, nb, store):
+def cells_hard(pa, pu, cl, cc, dd, w0, w1, w2, nb, store):
     """gamma = 0: exact min; one-hot weights, ties to diag, then up, then left."""
     for k in range(nb):
         a, u, l = pa[k], pu[k], cl[k]
@@ -174,12 +174,12 @@ def _forward_chunk(D, lp, lq, gamma, big, b0, nb, W, rend, store):
         for q in range(1, Q + 1):
             wq = W[p - 1, q - 1] if store else W[0, 0]
             if gamma > 0 and store:
-                _cells_soft(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
+                cells_soft(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
                             wq[0, b0:b1], wq[1, b0:b1], wq[2, b0:b1], gamma, inv_g, nb)
             elif gamma > 0:
-                _cells_soft_value(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1], gamma, inv_g, nb)
+                cells_soft_value(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1], gamma, inv_g, nb)
             else:
-                _cells_hard(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
+                cells_hard(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
                             wq[0, b0:b1], wq[1, b0:b1], wq[2, b0:b1], nb, store)
         for k in range(nb):
             if lp[b0 + k] == p:

@@ -3,7 +3,7 @@ one prange task per pair (so both threads work whenever B >= 2). Same contract a
 
 Cell (p, q) of anti-diagonal d = p + q is stored at [d, p]. Its three predecessors then sit at [d-2, p-1] (diag),
 [d-1, p-1] (up) and [d-1, p] (left): for one diagonal all three are contiguous, shifted slices, so the per-cell
-softmin of dp_numba.py (`_cells_soft`, the same polynomial exp/log, the same gamma = 0 tie rule: diag, then up,
+softmin of dp_numba.py (`cells_soft`, the same polynomial exp/log, the same gamma = 0 tie rule: diag, then up,
 then left) runs vectorised over the whole diagonal. R keeps three rotating diagonals; the forward stores the
 softmin weights skewed (B, P+Q+1, 3, P+2), and the backward runs E over three rotating diagonals and scatters
 each one into the caller's (B, P, Q) layout. Each pair runs only its own (lp, lq) sub-lattice: cells beyond its
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from numba import njit, prange
 
-from .dp_numba import BIG, BIG32, ONE, ZERO, _cells_hard, _cells_soft, _cells_soft_value
+from .dp_numba import BIG, BIG32, ONE, ZERO, cells_hard, cells_soft, cells_soft_value
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
@@ -40,13 +40,13 @@ def _forward_pair(D, b, P, Q, gamma, big, W, store):
         _gather_diag(D, b, d, lo, hi, dd)
         k = d - 2
         if gamma > 0 and store:
-            _cells_soft(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
+            cells_soft(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
                         W[b, k, 0, lo:hi + 1], W[b, k, 1, lo:hi + 1], W[b, k, 2, lo:hi + 1], gamma, inv_g, n)
         elif gamma > 0:
-            _cells_soft_value(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
+            cells_soft_value(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
                               gamma, inv_g, n)
         else:
-            _cells_hard(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
+            cells_hard(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
                         W[b, k, 0, lo:hi + 1], W[b, k, 1, lo:hi + 1], W[b, k, 2, lo:hi + 1], n, store)
         r0[lo - 1] = big                                  # the neighbours just outside read as +inf ...
         r0[hi + 1] = big

@@ -43,7 +43,7 @@ def _softmin3(a, u, l, gamma, HARD: tl.constexpr):
 
 
 @triton.jit
-def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
+def fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
                 HARD: tl.constexpr, STORE: tl.constexpr, WEAK: tl.constexpr, BLOCK: tl.constexpr):
     b = tl.program_id(0)
     P = tl.load(LP + b).to(tl.int32)
@@ -88,7 +88,7 @@ def _fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
 
 
 @triton.jit
-def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, BLOCK: tl.constexpr):
+def bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, BLOCK: tl.constexpr):
     b = tl.program_id(0)
     P = tl.load(LP + b).to(tl.int32)
     Q = tl.load(LQ + b).to(tl.int32)
@@ -96,7 +96,7 @@ def _bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, 
     wrow = WT + b * NK * 3 * RW
     offs = tl.arange(0, BLOCK)
     d = P + Q
-    while d >= 2:                                                          # `while`: see _fwd_kernel
+    while d >= 2:                                                          # `while`: see fwd_kernel
         lo, hi = tl.maximum(1, d - Q), tl.minimum(P, d - 1)
         lo1, hi1 = tl.maximum(1, d + 1 - Q), tl.minimum(P, d)             # successors' diagonals (empty past end)
         lo2, hi2 = tl.maximum(1, d + 2 - Q), tl.minimum(P, d + 1)
@@ -145,7 +145,7 @@ def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: flo
     R = torch.empty((B, 3, RW), dtype=torch.float32, device=D.device)
     Wt = torch.empty((B, NK, 3, RW) if need_grad else (1, 1, 3, 1), dtype=torch.float32, device=D.device)
     rend = torch.empty(B, dtype=torch.float32, device=D.device)
-    _fwd_kernel[(B,)](D, lp, lq, R, Wt, rend, *D.stride(), RW, NK, float(gamma), float(tau), HARD=gamma == 0,
+    fwd_kernel[(B,)](D, lp, lq, R, Wt, rend, *D.stride(), RW, NK, float(gamma), float(tau), HARD=gamma == 0,
                       STORE=need_grad, WEAK=weak, BLOCK=_block(P, Q))
     return rend, Wt
 
@@ -165,7 +165,7 @@ def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: tor
     P, Q = _lattice(like.shape, weak)
     out = torch.zeros_like(like)
     EB = torch.empty((B, 3, P + 1), dtype=torch.float32, device=like.device)
-    _bwd_kernel[(B,)](Wt, lp, lq, EB, out, *out.stride(), P + 1, P + Q - 1, WEAK=weak, BLOCK=_block(P, Q))
+    bwd_kernel[(B,)](Wt, lp, lq, EB, out, *out.stride(), P + 1, P + Q - 1, WEAK=weak, BLOCK=_block(P, Q))
     return out
 
 

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from numba import njit, prange
 
-from .dp_numba import BIG, BIG32, ONE, _expn, _logn
-from .dp_numba import _cells_soft as _dp_cells, _cells_soft_value as _dp_cells_value  # same cell maths
+from .dp_numba import BIG, BIG32, ONE, expn, logn
+from .dp_numba import cells_soft as _dp_cells, cells_soft_value as _dp_cells_value  # same cell maths
 
 LN3 = math.log(3.0)
 LANES = 64
@@ -39,11 +39,11 @@ def _smooth_cells(cd, cu, cl, cc, w0, w1, w2, gs, inv_gs, nb):
     for k in range(nb):
         a, u, l = cd[k], cu[k], cl[k]
         m = min(a, min(u, l))
-        ea = _expn((m - a) * inv_gs)
-        eu = _expn((m - u) * inv_gs)
-        el = _expn((m - l) * inv_gs)
+        ea = expn((m - a) * inv_gs)
+        eu = expn((m - u) * inv_gs)
+        el = expn((m - l) * inv_gs)
         s = ea + eu + el
-        cc[k] = cc[k] + (m - gs * _logn(s))
+        cc[k] = cc[k] + (m - gs * logn(s))
         inv = ONE / s
         w0[k] = ea * inv
         w1[k] = eu * inv
@@ -56,11 +56,11 @@ def _dp_cells_tau(pa, pu, cl, cc, tau, w0, w1, w2, gamma, inv_g, nb):
     for k in range(nb):
         a, u, l = pa[k], pu[k], cl[k]
         m = min(a, min(u, l))
-        ea = _expn((m - a) * inv_g)
-        eu = _expn((m - u) * inv_g)
-        el = _expn((m - l) * inv_g)
+        ea = expn((m - a) * inv_g)
+        eu = expn((m - u) * inv_g)
+        el = expn((m - l) * inv_g)
         s = ea + eu + el
-        cc[k] = tau + m - gamma * _logn(s)
+        cc[k] = tau + m - gamma * logn(s)
         inv = ONE / s
         w0[k] = ea * inv
         w1[k] = eu * inv
@@ -73,8 +73,8 @@ def _dp_cells_tau_value(pa, pu, cl, cc, tau, gamma, inv_g, nb):
     for k in range(nb):
         a, u, l = pa[k], pu[k], cl[k]
         m = min(a, min(u, l))
-        s = _expn((m - a) * inv_g) + _expn((m - u) * inv_g) + _expn((m - l) * inv_g)
-        cc[k] = tau + m - gamma * _logn(s)
+        s = expn((m - a) * inv_g) + expn((m - u) * inv_g) + expn((m - l) * inv_g)
+        cc[k] = tau + m - gamma * logn(s)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)

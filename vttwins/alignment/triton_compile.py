@@ -54,13 +54,13 @@ class _Recorder:
 @contextmanager
 def _recording(sink: list, path: list):
     from . import dp_triton
-    saved = dp_triton._fwd_kernel, dp_triton._bwd_kernel
-    dp_triton._fwd_kernel = _Recorder(saved[0], sink, path)
-    dp_triton._bwd_kernel = _Recorder(saved[1], sink, path)
+    saved = dp_triton.fwd_kernel, dp_triton.bwd_kernel
+    dp_triton.fwd_kernel = _Recorder(saved[0], sink, path)
+    dp_triton.bwd_kernel = _Recorder(saved[1], sink, path)
     try:
         yield
     finally:
-        dp_triton._fwd_kernel, dp_triton._bwd_kernel = saved
+        dp_triton.fwd_kernel, dp_triton.bwd_kernel = saved
 
 
 def _dp_cases(dtypes):

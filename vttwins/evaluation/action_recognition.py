@@ -41,7 +41,7 @@ def read_videos(dataset, config: EvalConfig, kind: str = "hmdb") -> pd.DataFrame
     return df
 
 
-def _video_dir(label: str, kind: str) -> str | None:
+def video_dir(label: str, kind: str) -> str | None:
     """HMDB keeps videos under <action>/; a UCF video_id already holds its class folder."""
     return str(label) if kind == "hmdb" else None
 
@@ -55,7 +55,7 @@ def video_windows(model, dataset, videos: pd.DataFrame, config: EvalConfig, mode
     device = model_device(model)
     feats, embs, keep, raw = [], [], [], []
     for i, row in enumerate(videos.itertuples(index=False)):
-        sub = _video_dir(row.label, kind)
+        sub = video_dir(row.label, kind)
 
         def read(row=row, sub=sub):
             starts = even_starts(src.duration(row.video_id, sub), config.action_windows, src.clip_seconds)

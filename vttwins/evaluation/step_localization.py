@@ -34,7 +34,7 @@ def _source(dataset, mode: str, config: EvalConfig) -> WindowSource:
                         features=dataset_path(dataset, "crosstask", "features", required=mode == "feature"))
 
 
-def _videos(data, config: EvalConfig) -> pd.DataFrame:
+def annotated_videos(data, config: EvalConfig) -> pd.DataFrame:
     """Annotated videos of the chosen split (task, video_id), in file order."""
     ann = data.annotations[["task", "video_id"]].astype(str).drop_duplicates()
     vids = data.videos.astype({"task": str, "video_id": str})
@@ -97,7 +97,7 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
     ann = data.annotations.astype({"task": str, "video_id": str})
     results = {"standard": [], "ordered": []}
     gts = []
-    for row in _videos(data, config).itertuples(index=False):
+    for row in annotated_videos(data, config).itertuples(index=False):
         steps = step_emb[row.task]
         emb = guarded(config, f"crosstask video {row.video_id}",
                       lambda: _second_embeddings(model, src, row.task, row.video_id, config))

@@ -66,10 +66,10 @@ def msrvtt_items(dataset, config: EvalConfig):
 def crosstask_items(dataset, config: EvalConfig):
     from vttwins.data import read_crosstask
 
-    from .step_localization import _videos
+    from .step_localization import annotated_videos
     root = dataset_path(dataset, "crosstask", "root")
     data = read_crosstask(root)
-    videos = _videos(data, config)
+    videos = annotated_videos(data, config)
     segs = data.annotations.astype({"task": str, "video_id": str}).merge(videos, on=["task", "video_id"])
     segs = segs.assign(source=[str(root / "annotations" / f"{t}_{v}.csv") for t, v in zip(segs["task"],
                                                                                             segs["video_id"])])
@@ -85,8 +85,8 @@ def crosstask_items(dataset, config: EvalConfig):
 
 
 def action_items(dataset, config: EvalConfig):
-    from .action_recognition import _video_dir, class_names, read_videos
+    from .action_recognition import video_dir, class_names, read_videos
     videos = read_videos(dataset, config, config.action_dataset)
-    subdir = [_video_dir(label, config.action_dataset) for label in videos["label"]]
+    subdir = [video_dir(label, config.action_dataset) for label in videos["label"]]
     items = pd.DataFrame({"video_id": videos["video_id"].astype(str), "subdir": subdir})
     return items, [t for t in class_names(videos, config) if t is not None]

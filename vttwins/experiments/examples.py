@@ -44,7 +44,7 @@ def data_summary(paths) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["quantity", "value"])
 
 
-def _annotation(paths, video_id: str) -> dict:
+def read_annotation(paths, video_id: str) -> dict:
     return json.loads((Path(paths.howto_annotations) / f"{video_id}.json").read_text())
 
 
@@ -57,7 +57,7 @@ def example_video(paths, index: int, frames: int = 8) -> dict:
     from vttwins.data.video import read_clip
 
     vid = howto_ids(paths)[index]
-    ann = _annotation(paths, vid)
+    ann = read_annotation(paths, vid)
     duration = float(ann["duration"])
     fps = frames / duration
     clip = read_clip(Path(paths.howto_videos) / f"{vid}.mp4", 0.0, num_frames=frames, fps=fps, size=None)
@@ -73,7 +73,7 @@ def caption_offsets(paths) -> pd.DataFrame:
     """Per caption of every pretraining video: kind (step / filler / empty) and offset from its step (s)."""
     rows = []
     for vid in howto_ids(paths):
-        for c in _annotation(paths, vid)["captions"]:
+        for c in read_annotation(paths, vid)["captions"]:
             rows.append({"video_id": vid, "kind": c["kind"], "offset": float(c.get("offset") or 0.0)})
     return pd.DataFrame(rows)
 
@@ -95,11 +95,11 @@ def heldout_videos(config: Config, n: int, out_dir: str | Path):
     return paths
 
 
-def _sequences(model, tokenizer, paths, video_id: str, n_clips: int, window: int):
+def embed_sequences(model, tokenizer, paths, video_id: str, n_clips: int, window: int):
     """First `n_clips` non-empty captions of a video, one feature window at each caption's start, embedded."""
     from vttwins.data.features import feature_window, load_features
 
-    ann = _annotation(paths, video_id)
+    ann = read_annotation(paths, video_id)
     caps = [c for c in ann["captions"] if c["text"]][:n_clips]
     feats = load_features(Path(paths.howto_features) / f"{video_id}.mp4.npy")
     x = torch.from_numpy(np.stack([feature_window(feats, c["start"], window) for c in caps]))
@@ -109,7 +109,7 @@ def _sequences(model, tokenizer, paths, video_id: str, n_clips: int, window: int
     return v, t, caps, ann
 
 
-def _truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
+def step_truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
     """(clip, caption) pairs that share a true step: the step under clip k's window vs. caption j's step."""
     def step_at(t):
         for i, s in enumerate(ann["steps"]):
@@ -129,8 +129,8 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
     """Panels (for plots.alignment_panels) and hard-path statistics of DTW, soft-DTW and S2DTW per video."""
     rows, stats = [], []
     for vid in video_ids:
-        v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
-        truth = _truth(caps, ann, window)
+        v, t, caps, ann = embed_sequences(model, tokenizer, paths, vid, n_clips, window)
+        truth = step_truth(caps, ann, window)
         for label, o in METHODS.items():
             row, stat = alignment_row(v, t, truth, f"{vid} · readout: {label} on the {_MODELS.get(stage, stage)} model", gamma=o["gamma"], smooth=o["smooth"],
                                       weak=o["weak"], smooth_gamma=smooth_gamma, tau=tau)
@@ -200,15 +200,15 @@ def path_counts(truth: np.ndarray, pairs, unmatched_x, unmatched_y) -> dict[str,
             "cells": int(truth.size)}
 
 
-def _ratio(hits: int, total: int) -> float:
+def percent(hits: int, total: int) -> float:
     return 100.0 * hits / total if total else float("nan")
 
 
 def rates(counts: pd.DataFrame) -> dict[str, float]:
     """Micro-averaged precision/recall (percent) over videos from `path_counts` rows."""
     s = counts.sum()
-    return {"pair_precision": _ratio(s.pair_hits, s.pairs), "pair_recall": _ratio(s.pair_hits, s.true_pairs),
-            "skip_caption_precision": _ratio(s.skip_y_hits, s.skip_y),
-            "skip_caption_recall": _ratio(s.skip_y_hits, s.true_skip_y),
-            "skip_clip_precision": _ratio(s.skip_x_hits, s.skip_x),
-            "skip_clip_recall": _ratio(s.skip_x_hits, s.true_skip_x), "videos": int(len(counts))}
+    return {"pair_precision": percent(s.pair_hits, s.pairs), "pair_recall": percent(s.pair_hits, s.true_pairs),
+            "skip_caption_precision": percent(s.skip_y_hits, s.skip_y),
+            "skip_caption_recall": percent(s.skip_y_hits, s.true_skip_y),
+            "skip_clip_precision": percent(s.skip_x_hits, s.skip_x),
+            "skip_clip_recall": percent(s.skip_x_hits, s.true_skip_x), "videos": int(len(counts))}

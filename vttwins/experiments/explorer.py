@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .examples import _sequences, _truth, alignment_row
+from .examples import alignment_row, embed_sequences, step_truth
 
 SESSION_ENV = "JPY_SESSION_NAME"  # set by jupyter_server for the kernels of its sessions (JupyterLab, Notebook 7)
 MODES = ("auto", "widgets", "static")
@@ -64,9 +64,9 @@ class AlignmentExplorer:
             raise ValueError(f"video: {video!r} is not one of the explorer's {len(self.video_ids)} videos")
         key = (model, video)
         if key not in self._embedded:
-            v, t, caps, ann = _sequences(self.models[model], self.tokenizer, self.paths, video, self.n_clips,
+            v, t, caps, ann = embed_sequences(self.models[model], self.tokenizer, self.paths, video, self.n_clips,
                                          self.window)
-            self._embedded[key] = (v, t, _truth(caps, ann, self.window))
+            self._embedded[key] = (v, t, step_truth(caps, ann, self.window))
         return self._embedded[key]
 
     def row(self, choice: Choice) -> tuple[dict, dict]:

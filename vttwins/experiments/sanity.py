@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .examples import _sequences, _truth, path_counts, rates
+from .examples import embed_sequences, path_counts, rates, step_truth
 
 TAUS = (0.1, 0.3, 0.5, 1.0)
 ORACLE_TAU = 0.05  # cheaper than a false pair (+1), far dearer than a true one (-1)
@@ -83,8 +83,8 @@ def alignment_sanity(models: dict, tokenizer, paths, video_ids: Sequence[str], n
     for label, model in models.items():
         seqs = []
         for vid in video_ids:
-            v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
-            seqs.append((v, t, _truth(caps, ann, window)))
+            v, t, caps, ann = embed_sequences(model, tokenizer, paths, vid, n_clips, window)
+            seqs.append((v, t, step_truth(caps, ann, window)))
         if truths is None:
             truths = [tr for _, _, tr in seqs]
             rows += reference_rows(truths)

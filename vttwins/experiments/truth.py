@@ -8,7 +8,7 @@ skip filler captions and unnarrated clips? (the paper's weak-alignment claim, do
 Every model is scored with the same scorer -- the hard (gamma = 0) path of the released S2DTW lattice (smoothing,
 skip cost `tau`) on cosine costs of its clip and caption embeddings -- so the columns compare what the embeddings
 learned, not which alignment an objective trains with. Clips sit at the first `n_clips` non-empty captions' starts
-(`examples._sequences`); the truth of (clip, caption) is "the step under the clip's window is the caption's step".
+(`examples.embed_sequences`); the truth of (clip, caption) is "the step under the clip's window is the caption's step".
 A caption no clip shares a step with (filler, or its step has no clip) should be skipped; so should a clip whose
 step no caption narrates.
 """
@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .examples import _ratio, _sequences, _truth, howto_ids, path_counts, rates  # noqa: F401  (re-exported)
+from .examples import embed_sequences, howto_ids, path_counts, percent, rates, step_truth  # noqa: F401  (re-exported)
 
 COLUMNS = ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
            "skip_clip_precision", "skip_clip_recall")
@@ -35,39 +35,39 @@ def score_model(model, tokenizer, paths, video_ids: Sequence[str] | None = None,
 
     rows = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
-        v, t, caps, ann = _sequences(model, tokenizer, paths, vid, n_clips, window)
+        v, t, caps, ann = embed_sequences(model, tokenizer, paths, vid, n_clips, window)
         path = hard_path(v[None], t[None], smooth_gamma=smooth_gamma, tau=tau)[0]
-        rows.append(path_counts(_truth(caps, ann, window), path.pairs.tolist(), path.unmatched_x.tolist(),
+        rows.append(path_counts(step_truth(caps, ann, window), path.pairs.tolist(), path.unmatched_x.tolist(),
                                 path.unmatched_y.tolist()))
     return rates(pd.DataFrame(rows))
 
 
 def chance_row(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, window: int = 4) -> dict:
     """Precision of a uniformly random pair / skip (the base rates of the truth); recall has no chance level."""
-    from .examples import _annotation
+    from .examples import read_annotation
 
     rows = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
-        ann = _annotation(paths, vid)
+        ann = read_annotation(paths, vid)
         caps = [c for c in ann["captions"] if c["text"]][:n_clips]
-        truth = _truth(caps, ann, window)
+        truth = step_truth(caps, ann, window)
         rows.append({"hit": truth.sum(), "cells": truth.size, "sy": (~truth.any(0)).sum(), "m": truth.shape[1],
                      "sx": (~truth.any(1)).sum(), "n": truth.shape[0]})
     s = pd.DataFrame(rows).sum()
-    return {"pair_precision": _ratio(s.hit, s.cells), "pair_recall": float("nan"),
-            "skip_caption_precision": _ratio(s.sy, s.m), "skip_caption_recall": float("nan"),
-            "skip_clip_precision": _ratio(s.sx, s.n), "skip_clip_recall": float("nan"), "videos": int(len(rows))}
+    return {"pair_precision": percent(s.hit, s.cells), "pair_recall": float("nan"),
+            "skip_caption_precision": percent(s.sy, s.m), "skip_caption_recall": float("nan"),
+            "skip_clip_precision": percent(s.sx, s.n), "skip_clip_recall": float("nan"), "videos": int(len(rows))}
 
 
 def truth_matrices(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
                    window: int = 4) -> list[np.ndarray]:
     """The (clip, caption) truth `(N, M)` bool of every video, as `score_model` builds it (no model needed)."""
-    from .examples import _annotation
+    from .examples import read_annotation
 
     out = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
-        ann = _annotation(paths, vid)
-        out.append(_truth([c for c in ann["captions"] if c["text"]][:n_clips], ann, window))
+        ann = read_annotation(paths, vid)
+        out.append(step_truth([c for c in ann["captions"] if c["text"]][:n_clips], ann, window))
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Sequence
 from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name
 from vttwins.pipeline import check
 from vttwins.pipeline.context import GRID_ENV, check_grid_overrides, results_root
-from vttwins.pipeline.runner import PipelineError, _chosen, run_pipeline
+from vttwins.pipeline.runner import PipelineError, chosen_notebooks, run_pipeline
 from vttwins.pipeline.world import parse_world
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         return 0
     new_dir = Path(results_dir) if results_dir is not None else results_root(
         args.profile, [parse_world(w) for w in args.world])
-    names = [t.name for nb in _chosen(args.only) for t in nb.tables]
+    names = [t.name for nb in chosen_notebooks(args.only) for t in nb.tables]
     with tempfile.TemporaryDirectory(prefix="vttwins-reference-") as scratch:
         reference = check.resolve_reference(args.reference, scratch)
         if reference.resolve() == new_dir.resolve():

@@ -63,7 +63,7 @@ def check_outputs(nb: NotebookSpec, results_dir: str | os.PathLike) -> list[str]
 
 
 @contextmanager
-def _environment(**values: str) -> Iterator[None]:
+def kernel_environment(**values: str) -> Iterator[None]:
     """Set environment variables for the kernels papermill starts (they inherit ours), restore afterwards."""
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -125,7 +125,7 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     results_dir = Path(results_dir) if results_dir is not None else results_root(profile, added)
     check_results_dir(name, results_dir, added)
     params = profile_notebook_params(profile)
-    chosen = _chosen(only)
+    chosen = chosen_notebooks(only)
     for nb in chosen:  # fail before running anything when a profile and a notebook disagree
         check_parameters(nb.name, params[nb.name], where=str(profile_path(profile)))
     timeout_s = timeout_s or CELL_TIMEOUT_S.get(name, 3600)
@@ -134,7 +134,7 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
            "VTTWINS_SOURCE_DIGEST": run_source_digest(), _results.REVISION_ENV: _results.git_revision(),
            WORLD_ENV: to_env(added) if added else ""}
-    with _environment(**env):
+    with kernel_environment(**env):
         for i, nb in enumerate(chosen, 1):
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"
             log.info("[%d/%d] %s (profile %s) -> %s ...", i, len(chosen), nb.name, name, results_dir)
@@ -181,7 +181,7 @@ def write_claims_step(results_dir: str | os.PathLike) -> bool:
     return True
 
 
-def _chosen(only: Sequence[str] | None) -> list[NotebookSpec]:
+def chosen_notebooks(only: Sequence[str] | None) -> list[NotebookSpec]:
     chosen = [nb for nb in NOTEBOOKS if not only or nb.name in only]
     if only and len(chosen) != len(set(only)):
         raise ValueError(f"--only names unknown notebooks: {sorted(set(only) - {nb.name for nb in chosen})}")

@@ -20,7 +20,7 @@ import yaml
 from vttwins import results as _results
 from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name, profile_path
 from vttwins.pipeline import check
-from vttwins.pipeline.runner import _chosen, _environment, run_pipeline
+from vttwins.pipeline.runner import chosen_notebooks, kernel_environment, run_pipeline
 
 log = logging.getLogger(__name__)
 RUNS_ENV = "VTTWINS_RUNS"
@@ -47,7 +47,7 @@ def run_variant(profile: str, variant: str, only: Sequence[str] | None, timeout_
     folder = RUNS_DIR / f"variation-{profile_name(profile)}" / variant
     env, data_changes = VARIANTS[variant]
     yaml_path = variant_profile(profile, data_changes, folder)
-    with _environment(**env, **{RUNS_ENV: str(folder / "runs")}):
+    with kernel_environment(**env, **{RUNS_ENV: str(folder / "runs")}):
         run_pipeline(str(yaml_path), folder / "results", only=only, timeout_s=timeout_s, write_readme=False)
     return folder / "results"
 
@@ -82,7 +82,7 @@ def report(profile: str, notebooks: Sequence[str], dirs: dict[str, Path], names:
 def run_variation_study(profile: str = "default", only: Sequence[str] | None = None, *,
                         timeout_s: int | None = None, out: str | os.PathLike | None = None) -> int:
     """Run every variant, then write the comparison (default `results/REPRODUCIBILITY.md`)."""
-    chosen = _chosen(only)
+    chosen = chosen_notebooks(only)
     dirs = {variant: run_variant(profile, variant, only, timeout_s) for variant in VARIANTS}
     names = [t.name for nb in chosen for t in nb.tables]
     text = report(profile, [nb.name for nb in chosen], dirs, names)
