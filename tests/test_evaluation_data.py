@@ -279,7 +279,7 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
                                                                                   caplog):
     """`evaluate --run R --set eval.paths.*` on data the run never saw: every given path is used and recorded,
     a task without its inputs is skipped with a WARNING, and a task that fails keeps the tables before it."""
-    import vttwins.training
+    import vttwins.evaluation.run
     from vttwins.config import config_from_dict
     from vttwins.evaluation.cli import cli_main
 
@@ -287,7 +287,7 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
                                "model": {"mode": "feature"}, "train": {"steps": 1},
                                "eval": {"feature_window": 1, "ordered_chance_draws": 5,
                                         "paths": {"youcook2_csv": str(tmp_path / "stale.csv")}}})
-    monkeypatch.setattr(vttwins.training, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
+    monkeypatch.setattr(vttwins.evaluation.run, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
     run = tmp_path / "run"
     given = [f"eval.paths.{k}={v}" for k, v in sets.items() if not k.startswith("action")]
     with caplog.at_level("WARNING", logger="vttwins.evaluation.run"):

@@ -67,10 +67,10 @@ def test_evaluate_writes_items_beside_its_cache(tmp_path, monkeypatch):
                           "split": "val", "item": ["a", "b"], "score": [100.0, 0.0], "weight": 1.0})
     from vttwins.evaluation.common import with_items
 
-    monkeypatch.setattr("vttwins.training.load_trained", lambda d: (None, None, None))
-    monkeypatch.setattr("vttwins.evaluation.run.eval_config", lambda c, **k: None)
-    monkeypatch.setattr("vttwins.evaluation.run.run_dataset", lambda c: None)
-    monkeypatch.setattr("vttwins.evaluation.evaluate_model",
+    monkeypatch.setattr(runs, "load_trained", lambda d: (None, None, None))
+    monkeypatch.setattr(runs, "eval_config", lambda c, **k: None)
+    monkeypatch.setattr(runs, "run_dataset", lambda c: None)
+    monkeypatch.setattr(runs, "evaluate_model",
                         lambda *a: {"youcook2": with_items(fake.copy(), items)})
     out = runs.evaluate(tmp_path, ["youcook2"])
     assert out["value"].tolist() == [50.0]

@@ -110,6 +110,12 @@ def test_no_private_name_is_used_across_our_modules():
     assert uses == [], "make the name public or move the helper where it is used:\n" + "\n".join(map(str, uses))
 
 
+def test_every_function_level_import_of_ours_says_what_it_defers():
+    bad = undeclared_deferred_imports(ROOT)
+    assert bad == [], ("move these imports to module level, or say on the same or previous line "
+                       f"`{DEFERRED} <heavy dependency or cycle>`:\n" + "\n".join(map(str, bad)))
+
+
 @pytest.fixture
 def planted(tmp_path):
     """A toy package `vttwins` under tmp_path with one file per planted case."""
@@ -152,3 +158,4 @@ def test_the_deferred_import_check_finds_planted_imports(planted):
             """),
     })
     assert undeclared_deferred_imports(root) == [("vttwins/a.py", 6), ("vttwins/b.py", 5), ("vttwins/b.py", 12)]
+

@@ -93,7 +93,6 @@ def test_past_timings_come_from_the_newest_run_of_the_same_name(tmp_path):
 
 
 def test_ensure_run_reports_start_steps_done_and_records_its_time(tmp_path, monkeypatch):
-    import vttwins.training
     from vttwins.config import load_config
     from vttwins.experiments import runs
 
@@ -106,7 +105,7 @@ def test_ensure_run_reports_start_steps_done_and_records_its_time(tmp_path, monk
         (out / "model.pt").write_bytes(b"x")
         return out
 
-    monkeypatch.setattr(vttwins.training, "fit", fake_fit)
+    monkeypatch.setattr(runs, "fit", fake_fit)
     monkeypatch.setattr(runs, "ensure_data", lambda cfg: None)
     monkeypatch.setenv(pr.PROGRESS_ENV, str(tmp_path / "p.jsonl"))
     cfg = load_config("smoke", ["train.steps=3"])

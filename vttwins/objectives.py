@@ -141,7 +141,7 @@ def build_sequence(loss, objective: Objective):
     import torch
     from torch import nn
 
-    from vttwins import losses
+    from vttwins import losses  # deferred: torch
 
     options = dict(objective.options)
     cls = getattr(losses, options.pop("loss_class", "SequenceContrastiveLoss"))
@@ -168,14 +168,14 @@ def _clip_only(loss) -> None:
 
 
 def _build_mil_nce(loss, objective):
-    from vttwins.losses import MILNCELoss
+    from vttwins.losses import MILNCELoss  # deferred: torch
 
     _clip_only(loss)
     return MILNCELoss(num_candidates=loss.num_candidates, temperature=loss.temperature)
 
 
 def _build_clip_nce(loss, objective):
-    from vttwins.losses import ClipInfoNCELoss
+    from vttwins.losses import ClipInfoNCELoss  # deferred: torch
 
     _clip_only(loss)
     return ClipInfoNCELoss(temperature=loss.temperature)

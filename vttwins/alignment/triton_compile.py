@@ -53,7 +53,7 @@ class _Recorder:
 
 @contextmanager
 def _recording(sink: list, path: list):
-    from . import dp_triton
+    from . import dp_triton  # deferred: triton
     saved = dp_triton.fwd_kernel, dp_triton.bwd_kernel
     dp_triton.fwd_kernel = _Recorder(saved[0], sink, path)
     dp_triton.bwd_kernel = _Recorder(saved[1], sink, path)
@@ -79,7 +79,7 @@ def _dp_cases(dtypes):
 def record_launches(dtypes=None) -> list[Launch]:
     """Every launch the dp and fused launchers make over the cases of `_dp_cases` (dtypes: default, all the
     triton backend serves) and the fused S2DTW forward/backward (soft, with and without gradient, both sizes)."""
-    from . import backends, dp_triton, fused_triton
+    from . import backends, dp_triton, fused_triton  # deferred: triton
     dtypes = dtypes or backends.BACKENDS["triton"].dtypes
     sink, path = [], ["dp"]
     with _recording(sink, path), torch.no_grad():

@@ -26,7 +26,7 @@ import numpy as np
 from .captions import CaptionStore, clean_captions
 from .features import feature_header, feature_path, load_features
 from .howto100m import read_howto_csv
-from .video import find_video
+from .video import find_video, probe_video
 
 log = logging.getLogger(__name__)
 COLUMNS = ["set", "item", "status", "count", "width", "path", "detail"]
@@ -189,7 +189,6 @@ def _videos(root, listed: dict, sample: int) -> dict:
             found.append(find_video(root, rel))
         except READ_ERRORS as err:
             bad.append(str(err))
-    from .video import probe_video
     picked = sample_ids(found, sample)
     for path in picked:
         try:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vttwins.data import read_action_csv
+
 from . import chance, metrics
 from .common import dataset_path, encode_batches, encode_text, guarded, labelled, make_table, model_device, \
     maybe_normalize, resolve_mode, resolve_model
@@ -32,7 +34,6 @@ log = logging.getLogger(__name__)
 
 def read_videos(dataset, config: EvalConfig, kind: str = "hmdb") -> pd.DataFrame:
     """The action CSV; `max_videos` keeps that many, taken round-robin over the classes, in file order."""
-    from vttwins.data import read_action_csv
     df = read_action_csv(dataset_path(dataset, "action", "csv"), dataset=kind).reset_index(drop=True)
     if config.max_videos is not None and config.max_videos < len(df):
         # round-robin over the classes (every class keeps videos; the first rows alone may be one per class)

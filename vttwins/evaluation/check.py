@@ -25,8 +25,14 @@ import sys
 
 import pandas as pd
 
+from vttwins.config import load_config
+from vttwins.data.captions import CaptionStore
 from vttwins.data.check import (READ_ERRORS, check_pretraining, feature_headers, feature_values,
                                 files_row, format_rows, gate, odd_widths, problems, row, sample_ids)
+from vttwins.data.howto100m import read_howto_csv
+from vttwins.data.synth import synth_paths
+from vttwins.errors import split_overrides
+from vttwins.models import Tokenizer
 
 from .common import missing_words
 from .config import EvalConfig
@@ -176,7 +182,6 @@ def config_inputs(config) -> tuple[dict, dict]:
     {eval.paths key: path}) a config names; SynthHowTo paths for a synthetic config (never generated here)."""
     from pathlib import Path
 
-    from vttwins.data.synth import synth_paths
     data, down = config.data, {}
     if data.synthetic:
         sp = synth_paths(data.root)
@@ -194,9 +199,6 @@ def config_inputs(config) -> tuple[dict, dict]:
 def vocabulary(pre: dict, max_videos: int = 2000):
     """(Tokenizer or None, how it was made): dict.npy, else the words of the pretraining captions (all of them
     up to `max_videos` listed videos, as training builds it; a sample beyond, so coverage is then an estimate)."""
-    from vttwins.data.captions import CaptionStore
-    from vttwins.data.howto100m import read_howto_csv
-    from vttwins.models import Tokenizer
     try:
         if pre["dict_path"]:
             return Tokenizer.from_dict_npy(pre["dict_path"]), f"data.dict_path {pre['dict_path']}"
@@ -238,7 +240,6 @@ def check_config(config, tasks=None, sample: int = 20) -> list[dict]:
 
 
 def cli_main(argv=None) -> int:
-    from vttwins.errors import split_overrides
     parser = argparse.ArgumentParser(prog="python -m vttwins data check", description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="default", help="profile name or YAML path")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
@@ -249,7 +250,6 @@ def cli_main(argv=None) -> int:
                              "captions and segments are read for every file")
     argv, given = split_overrides(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
-    from vttwins.config import load_config
     config = load_config(args.config, [*given, *args.overrides], training=False)
     rows = check_config(config, args.tasks, args.sample)
     sys.stdout.write(format_rows(rows) + "\n")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from vttwins.errors import split_overrides
+
 from .registry import TASKS
 from .run import evaluate_run, summary
 
@@ -89,7 +91,6 @@ def cli_main(argv=None) -> int:
                         help="YAML of eval keys (e.g. paths:) for data the run did not see; --set wins")
     parser.add_argument("--train-shape", action="store_true",
                         help="pixel mode: decode windows at the run's training num_frames/fps/size")
-    from vttwins.errors import split_overrides
     argv, given = split_overrides(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     t0 = time.perf_counter()

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vttwins.data.synth import synth_paths
+from vttwins.training import load_trained
+
 from .config import EvalConfig
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,6 @@ def make_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def resolve_model(model, tokenizer=None):
     """A model object (+ its tokenizer) or a run directory / checkpoint path -> (model in eval mode, tokenizer)."""
     if isinstance(model, (str, Path)):
-        from vttwins.training import load_trained
         loaded, loaded_tok, _ = load_trained(model)
         model, tokenizer = loaded, tokenizer or loaded_tok
     if not hasattr(model, "encode_video") or not hasattr(model, "encode_text"):
@@ -153,7 +155,6 @@ def dataset_path(dataset, prefix: str, key: str, required: bool = True) -> Path 
     A str/Path dataset is a SynthHowTo root (`synth_paths(root)`).
     """
     if isinstance(dataset, (str, Path)):
-        from vttwins.data.synth import synth_paths
         dataset = synth_paths(dataset)
     name = f"{prefix}_{key}"
     if isinstance(dataset, Mapping):

@@ -17,6 +17,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from vttwins.data import read_msrvtt_csv, read_youcook2_csv
+
 from . import chance, metrics
 from .common import (dataset_path, encode_text, guarded, make_table, resolve_mode, resolve_model,
                      video_embedding, with_items)
@@ -31,7 +33,6 @@ KS = (1, 5, 10)
 
 def read_pairs(dataset, protocol: str, config: EvalConfig) -> pd.DataFrame:
     """The clip/caption pairs: columns video_id, subdir, start, end, text (start/end NaN = whole video)."""
-    from vttwins.data import read_msrvtt_csv, read_youcook2_csv
     if protocol == "youcook2":
         df = read_youcook2_csv(dataset_path(dataset, "youcook2", "csv"))
         pairs = pd.DataFrame({"video_id": df["video_id"].astype(str), "subdir": df["task"].astype(str),

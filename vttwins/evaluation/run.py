@@ -19,6 +19,11 @@ from pathlib import Path
 import pandas as pd
 
 from vttwins._io import atomic_write_text
+from vttwins.data import synth
+from vttwins.models import build_model
+from vttwins.results import provenance
+from vttwins.training import load_trained, state as st
+from vttwins.training.builders import synth_config
 
 from .common import KEYS, model_label
 from .config import EvalConfig
@@ -57,8 +62,6 @@ def run_dataset(config, paths: dict | None = None, tasks=None, mode: str | None 
     needed = {k for t in (tasks or []) for k in get(t).inputs(mode)} if tasks and mode else None
     out: dict[str, Path] = {}
     if config.data.synthetic and (needed is None or not needed <= set(given)):
-        from vttwins.data import synth
-        from vttwins.training.builders import synth_config
         sp = synth.ensure_synth(config.data.root, synth_config(config))
         out = {f.name: getattr(sp, f.name) for f in dataclasses.fields(sp)}
     out.update(given)
@@ -72,8 +75,6 @@ def eval_config(config, **changes) -> EvalConfig:
 
 def initial_model(config, tokenizer):
     """The run's model before its first step (training seeds then builds it the same way)."""
-    from vttwins.models import build_model
-    from vttwins.training import state as st
     st.seed_everything(config.train.seed)
     return build_model(config.model, vocab=tokenizer.words).eval()
 
@@ -97,7 +98,6 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
     224 px); `train_shape=True` uses the run's training clip shape instead (`eval_changes` still win), and a
     mismatch without it is logged, since a model trained on small clips scores poorly on large ones.
     """
-    from vttwins.training import load_trained
     model, tokenizer, config = load_trained(run_dir)
     ev = _run_eval_config(config, model.mode, train_shape, eval_changes, run_dir)
     mode = ev.mode or model.mode
@@ -107,7 +107,7 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
     chosen, skipped = runnable_tasks(candidates, mode, dataset)
     if skipped and tasks:
         raise FileNotFoundError(f"evaluate: inputs of the requested task(s) are missing: {skipped}")
-    from .check import configured_tasks, preflight
+    from .check import configured_tasks, preflight  # deferred: av
     configured = configured_tasks(list(skipped), mode, ev.paths, explicit=False)
     if configured:  # what `data check` reports as missing: a path the config gives but that is not there
         raise FileNotFoundError("evaluate: inputs that eval.paths configures are missing: "
@@ -153,7 +153,6 @@ def _run_eval_config(config, mode: str, train_shape: bool, changes: dict, run_di
 
 def _write_provenance(out_dir: Path, ev: EvalConfig, config, run_dir, t0: float, dataset: dict, done: list,
                       skipped: dict) -> None:
-    from vttwins.results import provenance  # the one provenance record (git revision, versions)
     used = sorted({k for t in done for k in (*get(t).inputs(ev.mode or config.model.mode), *get(t).optional)})
     record = provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
                         wall_seconds=round(time.perf_counter() - t0, 1), tasks_done=done, skipped=skipped,

@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vttwins.alignment import hard_path
+from vttwins.data import read_crosstask, read_crosstask_flat
+
 from . import chance, metrics
 from .common import (dataset_path, encode_text, encode_windows, guarded, item_table, make_table, maybe_normalize,
                      resolve_mode, resolve_model, warn_missing_words, with_items)
@@ -78,7 +81,6 @@ def ordered_path(emb: np.ndarray, steps: np.ndarray) -> list[tuple[int, int]]:
     """hard_path (hard DTW, no smoothing, no weak lattice) on the per-step standardised scores of
     `metrics.standardize_steps`, written as embeddings so hard_path's cost -<x_t, y_k> is exactly -z_tk:
     x_t = emb_t - mean_t(emb) (centres every column), y_k = step_k / std_k (scales it)."""
-    from vttwins.alignment import hard_path
     x = emb - emb.mean(axis=0, keepdims=True)
     std = (x @ steps.T).std(axis=0)
     y = steps / np.where(std > 0, std, 1.0)[:, None]
@@ -87,7 +89,6 @@ def ordered_path(emb: np.ndarray, steps: np.ndarray) -> list[tuple[int, int]]:
 
 
 def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None = None) -> pd.DataFrame:
-    from vttwins.data import read_crosstask
     config = config or EvalConfig()
     model, tokenizer = resolve_model(model, tokenizer)
     src = _source(dataset, resolve_mode(model, config), config)
@@ -145,7 +146,6 @@ def video_items(results: dict[str, list[tuple[str, int, int, str]]]) -> pd.DataF
 
 def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = None) -> pd.DataFrame:
     """VT-TWINS CTR: segment classification accuracy per task (percent) and its mean over tasks."""
-    from vttwins.data import read_crosstask_flat
     config = config or EvalConfig()
     model, tokenizer = resolve_model(model, tokenizer)
     src = _source(dataset, resolve_mode(model, config), config)
@@ -180,7 +180,6 @@ def _step_candidates(dataset, flat: pd.DataFrame) -> dict[str, list[str]]:
     root = dataset_path(dataset, "crosstask", "root", required=False)
     out: dict[str, list[str]] = {}
     if root is not None and root.is_dir():
-        from vttwins.data import read_crosstask
         out = {str(t): list(task.steps) for t, task in read_crosstask(root).tasks.items()}
     for t, texts in flat.groupby("task_id")["text"]:
         if t not in out:

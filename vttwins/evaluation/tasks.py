@@ -17,11 +17,13 @@ import logging
 
 import pandas as pd
 
-from .action_recognition import action_recognition
+from vttwins.data import read_crosstask, read_crosstask_flat
+
+from .action_recognition import action_recognition, class_names, read_videos, video_dir
 from .common import dataset_path
 from .config import EvalConfig
-from .retrieval import retrieval
-from .step_localization import step_localization
+from .retrieval import read_pairs, retrieval
+from .step_localization import annotated_videos, step_localization
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,6 @@ def action(model, dataset, tokenizer, config: EvalConfig) -> pd.DataFrame:
 
 
 def _retrieval_items(dataset, protocol: str, config: EvalConfig):
-    from .retrieval import read_pairs
     pairs = read_pairs(dataset, protocol, config)
     items = pairs[["video_id", "subdir", "start", "end"]].assign(source=str(dataset_path(dataset, protocol, "csv")))
     return items, pairs["text"].tolist()
@@ -64,9 +65,6 @@ def msrvtt_items(dataset, config: EvalConfig):
 
 
 def crosstask_items(dataset, config: EvalConfig):
-    from vttwins.data import read_crosstask
-
-    from .step_localization import annotated_videos
     root = dataset_path(dataset, "crosstask", "root")
     data = read_crosstask(root)
     videos = annotated_videos(data, config)
@@ -76,7 +74,6 @@ def crosstask_items(dataset, config: EvalConfig):
     parts = [segs.rename(columns={"task": "subdir"})[["video_id", "subdir", "start", "end", "source"]]]
     flat = dataset_path(dataset, "crosstask", "flat_csv", required=False)
     if flat is not None and flat.exists():  # the CTR protocol reads a window at each of its segments
-        from vttwins.data import read_crosstask_flat
         df = read_crosstask_flat(flat)
         df = df.iloc[: config.max_clips] if config.max_clips is not None else df
         parts.append(pd.DataFrame({"video_id": df["video_id"].astype(str), "subdir": df["task_id"].astype(str),
@@ -85,7 +82,6 @@ def crosstask_items(dataset, config: EvalConfig):
 
 
 def action_items(dataset, config: EvalConfig):
-    from .action_recognition import video_dir, class_names, read_videos
     videos = read_videos(dataset, config, config.action_dataset)
     subdir = [video_dir(label, config.action_dataset) for label in videos["label"]]
     items = pd.DataFrame({"video_id": videos["video_id"].astype(str), "subdir": subdir})

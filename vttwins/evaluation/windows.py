@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vttwins.data.features import feature_window, load_features_shared
+
 from .config import EvalConfig
 
 log = logging.getLogger(__name__)
@@ -65,14 +67,13 @@ class WindowSource:
     def path(self, video_id: str, subdir: str | None = None) -> Path:
         rel = f"{subdir}/{video_id}" if subdir else str(video_id)
         if self.mode == "pixel":
-            from vttwins.data import find_video
+            from vttwins.data import find_video  # deferred: av
             return Path(find_video(self.root, rel))
         return feature_file(self.root, rel)
 
     def _features(self, video_id: str, subdir: str | None) -> np.ndarray:
         key = f"{subdir}/{video_id}"
         if self._cache is None or self._cache[0] != key:
-            from vttwins.data.features import load_features_shared  # read once per process (a grid's runs)
             self._cache = (key, np.asarray(load_features_shared(self.path(video_id, subdir)), dtype=np.float32))
         return self._cache[1]
 
@@ -80,7 +81,7 @@ class WindowSource:
         """Seconds: number of feature vectors (feature mode) or the container's duration (pixel mode)."""
         if self.mode == "feature":
             return float(len(self._features(video_id, subdir)))
-        from vttwins.data.video import probe_video
+        from vttwins.data.video import probe_video  # deferred: av
         info = probe_video(self.path(video_id, subdir))
         for key in ("duration", "seconds", "duration_s"):
             if info.get(key):
@@ -93,11 +94,10 @@ class WindowSource:
         """(n,) start seconds -> (n, W, F) float32 features or (n, 3, T, S, S) uint8 frames."""
         starts = np.asarray(starts, dtype=np.float64).reshape(-1)
         if self.mode == "feature":
-            from vttwins.data.features import feature_window
             feats = self._features(video_id, subdir)
             w = self.config.feature_window
             return torch.from_numpy(np.stack([feature_window(feats, float(s), w) for s in starts]).astype(np.float32))
-        from vttwins.data.video import read_clip
+        from vttwins.data.video import read_clip  # deferred: av
         path = self.path(video_id, subdir)
         cfg = self.config
         clips = [read_clip(path, float(s), num_frames=cfg.num_frames, fps=self.fps, size=cfg.size, crop="center",

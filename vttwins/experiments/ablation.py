@@ -18,8 +18,10 @@ from typing import Sequence
 import pandas as pd
 
 from vttwins.config import Config
+from vttwins.data.synth import synth_paths
 
 from . import effects, fair, sanity, truth, tuning
+from .examples import heldout_videos
 from .grids import ABLATION_METRICS, grid_jobs, job_items, run_jobs, summarize, wide
 
 SELECT = ("yc2_t2v_R@10", "crosstask_recall")  # the validation score: mean of these two (percent, higher better)
@@ -38,10 +40,6 @@ class World:
 
 def heldout(config: Config, n: int):
     """`n` held-out pretraining videos of the config's world (generated once into `<root>-heldout<n>`)."""
-    from vttwins.data.synth import synth_paths
-
-    from .examples import heldout_videos
-
     out = Path(f"{config.data.root}-heldout{n}")
     paths = synth_paths(out)
     return paths if paths.howto_csv.is_file() else heldout_videos(config, n, out)

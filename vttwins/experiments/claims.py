@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from vttwins.results import atomic_write_text, write_table
+from vttwins.stats import holm, mean_interval, paired_difference
 
 from . import effects
-from vttwins.stats import holm, mean_interval, paired_difference
 
 log = logging.getLogger(__name__)
 MIN_SEEDS = 5
@@ -326,7 +326,7 @@ def cli_main(argv: list[str] | None = None) -> int:
     if not (Path(args.results) / "tables").is_dir():
         raise FileNotFoundError(f"--results {args.results}: no tables/ folder there")
     if not args.no_tda:
-        from .tda import write_tda_table
+        from .tda import write_tda_table  # deferred: torch
         write_tda_table(Path(args.results) / "tables")
     write_claims(args.results)
     return 0

@@ -19,11 +19,12 @@ from typing import Sequence
 
 import pandas as pd
 
-from vttwins.config import GridConfig
+from vttwins import objectives
+from vttwins.config import GridConfig, config_from_dict
 
 from .executors import run_cells
 from .grids import Job
-from .runs import ensure_run, find_run, read_metrics, run_key
+from .runs import ensure_data, ensure_run, find_run, read_metrics, run_key
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 def phase_cells(lrs: Sequence[float], taus: Sequence[float], temperatures: Sequence[float],
                 losses: Sequence[str] = ("s2dtw",)) -> list[tuple[dict, dict]]:
     """One cell per objective x lr x tau x temperature."""
-    from vttwins import objectives
-
     cells = []
     for name, lr, tau, temp in itertools.product(losses, lrs, taus, temperatures):
         obj = objectives.get(name)
@@ -45,8 +44,6 @@ def phase_cells(lrs: Sequence[float], taus: Sequence[float], temperatures: Seque
 def _train(job: Job) -> str:
     import torch
 
-    from vttwins.config import config_from_dict
-
     torch.set_num_threads(1)
     return str(ensure_run(config_from_dict(job.config), job.runs_root, job.name))
 
@@ -54,10 +51,6 @@ def _train(job: Job) -> str:
 def train_jobs(jobs: Sequence[Job], workers: int = 1, grid: GridConfig | None = None) -> list[tuple[dict, Path]]:
     """Train every job (cached like any grid run), no evaluation -> [(labels, run_dir)], on `grid.executor`
     (without `grid`: a local pool of `workers` processes); only runs missing from the cache are submitted."""
-    from vttwins.config import config_from_dict
-
-    from .runs import ensure_data
-
     grid = grid if grid is not None else GridConfig(workers=workers)
     configs = [config_from_dict(j.config) for j in jobs]
     for cfg in {c.data.root: c for c in configs}.values():

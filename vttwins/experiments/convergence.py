@@ -18,7 +18,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from vttwins import stats
+from vttwins import objectives, stats
+
 from .grids import grid_jobs, run_jobs, summarize, wide
 
 KEYS = ["world", "loss", "factor", "steps"]
@@ -42,8 +43,6 @@ def curve_cells(cells: Sequence[tuple[dict, dict]], factors: Sequence[int], base
 def select_cells(cells: Sequence[tuple[dict, dict]], names: Sequence[str]) -> list[tuple[dict, dict]]:
     """The cells of objectives `names` (`loss.name`s or labels), in the order of `names`; ValueError naming any
     objective that has no cell (e.g. a curve objective that was not tuned)."""
-    from vttwins import objectives
-
     by_label = {labels["loss"]: (labels, overrides) for labels, overrides in cells}
     wanted = [objectives.get(n).label for n in names]
     missing = [n for n, label in zip(names, wanted) if label not in by_label]

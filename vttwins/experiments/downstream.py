@@ -14,12 +14,12 @@ from typing import Sequence
 
 import pandas as pd
 
-from vttwins.config import Config, replace
+from vttwins import objectives
+from vttwins.config import Config, config_from_dict, replace
 from vttwins.evaluation.common import KEYS
 from vttwins.evaluation.registry import get as get_task
+from vttwins.evaluation.run import training_clip_shape
 from vttwins.evaluation.tables import action_table, crosstask_tables, retrieval_table  # noqa: F401 (re-exported)
-
-from vttwins import objectives
 
 from . import tuning
 from .grids import LOSS_VARIANTS, SHORT
@@ -110,9 +110,6 @@ def pixel_run_table(run_dir: str | os.PathLike, eval_changes: dict | None = None
     `eval_changes` (EvalConfig fields) goes on top.
     """
     import json
-
-    from vttwins.config import config_from_dict
-    from vttwins.evaluation.run import training_clip_shape
 
     cfg = config_from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
     if cfg.model.mode != "pixel":

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vttwins.alignment import hard_path, pairwise_cost, s2dtw, soft_alignment
+from vttwins.alignment.lattice import smooth_forward
 from vttwins.config import Config
+from vttwins.data.features import feature_window, load_features
+from vttwins.data.synth import synth_paths
+from vttwins.training.builders import synth_config
 
 METHODS = {  # figure label -> alignment options (docs/method.md §3): DTW and soft-DTW on C, S2DTW on the weak lattice
     "DTW": {"gamma": 0.0, "smooth": False, "weak": False},
@@ -54,7 +59,7 @@ def howto_ids(paths) -> list[str]:
 
 def example_video(paths, index: int, frames: int = 8) -> dict:
     """Keyword arguments of `plots.weak_alignment_example` for the `index`-th pretraining video."""
-    from vttwins.data.video import read_clip
+    from vttwins.data.video import read_clip  # deferred: av
 
     vid = howto_ids(paths)[index]
     ann = read_annotation(paths, vid)
@@ -82,9 +87,7 @@ def caption_offsets(paths) -> pd.DataFrame:
 def heldout_videos(config: Config, n: int, out_dir: str | Path):
     """`n` narrated videos of the config's SynthHowTo world that training never saw: indices after the last
     pretraining video, written features-only (captions, features, annotations) -> SynthPaths of `out_dir`."""
-    from vttwins.data.synth import synth_paths
-    from vttwins.data.synth.videos import make_howto
-    from vttwins.training.builders import synth_config
+    from vttwins.data.synth.videos import make_howto  # deferred: av
 
     scfg = dataclasses.replace(synth_config(config), render_videos=False)
     paths = synth_paths(out_dir)
@@ -97,8 +100,6 @@ def heldout_videos(config: Config, n: int, out_dir: str | Path):
 
 def embed_sequences(model, tokenizer, paths, video_id: str, n_clips: int, window: int):
     """First `n_clips` non-empty captions of a video, one feature window at each caption's start, embedded."""
-    from vttwins.data.features import feature_window, load_features
-
     ann = read_annotation(paths, video_id)
     caps = [c for c in ann["captions"] if c["text"]][:n_clips]
     feats = load_features(Path(paths.howto_features) / f"{video_id}.mp4.npy")
@@ -143,9 +144,6 @@ def alignment_row(v: torch.Tensor, t: torch.Tensor, truth: np.ndarray, label: st
                   weak: bool, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[dict, dict]:
     """One panel row (plots.alignment_panels) and its hard-path statistics for embedded clips `v (N, D)` and
     captions `t (M, D)` under one alignment setting; `truth (N, M)` bool marks pairs that share a true step."""
-    from vttwins.alignment import hard_path, pairwise_cost, soft_alignment
-    from vttwins.alignment.lattice import smooth_forward
-
     x, y = v[None], t[None]
     cost = pairwise_cost(x, y)[0]
     opts = {"smooth_gamma": smooth_gamma, "tau": tau, "smooth": smooth, "weak": weak}
@@ -176,8 +174,6 @@ def alignment_summary(stats: pd.DataFrame) -> pd.DataFrame:
 
 def constant_cosine_s2dtw(cosines: Sequence[float], n: int = 8) -> pd.DataFrame:
     """S2DTW (released defaults, float64) when every clip/caption pair has cosine c (docs/method.md §3 reference)."""
-    from vttwins.alignment import s2dtw
-
     out = []
     for c in cosines:
         x = torch.zeros(1, n, 2, dtype=torch.float64)

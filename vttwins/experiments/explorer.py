@@ -79,7 +79,7 @@ class AlignmentExplorer:
 
     def figure(self, **choice):
         """Cost, soft alignment (with skip bars on the weak lattice) and hard path over the truth of one setting."""
-        from vttwins import plots
+        from vttwins import plots  # deferred: matplotlib, scipy, seaborn
 
         c = Choice(**choice)
         row, stat = self.row(c)

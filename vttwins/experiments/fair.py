@@ -18,6 +18,8 @@ import pandas as pd
 
 from vttwins.config import Config, replace
 
+from .runs import ensure_data
+
 log = logging.getLogger(__name__)
 SPLITS = ("val", "test")
 
@@ -72,8 +74,6 @@ def write_split(paths, split: str, out_dir: str | Path) -> dict[str, str]:
 def split_config(config: Config, split: str) -> Config:
     """`config` whose evaluation reads only the `split` half of its world's downstream sets (written on first use
     next to the world's folder, `<root>-split-<split>`)."""
-    from .runs import ensure_data
-
     paths = ensure_data(config)
     if paths is None:
         raise ValueError("split_config needs SynthHowTo (data.video_list_csv unset): real sets have their own splits")

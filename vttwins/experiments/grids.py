@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from vttwins import objectives
-from vttwins.config import Config, GridConfig, config_to_dict, replace
+from vttwins.config import Config, GridConfig, config_from_dict, config_to_dict, replace
+from vttwins.training.builders import synth_config
 
 from . import progress
 from .executors import run_cells
@@ -91,8 +92,6 @@ def knob_cells(base: Config, knob: str, values: Sequence[float], losses: Iterabl
 
 def _world_noise(base: Config) -> dict:
     """The narration-noise settings (NoiseConfig fields) of the config's SynthHowTo world."""
-    from vttwins.training.builders import synth_config
-
     return dataclasses.asdict(synth_config(base).noise)
 
 
@@ -114,7 +113,7 @@ def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metric
     `delta_<m>_unresolved` when |change| is below that spread, or there is no spread (one seed): a change the seeds
     do not resolve."""
     if runs is not None:
-        from .effects import paired_knob_effects
+        from .effects import paired_knob_effects  # deferred: scipy
         return paired_knob_effects(runs, base_levels, metrics, items)
     rows = []
     for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
@@ -138,8 +137,6 @@ def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metric
 def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterable[str]) -> list[tuple[dict, dict]]:
     """Cells of the joint (offset_std, filler_rate) sweep (kept for callers; the notebooks use `knob_cells`):
     each level regenerates the pretraining SynthHowTo features-only; a level equal to the base reuses it."""
-    from vttwins.training.builders import synth_config
-
     scfg = synth_config(base)
     noise = dataclasses.asdict(scfg.noise)
     cells = []
@@ -172,8 +169,6 @@ def grid_jobs(base: Config, cells: Sequence[tuple[dict, dict]], seeds: Sequence[
 
 
 def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | None) -> pd.DataFrame:
-    from vttwins.config import config_from_dict
-
     if threads:
         import torch
         torch.set_num_threads(threads)
@@ -185,8 +180,6 @@ def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | 
 
 
 def _job_items(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
-    from vttwins.config import config_from_dict
-
     run_dir = ensure_run(config_from_dict(job.config), job.runs_root, job.name)
     dataset = config_from_dict(job.eval_config) if job.eval_config else None
     items = evaluate_items(run_dir, tasks, eval_changes, dataset_config=dataset)
@@ -215,8 +208,6 @@ def job_items(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | No
 
 def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
     """Jobs that train and evaluate the same thing (e.g. the gamma = 0.1 cell and the S2DTW cell) run once."""
-    from vttwins.config import config_from_dict
-
     out: dict[str, Job] = {}
     for job in jobs:
         cfg = config_from_dict(job.config)
@@ -233,8 +224,6 @@ def _distinct(jobs: Sequence[Job]) -> dict[str, Job]:
 
 def _ensure_datasets(jobs: Iterable[Job]) -> None:
     """Generate each data set once, here, before worker processes could race to write the same folder."""
-    from vttwins.config import config_from_dict
-
     roots = {}
     for job in jobs:
         for plain in (job.config, job.eval_config):
@@ -254,8 +243,6 @@ def _cell(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict) -> None
 
 def _cached(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame | None:
     """The job's evaluation table when its run is finished and evaluated in the cache, else None."""
-    from vttwins.config import config_from_dict
-
     run_dir = find_run(config_from_dict(job.config), job.runs_root)
     if run_dir is None:
         return None
@@ -298,8 +285,6 @@ def run_jobs(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | Non
 
 def run_key_of(job: Job) -> str:
     """The run-cache key of a job (names its task on every executor)."""
-    from vttwins.config import config_from_dict
-
     return run_key(config_from_dict(job.config))
 
 

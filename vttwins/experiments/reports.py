@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vttwins import objectives
 from vttwins.results import atomic_write_text
 
 # docs/method.md §9: published numbers on the *real* data sets. Context only: never compared with SynthHowTo.
@@ -196,7 +197,7 @@ def readme_results_block(notebooks, results_dir: str | os.PathLike, link_prefix:
     parts = []
     claims_csv = results_dir / "tables" / "claims.csv"
     if claims_csv.is_file():  # the verdict first: each claim of the paper with its verdict (results/CLAIMS.md)
-        from .claims import summary_markdown
+        from .claims import summary_markdown  # deferred: scipy
         parts.append(f"**The paper's claims, the paired effects per world and the verdicts** "
                      f"([`CLAIMS.md`]({link_prefix}CLAIMS.md): definitions, sources, notes)\n\n"
                      + summary_markdown(pd.read_csv(claims_csv)) + _convergence_line(results_dir, link_prefix))
@@ -234,8 +235,7 @@ def update_readme(notebooks, readme: str | os.PathLike, results_dir: str | os.Pa
 def headline_markdown(results_dir: str | os.PathLike, table: str = "tuned") -> str:
     """The narrow table behind the claims: each objective at its tuned setting, per world, the two headline
     metrics as mean [95 % interval] over seeds (`vttwins.stats.mean_interval`, the tables' interval), chance last."""
-    from vttwins import objectives
-    from vttwins.stats import mean_interval
+    from vttwins.stats import mean_interval  # deferred: scipy
 
     csv = Path(results_dir) / "tables" / "ablation_runs.csv"
     if not csv.is_file():

@@ -20,7 +20,13 @@ from typing import Sequence
 
 import pandas as pd
 
-from vttwins.config import Config, config_to_dict, replace
+from vttwins.config import Config, config_from_dict, config_to_dict, replace
+from vttwins.data import synth
+from vttwins.evaluation import evaluate_model
+from vttwins.evaluation.common import item_table
+from vttwins.evaluation.run import eval_config, initial_model, run_dataset
+from vttwins.training import fit, load_trained
+from vttwins.training.builders import synth_config
 
 from . import progress
 
@@ -64,8 +70,6 @@ def ensure_data(config: Config):
     """SynthPaths of the config's SynthHowTo, generated first when missing (None for real data)."""
     if not config.data.synthetic:
         return None
-    from vttwins.data import synth
-    from vttwins.training.builders import synth_config
     return synth.ensure_synth(config.data.root, synth_config(config))
 
 
@@ -80,8 +84,6 @@ def find_run(config: Config, runs_root: str | os.PathLike) -> Path | None:
 
 def ensure_run(config: Config, runs_root: str | os.PathLike, name: str) -> Path:
     """The run directory of `config` under `runs_root` (`NAME-KEY`), trained first when it is not finished."""
-    from vttwins.training import fit
-
     key = run_key(config)
     done = find_run(config, runs_root)
     if done is not None:
@@ -132,8 +134,6 @@ def read_metrics(run_dir: str | os.PathLike) -> pd.DataFrame:
 def run_summary(run_dir: str | os.PathLike, label: str) -> dict:
     """One row about a finished run: mode, loss, steps, batch, first/last logged loss (no wall times: tables are
     deterministic; the throughput is in the run's metrics.jsonl)."""
-    from vttwins.config import config_from_dict
-
     run_dir = Path(run_dir)
     cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
     m = read_metrics(run_dir)
@@ -148,8 +148,6 @@ def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None
 
 
 def _eval_cache(run_dir: Path, tasks, eval_changes: dict, dataset_config: Config | None, untrained: bool) -> Path:
-    from vttwins.evaluation.run import eval_config
-
     root = dataset_config.data.root if dataset_config is not None else None
     if dataset_config is not None and eval_config(dataset_config).paths:  # a val/test split of the same world
         root = json.dumps([root, eval_config(dataset_config).paths], sort_keys=True)
@@ -183,11 +181,6 @@ def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dic
     The evaluators' per-item scores (`vttwins.evaluation.common.ITEM_COLUMNS`) are written beside the cache
     (`items_path`); `evaluate_items` reads them.
     """
-    from vttwins.evaluation import evaluate_model
-    from vttwins.evaluation.common import item_table
-    from vttwins.evaluation.run import eval_config, initial_model, run_dataset
-    from vttwins.training import load_trained
-
     run_dir, eval_changes = Path(run_dir), dict(eval_changes or {})
     cache = _eval_cache(run_dir, tasks, eval_changes, dataset_config, untrained)
     if cache.is_file():

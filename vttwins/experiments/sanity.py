@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vttwins.alignment import hard_path, pairwise_cost
+from vttwins.alignment.lattice import smooth_forward
+
 from .examples import embed_sequences, path_counts, rates, step_truth
 
 TAUS = (0.1, 0.3, 0.5, 1.0)
@@ -42,8 +45,6 @@ def diagonal_path(n: int, m: int) -> list[tuple[int, int]]:
 
 def oracle_path(truth: np.ndarray, tau: float = ORACLE_TAU) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """(pairs, skipped clips, skipped captions) of the hard weak-lattice path on cost 1 - 2 * truth `(N, M)`."""
-    from vttwins.alignment import hard_path
-
     t = np.asarray(truth, dtype=bool)
     x = torch.from_numpy(2.0 * t - 1.0)[None]             # -<x_i, e_j> = 1 - 2 truth_ij
     y = torch.eye(t.shape[1], dtype=torch.float64)[None]
@@ -52,16 +53,11 @@ def oracle_path(truth: np.ndarray, tau: float = ORACLE_TAU) -> tuple[list[tuple[
 
 
 def _readout(v, t, tau: float, smooth_gamma: float):
-    from vttwins.alignment import hard_path
-
     p = hard_path(v[None], t[None], smooth_gamma=smooth_gamma, tau=tau)[0]
     return p.pairs.tolist(), p.unmatched_x.tolist(), p.unmatched_y.tolist()
 
 
 def _median_cost(seqs, smooth_gamma: float) -> float:
-    from vttwins.alignment import pairwise_cost
-    from vttwins.alignment.lattice import smooth_forward
-
     costs = [smooth_forward(pairwise_cost(v[None], t[None]), smooth_gamma)[0][0].numpy().ravel() for v, t, _ in seqs]
     return float(np.median(np.concatenate(costs)))
 

@@ -20,14 +20,14 @@ import pandas as pd
 import torch
 
 from vttwins import objectives
+from vttwins.losses import TemporalDataAugmentation
+from vttwins.results import write_table
 
 __all__ = ["tda_statistics", "tda_table", "write_tda_table"]
 
 
 def tda_statistics(seq: torch.Tensor, max_shift: int = 2, sharpness: float = 50.0) -> dict[str, float]:
     """Expected share of non-identity permutations and mean displacement for full-length `seq (B, n, D)`."""
-    from vttwins.losses import TemporalDataAugmentation
-
     perms, probs = TemporalDataAugmentation(max_shift, sharpness).distribution(seq)
     ar = torch.arange(perms.shape[1], device=perms.device)
     identity = (perms == ar).all(dim=1)
@@ -61,8 +61,6 @@ def tda_table(sharpness: Sequence[float] | None = None, dims: Sequence[int] = (1
 
 def write_tda_table(out_dir: str | os.PathLike) -> Path:
     """Write `tda_permutations.{csv,md}` into `out_dir` (a tables folder); the released rows come first."""
-    from vttwins.results import write_table
-
     csv, _ = write_table(tda_table(), "tda_permutations", Path(out_dir), sort_by=[], float_format="%.4f",
                          description="TDA: expected share of non-identity permutations and mean displacement "
                                      "(positions) per sequence, at the released sharpness and the strong variant's")

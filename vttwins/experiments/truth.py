@@ -21,7 +21,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .examples import embed_sequences, howto_ids, path_counts, percent, rates, step_truth  # noqa: F401  (re-exported)
+from vttwins.alignment import hard_path
+from vttwins.evaluation.run import initial_model
+from vttwins.training import load_trained
+
+from .examples import embed_sequences, howto_ids, path_counts, percent, rates, read_annotation, step_truth
 
 COLUMNS = ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
            "skip_clip_precision", "skip_clip_recall")
@@ -31,8 +35,6 @@ def score_model(model, tokenizer, paths, video_ids: Sequence[str] | None = None,
                 window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> dict[str, float]:
     """Hard-path precision/recall of clip-caption pairs and of skips against the truth, over `video_ids` (all
     videos of `paths` when None)."""
-    from vttwins.alignment import hard_path
-
     rows = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
         v, t, caps, ann = embed_sequences(model, tokenizer, paths, vid, n_clips, window)
@@ -44,8 +46,6 @@ def score_model(model, tokenizer, paths, video_ids: Sequence[str] | None = None,
 
 def chance_row(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, window: int = 4) -> dict:
     """Precision of a uniformly random pair / skip (the base rates of the truth); recall has no chance level."""
-    from .examples import read_annotation
-
     rows = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
         ann = read_annotation(paths, vid)
@@ -62,8 +62,6 @@ def chance_row(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, 
 def truth_matrices(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
                    window: int = 4) -> list[np.ndarray]:
     """The (clip, caption) truth `(N, M)` bool of every video, as `score_model` builds it (no model needed)."""
-    from .examples import read_annotation
-
     out = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
         ann = read_annotation(paths, vid)
@@ -74,9 +72,6 @@ def truth_matrices(paths, video_ids: Sequence[str] | None = None, n_clips: int =
 def score_run(run_dir: str | os.PathLike, paths, untrained: bool = False, **kwargs) -> dict[str, float]:
     """`score_model` of a finished run (or of its initial model with `untrained`), cached in the run folder."""
     import json
-
-    from vttwins.evaluation.run import initial_model
-    from vttwins.training import load_trained
 
     run_dir = Path(run_dir)
     cache = run_dir / "eval" / f"truth-{'untrained' if untrained else 'trained'}-{Path(paths.root).name}.json"

@@ -22,6 +22,7 @@ from typing import Any, Mapping, NamedTuple
 
 import torch
 from torch import nn
+from vttwins.models.s3dg import S3D
 
 log = logging.getLogger(__name__)
 SHOW = 5  # keys listed per category in error messages
@@ -108,8 +109,6 @@ def _candidates(model_keys: set[str], ckpt: dict[str, torch.Tensor]):
 
 def _stem_plan(model: nn.Module, state: dict[str, torch.Tensor]) -> list[tuple[str, nn.Module, bool]]:
     """(state key, S3D, space_to_depth) for every S3D whose stem differs from the checkpoint's conv1 weight."""
-    from vttwins.models.s3dg import S3D
-
     plan = []
     for name, module in model.named_modules():
         if isinstance(module, S3D):

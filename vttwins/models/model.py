@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vttwins.models import checkpoints
 from vttwins.models.heads import TEMPORAL, FeatureVideoEncoder
 from vttwins.models.s3dg import S3D
 from vttwins.models.text import SentenceEncoder, glove_table, load_word2vec
@@ -157,8 +158,6 @@ def build_model(config: ModelConfig, vocab: Sequence[str] | None = None) -> Vide
     A project checkpoint that stores a `vocab` supplies it when `vocab` is None. `word_init="glove"` needs the
     vocabulary and sets `word_dim` to 50. The resolved config is `model.config`.
     """
-    from vttwins.models import checkpoints
-
     if not isinstance(config, ModelConfig):
         raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
     config = dataclasses.replace(config)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vttwins import results as _results
-from vttwins.paths import DEFAULT_RESULTS_DIR
+from vttwins.paths import DEFAULT_RESULTS_DIR, REPO_ROOT
 from vttwins.pipeline.specs import Table, all_tables
 
 IDENTICAL, WITHIN, OUTSIDE = "identical", "within tolerance", "outside tolerance"
@@ -117,8 +117,6 @@ def resolve_reference(reference: str | os.PathLike, scratch: str | os.PathLike) 
     """A results folder to compare with: a path, or `git:<rev>` -- the tables committed at <rev> (e.g. `git:HEAD`),
     extracted into `scratch`; what to use after `make reproduce` has rewritten results/ in place."""
     import subprocess
-
-    from vttwins.paths import REPO_ROOT
 
     text = str(reference)
     if not text.startswith(GIT_PREFIX):

@@ -21,6 +21,7 @@ from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name
 from vttwins.pipeline import check
 from vttwins.pipeline.context import GRID_ENV, check_grid_overrides, results_root
 from vttwins.pipeline.runner import PipelineError, chosen_notebooks, run_pipeline
+from vttwins.pipeline.variation import run_variation_study
 from vttwins.pipeline.world import parse_world
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _set_grid(profile: str, items: list[str]) -> None:
     """Check the `grid.*` overrides against the profile, then hand them to every notebook's kernel (GRID_ENV)."""
-    from vttwins.config import load_config
+    from vttwins.config import load_config  # deferred: torch
 
     items = shlex.split(os.environ.get(GRID_ENV, "")) + check_grid_overrides(items, "reproduce")
     load_config(profile, items)  # an unknown key or a bad value fails here, not in the first grid notebook
@@ -78,7 +79,6 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             log.error("%s", err)
             return 2
     if args.variation:
-        from vttwins.pipeline.variation import run_variation_study  # papermill-heavy: only when asked
         return run_variation_study(args.profile, args.only, timeout_s=args.timeout)
     results_dir = args.results
     if args.check and results_dir is None and profile_name(args.profile) == "default":

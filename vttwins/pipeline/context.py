@@ -35,7 +35,7 @@ GRID_ENV = "VTTWINS_GRID"  # `grid.*` overrides for every notebook's config: `re
 def check_grid_overrides(items: Sequence[str], where: str) -> list[str]:
     """`items` ('grid.executor=ray', ...) when every one sets a `grid.` key: the executor of the grids is the only
     setting a reproduction takes from outside its profile (it changes where runs go, never a result)."""
-    from vttwins.config import parse_override
+    from vttwins.config import parse_override  # deferred: torch
 
     for item in items:
         key, _ = parse_override(item)
@@ -136,7 +136,7 @@ class NotebookContext:
         """The profile's run config (`vttwins.config.load_config`) with the `grid.*` overrides of `VTTWINS_GRID`,
         then `overrides`, applied; a relative data root is taken from the repository root (notebooks run with
         cwd = notebooks/)."""
-        from vttwins.config import load_config, parse_override, replace
+        from vttwins.config import load_config, parse_override, replace  # deferred: torch
         items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
         cfg = load_config(self.profile, {**dict(map(parse_override, grid_overrides())), **dict(items)})
         if cfg.data.root and not Path(cfg.data.root).is_absolute():

@@ -101,7 +101,7 @@ def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeo
 
 def run_source_digest() -> str:
     """The source digest of the run cache (vttwins.experiments.runs), fixed for the whole pipeline run."""
-    from vttwins.experiments.runs import source_digest
+    from vttwins.experiments.runs import source_digest  # deferred: torch
     return os.environ.get("VTTWINS_SOURCE_DIGEST") or source_digest()
 
 
@@ -170,7 +170,7 @@ def _cell_count(nb: NotebookSpec) -> int:
 def write_claims_step(results_dir: str | os.PathLike) -> bool:
     """The post-step after the notebooks: `results/CLAIMS.md`, `tables/claims` and `tables/tda_permutations`
     from the tables the notebooks wrote (02's ablation_runs, 10's collapse_runs); False when 02 has not run."""
-    from vttwins.experiments import claims, tda
+    from vttwins.experiments import claims, tda  # deferred: scipy, torch
 
     tables = Path(results_dir) / "tables"
     if not (tables / "ablation_runs.csv").is_file():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+from vttwins.data.synth.config import NoiseConfig
 
 WORLD_ENV = "VTTWINS_WORLD"
 # key on the command line -> (path in the SynthConfig overrides, type, letter of the derived world name)
@@ -59,8 +60,6 @@ def parse_world(text: str) -> tuple[str, dict[str, Any]]:
 
 def _check(synth: dict) -> None:
     """The generator's own range checks (NoiseConfig), so a bad value fails before anything runs."""
-    from vttwins.data.synth.config import NoiseConfig
-
     if "noise" in synth:
         NoiseConfig(**synth["noise"])
     if "seed" in synth and synth["seed"] < 0:

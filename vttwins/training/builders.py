@@ -11,7 +11,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vttwins import objectives
 from vttwins.config import Config
+from vttwins.data import synth
+from vttwins.data.errors import SKIPPABLE
+from vttwins.data.features import shared_reads_enabled
+from vttwins.models import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +24,6 @@ log = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------------- data
 def synth_config(config: Config):
     """The SynthConfig of `data.synth_profile` with the `data.synth` overrides (keys checked by the config)."""
-    from vttwins.data import synth
-
     if config.data.synth_profile not in synth.PROFILES:
         raise ValueError(f"config key 'data.synth_profile' = {config.data.synth_profile!r} is not one of "
                          f"{', '.join(sorted(synth.PROFILES))}")
@@ -39,8 +42,6 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
     """
     data, mode = config.data, config.model.mode
     if data.synthetic:
-        from vttwins.data import synth
-
         if data.root is not None and Path(data.root).exists() and not Path(data.root).is_dir():
             raise NotADirectoryError(f"config key 'data.root' (data_dir): {data.root} is a file, not a folder")
 
@@ -70,8 +71,7 @@ def check_data(config: Config, paths: dict) -> None:
     """The pretraining rows of `data check` on the resolved `paths`, before the first step: a broken input is a
     ValueError naming it; under data.on_error="skip" bad files only warn (the dataset skips them) unless none is
     left. Headers, captions and lengths of every file are read; the values of 2 sampled feature files."""
-    from vttwins.data.check import check_for_training
-    from vttwins.data.features import shared_reads_enabled
+    from vttwins.data.check import check_for_training  # deferred: av, pandas
 
     # the runs of one grid worker train on the same files: a passed check is not repeated while every file under
     # the checked paths keeps its path, mtime and size (a changed, added or removed file checks again)
@@ -103,10 +103,8 @@ def caption_texts(video_list_csv: Path, caption_root: Path) -> list[str]:
     """Every non-empty caption of the listed videos, in video-id order, read like the dataset reads them
     (unreadable caption files are skipped here exactly as the dataset will skip them). Read once per process
     and per state of the files (path, mtime, size of the list and of every caption file)."""
-    from vttwins.data.captions import CaptionStore
-    from vttwins.data.errors import SKIPPABLE
-    from vttwins.data.features import shared_reads_enabled
-    from vttwins.data.howto100m import read_howto_csv
+    from vttwins.data.captions import CaptionStore  # deferred: pandas
+    from vttwins.data.howto100m import read_howto_csv  # deferred: av, pandas
 
     store = CaptionStore(caption_root)
     ids = sorted(read_howto_csv(video_list_csv)["video_id"].astype(str))
@@ -135,8 +133,6 @@ def _stat(path: Path) -> tuple[str, int, int]:
 
 def build_tokenizer(paths: dict):
     """`dict.npy` when `data.dict_path` is set, else a deterministic vocabulary over the pretraining captions."""
-    from vttwins.models import Tokenizer
-
     if paths["dict_path"] is not None:
         return Tokenizer.from_dict_npy(paths["dict_path"])
     texts = caption_texts(paths["video_list_csv"], paths["caption_root"])
@@ -149,8 +145,8 @@ def build_dataset(config: Config, paths: dict, tokenizer):
     """The pretraining dataset. Feature mode in the main process (`data.num_workers=0`) gathers whole batches from
     the data set's table, read once per process (`vttwins.data.howto_table`; the same tensors as the per-item
     path, which `VTTWINS_DATA_PATH=reference` selects and pixel mode / DataLoader workers use)."""
-    from vttwins.data.howto100m import HowToPretrainDataset
-    from vttwins.data.howto_table import table_dataset
+    from vttwins.data.howto100m import HowToPretrainDataset  # deferred: av, pandas
+    from vttwins.data.howto_table import table_dataset  # deferred: av, pandas
 
     d, m = config.data, config.model
     pixel = m.mode == "pixel"
@@ -166,8 +162,6 @@ def build_dataset(config: Config, paths: dict, tokenizer):
 # ------------------------------------------------------------------------------------------- loss
 def build_loss(config: Config) -> nn.Module:
     """The loss module of `config.loss` (resolved): the builder of its objective in `vttwins.objectives`."""
-    from vttwins import objectives
-
     if config.loss.name not in objectives.names():
         raise ValueError(f"config key 'loss.name' = {config.loss.name!r} is unknown; choose from "
                          f"{', '.join(objectives.names())}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from vttwins.errors import USER_ERRORS, debug_requested, report, split_overrides
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cli_main(argv: list[str] | None = None) -> int:
-    from vttwins.config import load_config
-    from vttwins.errors import USER_ERRORS, debug_requested, report, split_overrides
-    from vttwins.training.loop import TrainingInterrupted, fit
+    from vttwins.config import load_config  # deferred: torch
+    from vttwins.training.loop import TrainingInterrupted, fit  # deferred: torch
 
     debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     argv, given = split_overrides(argv)

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from vttwins.config import SEQUENCE_LOSSES, Config, config_to_dict
+from vttwins.config import Config, SEQUENCE_LOSSES, config_to_dict, load_config
+from vttwins.models import build_model
 from vttwins.models.checkpoints import save_checkpoint
 from vttwins.training import builders, distributed as dist_utils, runtime as rt, state as st
 from vttwins.training.distributed import DistInfo, all_gather_with_grad
@@ -100,8 +101,6 @@ class _Run:
     """State of one training run on one rank; `fit` builds it, then calls `train()`."""
 
     def __init__(self, config: Config, info: DistInfo, device: torch.device, force_resume: bool = False):
-        from vttwins.models import build_model
-
         self.info, self.device = info, device
         self.run_dir = Path(config.train.output_dir)
         self.amp_dtype = builders.resolve_amp(config, device)
@@ -192,7 +191,7 @@ class _Run:
     def write_run_files(self) -> None:
         if not self.info.is_main:
             return
-        from vttwins.results import atomic_write_text, provenance
+        from vttwins.results import atomic_write_text, provenance  # deferred: pandas
         self.run_dir.mkdir(parents=True, exist_ok=True)
         plain = config_to_dict(self.config)
         atomic_write_text(self.run_dir / "config.json", json.dumps(plain, indent=2, sort_keys=True) + "\n")
@@ -217,7 +216,7 @@ class _Run:
         """Global-batch slices for this rank from `self.start` on, epoch after epoch (fresh workers per epoch, so
         `dataset.set_epoch` reaches them)."""
         from torch.utils.data import DataLoader
-        from vttwins.data import collate_pretrain
+        from vttwins.data import collate_pretrain  # deferred: av, pandas
 
         per_epoch = self.sampler.batches_per_epoch
         epoch, skip = divmod(self.start, per_epoch)
@@ -347,7 +346,6 @@ def fit(config: Config, callbacks: Iterable[Callable[[dict], None]] = (), force_
     and appends the changes to `<run>/resumes.jsonl` (as any safe change is).
     """
     if not isinstance(config, Config):
-        from vttwins.config import load_config
         config = load_config(config)
     import os
     device = builders.resolve_device(config, int(os.environ.get("LOCAL_RANK", "0")))

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from vttwins._io import atomic_write_text
 from vttwins.config import Config
 from vttwins.training import state as st
 from vttwins.training.distributed import DistInfo
@@ -170,7 +171,6 @@ def truncate_metrics(path: Path, step: int) -> None:
         log.info("metrics.jsonl: dropping %d records after step %d (re-run after resume)",
                  len(lines) - torn - len(keep), step)
     if len(keep) != len(lines) or (text and not text.endswith("\n")):
-        from vttwins._io import atomic_write_text
         atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from vttwins.models.checkpoints import save_checkpoint
+from vttwins.models.checkpoints import load_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +180,6 @@ RESUME_KEYS = ("model", "model_config", "loss", "optimizer", "scheduler", "scale
 
 def load_state(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, Any]:
     """A checkpoint dict; ValueError naming the file when it is truncated, empty, or lacks a `required` key."""
-    from vttwins.models.checkpoints import load_checkpoint
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from vttwins.config import Config, config_from_dict
+from vttwins.models import ModelConfig, Tokenizer, build_model
 from vttwins.training import state as st
 
 
@@ -30,8 +31,6 @@ def trained_file(path: str | os.PathLike) -> Path:
 
 def load_trained(path: str | os.PathLike, device: str = "cpu"):
     """-> (VideoTextModel in eval mode on `device`, Tokenizer, Config) of a run directory or checkpoint file."""
-    from vttwins.models import ModelConfig, Tokenizer, build_model
-
     file = trained_file(path)
     state = st.load_state(file)
     missing = [k for k in ("model", "model_config", "vocab", "config") if k not in state]
