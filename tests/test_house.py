@@ -159,3 +159,21 @@ def test_the_deferred_import_check_finds_planted_imports(planted):
     })
     assert undeclared_deferred_imports(root) == [("vttwins/a.py", 6), ("vttwins/b.py", 5), ("vttwins/b.py", 12)]
 
+
+# ------------------------------------------------------------------------------------------- one rule, one place
+@pytest.mark.parametrize("value", ["raise", "skip", "ignore", "Skip", ""])
+def test_every_on_error_setting_accepts_exactly_the_one_constant(value):
+    """`vttwins.data.errors.ON_ERROR` is the rule; the data set, `data.on_error` and `eval.on_error` follow it (the
+    two config checks are still copies until the config rewrite reads the constant: this keeps them equal)."""
+    from vttwins.config import load_config
+    from vttwins.data.errors import ON_ERROR, check_on_error
+    from vttwins.evaluation.config import EvalConfig
+
+    makers = [check_on_error, lambda v: EvalConfig(on_error=v), lambda v: load_config("smoke", [f"data.on_error={v}"])]
+    assert set(ON_ERROR) == {"raise", "skip"}
+    for make in makers:
+        if value in ON_ERROR:
+            make(value)
+        else:
+            with pytest.raises(ValueError, match="on_error"):
+                make(value)

@@ -378,3 +378,23 @@ def test_bad_baseline_options_raise():
         ClipInfoNCELoss(temperature=-1.0)
     with pytest.raises(ValueError, match="max_shift"):
         TemporalDataAugmentation(max_shift=-1)
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(2, 3), torch.zeros(2, 0, 4), torch.zeros(2, 3, 4, dtype=torch.long),
+                                 [[[0.0]]]])
+def test_the_losses_check_sequences_by_the_alignment_rule(bad):
+    """One rule for a (B, n, D) input: every loss raises the message of `alignment.checks.check_seq`."""
+    from vttwins.alignment.checks import check_lengths, check_seq
+
+    with pytest.raises(ValueError) as rule:
+        check_seq(bad, "video")
+    good = torch.zeros(2, 3, 4)
+    for loss in (SequenceContrastiveLoss(), MILNCELoss(num_candidates=1), ClipInfoNCELoss()):
+        with pytest.raises(ValueError) as got:
+            loss(bad, good)
+        assert str(got.value) == str(rule.value)
+    with pytest.raises(ValueError) as got:
+        SequenceContrastiveLoss()(good, good, torch.tensor([1, 4]))
+    with pytest.raises(ValueError) as rule:
+        check_lengths(torch.tensor([1, 4]), "video_lengths", 2, 3, "cpu")
+    assert str(got.value) == str(rule.value)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from vttwins import alignment as _alignment  # attribute lookup at call time: tests may substitute a reference
+from vttwins.alignment.checks import check_any_scalar, check_lengths, check_pair_inputs, check_scalar, check_seq
 
 __all__ = ["SequenceContrastiveLoss", "SkipCostWarmupLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
            "permutation_set"]
@@ -64,50 +65,9 @@ def _check_choice(name: str, value, choices) -> None:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
 
 
-def _check_scalar(name: str, value, minimum: float | None = None, strict: bool = False) -> None:
-    """A float or a one-element tensor (possibly learnable), finite, and >= / > minimum when given."""
-    if torch.is_tensor(value) and value.numel() != 1:
-        raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
-    v = float(value.detach()) if torch.is_tensor(value) else float(value)
-    bad_sign = minimum is not None and (v <= minimum if strict else v < minimum)
-    if not math.isfinite(v) or bad_sign:
-        want = "finite" if minimum is None else f"finite and {'>' if strict else '>='} {minimum}"
-        raise ValueError(f"{name} must be {want}, got {v}")
-
-
-def _check_seq(name: str, x) -> None:
-    if not torch.is_tensor(x) or x.dim() != 3:
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"{name} must be a 3-D tensor (B, n, D), got {shape}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be floating point, got dtype {x.dtype}")
-    if 0 in x.shape:
-        raise ValueError(f"{name} must be non-empty in every dimension, got shape {tuple(x.shape)}")
-
-
-def _check_pair(video, text, same_length: bool) -> None:
-    _check_seq("video", video)
-    _check_seq("text", text)
-    (bv, nv, dv), (bt, nt, dt) = video.shape, text.shape
-    if bv != bt or dv != dt or (same_length and nv != nt):
-        want = "(B, n, D) and (B, n, D)" if same_length else "(B, n, D) and (B, m, D)"
-        raise ValueError(f"video and text must have shapes {want}, got video {tuple(video.shape)} "
-                         f"and text {tuple(text.shape)}")
-
-
 def _check_lengths(name: str, lengths, x):
-    """Return `lengths` as an int64 tensor on x's device, or None; raise on a bad shape or range."""
-    if lengths is None:
-        return None
-    lengths = torch.as_tensor(lengths, device=x.device)
-    if lengths.dtype.is_floating_point or lengths.dtype == torch.bool or lengths.shape != (x.shape[0],):
-        raise ValueError(f"{name} must be an integer tensor of shape ({x.shape[0]},), "
-                         f"got dtype {lengths.dtype} shape {tuple(lengths.shape)}")
-    lo, hi = int(lengths.min()), int(lengths.max())
-    if lo < 1 or hi > x.shape[1]:
-        raise ValueError(f"{name} must lie in [1, {x.shape[1]}] for a sequence of shape {tuple(x.shape)}, "
-                         f"got values in [{lo}, {hi}]")
-    return lengths.long()
+    """None, or `lengths` checked against x (B, n, D) by the alignment's rule: int64 (B,) in [1, n] on x's device."""
+    return None if lengths is None else check_lengths(lengths, name, x.shape[0], x.shape[1], x.device)
 
 
 def _reduce(terms: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -172,7 +132,7 @@ class TemporalDataAugmentation(nn.Module):
 
     def distribution(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (Π `(P, n)` on seq's device, probabilities `(B, P)`) for full-length sequences `seq (B, n, D)`."""
-        _check_seq("seq", seq)
+        check_seq(seq, "seq", finite=False)
         perms = permutation_set(seq.shape[1], self.max_shift).to(seq.device)
         e = seq.detach().to(torch.promote_types(seq.dtype, torch.float32))
         sim = -e @ e.transpose(1, 2)  # (B, n, n)
@@ -206,7 +166,7 @@ class TemporalDataAugmentation(nn.Module):
 
     def forward(self, seq: torch.Tensor, generator: torch.Generator | None = None,
                 lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_seq("seq", seq)
+        check_seq(seq, "seq", finite=False)
         lengths = _check_lengths("lengths", lengths, seq)
         b, n, d = seq.shape
         perms = torch.arange(n, device=seq.device).repeat(b, 1)
@@ -246,10 +206,10 @@ class SequenceContrastiveLoss(nn.Module):
         self.alignment_options = _alignment_flags(alignment)
         _check_choice("direction", direction, DIRECTIONS)
         _check_choice("reduction", reduction, REDUCTIONS)
-        _check_scalar("gamma", gamma, 0.0)
-        _check_scalar("smooth_gamma", smooth_gamma, 0.0)
-        _check_scalar("tau", tau)
-        _check_scalar("temperature", temperature, 0.0, strict=True)
+        check_scalar(gamma, "gamma")
+        check_scalar(smooth_gamma, "smooth_gamma")
+        check_any_scalar(tau, "tau")
+        check_scalar(temperature, "temperature", allow_zero=False)
         self.alignment, self.direction, self.reduction = alignment, direction, reduction
         self.gamma, self.smooth_gamma, self.tau, self.temperature = gamma, smooth_gamma, tau, temperature
         self.tda = TemporalDataAugmentation(max_shift, sharpness) if tda else None
@@ -267,7 +227,7 @@ class SequenceContrastiveLoss(nn.Module):
 
     def forward(self, video: torch.Tensor, text: torch.Tensor, video_lengths=None, text_lengths=None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_pair(video, text, same_length=False)
+        check_pair_inputs(video, text, paired=True, names=("video", "text"), same_length=False, finite=False)
         video_lengths = _check_lengths("video_lengths", video_lengths, video)
         text_lengths = _check_lengths("text_lengths", text_lengths, text)
         if self.tda is not None and self.training:
@@ -300,7 +260,7 @@ class SkipCostWarmupLoss(SequenceContrastiveLoss):
         super().__init__(*args, **kwargs)
         if torch.is_tensor(self.tau) and self.tau.requires_grad:
             raise ValueError("a skip-cost warm-up with a learnable tau (loss.learn_tau) is ambiguous; use one")
-        _check_scalar("tau_start", tau_start)
+        check_any_scalar(tau_start, "tau_start")
         if int(warmup_steps) != warmup_steps or warmup_steps < 1:
             raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
         self.tau_final, self.tau_start, self.warmup_steps, self.calls = float(self.tau), float(tau_start), \
@@ -328,7 +288,7 @@ def _collapse_diagnostics(video, text, distances, tau) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------- clip baselines
 def _flatten_pair(video, text, temperature):
     """Check shapes; return clip-by-caption scores `(B*n, B*n)`, s[u, w] = <video_u, text_w> / temperature."""
-    _check_pair(video, text, same_length=True)
+    check_pair_inputs(video, text, paired=True, names=("video", "text"), same_length=True, finite=False)
     d = video.shape[-1]
     return video.reshape(-1, d) @ text.reshape(-1, d).T / temperature
 
@@ -358,7 +318,7 @@ class MILNCELoss(nn.Module):
         super().__init__()
         if int(num_candidates) != num_candidates or num_candidates < 1:
             raise ValueError(f"num_candidates must be an integer >= 1, got {num_candidates!r}")
-        _check_scalar("temperature", temperature, 0.0, strict=True)
+        check_scalar(temperature, "temperature", allow_zero=False)
         _check_choice("reduction", reduction, REDUCTIONS)
         self.num_candidates, self.temperature, self.reduction = int(num_candidates), temperature, reduction
 
@@ -382,7 +342,7 @@ class ClipInfoNCELoss(nn.Module):
 
     def __init__(self, temperature=0.07, reduction: str = "mean"):
         super().__init__()
-        _check_scalar("temperature", temperature, 0.0, strict=True)
+        check_scalar(temperature, "temperature", allow_zero=False)
         _check_choice("reduction", reduction, REDUCTIONS)
         self.temperature, self.reduction = temperature, reduction
 

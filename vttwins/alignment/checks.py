@@ -1,4 +1,5 @@
-"""Input validation shared by the public alignment functions: bad input raises ValueError naming the argument."""
+"""Input validation shared by the public alignment functions and the losses (`vttwins.losses`): bad input raises
+ValueError naming the argument."""
 from __future__ import annotations
 
 import math
@@ -15,29 +16,36 @@ def _all_finite(t: torch.Tensor) -> bool:
     return math.isfinite(float(lo)) and math.isfinite(float(hi))
 
 
-def check_seq(t, name: str) -> None:
+def check_seq(t, name: str, finite: bool = True) -> None:
+    """`t`: a non-empty floating-point tensor (B, N, D); `finite` also reads every value (one reduction)."""
     if not isinstance(t, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape (B, N, D), got {type(t).__name__}")
+        raise ValueError(f"{name} must be a 3-D tensor (B, N, D), got {type(t).__name__}")
     if t.dim() != 3:
-        raise ValueError(f"{name} must be 3-D (B, N, D), got shape {tuple(t.shape)}")
+        raise ValueError(f"{name} must be a 3-D tensor (B, N, D), got shape {tuple(t.shape)}")
     if not t.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
     if t.shape[0] == 0 or t.shape[1] == 0 or t.shape[2] == 0:
         raise ValueError(f"{name} must have non-empty batch, sequence and feature dims, got shape {tuple(t.shape)}")
-    if not _all_finite(t):
+    if finite and not _all_finite(t):
         raise ValueError(f"{name} contains non-finite values (NaN or inf); shape {tuple(t.shape)}")
 
 
-def check_pair_inputs(x, y, paired: bool) -> None:
-    """x: (B, N, D), y: (B', M, D); `paired` also requires B == B'."""
-    check_seq(x, "x")
-    check_seq(y, "y")
+def check_pair_inputs(x, y, paired: bool, names: tuple[str, str] = ("x", "y"), same_length: bool = False,
+                      finite: bool = True) -> None:
+    """x: (B, N, D), y: (B', M, D) on one device; `paired` also requires B == B', `same_length` N == M.
+    `names`: how the messages call x and y."""
+    a, b = names
+    check_seq(x, a, finite)
+    check_seq(y, b, finite)
+    got = f"got {a} {tuple(x.shape)} and {b} {tuple(y.shape)}"
     if x.shape[2] != y.shape[2]:
-        raise ValueError(f"x and y must have the same feature dim D, got x {tuple(x.shape)} and y {tuple(y.shape)}")
+        raise ValueError(f"{a} and {b} must have the same feature dim D, {got}")
     if paired and x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same batch size, got x {tuple(x.shape)} and y {tuple(y.shape)}")
+        raise ValueError(f"{a} and {b} must have the same batch size, {got}")
+    if same_length and x.shape[1] != y.shape[1]:
+        raise ValueError(f"{a} and {b} must have shapes (B, n, D) and (B, n, D) (the same length), {got}")
     if x.device != y.device:
-        raise ValueError(f"x and y must be on the same device, got {x.device} and {y.device}")
+        raise ValueError(f"{a} and {b} must be on the same device, got {x.device} and {y.device}")
 
 
 def check_cost(cost) -> None:
@@ -53,7 +61,7 @@ def check_lengths(lengths, name: str, batch: int, maximum: int, device) -> torch
     if lengths.dtype.is_floating_point or lengths.dtype == torch.bool or lengths.is_complex():
         raise ValueError(f"{name} must be an integer tensor of shape ({batch},), got dtype {lengths.dtype}")
     if tuple(lengths.shape) != (batch,):
-        raise ValueError(f"{name} must have shape ({batch},), got {tuple(lengths.shape)}")
+        raise ValueError(f"{name} must be an integer tensor of shape ({batch},), got shape {tuple(lengths.shape)}")
     lo, hi = int(lengths.min()), int(lengths.max())
     if lo < 1 or hi > maximum:
         raise ValueError(f"{name} must lie in [1, {maximum}] (the padded sequence length), got min {lo}, max {hi}")
