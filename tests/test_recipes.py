@@ -127,3 +127,18 @@ def test_toy_benchmark_module_reaches_its_declared_table(toy_benchmark, tmp_path
     assert runner.check_outputs(spec, tmp_path / "results") == []
     rows = table.set_index("model")
     assert rows.loc["untrained", "value"] == 2 * rows.loc["chance", "value"] > 0  # chance = half the clips
+
+
+def test_each_builtin_benchmark_names_parts_that_exist():
+    """Every built-in Task's string references resolve (evaluator, reader, table, SynthHowTo writer) and its
+    notebook spec is the pipeline's entry for that notebook."""
+    from vttwins.data.synth import downstream as synth_writers
+    from vttwins.evaluation.registry import TASKS
+    from vttwins.evaluation.task import resolve
+
+    assert list(TASKS)[:4] == ["youcook2", "msrvtt", "crosstask", "action"]
+    for name in ("youcook2", "msrvtt", "crosstask", "action"):
+        task = TASKS[name]
+        assert callable(task.evaluator()) and callable(resolve(task.reader)) and callable(resolve(task.table))
+        assert resolve(task.synth).__module__ == synth_writers.__name__
+        assert specs.spec(task.notebook) is task.spec and task.spec.tables

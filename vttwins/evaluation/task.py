@@ -56,19 +56,20 @@ class Task:
         return tuple(self.inputs_by_mode[mode])
 
     def evaluator(self) -> Callable:
-        return _resolve(self.evaluate)
+        return resolve(self.evaluate)
 
     def items(self, dataset, config):
         """(videos the task reads: DataFrame video_id, subdir; texts it encodes), or ValueError without a reader."""
         if self.reader is None:
             raise ValueError(f"task {self.name!r} has no reader, so `data check` cannot sample it")
-        return _resolve(self.reader)(dataset, config)
+        return resolve(self.reader)(dataset, config)
 
     def tabulate(self, long):
-        return _resolve(self.table)(long)
+        return resolve(self.table)(long)
 
 
-def _resolve(ref: Ref) -> Callable:
+def resolve(ref: Ref) -> Callable:
+    """A callable, or the function a "module:function" string names (imported now)."""
     if callable(ref):
         return ref
     module, _, name = ref.partition(":")
