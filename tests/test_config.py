@@ -92,17 +92,31 @@ def test_notebooks_section_passes_through(tmp_path):
     assert load_config(path).notebooks == {"01_pretrain": {"steps": 3}}
 
 
-@pytest.mark.parametrize("override, needle", [
-    ("optim.grad_clip=-1", r"'optim.grad_clip' must be > 0 or null, got -1.0"),
-    ("optim.min_lr_ratio=-5", r"'optim.min_lr_ratio' must be in \[0, 1\], got -5.0"),
-    ("optim.betas=[0.9, 0.99, 0.5]", r"'optim.betas' expects exactly 2 values"),
-    ("optim.betas=[0.9, 1.0]", r"'optim.betas\[1\]' must be in \[0, 1\)"),
-    ("data.hflip=2", r"'data.hflip' must be in \[0, 1\], got 2.0"),
-    ("data.clip_seconds=-1", r"'data.clip_seconds' must be > 0"),
-    ("train.batch_size=1", r"'train.batch_size' must be >= 2 .*identically 0"),
-    ("loss.tau=-0.1", r"'loss.tau' must be >= 0 .*rewards skipping"),
-    ("loss.gamma=.nan", r"'loss.gamma' must be a finite number"),
-    ("eval.max_clips=-1", r"'eval.max_clips' must be an integer >= 1 or null, got -1"),
+@pytest.mark.parametrize("override, needle", [  # one format: `<key>=<value given>: must be <allowed>`
+    ("optim.grad_clip=-1", r"optim\.grad_clip=-1: must be > 0 or null$"),
+    ("optim.min_lr_ratio=-5", r"optim\.min_lr_ratio=-5: must be in \[0, 1\]$"),
+    ("optim.betas=[0.9, 0.99, 0.5]", r"optim\.betas=\[0\.9, 0\.99, 0\.5\]: must be a list of exactly 2 values"),
+    ("optim.betas=[0.9]", r"optim\.betas=\[0\.9\]: must be a list of exactly 2 values"),
+    ("optim.betas=[0.9, 1.0]", r"optim\.betas\[1\]=1\.0: must be in \[0, 1\)$"),
+    ("data.hflip=2", r"data\.hflip=2: must be in \[0, 1\]$"),
+    ("data.clip_seconds=-1", r"data\.clip_seconds=-1: must be > 0$"),
+    ("data.crop=diagonal", r"data\.crop='diagonal': must be one of \['random', 'center'\]$"),
+    ("train.batch_size=1", r"train\.batch_size=1: must be >= 2 .*identically 0"),
+    ("train.steps=abc", r"train\.steps='abc': must be an integer or null$"),
+    ("train.steps=2.5", r"train\.steps=2\.5: must be an integer or null$"),
+    ("train.device=tpu", r"train\.device='tpu': must be auto, cpu, cuda or cuda:N$"),
+    ("loss.tau=-0.1", r"loss\.tau=-0\.1: must be >= 0 .*rewards skipping"),
+    ("loss.gamma=.nan", r"loss\.gamma=nan: must be a finite number$"),
+    ("loss.tda=1", r"loss\.tda=1: must be true or false or null$"),
+    ("loss.gamma=true", r"loss\.gamma=True: must be a number, not true/false$"),
+    ("loss.name=foo", r"loss\.name='foo': must be one of \[.*'mil_nce'.*'s2dtw'.*\]$"),
+    ("eval.max_clips=-1", r"eval\.max_clips=-1: must be >= 1 or null$"),
+    ("eval.action_splits=[7]", r"eval\.action_splits\[0\]=7: must be one of \[1, 2, 3\]$"),
+    ("eval.tasks=[nope]", r"eval\.tasks=\['nope'\]: must be a subset of \[.*'youcook2'"),
+    ("eval.zero_shot_template=x", r"eval\.zero_shot_template='x': must contain '\{\}'"),
+    ("model.mode=audio", r"model\.mode='audio': must be one of \('feature', 'pixel'\)$"),
+    ("grid.slurm.cluster=moon", r"grid\.slurm\.cluster='moon': must be one of \['slurm', 'local', 'debug'\]$"),
+    ("train=3", r"train=3: must be a mapping$"),
 ])
 def test_ranges_name_the_key_and_the_expected_range(override, needle):
     with pytest.raises(ValueError, match=needle):
