@@ -68,8 +68,9 @@ class EvalConfig:
     @field_validator("tasks")
     @classmethod
     def _registered(cls, tasks: list[str]) -> list[str]:
-        if any(t not in TASKS for t in tasks):
-            raise ValueError(f"must be a subset of {registered_tasks()} (or all)")
+        unknown = [t for t in tasks if t not in TASKS]
+        if unknown:
+            raise ValueError(f"must be a subset of {registered_tasks()} or all (unknown task {unknown[0]!r})")
         return tasks
 
     @field_validator("zero_shot_template")
