@@ -1,15 +1,19 @@
-"""Run configuration: one dataclass per component, profiles in `configs/<name>.yaml`, `key=value` overrides.
+"""Run configuration: one (pydantic) dataclass per component, profiles in `configs/<name>.yaml`, overrides.
 
     from vttwins.config import load_config
     config = load_config("smoke", ["train.steps=20", "loss.name=mil_nce", "output_dir=runs/x"])
     config.loss.gamma, config.model.mode
 
 A profile is `configs/<name>.yaml` (or any yaml path) with the sections `data, model, loss, optim, train, eval,
-grid, notebooks` (`grid` says where the cells of a grid run, never what they compute: docs/cluster.md). Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
-dataclass; an unknown section or key anywhere
-raises `ValueError` naming the dotted key and the keys allowed there. Override values are parsed as YAML
+grid, notebooks` (`grid` says where the cells of a grid run, never what they compute: docs/cluster.md). Every
+section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
+dataclass. pydantic checks them (`extra="forbid"`, `Field(ge=...)` bounds, `Literal` choices; objective and task
+names against their registries at validation time) and every error is one line in one format
+(`vttwins.config_ranges`): `optim.lr=-1: must be > 0`, `loss.name='foo': must be one of [...]`, or for an unknown
+section or key `unknown config key 'train.stepz'; allowed keys in 'train': ...`. Override values are parsed as YAML
 (`train.amp=none`, `loss.gamma=0.05`, `data.synth={n_videos: 64}`); `output_dir=DIR` and `data_dir=DIR` are
-shorthands for `train.output_dir` and `data.root`.
+shorthands for `train.output_dir` and `data.root`. `eval.tasks: all` and, in a notebook's parameters,
+`losses: all` / `*_losses: all` / `tasks: all` are every registered name (read when the config is validated).
 
 A YAML of your own names the profile it extends with `base: <profile>` (e.g. `base: default`): the profile is read
 first and the file's sections are merged over it key by key. Without `base:` the keys a file leaves out take the
@@ -209,17 +213,16 @@ def config_from_dict(raw: Mapping[str, Any], training: bool = True) -> Config:
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
-    """Nested plain data (JSON/YAML-ready) of a `Config`; `config_from_dict` inverts it."""
-    def plain(obj):
+    """Nested plain data (JSON/YAML-ready: tuples as lists) of a `Config`, keys in field order; `config_from_dict`
+    inverts it. This dict is what a run folder's `config.json` holds and what its run-cache key hashes."""
+    def plain(obj):  # by hand, not pydantic's dump: that turns NaN in `notebooks` into None and warns on a Path
         if is_dataclass(obj) and not isinstance(obj, type):
             return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
         if isinstance(obj, dict):
             return {str(k): plain(v) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
             return [plain(v) for v in obj]
-        if isinstance(obj, Path):
-            return str(obj)
-        return obj
+        return str(obj) if isinstance(obj, Path) else obj
     return plain(config)
 
 
@@ -386,4 +389,4 @@ def replace(config: Config, overrides) -> Config:
 
 __all__ = ["Config", "DataConfig", "LossConfig", "OptimConfig", "TrainConfig", "GridConfig", "SlurmConfig",
            "load_config", "read_profile", "config_to_dict", "config_from_dict", "apply_overrides", "parse_override",
-           "replace", "validate", "LOSSES"]
+           "replace", "validate", "expand_all", "LOSSES"]
