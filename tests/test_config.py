@@ -122,6 +122,9 @@ def test_notebooks_section_passes_through(tmp_path):
     ("eval.tasks=[nope]", r"eval\.tasks=\['nope'\]: must be a subset of \[.*'youcook2'"),
     ("eval.zero_shot_template=x", r"eval\.zero_shot_template='x': must contain '\{\}'"),
     ("model.mode=audio", r"model\.mode='audio': must be one of \('feature', 'pixel'\)$"),
+    ("model.embed_dim=0", r"model\.embed_dim=0: must be a positive int$"),
+    ("model.space_to_depth=1", r"model\.space_to_depth=1: must be true or false$"),
+    ("model.width=true", r"model\.width=True: must be a number$"),
     ("grid.slurm.cluster=moon", r"grid\.slurm\.cluster='moon': must be one of \['slurm', 'local', 'debug'\]$"),
     ("train=3", r"train=3: must be a mapping$"),
 ])

@@ -36,7 +36,7 @@ from vttwins.data.synth.config import NoiseConfig, SynthConfig
 from vttwins.evaluation.config import EvalConfig, registered_tasks
 from vttwins.models.model import ModelConfig
 from vttwins import objectives
-from vttwins.config_ranges import SECTION, Bool, Float, Int, config_error
+from vttwins.config_ranges import SECTION, Bool, Float, Int, config_error, strict_scalars
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ class GridConfig:
 @dataclass(config=SECTION)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: Annotated[ModelConfig, strict_scalars(ModelConfig)] = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -33,6 +33,19 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
 Bool = Annotated[bool, Strict()]       # true/false only (not 1, "yes")
 
+def strict_scalars(cls: type) -> BeforeValidator:
+    """For a section that is a core (stdlib) dataclass (ModelConfig: no pydantic in the core): true/false only for
+    its bool fields and never for its numbers, as `Bool`, `Int` and `Float` do in the pydantic sections."""
+    def check(values):
+        hints = typing.get_type_hints(cls) if isinstance(values, dict) else {}
+        for key, value in (values.items() if hints else ()):
+            hint = _plain(hints.get(key, Any))
+            if hint in (bool, int, float) and value is not None and (hint is bool) != isinstance(value, bool):
+                raise ValueError(f"{cls.__name__}.{key} must be {KINDS[hint.__name__]}, got {value!r}")
+        return values
+    return BeforeValidator(check)
+
+
 KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
          "dict": "a mapping", "dataclass": "a mapping", "list": "a list", "tuple": "a list", "literal": "one of"}
 CORE_CHECK = re.compile(r"^\w+\.(\w+) must be (.*), got (.*)$", re.S)  # "ModelConfig.mode must be X, got Y"
