@@ -29,7 +29,14 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Int = Annotated[int, BeforeValidator(_not_bool)]
+def _not_text(value: Any) -> Any:
+    """An integer is written as one (`'3'` is refused); a float may come as text: YAML 1.1 reads `1e-4` so."""
+    if isinstance(value, str):
+        raise ValueError("must be an integer, not a string")
+    return _not_bool(value)
+
+
+Int = Annotated[int, BeforeValidator(_not_text)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
 Bool = Annotated[bool, Strict()]       # true/false only (not 1, "yes")
 
@@ -40,7 +47,8 @@ def strict_scalars(cls: type) -> BeforeValidator:
         hints = typing.get_type_hints(cls) if isinstance(values, dict) else {}
         for key, value in (values.items() if hints else ()):
             hint = _plain(hints.get(key, Any))
-            if hint in (bool, int, float) and value is not None and (hint is bool) != isinstance(value, bool):
+            if value is not None and ((hint is bool) != isinstance(value, bool) and hint in (bool, int, float)
+                                      or hint is int and isinstance(value, str)):
                 raise ValueError(f"{cls.__name__}.{key} must be {KINDS[hint.__name__]}, got {value!r}")
         return values
     return BeforeValidator(check)
