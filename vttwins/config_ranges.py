@@ -40,6 +40,7 @@ Int = Annotated[int, BeforeValidator(_not_text)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
 Bool = Annotated[bool, Strict()]       # true/false only (not 1, "yes")
 
+
 def strict_scalars(cls: type) -> BeforeValidator:
     """For a section that is a core (stdlib) dataclass (ModelConfig: no pydantic in the core): true/false only for
     its bool fields and never for its numbers, as `Bool`, `Int` and `Float` do in the pydantic sections."""
@@ -55,7 +56,7 @@ def strict_scalars(cls: type) -> BeforeValidator:
 
 
 KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
-         "dict": "a mapping", "dataclass": "a mapping", "list": "a list", "tuple": "a list", "literal": "one of"}
+         "dict": "a mapping", "dataclass": "a mapping", "list": "a list", "tuple": "a list"}
 CORE_CHECK = re.compile(r"^\w+\.(\w+) must be (.*), got (.*)$", re.S)  # "ModelConfig.mode must be X, got Y"
 BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
