@@ -295,12 +295,13 @@ def _resolve(config: Config) -> None:
 
 def expand_all(notebooks: dict) -> dict:
     """`losses: all` / `*_losses: all` / `tasks: all` in a notebook's parameters -> every registered name, read
-    from the registries now (a variant or task registered after import is included)."""
+    from the registries now (a variant or task registered after import is included); for losses, every objective
+    with `in_study` (a diagnostic variant such as `s2dtw_tda_strong` is named explicitly when wanted)."""
     def expand(key: str, value):
         if value != "all":
             return value
         if key == "losses" or key.endswith("_losses"):
-            return list(objectives.names())
+            return list(objectives.names(in_study=True))
         return registered_tasks() if key == "tasks" or key.endswith("_tasks") else value
     return {name: {k: expand(k, v) for k, v in params.items()} if isinstance(params, dict) else params
             for name, params in notebooks.items()}
