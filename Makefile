@@ -58,7 +58,7 @@ check-reproduction: venv
 # VARIATION_ONLY="00_data 01_pretrain" limits the notebooks; empty = all of them (about 4x make reproduce).
 VARIATION_ONLY ?=
 variation: venv
-	time $(PY) -m vttwins reproduce --profile $(PROFILE) --variation $(if $(VARIATION_ONLY),--only $(VARIATION_ONLY))
+	time $(PY) -m vttwins reproduce --profile $(PROFILE) --variation $(if $(VARIATION_ONLY),--only $(VARIATION_ONLY)) $(if $(VARIANTS),--variants $(VARIANTS))
 
 # LAB_ARGS="--port 8890 --no-browser" passes through; as root (containers) Jupyter needs --allow-root.
 LAB_ARGS ?=

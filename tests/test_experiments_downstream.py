@@ -56,3 +56,26 @@ def test_scores_are_the_mean_over_seeds_of_runs_at_the_tuned_settings(tmp_path, 
     assert by.loc["untrained", "value"] == 0.0 and by.loc["chance", "value"] == 3.0
     assert by.loc["S2DTW", "n_seeds"] == 3 and len(long) == 4
     assert ("mil_nce-tuned-s2", "mil_nce", 0.284, 2) in trained and ("s2dtw-tuned-s3", "s2dtw", 1.75, 3) in trained
+
+
+def test_a_variant_registered_after_import_is_a_pretrained_run(tmp_path, monkeypatch):
+    """grids.SHORT / LOSS_VARIANTS read the objective registry when called, not once at import."""
+    from vttwins import objectives
+    from vttwins.experiments import grids
+
+    trained = []
+    monkeypatch.setattr(downstream, "ensure_run", lambda config, root, name: trained.append(
+        (name, config.loss.name)) or name)
+    cfg = load_config("smoke")
+    with pytest.raises(ValueError, match="unknown"):
+        downstream.pretrained_run(cfg, tmp_path, "toy_late")
+    objectives.register(objectives.Objective("toy_late", "toy late", "#000000", objectives.build_sequence,
+                                             alignment={"smooth": False, "weak": True}))
+    try:
+        assert grids.SHORT["toy_late"] == "toy late" and grids.LOSS_VARIANTS["toy late"] == {"loss.name": "toy_late"}
+        assert list(grids.SHORT)[-1] == "toy_late" and len(grids.SHORT) == len(objectives.names())
+        assert downstream.pretrained_run(cfg, tmp_path, "toy_late") == "toy_late"
+        assert trained == [("toy_late", "toy_late")]
+    finally:
+        objectives.unregister("toy_late")
+    assert "toy_late" not in grids.SHORT

@@ -12,13 +12,26 @@ import torch.nn.functional as F
 
 import vttwins
 from vttwins import alignment as alignment_module
+from vttwins import objectives
 from vttwins.losses import (ClipInfoNCELoss, MILNCELoss, SequenceContrastiveLoss, TemporalDataAugmentation,
                             nearest_positions, permutation_set)
 
-VARIANTS = {  # alignment name -> (smooth, weak, hard)
-    "s2dtw": (True, True, False), "soft_dtw": (False, False, False), "dtw": (False, False, True),
-    "s2dtw_smooth_only": (True, False, False), "s2dtw_weak_only": (False, True, False),
-}
+def _variants() -> dict:
+    """Objective name -> (smooth, weak, hard), one name per distinct flag set of the registry (the one table)."""
+    out = {}
+    for name in objectives.names(sequence=True):
+        flags = objectives.get(name).alignment
+        key = (flags["smooth"], flags["weak"], flags.get("hard", False))
+        if key not in out.values():
+            out[name] = key
+    return out
+
+
+VARIANTS = _variants()
+
+
+def flags(name) -> dict:
+    return dict(objectives.get(name).alignment)
 
 
 # ---------------------------------------------------------------------------------------- reference S2DTW
@@ -145,7 +158,7 @@ def test_variant_options_reach_the_alignment(ref_alignment, name):
     smooth, weak, hard = VARIANTS[name]
     v, t = unit(2, 3, 4), unit(2, 3, 4, seed=1)
     vl, tl = torch.tensor([3, 2]), torch.tensor([1, 3])
-    SequenceContrastiveLoss(alignment=name, gamma=0.2, smooth_gamma=0.3, tau=0.4)(v, t, vl, tl)
+    SequenceContrastiveLoss(alignment=flags(name), gamma=0.2, smooth_gamma=0.3, tau=0.4)(v, t, vl, tl)
     kw = ref_alignment[-1]
     assert (kw["smooth"], kw["weak"]) == (smooth, weak)
     assert kw["gamma"] == (0.0 if hard else 0.2) and kw["smooth_gamma"] == 0.3 and kw["tau"] == 0.4
@@ -184,7 +197,7 @@ def test_loss_matches_hand_computation_with_reference_distances(name):
     v, t = unit(3, 3, 5, seed=12), unit(3, 2, 5, seed=13)
     gamma = 0.0 if hard else 0.1
     d = ref_matrix(v, t, gamma=gamma, smooth=smooth, weak=weak).detach()
-    torch.testing.assert_close(SequenceContrastiveLoss(alignment=name, reduction="none")(v, t), hand_loss(d))
+    torch.testing.assert_close(SequenceContrastiveLoss(alignment=flags(name), reduction="none")(v, t), hand_loss(d))
 
 
 def test_released_default_with_lengths_matches_reference():
@@ -208,7 +221,7 @@ def test_identical_pairs_give_log_b_real_core():
 def test_gradcheck_through_loss(name):
     v = unit(2, 3, 3, seed=18).requires_grad_()
     t = unit(2, 2, 3, seed=19).requires_grad_()
-    loss = SequenceContrastiveLoss(alignment=name, direction="both", temperature=0.7)
+    loss = SequenceContrastiveLoss(alignment=flags(name), direction="both", temperature=0.7)
     assert torch.isfinite(loss(v, t))
     assert torch.autograd.gradcheck(lambda a, b: loss(a, b), (v, t), eps=1e-6, atol=1e-5)
 
@@ -362,7 +375,9 @@ def test_bad_inputs_raise(make, call, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"alignment": "fast_dtw"}, "alignment"), ({"direction": "clip"}, "direction"),
+    ({"alignment": "fast_dtw"}, "alignment"), ({"alignment": "soft_dtw"}, "mapping of the flags"),
+    ({"alignment": {"smooth": True}}, "smooth, weak"), ({"alignment": {"smooth": 1, "weak": 1, "fast": 1}}, "flags"),
+    ({"direction": "clip"}, "direction"),
     ({"reduction": "max"}, "reduction"), ({"temperature": 0.0}, "temperature"), ({"gamma": -1.0}, "gamma"),
     ({"tau": float("nan")}, "tau"), ({"smooth_gamma": torch.ones(2)}, "smooth_gamma"),
 ])

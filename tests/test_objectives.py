@@ -27,6 +27,21 @@ def test_every_room_reads_the_registry():
         assert isinstance(module, losses.SequenceContrastiveLoss) == objectives.get(n).sequence
 
 
+def test_released_flags_and_the_readers_of_the_one_flag_table():
+    """The registry's flags are docs/method.md §3-§4's (hand-written here); the figure methods and the loss read them."""
+    from vttwins.experiments import examples
+
+    expected = {"dtw": (False, False, True), "soft_dtw": (False, False, False), "s2dtw": (True, True, False),
+                "s2dtw_smooth_only": (True, False, False), "s2dtw_weak_only": (False, True, False)}
+    for name, (smooth, weak, hard) in expected.items():
+        flags = objectives.get(name).alignment
+        assert (flags["smooth"], flags["weak"], flags.get("hard", False)) == (smooth, weak, hard)
+    assert examples.method_options("DTW") == {"gamma": 0.0, "smooth": False, "weak": False}
+    assert examples.method_options("soft-DTW") == {"gamma": 0.1, "smooth": False, "weak": False}
+    assert examples.method_options("S2DTW") == {"gamma": 0.1, "smooth": True, "weak": True}
+    assert losses.SequenceContrastiveLoss().alignment_options == {"smooth": True, "weak": True, "hard": False}
+
+
 @pytest.mark.parametrize("name, temperature, normalize", [
     ("mil_nce", 1.0, False), ("clip_nce", 0.07, True), ("soft_dtw", 1.0, True)])
 def test_replace_gives_each_objective_its_own_defaults(name, temperature, normalize):

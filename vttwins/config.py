@@ -1,15 +1,19 @@
-"""Run configuration: one dataclass per component, profiles in `configs/<name>.yaml`, `key=value` overrides.
+"""Run configuration: one (pydantic) dataclass per component, profiles in `configs/<name>.yaml`, overrides.
 
     from vttwins.config import load_config
     config = load_config("smoke", ["train.steps=20", "loss.name=mil_nce", "output_dir=runs/x"])
     config.loss.gamma, config.model.mode
 
 A profile is `configs/<name>.yaml` (or any yaml path) with the sections `data, model, loss, optim, train, eval,
-grid, notebooks` (`grid` says where the cells of a grid run, never what they compute: docs/cluster.md). Every section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
-dataclass; an unknown section or key anywhere
-raises `ValueError` naming the dotted key and the keys allowed there. Override values are parsed as YAML
+grid, notebooks` (`grid` says where the cells of a grid run, never what they compute: docs/cluster.md). Every
+section except `notebooks` (validated by the pipeline against the notebooks' parameter cells) maps onto a
+dataclass. pydantic checks them (`extra="forbid"`, `Field(ge=...)` bounds, `Literal` choices; objective and task
+names against their registries at validation time) and every error is one line in one format
+(`vttwins.config_ranges`): `optim.lr=-1: must be > 0`, `loss.name='foo': must be one of [...]`, or for an unknown
+section or key `unknown config key 'train.stepz'; allowed keys in 'train': ...`. Override values are parsed as YAML
 (`train.amp=none`, `loss.gamma=0.05`, `data.synth={n_videos: 64}`); `output_dir=DIR` and `data_dir=DIR` are
-shorthands for `train.output_dir` and `data.root`.
+shorthands for `train.output_dir` and `data.root`. `eval.tasks: all` and, in a notebook's parameters,
+`losses: all` / `*_losses: all` / `tasks: all` are every registered name (read when the config is validated).
 
 A YAML of your own names the profile it extends with `base: <profile>` (e.g. `base: default`): the profile is read
 first and the file's sections are merged over it key by key. Without `base:` the keys a file leaves out take the
@@ -18,32 +22,31 @@ code's defaults (the dataclasses below), not a profile's; loading such a file lo
 from __future__ import annotations
 
 import logging
-import types
-import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping, get_args
 
 import yaml
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
 
 # Section dataclasses owned by other rooms, imported from their leaf modules (they import nothing else of ours),
 # so reading a config never pulls in training or evaluation code: config.py sits below them, not beside them.
 from vttwins.data.synth.config import NoiseConfig, SynthConfig
-from vttwins.evaluation.config import EvalConfig
+from vttwins.evaluation.config import EvalConfig, registered_tasks
 from vttwins.models.model import ModelConfig
 from vttwins import objectives
-from vttwins.config_ranges import check_finite, check_grid, check_ranges
+from vttwins.config_ranges import SECTION, Bool, Float, Int, config_error, strict_scalars
 from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
-SECTIONS = ("data", "model", "loss", "optim", "train", "eval", "grid", "notebooks")
 ALIASES = {"output_dir": "train.output_dir", "data_dir": "data.root"}
 # Live views of the objective registry (vttwins.objectives): a variant registered later is a valid loss.name.
 LOSSES = objectives._Names()
 SEQUENCE_LOSSES = objectives._Names(sequence=True)
 
 
-@dataclass
+@dataclass(config=SECTION)
 class DataConfig:
     """Where the pretraining videos/captions are and how a training item is cut (docs/formats.md, docs/method.md §7).
 
@@ -59,22 +62,22 @@ class DataConfig:
     video_root: str | None = None           # pixel mode
     feature_root: str | None = None         # feature mode
     dict_path: str | None = None            # dict.npy vocabulary; None -> built from the pretraining captions
-    num_workers: int = 0
-    n_clips: int = 8
-    clip_seconds: float = 3.2
-    num_frames: int = 32
-    fps: float = 10.0
-    size: int = 224
-    crop: str = "random"
-    hflip: float = 0.5
-    on_error: str = "skip"
+    num_workers: Int = Field(0, ge=0)
+    n_clips: Int = Field(8, ge=1)
+    clip_seconds: Float = Field(3.2, gt=0)
+    num_frames: Int = Field(32, ge=1)
+    fps: Float = Field(10.0, gt=0)
+    size: Int = Field(224, ge=1)
+    crop: Literal["random", "center"] = "random"
+    hflip: Float = Field(0.5, ge=0, le=1)
+    on_error: Literal["skip", "raise"] = "skip"
 
     @property
     def synthetic(self) -> bool:
         return self.video_list_csv is None
 
 
-@dataclass
+@dataclass(config=SECTION)
 class LossConfig:
     """The training objective (docs/method.md §4–§6); `name` is a key of `vttwins.objectives`.
 
@@ -83,86 +86,102 @@ class LossConfig:
     `loss.name` by an override resets them unless the same override sets them (see `apply_overrides`).
     """
     name: str = "s2dtw"
-    gamma: float = 0.1
-    smooth_gamma: float = 0.1
-    tau: float = 0.5
-    direction: str = "text"
-    temperature: float | None = None        # None -> the objective's own (1.0; clip_nce 0.07)
-    tda: bool | None = None                 # None -> the objective's own (True only for s2dtw_tda)
-    tda_max_shift: int = 2
-    tda_sharpness: float = 50.0
-    num_candidates: int = 4
-    normalize: bool | None = None           # None -> the objective's own (False only for mil_nce)
-    learn_gamma: bool = False
-    learn_tau: bool = False
+    gamma: Float = Field(0.1, ge=0)
+    smooth_gamma: Float = Field(0.1, ge=0)
+    tau: Float = Field(0.5, ge=0, description="a negative tau rewards skipping: the loss stays at log(batch) and "
+                                              "nothing is learned")
+    direction: Literal["text", "video", "both"] = "text"
+    temperature: Float | None = Field(None, gt=0)  # None -> the objective's own (1.0; clip_nce 0.07)
+    tda: Bool | None = None                 # None -> the objective's own (True only for s2dtw_tda)
+    tda_max_shift: Int = Field(2, ge=0)
+    tda_sharpness: Float = Field(50.0, gt=0)
+    num_candidates: Int = Field(4, ge=1)
+    normalize: Bool | None = None           # None -> the objective's own (False only for mil_nce)
+    learn_gamma: Bool = False
+    learn_tau: Bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        """Read the objective registry now (not at import): a variant registered later is a valid name."""
+        if name not in LOSSES:
+            raise ValueError(f"must be one of {list(LOSSES)}")
+        return name
 
 
-@dataclass
+Beta = Annotated[Float, Field(ge=0, lt=1)]
+
+
+@dataclass(config=SECTION)
 class OptimConfig:
     """Adam with a per-step linear warm-up then cosine decay to `min_lr_ratio * lr` (released defaults)."""
-    lr: float = 1e-3
-    warmup_steps: int = 0
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
-    grad_clip: float | None = None          # max global grad norm; None = no clipping
-    schedule: str = "cosine"                # "cosine" | "constant"
-    min_lr_ratio: float = 0.0
+    lr: Float = Field(1e-3, gt=0)
+    warmup_steps: Int = Field(0, ge=0)
+    weight_decay: Float = Field(0.0, ge=0)
+    betas: tuple[Beta, Beta] = (0.9, 0.999)
+    grad_clip: Float | None = Field(None, gt=0)  # max global grad norm; None = no clipping
+    schedule: Literal["cosine", "constant"] = "cosine"
+    min_lr_ratio: Float = Field(0.0, ge=0, le=1)
 
 
-@dataclass
+@dataclass(config=SECTION)
 class TrainConfig:
     """Loop, checkpoints and devices. `batch_size` is global (videos per step over all processes)."""
-    steps: int | None = None                # exactly one of steps / epochs
-    epochs: int | None = None
-    batch_size: int = 16
-    seed: int = 1
-    log_every: int = 10
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
+    steps: Int | None = Field(None, ge=1)   # exactly one of steps / epochs
+    epochs: Int | None = Field(None, ge=1)
+    batch_size: Int = Field(16, ge=2, description="every loss contrasts the videos of a batch; with 1 the loss is "
+                                                  "identically 0")
+    seed: Int = Field(1, ge=0)
+    log_every: Int = Field(10, ge=1)
+    checkpoint_every: Int = Field(500, ge=1)
+    keep_checkpoints: Int = Field(2, ge=1)
     output_dir: str = "runs/default"
-    resume: bool = False
-    amp: str = "auto"                       # auto (bf16 on CUDA, off on CPU) | none | bf16 | fp16 (CUDA only)
-    device: str = "auto"                    # auto | cpu | cuda
-    progress: str = "auto"                  # auto (tqdm on a TTY) | bar | log
-    sync_batchnorm: bool = False            # pixel mode, several CUDA processes: BatchNorm statistics over the
+    resume: Bool = False
+    amp: Literal["auto", "none", "bf16", "fp16"] = "auto"  # auto (bf16 on CUDA, off on CPU); fp16 CUDA only
+    device: str = "auto"                    # auto | cpu | cuda | cuda:N
+    progress: Literal["auto", "bar", "log"] = "auto"   # auto (tqdm on a TTY) | bar | log
+    sync_batchnorm: Bool = False            # pixel mode, several CUDA processes: BatchNorm statistics over the
                                             #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
 
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str) -> str:
+        if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+            raise ValueError("must be auto, cpu, cuda or cuda:N")
+        return device
 
-@dataclass
+
+@dataclass(config=SECTION)
 class SlurmConfig:
     """`grid.executor=slurm`: submitit's executor, one job per grid cell (an array job). `cluster` local/debug are
     submitit's local-process and in-process executors (no Slurm needed: tests, debugging)."""
     partition: str | None = None            # None = the cluster's default partition
-    time: int = 60                          # minutes a cell may run (submitit timeout_min)
-    cpus: int = 1                           # CPUs per cell
-    gpus: int = 0                           # GPUs per cell
+    time: Int = Field(60, ge=1)             # minutes a cell may run (submitit timeout_min)
+    cpus: Int = Field(1, ge=1)              # CPUs per cell
+    gpus: Int = Field(0, ge=0)              # GPUs per cell
     folder: str = "runs/slurm"              # submitit's job files and logs (on the shared filesystem)
-    cluster: str = "slurm"                  # slurm | local | debug
+    cluster: Literal["slurm", "local", "debug"] = "slurm"
 
 
-@dataclass
+Executor = Literal["local", "ray", "slurm"]
+EXECUTORS = get_args(Executor)
+
+
+@dataclass(config=SECTION)
 class GridConfig:
     """Where the cells of a grid (notebooks 02, 10, sweeps) run: one task per distinct run, keyed by its run-cache
     key; the results are the same on every executor, so no `grid` key enters a run's key (docs/cluster.md)."""
-    executor: str = "local"                 # local (process pool here) | ray | slurm (submitit)
-    workers: int = 1                        # local: processes (1 = in this process); ray without an address: the
+    executor: Executor = "local"            # local (process pool here) | ray | slurm (submitit)
+    workers: Int = Field(1, ge=1)           # local: processes (1 = in this process); ray without an address: the
                                             #   CPUs of the local Ray instance; slurm: cells running at once
     ray_address: str | None = None          # ray: "auto", "ray://host:10001", ...; None = start a local instance
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
 
-EXECUTORS = ("local", "ray", "slurm")
-
-
-def _section_types() -> dict[str, Any]:
-    return {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig,
-            "train": TrainConfig, "eval": EvalConfig, "grid": GridConfig, "notebooks": dict}
-
-
-@dataclass
+@dataclass(config=SECTION)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: Annotated[ModelConfig, strict_scalars(ModelConfig)] = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -171,119 +190,39 @@ class Config:
     notebooks: dict = field(default_factory=dict)
 
 
+SECTIONS = tuple(f.name for f in fields(Config))
+_ADAPTER = TypeAdapter(Config)
+
+
 # ------------------------------------------------------------------------------------------- building
-def _allowed(cls) -> list[str]:
-    return [f.name for f in fields(cls)]
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Light type check/conversion of a YAML value against a dataclass field's annotation."""
-    if hint is Any or value is None:
-        return value
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        errors = []
-        for option in options:
-            try:
-                return _coerce(value, option, key)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(errors[0])
-    if origin is tuple or hint is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ValueError(f"config key '{key}' expects a list, got {value!r}")
-        if args and args[-1] is not ... and len(value) != len(args):
-            raise ValueError(f"config key '{key}' expects exactly {len(args)} values, got {list(value)!r}")
-        return tuple(_coerce(v, a, key) for v, a in zip(value, args)) if args and args[-1] is not ... \
-            else tuple(value)
-    if origin in (list, dict) or hint in (list, dict):
-        if not isinstance(value, origin or hint):
-            raise ValueError(f"config key '{key}' expects a {(origin or hint).__name__}, got {value!r}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"config key '{key}' expects true/false, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, str):  # YAML 1.1 reads `1e-4` (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"config key '{key}' expects a number, got {value!r}")
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
-            raise ValueError(f"config key '{key}' expects an integer, got {value!r}")
-        return int(value)
-    if hint is str:
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ValueError(f"config key '{key}' expects a string, got {value!r}")
-        return str(value)
-    return value
-
-
-def build_dataclass(cls, values: Mapping[str, Any] | None, prefix: str):
-    """`cls(**values)` with every key checked: unknown keys raise ValueError naming `prefix.key` and the allowed."""
-    values = dict(values or {})
-    if not isinstance(values, dict):
-        raise ValueError(f"config section '{prefix}' must be a mapping, got {values!r}")
-    allowed = _allowed(cls)
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown config key '{prefix}.{unknown[0]}'; allowed keys in '{prefix}': "
-                         f"{', '.join(allowed)}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, value in values.items():
-        hint = hints.get(name, Any)
-        if is_dataclass(hint) and isinstance(value, Mapping):
-            kwargs[name] = build_dataclass(hint, value, f"{prefix}.{name}")
-        else:
-            kwargs[name] = _coerce(value, hint, f"{prefix}.{name}")
-    return cls(**kwargs)
-
-
 def config_from_dict(raw: Mapping[str, Any], training: bool = True) -> Config:
     """A `Config` from nested plain data (a profile or a run's `config.json`); strict about every key.
 
     training=False skips what only training needs (one of train.steps / train.epochs): `data check` reads data
     configs that never train."""
-    raw = dict(raw or {})
-    unknown = sorted(set(raw) - set(SECTIONS))
-    if unknown:
-        raise ValueError(f"unknown config section '{unknown[0]}'; allowed sections: {', '.join(SECTIONS)}")
-    sections = {}
-    for name, cls in _section_types().items():
-        value = raw.get(name) or {}
-        if cls is dict:
-            if not isinstance(value, dict):
-                raise ValueError(f"config section '{name}' must be a mapping, got {value!r}")
-            sections[name] = dict(value)
-        else:
-            sections[name] = build_dataclass(cls, value, name)
-    config = Config(**sections)
+    if not isinstance(raw or {}, Mapping):
+        raise ValueError(f"a config must be a mapping of sections, got {raw!r}")
+    raw = {name: ({} if value is None else value) for name, value in dict(raw or {}).items()}
+    try:
+        config = _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        raise config_error(exc, Config) from None
     _resolve(config)
-    validate(config, training)
+    _cross_checks(config, training)
     return config
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
-    """Nested plain data (JSON/YAML-ready) of a `Config`; `config_from_dict` inverts it."""
-    def plain(obj):
+    """Nested plain data (JSON/YAML-ready: tuples as lists) of a `Config`, keys in field order; `config_from_dict`
+    inverts it. This dict is what a run folder's `config.json` holds and what its run-cache key hashes."""
+    def plain(obj):  # by hand, not pydantic's dump: that turns NaN in `notebooks` into None and warns on a Path
         if is_dataclass(obj) and not isinstance(obj, type):
             return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
         if isinstance(obj, dict):
             return {str(k): plain(v) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
             return [plain(v) for v in obj]
-        if isinstance(obj, Path):
-            return str(obj)
-        return obj
+        return str(obj) if isinstance(obj, Path) else obj
     return plain(config)
 
 
@@ -348,49 +287,47 @@ def apply_overrides(raw: dict[str, Any], overrides) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- resolving
 def _resolve(config: Config) -> None:
     """Fill derived defaults so that the saved `config.json` says what the run actually used."""
-    data, loss = config.data, config.loss
-    if data.root is None and data.synthetic:
-        data.root = f"data/synth/{data.synth_profile}"
-    if loss.name in LOSSES:  # an unknown name is reported by validate()
-        objectives.resolve(loss)  # after every override: the objective's own defaults
+    if config.data.root is None and config.data.synthetic:
+        config.data.root = f"data/synth/{config.data.synth_profile}"
+    objectives.resolve(config.loss)  # after every override: the objective's own defaults
+    config.notebooks = expand_all(config.notebooks)
 
 
-def _choice(key: str, value, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"config key '{key}' = {value!r} is not one of {', '.join(map(str, choices))}")
+def expand_all(notebooks: dict) -> dict:
+    """`losses: all` / `*_losses: all` / `tasks: all` in a notebook's parameters -> every registered name, read
+    from the registries now (a variant or task registered after import is included); for losses, every objective
+    with `in_study` (a diagnostic variant such as `s2dtw_tda_strong` is named explicitly when wanted)."""
+    def expand(key: str, value):
+        if value != "all":
+            return value
+        if key == "losses" or key.endswith("_losses"):
+            return list(objectives.names(in_study=True))
+        return registered_tasks() if key == "tasks" or key.endswith("_tasks") else value
+    return {name: {k: expand(k, v) for k, v in params.items()} if isinstance(params, dict) else params
+            for name, params in notebooks.items()}
 
 
 def validate(config: Config, training: bool = True) -> None:
-    """Cheap checks that need no data or model: choices, signs and ranges (paths and checkpoints: `fit`).
+    """Every check of `config_from_dict` on a `Config` built or changed in code (choices, signs, ranges, keys).
 
-    Every error names the dotted key, the expected range and the value given (`vttwins.errors.ConfigError`).
     Refused because they train to nothing rather than fail: `train.batch_size=1` (every loss here is contrastive
     over the batch, so one video makes it identically 0) and a negative `loss.tau` (docs/method.md §4: the dummy cells
-    would *reward* skipping, and the loss sits at log(batch)).
-    """
-    loss, optim, train, data = config.loss, config.optim, config.train, config.data
-    _choice("loss.name", loss.name, LOSSES)
-    _choice("loss.direction", loss.direction, ("text", "video", "both"))
-    _choice("optim.schedule", optim.schedule, ("cosine", "constant"))
-    _choice("train.amp", train.amp, ("auto", "none", "bf16", "fp16"))
-    _choice("train.progress", train.progress, ("auto", "bar", "log"))
-    _choice("data.on_error", data.on_error, ("skip", "raise"))
-    _choice("data.crop", data.crop, ("random", "center"))
-    if not (train.device in ("auto", "cpu", "cuda") or train.device.startswith("cuda:")):
-        raise ValueError(f"config key 'train.device' = {train.device!r} is not auto, cpu, cuda or cuda:N")
+    would *reward* skipping, and the loss sits at log(batch))."""
+    config_from_dict(config_to_dict(config), training)
+
+
+def _cross_checks(config: Config, training: bool) -> None:
+    """What one field's type and range cannot say: checks across keys, the synth keys, the lr warning."""
+    train, loss, data = config.train, config.loss, config.data
     if training and (train.steps is None) == (train.epochs is None):
         raise ValueError("set exactly one of 'train.steps' and 'train.epochs' "
                          f"(got steps={train.steps}, epochs={train.epochs})")
-    check_finite(config)
-    check_ranges(config)
     if loss.name == "mil_nce" and not 1 <= loss.num_candidates <= data.n_clips:
-        raise ValueError(f"'loss.num_candidates' must be in [1, data.n_clips={data.n_clips}], "
-                         f"got {loss.num_candidates}")
+        raise ValueError(f"loss.num_candidates={loss.num_candidates!r}: must be in [1, data.n_clips={data.n_clips}]")
     _check_synth_keys(data.synth)
-    check_grid(config.grid, EXECUTORS)
-    if optim.lr > MAX_USUAL_LR:
+    if config.optim.lr > MAX_USUAL_LR:
         log.warning("config key 'optim.lr' = %g is far above any usual Adam learning rate (<= %g): training will "
-                    "likely diverge (released: 1e-3)", optim.lr, MAX_USUAL_LR)
+                    "likely diverge (released: 1e-3)", config.optim.lr, MAX_USUAL_LR)
 
 
 MAX_USUAL_LR = 1.0  # Adam at lr > 1 moves every weight by ~lr per step: never a setting, always a slip
@@ -400,11 +337,11 @@ def _check_synth_keys(synth: dict) -> None:
     """`data.synth` overrides SynthConfig fields (and `noise` a NoiseConfig's or a preset name)."""
     for prefix, cls, values in (("data.synth", SynthConfig, synth),
                                 ("data.synth.noise", NoiseConfig, synth.get("noise"))):
-        if isinstance(values, dict):
-            unknown = sorted(set(values) - set(_allowed(cls)))
-            if unknown:
-                raise ValueError(f"unknown config key '{prefix}.{unknown[0]}'; allowed keys in '{prefix}': "
-                                 f"{', '.join(_allowed(cls))}")
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(allowed)) if isinstance(values, dict) else []
+        if unknown:
+            raise ValueError(f"unknown config key '{prefix}.{unknown[0]}'; allowed keys in '{prefix}': "
+                             f"{', '.join(allowed)}")
 
 
 # ------------------------------------------------------------------------------------------- loading
@@ -453,4 +390,4 @@ def replace(config: Config, overrides) -> Config:
 
 __all__ = ["Config", "DataConfig", "LossConfig", "OptimConfig", "TrainConfig", "GridConfig", "SlurmConfig",
            "load_config", "read_profile", "config_to_dict", "config_from_dict", "apply_overrides", "parse_override",
-           "replace", "validate", "LOSSES"]
+           "replace", "validate", "expand_all", "LOSSES"]

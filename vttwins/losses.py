@@ -27,16 +27,10 @@ from vttwins.alignment.checks import check_any_scalar, check_lengths, check_pair
 __all__ = ["SequenceContrastiveLoss", "SkipCostWarmupLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
            "permutation_set"]
 
-# The built-in alignments: name -> flags of s2dtw_matrix (`smooth`, `weak`) plus `hard` (gamma forced to 0: hard DTW
-# on the plain neg-dot cost). The objective registry (vttwins.objectives, which sits above this module) refers to
-# these flags and may pass any other flag mapping for a registered variant.
-ALIGNMENTS = {
-    "s2dtw": {"smooth": True, "weak": True, "hard": False},
-    "soft_dtw": {"smooth": False, "weak": False, "hard": False},
-    "dtw": {"smooth": False, "weak": False, "hard": True},
-    "s2dtw_smooth_only": {"smooth": True, "weak": False, "hard": False},
-    "s2dtw_weak_only": {"smooth": False, "weak": True, "hard": False},
-}
+# The per-variant flag table (which DTW-family member sets which flag) lives only in the objective registry
+# (vttwins.objectives, which sits above this module): a caller passes a member's flags, e.g.
+# `SequenceContrastiveLoss(alignment=vttwins.objectives.get("soft_dtw").alignment)`. Without them the loss is the
+# released S2DTW (smoothing + weak lattice).
 ALIGNMENT_FLAGS = ("smooth", "weak", "hard")
 DIRECTIONS = ("text", "video", "both")
 REDUCTIONS = ("mean", "sum", "none")
@@ -46,13 +40,12 @@ _GATHER_BUDGET = 1 << 22     # elements per chunk of the (B, |Π|, n, n) permute
 
 # ----------------------------------------------------------------------------------------------- validation
 def _alignment_flags(alignment) -> dict:
-    """A built-in alignment name, or a mapping of the flags smooth/weak/hard -> {smooth, weak, hard}."""
-    if isinstance(alignment, str):
-        _check_choice("alignment", alignment, ALIGNMENTS)
-        return dict(ALIGNMENTS[alignment])
+    """A mapping of the flags smooth, weak (and optionally hard) -> {smooth, weak, hard}; None = released S2DTW."""
+    if alignment is None:
+        return {"smooth": True, "weak": True, "hard": False}
     if not hasattr(alignment, "items"):
-        raise ValueError(f"alignment must be one of {', '.join(ALIGNMENTS)} or a mapping of "
-                         f"{', '.join(ALIGNMENT_FLAGS)}, got {alignment!r}")
+        raise ValueError(f"alignment must be a mapping of the flags {', '.join(ALIGNMENT_FLAGS)} (a registered "
+                         f"objective's, e.g. vttwins.objectives.get('soft_dtw').alignment) or None, got {alignment!r}")
     unknown = sorted(set(alignment) - set(ALIGNMENT_FLAGS))
     if unknown or not {"smooth", "weak"} <= set(alignment):
         raise ValueError(f"alignment flags must be smooth, weak (and optionally hard); got {dict(alignment)!r}")
@@ -189,9 +182,9 @@ class SequenceContrastiveLoss(nn.Module):
         direction="both":                      the mean of the two,
     reduced by `reduction` ("mean" | "sum" | "none" -> (B,)). The defaults give exactly the released loss.
 
-    alignment: "s2dtw" (smoothing + weak lattice), "soft_dtw" (soft-DTW on -<x, y>), "dtw" (hard DTW on
-    -<x, y>: gamma is forced to 0), "s2dtw_smooth_only", "s2dtw_weak_only", or a mapping of the flags
-    {smooth, weak, hard} (what a registered variant of `vttwins.objectives` passes). gamma, smooth_gamma, tau (and temperature) may
+    alignment: None (the released S2DTW: smoothing + weak lattice) or a mapping of the flags {smooth, weak, hard}
+    (hard: gamma is forced to 0) -- every DTW-family member's flags are in `vttwins.objectives`, e.g.
+    `vttwins.objectives.get("soft_dtw").alignment`. gamma, smooth_gamma, tau (and temperature) may
     be floats or scalar tensors; an `nn.Parameter` is registered on the module so optimisers see it.
     tda=True applies `TemporalDataAugmentation(max_shift, sharpness)` independently to video and text before the
     alignment, in training mode only (like dropout: `.eval()` turns it off).
@@ -199,7 +192,7 @@ class SequenceContrastiveLoss(nn.Module):
     forward(video (B, n, D), text (B, m, D), video_lengths=None, text_lengths=None, generator=None)
     """
 
-    def __init__(self, alignment: str | dict = "s2dtw", gamma=0.1, smooth_gamma=0.1, tau=0.5, direction: str = "text",
+    def __init__(self, alignment: dict | None = None, gamma=0.1, smooth_gamma=0.1, tau=0.5, direction: str = "text",
                  temperature=1.0, tda: bool = False, reduction: str = "mean", max_shift: int = 2,
                  sharpness: float = 50.0):
         super().__init__()

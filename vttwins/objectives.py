@@ -32,6 +32,8 @@ class Objective:
     alignment: for sequence losses, keyword flags of `s2dtw_matrix` (`smooth`, `weak`) plus `hard` (gamma
     forced to 0); None for clip-level losses. defaults: the objective's own values of `DERIVED`.
     options: extra keyword arguments the builder passes to the loss (e.g. a skip-cost schedule).
+    in_study: listed by `losses: all` in a profile (notebook 02's grid); False for a diagnostic variant that a
+    profile names explicitly when it wants it.
     """
     name: str
     label: str
@@ -42,6 +44,7 @@ class Objective:
         default_factory=lambda: {"temperature": 1.0, "normalize": True, "tda": False})
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
+    in_study: bool = True
 
     @property
     def sequence(self) -> bool:
@@ -84,9 +87,11 @@ def get(name: str) -> Objective:
     raise ValueError(f"unknown objective {name!r}; choose from {', '.join(_REGISTRY)}")
 
 
-def names(sequence: bool | None = None) -> tuple[str, ...]:
-    """Registered names in registration order; `sequence=True/False` keeps only sequence / clip losses."""
-    return tuple(n for n, o in _REGISTRY.items() if sequence is None or o.sequence == sequence)
+def names(sequence: bool | None = None, in_study: bool | None = None) -> tuple[str, ...]:
+    """Registered names in registration order; `sequence=True/False` keeps only sequence / clip losses,
+    `in_study=True` only those a profile's `losses: all` lists."""
+    return tuple(n for n, o in _REGISTRY.items() if (sequence is None or o.sequence == sequence)
+                 and (in_study is None or o.in_study == in_study))
 
 
 def label(name: str) -> str:
@@ -219,7 +224,8 @@ for _obj in (
     Objective("s2dtw_tda_strong", "S2DTW + strong TDA", "#f5b041", build_sequence, _a(True, True), _d(tda=True),
               options=MappingProxyType({"sharpness": 10.0}),
               description="S2DTW with TDA at sharpness 10: the released 50 keeps the identity for almost every "
-                          "sequence (results/tables/tda_permutations.md), so this variant is the one that permutes"),
+                          "sequence (results/tables/tda_permutations.md), so this variant is the one that permutes",
+              in_study=False),
     Objective("s2dtw_skip_warmup", "S2DTW + skip-cost warm-up", "#7b241c", build_sequence, _a(True, True), _d(),
               options=MappingProxyType({"loss_class": "SkipCostWarmupLoss", "tau_start": 2.0, "warmup_steps": 50}),
               description="opt-in collapse remedy: skip cost 2 -> tau over the first 50 steps (not released)"),

@@ -20,7 +20,7 @@ import torch
 from . import backends, dp
 from .checks import check_any_scalar, check_cost, check_lengths, check_pair_inputs, check_scalar
 from .costs import all_pairs_neg_dot
-from .lattice import smooth_backward, smooth_forward, smooth_gamma_grad, weak_lattice, weak_lattice_backward
+from .lattice import s2dtw_lattice, smooth_backward, smooth_gamma_grad, weak_lattice_backward
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -38,11 +38,8 @@ class _AlignFunction(torch.autograd.Function):
     def forward(ctx, cost, gamma_t, smooth_gamma_t, tau_t, opts):
         o = opts
         need = o["need_grad"]
-        ct, ws, sval = cost, None, None
-        if o["smooth"]:
-            ct, ws, sval = smooth_forward(cost, o["smooth_gamma"])
-        lat = weak_lattice(ct, o["tau"]) if o["weak"] else ct
-        lp, lq = (2 * o["n"] + 1, 2 * o["m"] + 1) if o["weak"] else (o["n"], o["m"])
+        lat, lp, lq, ws, sval = s2dtw_lattice(cost, o["n"], o["m"], o["smooth"], o["weak"], o["smooth_gamma"],
+                                              o["tau"])
         r, dpctx = dp.forward(lat.contiguous(), lp, lq, o["gamma"], need, o.get("backend"))
         ctx.opts, ctx.dpctx = o, dpctx
         ctx.save_for_backward(cost, lat, r, ws, sval)

@@ -82,3 +82,26 @@ def weak_lattice_backward(e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 LN3 = math.log(3.0)
+
+
+def s2dtw_lattice(cost: torch.Tensor, n: torch.Tensor, m: torch.Tensor, smooth: bool, weak: bool,
+                  smooth_gamma: float, tau: float):
+    """The cost -> DP-input steps of S2DTW (docs/method.md §3 steps 2-3): optional smoothing, optional weak lattice.
+
+    Parameters
+    ----------
+    cost : (B, N, M) tensor. n, m : int tensors (B,) of the real lengths.
+    smooth, weak : switch each transform on. smooth_gamma, tau : floats.
+
+    Returns
+    -------
+    (lattice (B, P, Q), lp (B,), lq (B,), weights (B, N, M, 3) or None, softmin values (B, N, M) or None), with
+    P, Q = 2N+1, 2M+1 and lp, lq = 2n+1, 2m+1 when weak, else N, M and n, m. The weights and values are what
+    `smooth_backward` / `smooth_gamma_grad` need.
+    """
+    ct, ws, sval = cost, None, None
+    if smooth:
+        ct, ws, sval = smooth_forward(cost, smooth_gamma)
+    lat = weak_lattice(ct, tau) if weak else ct
+    lp, lq = (2 * n + 1, 2 * m + 1) if weak else (n, m)
+    return lat, lp, lq, ws, sval

@@ -13,7 +13,7 @@ import torch
 
 from . import dp
 from .checks import check_any_scalar, check_lengths, check_pair_inputs, check_scalar
-from .lattice import smooth_forward, weak_lattice
+from .lattice import s2dtw_lattice
 
 
 class Alignment(NamedTuple):
@@ -39,9 +39,7 @@ def _occupancy(x, y, gamma, smooth_gamma, tau, smooth, weak, x_lengths, y_length
     with torch.no_grad():
         dt = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
         cost = -torch.bmm(x.to(dt), y.to(dt).transpose(1, 2))
-        ct = smooth_forward(cost, gs)[0] if smooth else cost
-        lat = weak_lattice(ct, t) if weak else ct
-        lp, lq = (2 * n + 1, 2 * m + 1) if weak else (n, m)
+        lat, lp, lq, _, _ = s2dtw_lattice(cost, n, m, smooth, weak, gs, t)
         r, ctx = dp.forward(lat.contiguous(), lp, lq, g, True)
         e = dp.backward(ctx).to(dt)
     return e, r, n, m

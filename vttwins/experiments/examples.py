@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vttwins import objectives
 from vttwins.alignment import hard_path, pairwise_cost, s2dtw, soft_alignment
 from vttwins.alignment.lattice import smooth_forward
 from vttwins.config import Config
@@ -23,11 +24,16 @@ from vttwins.data.features import feature_window, load_features
 from vttwins.data.synth import synth_paths
 from vttwins.training.builders import synth_config
 
-METHODS = {  # figure label -> alignment options (docs/method.md §3): DTW and soft-DTW on C, S2DTW on the weak lattice
-    "DTW": {"gamma": 0.0, "smooth": False, "weak": False},
-    "soft-DTW": {"gamma": 0.1, "smooth": False, "weak": False},
-    "S2DTW": {"gamma": 0.1, "smooth": True, "weak": True},
-}
+# figure label -> objective whose alignment flags the panel reads (docs/method.md §3): DTW and soft-DTW on C, S2DTW on
+# the weak lattice. The flags come from the objective registry (the one table); the labels stay the figures' own.
+METHODS = {"DTW": "dtw", "soft-DTW": "soft_dtw", "S2DTW": "s2dtw"}
+_READOUT_GAMMA = 0.1  # gamma of the soft readouts (the loss default); a `hard` member is read at gamma = 0
+
+
+def method_options(label: str) -> dict:
+    """{gamma, smooth, weak} of the figure method `label` (a key of METHODS), from its objective's flags."""
+    flags = objectives.get(METHODS[label]).alignment
+    return {"gamma": 0.0 if flags.get("hard") else _READOUT_GAMMA, "smooth": flags["smooth"], "weak": flags["weak"]}
 
 
 # ------------------------------------------------------------------------------------------- 00_data
@@ -132,7 +138,8 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
     for vid in video_ids:
         v, t, caps, ann = embed_sequences(model, tokenizer, paths, vid, n_clips, window)
         truth = step_truth(caps, ann, window)
-        for label, o in METHODS.items():
+        for label in METHODS:
+            o = method_options(label)
             row, stat = alignment_row(v, t, truth, f"{vid} · readout: {label} on the {_MODELS.get(stage, stage)} model", gamma=o["gamma"], smooth=o["smooth"],
                                       weak=o["weak"], smooth_gamma=smooth_gamma, tau=tau)
             rows.append(row)

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import logging
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,10 +26,40 @@ from .runs import (ensure_data, ensure_run, evaluate, evaluate_items, evaluation
 
 log = logging.getLogger(__name__)
 
-# Views of the objective registry (vttwins.objectives) for readers that index by label; the grid itself reads
-# the registry, so a variant registered later is a grid cell too.
-LOSS_VARIANTS: dict[str, dict[str, Any]] = {objectives.label(n): {"loss.name": n} for n in objectives.names()}
-SHORT = {n: objectives.label(n) for n in objectives.names()}
+
+
+class _RegistryView(Mapping):
+    """A read-only mapping rebuilt from the objective registry at every access, so a variant registered after this
+    module was imported is in it too (`make()` -> the current dict)."""
+
+    def __init__(self, make):
+        self._make = make
+
+    def __getitem__(self, key):
+        return self._make()[key]
+
+    def __iter__(self):
+        return iter(self._make())
+
+    def __len__(self) -> int:
+        return len(self._make())
+
+    def __repr__(self) -> str:
+        return repr(self._make())
+
+
+def _loss_variants() -> dict[str, dict[str, Any]]:
+    return {objectives.label(n): {"loss.name": n} for n in objectives.names()}
+
+
+def _short() -> dict[str, str]:
+    return {n: objectives.label(n) for n in objectives.names()}
+
+
+# Live views of the objective registry (vttwins.objectives): LOSS_VARIANTS = table label -> its `loss.name`
+# override, SHORT = objective name -> table label, both in registration order.
+LOSS_VARIANTS: Mapping[str, dict[str, Any]] = _RegistryView(_loss_variants)
+SHORT: Mapping[str, str] = _RegistryView(_short)
 # Named metrics: column name -> (task, protocol, variant, metric, split) of the evaluation tables.
 ABLATION_METRICS = {  # R@1 over a few hundred YouCook2-style candidates sits at chance at CPU scale: R@10, MedR
     "yc2_t2v_R@10": ("retrieval", "youcook2", "t2v", "R@10", "val"),

@@ -56,7 +56,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--variation", action="store_true",
                         help="the variation study (threads, data workers, a second run) of --only notebooks into "
                              "runs/variation-<profile>/, summarised in results/REPRODUCIBILITY.md")
+    parser.add_argument("--variants", nargs="+", default=None, metavar="NAME",
+                        help="with --variation: only these variants besides `a` (a, b, threads1, workers2)")
+    parser.add_argument("--variant-results", nargs="+", default=[], metavar="NAME=DIR",
+                        help="with --variation: compare these folders (or git:<rev>) as they are for NAME instead "
+                             "of running it, e.g. a=results threads1=runs/threads1/results")
     return parser
+
+
+def _given(items: Sequence[str]) -> dict[str, str]:
+    """{variant: folder} from NAME=DIR texts (ValueError naming the malformed one)."""
+    out = {}
+    for item in items:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise ValueError(f"--variant-results {item!r}: expected NAME=DIR, e.g. a=results")
+        out[name] = folder
+    return out
 
 
 def _set_grid(profile: str, items: list[str]) -> None:
@@ -79,7 +95,12 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             log.error("%s", err)
             return 2
     if args.variation:
-        return run_variation_study(args.profile, args.only, timeout_s=args.timeout)
+        try:
+            return run_variation_study(args.profile, args.only, timeout_s=args.timeout, variants=args.variants,
+                                       given=_given(args.variant_results))
+        except ValueError as err:
+            log.error("%s", err)
+            return 2
     results_dir = args.results
     if args.check and results_dir is None and profile_name(args.profile) == "default":
         results_dir = RUNS_DIR / "default" / "results"  # a check never regenerates over the committed results

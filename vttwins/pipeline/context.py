@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import yaml
 
 from vttwins import results as _results
+from vttwins.config import expand_all
 from vttwins.paths import DATA_DIR, DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
 from vttwins.pipeline import world as _world
 from vttwins.pipeline.specs import NOTEBOOKS
@@ -93,7 +94,7 @@ def profile_notebook_params(profile: str | os.PathLike) -> dict[str, dict[str, A
     unknown = sorted(set(section) - set(names))
     if unknown:
         raise ValueError(f"{path}: notebooks.{unknown[0]} is not a notebook (known: {names})")
-    return {name: dict(section.get(name) or {}) for name in names}
+    return expand_all({name: dict(section.get(name) or {}) for name in names})
 
 
 def check_parameters(name: str, params: dict[str, Any], where: str = "profile") -> None:

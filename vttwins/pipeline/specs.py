@@ -4,36 +4,15 @@
     spec("03_retrieval_youcook2").tables[0].name   # -> "retrieval_youcook2"
 
 A leaf of the pipeline package: the runner checks these outputs, the README writer lists them, and the
-reproduction check compares them; nothing here runs a notebook.
+reproduction check compares them; nothing here runs a notebook. The downstream benchmarks' notebooks (03-06) are
+declared by their `Task` (vttwins/evaluation/benchmarks/) and read from the task registry.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    description: str
-    columns: tuple[str, ...] = ()
-    nullable: tuple[str, ...] = ()   # numeric columns allowed to hold NaN (e.g. a metric undefined for chance)
-    keys: tuple[str, ...] = ()       # columns naming a row for `reproduce --check` (default: the text columns)
-    volatile: tuple[str, ...] = ()   # columns naming the code or run (hashes): not compared by the check
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    description: str
-    caption: str = ""   # one line: what a reader should look at (the gallery in results/README.md)
-
-
-@dataclass(frozen=True)
-class NotebookSpec:
-    name: str
-    title: str
-    tables: tuple[Table, ...] = ()
-    figures: tuple[Figure, ...] = ()
+from vttwins.evaluation.registry import TASKS
+from vttwins.outputs import Figure, NotebookSpec, Table
 
 
 _M = ("yc2_t2v_R@10", "crosstask_recall")  # ablation metrics every grid table must carry
@@ -50,8 +29,8 @@ _TRUTH_NULL = tuple(f"{m}_{s}" for m in ("pair_precision", "pair_recall", "skip_
 _VS_BEST = tuple(f"{m}_vs_best" for m in ("pair_precision", "pair_recall", "skip_caption_precision",
                                           "skip_caption_recall", "skip_clip_precision", "skip_clip_recall"))
 _KNOBS = ("gamma", "smooth_gamma", "tau")  # tuned knobs only some objectives have (NaN for the others)
-_RETRIEVAL = ("model", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR")
-NOTEBOOKS: list[NotebookSpec] = [
+# The notebooks that are not a downstream benchmark's; each benchmark's notebook spec is its Task's (`Task.spec`).
+_OWN: list[NotebookSpec] = [
     NotebookSpec("00_data", "SynthHowTo: the data and its weak alignment",
                  tables=(Table("data_summary", "SynthHowTo counts per set and the measured narration noise",
                                ("quantity", "value")),),
@@ -114,20 +93,6 @@ NOTEBOOKS: list[NotebookSpec] = [
                                  caption="how each objective's score moves when one narration knob gets noisier (to the right); overlapping intervals are no effect"),
                           Figure("ablation_convergence", "val metrics vs training steps of the headline objectives",
                                  caption="does the ordering of the headline objectives hold at 2x and 4x the steps? crossing lines = it flips"))),
-    NotebookSpec("03_retrieval_youcook2", "YouCook2-style text-video retrieval",
-                 tables=(Table("retrieval_youcook2", "YouCook2-style retrieval, text->video and video->text, "
-                               "per model with computed chance", _RETRIEVAL),)),
-    NotebookSpec("04_retrieval_msrvtt", "MSR-VTT-style text-video retrieval",
-                 tables=(Table("retrieval_msrvtt", "MSR-VTT-style retrieval, text->video and video->text, "
-                               "per model with computed chance", _RETRIEVAL),)),
-    NotebookSpec("05_step_localization_crosstask", "CrossTask step localization, both protocols",
-                 tables=(Table("step_localization_crosstask", "CrossTask standard and ordered recall and CTR "
-                               "accuracy, mean over tasks", ("model", "protocol", "metric", "value", "chance")),
-                         Table("step_localization_crosstask_per_task", "CrossTask metrics per task",
-                               ("model", "protocol", "task", "value", "chance")))),
-    NotebookSpec("06_action_recognition", "Action recognition: linear probe and zero-shot",
-                 tables=(Table("action_recognition", "action recognition top-1: linear probe and zero-shot, per "
-                               "split and mean", ("model", "protocol", "mean")),)),
     NotebookSpec("07_alignment_paths", "Alignment paths: DTW vs soft-DTW vs S2DTW, before and after training",
                  tables=(Table("alignment_paths", "hard paths on held-out videos: matched pairs on a true step, "
                                "skipped clips and captions", ("video_id", "stage", "method", "precision")),
@@ -169,6 +134,28 @@ NOTEBOOKS: list[NotebookSpec] = [
                           Figure("collapse_detector", "skip share per step of the highest-lr, highest-tau runs",
                                  caption="the skip share of the collapsing run goes to 1 while the warm-up run's stays at 0"))),
 ]
+
+
+def notebooks() -> list[NotebookSpec]:
+    """Every notebook in pipeline order (by its number): this module's and each registered benchmark's spec."""
+    benchmarks = [task.spec for task in TASKS.values() if task.spec is not None]
+    return sorted([*_OWN, *benchmarks], key=lambda nb: nb.name)
+
+
+class _Notebooks(Sequence):
+    """A live, read-only view of `notebooks()`: a benchmark registered after import is listed too."""
+
+    def __getitem__(self, i):
+        return notebooks()[i]
+
+    def __len__(self) -> int:
+        return len(notebooks())
+
+    def __repr__(self) -> str:
+        return repr(notebooks())
+
+
+NOTEBOOKS: Sequence[NotebookSpec] = _Notebooks()
 
 
 def all_tables() -> dict[str, Table]:

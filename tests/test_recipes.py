@@ -1,0 +1,144 @@
+"""CONTRIBUTING's three recipes, each followed by a toy from this file alone, up to a smoke reproduction's tables.
+
+    OMP_NUM_THREADS=1 .venv/bin/pytest -q tests/test_recipes.py      # about a minute on 2 cores
+
+- variant: one `objectives.register(Objective(...))` -> a row of an ablation-style table (grid -> summary -> CSV);
+- backend: one `Backend(...)` entry in `BACKENDS` -> the DP under that toy variant's training run;
+- benchmark: one module (written into tmp_path, imported from there) that calls `register(Task(...))` -> its
+  notebook is listed by the pipeline, it runs through `experiments.downstream` and its declared table passes the
+  runner's output check.
+No file of the package is touched: everything registered here is unregistered afterwards.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from vttwins import objectives, results
+from vttwins.alignment import backends, dp_torch
+from vttwins.config import load_config
+from vttwins.experiments import downstream, grids
+from vttwins.pipeline import runner, specs
+
+CALLS = {"forward": 0}
+
+
+# The toy backend's kernels (backends.py's module-level contract): the torch backend's, counted.
+def forward(D, lp, lq, gamma, need_grad):
+    CALLS["forward"] += 1
+    return dp_torch.forward(D, lp, lq, gamma, need_grad)
+
+
+def backward(ctx):
+    return dp_torch.backward(ctx)
+
+
+def _smoke(tmp_path, *overrides):
+    return load_config("smoke", [f"output_dir={tmp_path / 'runs'}", "train.steps=2", "train.progress=log",
+                                 "eval.max_videos=4", "eval.max_clips=20", *overrides])
+
+
+@pytest.fixture(scope="module")
+def variant_grid(tmp_path_factory):
+    """The variant and backend recipes: register both, run a one-cell grid at the smoke profile, write the table."""
+    tmp = tmp_path_factory.mktemp("recipes")
+    objectives.register(objectives.Objective("toy_recipe", "toy recipe", "#123456", objectives.build_sequence,
+                                             alignment={"smooth": True, "weak": False, "hard": True}))
+    backends.BACKENDS["toy_recipe_dp"] = backends.Backend("toy_recipe_dp", __name__, ("cpu",))  # one entry
+    backends.set_backend("toy_recipe_dp")
+    try:
+        base = _smoke(tmp)
+        jobs = grids.grid_jobs(base, grids.loss_cells(["toy_recipe"]), seeds=[1], runs_root=tmp / "grid")
+        records = grids.run_jobs(jobs, tasks=["youcook2"])
+        metric = {"yc2_t2v_R@10": grids.ABLATION_METRICS["yc2_t2v_R@10"]}
+        summary = grids.summarize(grids.wide(records, metric), by=["loss"])
+        csv, _ = results.write_table(summary, "toy_ablation", tmp / "tables")
+    finally:
+        backends.set_backend("auto")
+        del backends.BACKENDS["toy_recipe_dp"]
+        objectives.unregister("toy_recipe")
+    return pd.read_csv(csv), dict(CALLS)
+
+
+def test_toy_variant_is_a_row_of_the_ablation_table(variant_grid):
+    table, _ = variant_grid
+    assert table["loss"].tolist() == ["toy recipe"]  # the registry's label, through the grid's live views
+    assert table["n_seeds"].tolist() == [1] and 0.0 <= float(table["yc2_t2v_R@10_mean"].iloc[0]) <= 100.0
+    assert "toy_recipe" not in objectives.names()  # cleaned up: nothing of the package was changed
+
+
+def test_toy_backend_ran_the_variants_training(variant_grid):
+    _, calls = variant_grid
+    assert calls["forward"] > 0  # every DP of the run went through the toy backend (set_backend chose it)
+
+
+BENCHMARK_MODULE = '''
+"""A toy benchmark: one module, one registration (clips counted, chance = half of them)."""
+from vttwins.evaluation.common import make_table
+from vttwins.evaluation.task import Task, register
+from vttwins.outputs import NotebookSpec, Table
+
+
+def evaluate(model, dataset, tokenizer, config):
+    from vttwins.evaluation.retrieval import read_pairs
+
+    pairs = read_pairs(dataset, "youcook2", config)
+    return make_table([dict(task="toy_bench", protocol="count", variant="all", metric="clips", split="val",
+                            value=float(len(pairs)), chance=len(pairs) / 2, n=len(pairs))])
+
+
+def table(long):
+    return long[["model", "value", "chance"]]
+
+
+SPEC = NotebookSpec("99_toy_bench", "Toy: clips counted",
+                    tables=(Table("toy_bench_counts", "clips counted per model", ("model", "value", "chance")),))
+BENCHMARK = register(Task("toy_bench", evaluate, table, "Toy: clips counted",
+                          {"feature": ("youcook2_csv", "youcook2_features")}, default=False, spec=SPEC))
+'''
+
+
+@pytest.fixture
+def toy_benchmark(tmp_path, monkeypatch):
+    from vttwins.evaluation.registry import unregister
+
+    (tmp_path / "toy_bench_module.py").write_text(textwrap.dedent(BENCHMARK_MODULE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("toy_bench_module")
+    try:
+        yield module.BENCHMARK
+    finally:
+        unregister("toy_bench")
+        sys.modules.pop("toy_bench_module", None)
+
+
+def test_toy_benchmark_module_reaches_its_declared_table(toy_benchmark, tmp_path):
+    spec = toy_benchmark.spec
+    assert spec in list(specs.NOTEBOOKS) and specs.NOTEBOOKS[-1].name == "99_toy_bench"  # ordered by number
+    assert toy_benchmark.notebook == "99_toy_bench" and "toy_bench" not in load_config("smoke").eval.tasks
+    assert runner.check_outputs(spec, tmp_path / "results")  # nothing written yet: the check reports it
+    long = downstream.model_scores(_smoke(tmp_path), tmp_path / "runs", ["untrained"], "toy_bench")
+    table = downstream.task_table(long, "toy_bench")
+    results.write_table(table, spec.tables[0].name, tmp_path / "results" / "tables")
+    assert runner.check_outputs(spec, tmp_path / "results") == []
+    rows = table.set_index("model")
+    assert rows.loc["untrained", "value"] == 2 * rows.loc["chance", "value"] > 0  # chance = half the clips
+
+
+def test_each_builtin_benchmark_names_parts_that_exist():
+    """Every built-in Task's string references resolve (evaluator, reader, table, SynthHowTo writer) and its
+    notebook spec is the pipeline's entry for that notebook."""
+    from vttwins.data.synth import downstream as synth_writers
+    from vttwins.evaluation.registry import TASKS
+    from vttwins.evaluation.task import resolve
+
+    assert list(TASKS)[:4] == ["youcook2", "msrvtt", "crosstask", "action"]
+    for name in ("youcook2", "msrvtt", "crosstask", "action"):
+        task = TASKS[name]
+        assert callable(task.evaluator()) and callable(resolve(task.reader)) and callable(resolve(task.table))
+        assert resolve(task.synth).__module__ == synth_writers.__name__
+        assert specs.spec(task.notebook) is task.spec and task.spec.tables
