@@ -14,9 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "vttwins"
 DEFERRED = "# deferred:"
-# (file, name) pairs allowed for now. config.py is rewritten on another branch (issue 21, configs by a library);
-# it still reads `objectives._Names` (an alias of `objectives.RegisteredNames`). Remove both once it lands.
-ALLOWED_PRIVATE = {("vttwins/config.py", "_Names")}
+# (file, name) pairs allowed to use a private name of another module: none.
+ALLOWED_PRIVATE: set = set()
 
 
 def _modules(root: Path) -> dict[str, Path]:

@@ -42,8 +42,8 @@ from vttwins.paths import CONFIG_DIR, profile_path  # noqa: F401  (re-exported)
 log = logging.getLogger(__name__)
 ALIASES = {"output_dir": "train.output_dir", "data_dir": "data.root"}
 # Live views of the objective registry (vttwins.objectives): a variant registered later is a valid loss.name.
-LOSSES = objectives._Names()
-SEQUENCE_LOSSES = objectives._Names(sequence=True)
+LOSSES = objectives.RegisteredNames()
+SEQUENCE_LOSSES = objectives.RegisteredNames(sequence=True)
 
 
 @dataclass(config=SECTION)

@@ -136,7 +136,6 @@ class RegisteredNames:
         return repr(names(self._sequence))
 
 
-_Names = RegisteredNames  # old name, still read by config.py until its rewrite (issue 21); then remove
 
 
 # ------------------------------------------------------------------------------------------- builders
