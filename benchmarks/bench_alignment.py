@@ -306,7 +306,7 @@ def main() -> None:
     ]
     cols = ["case", "method", "ms", "x_vs_vttwins", "Mcells_per_s", "peak_MiB"]
     try:
-        from vttwins.results import write_benchmark
+        from vttwins.companion.results import write_benchmark
         write_benchmark(records, "alignment", columns=cols, notes=notes,
                         title="Alignment core: S2DTW loss and soft-DTW vs tslearn, pysdtw, naive autograd (2 threads)")
     except ImportError:

@@ -111,7 +111,7 @@ def main() -> None:
               f"{torch.version.cuda}, triton {triton.__version__}, python {sys.version.split()[0]}",
               f"auto backend on CUDA: {backends.get_backend('cuda')}",
               "targets: soft-DTW fwd+bwd >= 5 G cells/s at 32x1024^2; >= 10x pysdtw at 512^2; loss B=64 <= 0.5 ms"]
-    from vttwins.results import write_benchmark
+    from vttwins.companion.results import write_benchmark
     write_benchmark(records, "gpu", columns=["case", "method", "ms", "x_vs_triton", "Gcells_per_s"], notes=notes,
                     title="Alignment on one GPU: Triton vs torch backend vs pysdtw numba-CUDA")
     for rec in records:

@@ -125,7 +125,7 @@ def main(argv=None) -> int:
 
 
 def write(records, out_dir) -> None:
-    from vttwins.results import write_benchmark
+    from vttwins.companion.results import write_benchmark
 
     columns = ["case", "model", "width", "batch", "input", "device", "fwd_ms", "fwd_bwd_ms", "cpu_ms",
                "clips_per_s", "peak_mb", "act_mb", "vs_w1", "load_1m"]

@@ -50,8 +50,8 @@ def _env(path: str) -> dict:
 
 
 def ensure_data(profile: str, data_root: Path) -> None:
-    from vttwins.config import load_config
-    from vttwins.experiments.runs import ensure_data as ensure
+    from vttwins.companion.config import load_config
+    from vttwins.companion.experiments.runs import ensure_data as ensure
 
     ensure(load_config(profile, _overrides(profile, data_root)))
 
@@ -67,8 +67,8 @@ def run_wall(profile: str, data_root: Path, out: Path, steps: int, path: str) ->
 
 def step_ms(profile: str, data_root: Path, out: Path, steps: int, path: str) -> float:
     """(b): median ms of one loop step (data, model, loss, backward, Adam), after the first 3, in this process."""
-    from vttwins.config import load_config
-    from vttwins.training import fit
+    from vttwins.companion.config import load_config
+    from vttwins.companion.training import fit
 
     os.environ["VTTWINS_DATA_PATH"] = path
     stamps = []
@@ -81,8 +81,8 @@ def step_ms(profile: str, data_root: Path, out: Path, steps: int, path: str) -> 
 GRID_CODE = """
 import json, sys, time
 t0 = time.perf_counter()
-from vttwins import experiments as ex
-from vttwins.config import load_config
+from vttwins.companion import experiments as ex
+from vttwins.companion.config import load_config
 profile, overrides, losses, seeds, steps, root = json.loads(sys.argv[1])
 base = load_config(profile, overrides + [f"train.steps={steps}", "train.epochs=null"])
 jobs = ex.grid_jobs(base, ex.loss_cells(losses), seeds, root)

@@ -23,10 +23,10 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vttwins.config import load_config  # noqa: E402
+from vttwins.companion.config import load_config  # noqa: E402
 from vttwins.models import ModelConfig, build_model  # noqa: E402
-from vttwins.training import builders  # noqa: E402
-from vttwins.training.loop import TrainStep  # noqa: E402
+from vttwins.companion.training import builders  # noqa: E402
+from vttwins.companion.training.loop import TrainStep  # noqa: E402
 
 VOCAB = [f"w{i}" for i in range(1000)]
 # name -> (model overrides, videos per step, clips, frames, size)
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
         a, b = by[("train step", mode, "s2dtw", "cpu")], by[("train step", mode, "mil_nce", "cpu")]
         notes.append(f"{mode} mode: an S2DTW step takes {a['step_s'] / b['step_s']:.2f}x the time of a MIL-NCE step "
                      "at the same batch (the cost of the alignment).")
-    from vttwins.results import write_benchmark
+    from vttwins.companion.results import write_benchmark
     cols = ["what", "mode", "loss", "device", "amp", "videos", "clips", "frames", "size", "step_s", "steps_per_s",
             "clips_per_s"]
     json_path, md_path = write_benchmark(records, "training", args.out, columns=cols, notes=notes,

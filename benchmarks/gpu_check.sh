@@ -19,12 +19,12 @@ $PY -c "import sys, torch, triton; print(sys.version.split()[0], torch.__version
     || { echo "gpu_check: $PY must import torch and triton"; exit 2; }
 # Preflight before any CUDA call (seconds, CPU only): what each step imports. The core (alignment and its Triton
 # kernels, the losses, the benchmark's table writer) is required; the training tests need the companion
-# (vttwins.config -> SynthHowTo -> PyAV, absent from the GPU image: carry it as above), else they are deselected
+# (vttwins.companion.config -> SynthHowTo -> PyAV, absent from the GPU image: carry it as above), else they are deselected
 # with the reason printed.
-$PY -c "import vttwins.alignment.dp_triton, vttwins.alignment.fused_triton, vttwins.losses, vttwins.results" \
+$PY -c "import vttwins.alignment.dp_triton, vttwins.alignment.fused_triton, vttwins.losses, vttwins.companion.results" \
     || { echo "gpu_check: the core does not import here (above): nothing was run on the GPU"; exit 2; }
 DESELECT=()
-if ! err=$($PY -c "import vttwins.config, vttwins.training" 2>&1); then
+if ! err=$($PY -c "import vttwins.companion.config, vttwins.companion.training" 2>&1); then
     echo "gpu_check: training tests deselected, the companion does not import: ${err##*$'\n'}"
     DESELECT=(--deselect tests/test_alignment_gpu.py::test_cuda_bf16_training_steps
               --deselect tests/test_alignment_gpu.py::test_one_process_nccl_run)

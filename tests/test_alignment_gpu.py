@@ -69,7 +69,7 @@ def _smoke_overrides(tmp_path, name="nccl"):
 
 
 def _smoke(tmp_path, name, *extra):
-    from vttwins.config import load_config
+    from vttwins.companion.config import load_config
     return load_config("smoke", _smoke_overrides(tmp_path, name) + list(extra))
 
 
@@ -81,7 +81,7 @@ PIXEL = ["model.mode=pixel", "model.width=0.25", "model.embed_dim=64", "data.num
 def test_cuda_bf16_training_steps(tmp_path, mode):
     if mode == "pixel":
         pytest.importorskip("av", reason="pixel mode decodes video with PyAV")
-    from vttwins.training import fit
+    from vttwins.companion.training import fit
     run = fit(_smoke(tmp_path, mode, *(PIXEL if mode == "pixel" else [])))
     losses = [line for line in (Path(run) / "metrics.jsonl").read_text().splitlines() if line.strip()]
     assert len(losses) == 2 and "nan" not in " ".join(losses).lower()
@@ -98,7 +98,7 @@ def test_one_process_nccl_run(tmp_path):
     code = ("import sys, torch, torch.distributed as dist\n"
             "dist.init_process_group('nccl', rank=0, world_size=1)\n"
             "t = torch.ones(3, device='cuda'); dist.all_reduce(t); assert t.sum().item() == 3.0\n"
-            "from vttwins.config import load_config\nfrom vttwins.training import fit\n"
+            "from vttwins.companion.config import load_config\nfrom vttwins.companion.training import fit\n"
             f"fit(load_config('smoke', {_smoke_overrides(tmp_path)!r}))\n"
             "dist.destroy_process_group()\nprint('nccl ok')\n")
     env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), RANK="0", WORLD_SIZE="1",

@@ -5,7 +5,7 @@ import torch
 
 from vttwins import objectives
 from vttwins.__main__ import main
-from vttwins.experiments import claims, tda
+from vttwins.companion.experiments import claims, tda
 
 OFFSETS = {  # objective -> (R@10 offset, CrossTask offset) from S2DTW, per world
     "default": {"MIL-NCE": (-8, 9), "clip InfoNCE": (9, 9), "soft-DTW + weak alignment": (-9, -9),
@@ -102,7 +102,7 @@ def test_tda_statistics_by_hand_on_two_identical_items():
 
 
 def test_strong_variant_refuses_a_sharpness_it_would_ignore():
-    from vttwins.config import load_config
+    from vttwins.companion.config import load_config
     cfg = load_config("smoke", ["loss.name=s2dtw_tda_strong", "loss.tda_sharpness=20"])
     with pytest.raises(ValueError, match="tda_sharpness"):
         objectives.build(cfg.loss)
@@ -111,8 +111,8 @@ def test_strong_variant_refuses_a_sharpness_it_would_ignore():
 
 
 def test_readme_block_leads_with_the_claims(tmp_path):
-    from vttwins.experiments import reports
-    from vttwins.pipeline import runner, specs
+    from vttwins.companion.experiments import reports
+    from vttwins.companion.pipeline import runner, specs
     results = _results(tmp_path)
     assert runner.write_claims_step(results)
     assert (results / "tables" / "tda_permutations.csv").is_file()
@@ -124,7 +124,7 @@ def test_readme_block_leads_with_the_claims(tmp_path):
 
 def test_claims_say_which_orderings_flip_with_more_training():
     import pandas as pd
-    from vttwins.experiments.claims import convergence_markdown
+    from vttwins.companion.experiments.claims import convergence_markdown
     order = pd.DataFrame({"world": ["default"] * 2, "loss_a": ["S2DTW", "MIL-NCE"], "loss_b": ["clip InfoNCE"] * 2,
                           "metric": ["crosstask_recall"] * 2, "steps_short": [150] * 2, "steps_long": [600] * 2,
                           "diff_short": [-6.8, 2.0], "diff_long": [12.1, 1.0], "low_long": [7.1, -2.0],

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from vttwins import objectives
-from vttwins.config import (Config, OptimConfig, config_from_dict, config_to_dict, load_config, parse_override,
+from vttwins.companion.config import (Config, OptimConfig, config_from_dict, config_to_dict, load_config, parse_override,
                             replace, validate)
-from vttwins.evaluation import registry
-from vttwins.evaluation.config import EvalConfig
+from vttwins.companion.evaluation import registry
+from vttwins.companion.evaluation.config import EvalConfig
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
@@ -152,13 +152,13 @@ def test_a_user_yaml_extends_a_profile_with_base_or_is_told_it_sits_on_code_defa
     assert (c.model.feature_dim, c.train.steps, c.train.batch_size) == (32, 7, 16)     # merged key by key
     bare = tmp_path / "bare.yaml"
     bare.write_text("model: {feature_dim: 32}\ntrain: {steps: 7}\n")
-    with caplog.at_level("INFO", logger="vttwins.config"):
+    with caplog.at_level("INFO", logger="vttwins.companion.config"):
         d = load_config(bare)
     assert (d.optim.lr, d.model.embed_dim, d.optim.warmup_steps) == (1e-3, 512, 0)     # the dataclasses' defaults
     said = [r.getMessage() for r in caplog.records if "base: default" in r.getMessage()]
     assert len(said) == 1 and str(bare) in said[0]
     caplog.clear()
-    with caplog.at_level("INFO", logger="vttwins.config"):
+    with caplog.at_level("INFO", logger="vttwins.companion.config"):
         load_config("smoke")                                                            # a profile: nothing to say
     assert not [r for r in caplog.records if "base:" in r.getMessage()]
     (tmp_path / "loop.yaml").write_text(f"base: {tmp_path / 'loop.yaml'}\n")
@@ -172,11 +172,11 @@ def test_data_configs_need_no_training_keys_and_an_absurd_lr_is_warned(tmp_path,
     with pytest.raises(ValueError, match="train.steps"):
         load_config(data_only)
     assert load_config(data_only, training=False).train.steps is None
-    with caplog.at_level("WARNING", logger="vttwins.config"):
+    with caplog.at_level("WARNING", logger="vttwins.companion.config"):
         load_config("smoke", ["optim.lr=1e6"])
     assert "optim.lr" in caplog.text and "1e+06" in caplog.text
     caplog.clear()
-    with caplog.at_level("WARNING", logger="vttwins.config"):
+    with caplog.at_level("WARNING", logger="vttwins.companion.config"):
         load_config("smoke", ["optim.lr=1e-3"])
     assert "optim.lr" not in caplog.text
 
@@ -243,7 +243,7 @@ def test_code_built_sections_are_checked_too():
 
 @pytest.fixture
 def toy_registrations():
-    """A toy objective and a toy task registered AFTER vttwins.config was imported (then removed)."""
+    """A toy objective and a toy task registered AFTER vttwins.companion.config was imported (then removed)."""
     objectives.register(objectives.Objective("toy_loss", "Toy", "#000000", objectives.build_sequence,
                                              {"smooth": True, "weak": True}, {"temperature": 2.0, "normalize": True,
                                                                               "tda": False}))
@@ -280,7 +280,7 @@ def test_unregistered_names_are_refused_after_removal():
 def test_the_committed_study_lists_every_objective_in_study_and_the_pipeline_expands_it():
     """configs/default.yaml says `losses: all` for notebook 02; the pipeline hands the notebook the list, equal to
     the nine objectives the committed ablation tables hold (written out here by hand)."""
-    from vttwins.pipeline.context import profile_notebook_params
+    from vttwins.companion.pipeline.context import profile_notebook_params
 
     committed = ["mil_nce", "clip_nce", "dtw", "soft_dtw", "s2dtw_smooth_only", "s2dtw_weak_only", "s2dtw",
                  "s2dtw_tda", "s2dtw_skip_warmup"]

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from test_data_common import TINY
-from vttwins.config import config_from_dict
+from vttwins.companion.config import config_from_dict
 from vttwins.data.check import check_pretraining, format_rows
 from vttwins.data.features import feature_header
-from vttwins.data.synth import generate
-from vttwins.evaluation import EvalConfig
-from vttwins.evaluation.check import check_config, check_downstream, cli_main, preflight
+from vttwins.companion.synth import generate
+from vttwins.companion.evaluation import EvalConfig
+from vttwins.companion.evaluation.check import check_config, check_downstream, cli_main, preflight
 from vttwins.models import Tokenizer
 
 SMALL = TINY.replace(howto_videos=3, youcook2_videos=2, msrvtt_videos=2, crosstask_videos=2,
@@ -29,7 +29,7 @@ def good(tmp_path_factory):
 def bad(good, tmp_path):
     root = tmp_path / "bad"
     shutil.copytree(good.root, root)
-    from vttwins.data.synth import synth_paths
+    from vttwins.companion.synth import synth_paths
     return synth_paths(root)
 
 
@@ -122,7 +122,7 @@ def test_each_downstream_defect_is_named(bad):
     data["msrvtt_features"] = bad.root / "gone"                                  # a missing folder
     (bad.root / "yc.csv").write_text("this,is\nnot,youcook2\n")                  # malformed annotations
     data["youcook2_csv"] = bad.root / "yc.csv"
-    from vttwins.evaluation import TASKS
+    from vttwins.companion.evaluation import TASKS
     cfg = EvalConfig(crosstask_split=None)  # every annotated video (a 2-video set may have none in "val")
     vid = TASKS["crosstask"].items(data, cfg)[0]["video_id"].iloc[0]
     first = next(bad.crosstask_features.glob(f"{vid}*.npy"))
@@ -266,8 +266,8 @@ def test_training_check_runs_once_per_state_of_the_files(tmp_path, monkeypatch):
     """A grid worker does not re-read every header for each run; a changed or added file is checked again."""
     import os
     import vttwins.data.check as data_check
-    from vttwins.config import load_config
-    from vttwins.training import builders
+    from vttwins.companion.config import load_config
+    from vttwins.companion.training import builders
 
     feats, caps = tmp_path / "features", tmp_path / "captions"
     feats.mkdir(), caps.mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vttwins.data.synth import SynthConfig
+from vttwins.companion.synth import SynthConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 

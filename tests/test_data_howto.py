@@ -13,7 +13,7 @@ import torch
 from test_data_common import TINY
 from vttwins.data import DataFileError, HowToPretrainDataset, collate_pretrain, read_howto_csv
 from vttwins.data.howto100m import sample_clip_starts, sample_indices
-from vttwins.data.synth import generate
+from vttwins.companion.synth import generate
 
 HOWTO_ONLY = dict(howto_videos=6, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0)
 

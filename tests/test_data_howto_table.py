@@ -16,7 +16,7 @@ from vttwins.data import collate_pretrain
 from vttwins.data import features
 from vttwins.data.howto100m import HowToPretrainDataset, read_howto_csv
 from vttwins.data import howto_table as ht
-from vttwins.data.synth import generate
+from vttwins.companion.synth import generate
 from vttwins.models import Tokenizer
 
 HOWTO_ONLY = dict(howto_videos=8, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0,
@@ -116,8 +116,8 @@ def test_reference_switch(root, monkeypatch):
 
 
 def test_training_on_the_table_equals_training_on_the_reference(synth, tmp_path, monkeypatch):
-    from vttwins.config import load_config
-    from vttwins.training import fit
+    from vttwins.companion.config import load_config
+    from vttwins.companion.training import fit
 
     ht.clear_cache()
     howto = synth.root / "howto100m"
@@ -141,7 +141,7 @@ def test_training_on_the_table_equals_training_on_the_reference(synth, tmp_path,
 
 def test_feature_files_and_the_vocabulary_corpus_are_read_once_per_process(root):
     from vttwins.data.features import load_features, load_features_shared
-    from vttwins.training.builders import caption_texts
+    from vttwins.companion.training.builders import caption_texts
 
     path = video_file(root, 1)
     one = load_features_shared(path)

@@ -134,7 +134,7 @@ def test_crosstask_read_once_per_state_of_its_files(tmp_path, monkeypatch):
 
 def test_ordered_chance_is_computed_once_and_equals_the_reference(monkeypatch):
     import numpy as np
-    from vttwins.evaluation import chance
+    from vttwins.companion.evaluation import chance
 
     rng = np.random.default_rng(3)
     videos = [("t1", rng.random((12, 3)) > 0.7), ("t2", rng.random((9, 4)) > 0.6)]

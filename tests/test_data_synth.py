@@ -12,7 +12,7 @@ from test_data_common import TINY, tree_hashes
 from vttwins.data import (load_features, probe_video, read_action_csv, read_crosstask, read_crosstask_flat,
                           read_hmdb_splits, read_howto_csv, read_msrvtt_csv, read_youcook2_csv, read_youcook2_json)
 from vttwins.data.captions import CaptionStore
-from vttwins.data.synth import SynthConfig, build_config, ensure_synth, generate, synth_paths
+from vttwins.companion.synth import SynthConfig, build_config, ensure_synth, generate, synth_paths
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_ensure_synth_regenerates_only_on_config_change(tiny, tmp_path, caplog):
     with pytest.raises(ValueError, match="regeneration is off"):
         ensure_synth(tmp_path / "e", cfg.replace(howto_videos=3), regenerate=False)
     assert p.meta.stat().st_mtime_ns == stamp
-    with caplog.at_level(logging.WARNING, logger="vttwins.data.synth.manifest"):
+    with caplog.at_level(logging.WARNING, logger="vttwins.companion.synth.manifest"):
         ensure_synth(tmp_path / "e", cfg.replace(howto_videos=3))  # a cache ensure_synth wrote: replaced, loudly
     assert len(read_howto_csv(p.howto_csv)) == 3
     assert any("howto_videos" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
@@ -224,7 +224,7 @@ def test_cli_writes_a_set(tmp_path):
 def test_concurrent_ensure_synth_generates_once(tmp_path, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    gen = importlib.import_module("vttwins.data.synth.generate")  # the module, not the function of that name
+    gen = importlib.import_module("vttwins.companion.synth.generate")  # the module, not the function of that name
     calls = []
     real = gen.generate
     monkeypatch.setattr(gen, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -1,9 +1,9 @@
-"""Paired effects of the ablation tables against hand-computed cases (vttwins.experiments.effects)."""
+"""Paired effects of the ablation tables against hand-computed cases (vttwins.companion.experiments.effects)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from vttwins.experiments import effects, grids
+from vttwins.companion.experiments import effects, grids
 
 
 def _runs():

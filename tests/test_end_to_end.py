@@ -27,13 +27,13 @@ import torch
 
 pytestmark = pytest.mark.slow
 
-synth = pytest.importorskip("vttwins.data.synth")
-training = pytest.importorskip("vttwins.training")
-from vttwins.config import load_config  # noqa: E402
-from vttwins.evaluation import EvalConfig  # noqa: E402
-from vttwins.evaluation.cli import cli_main  # noqa: E402
-from vttwins.evaluation.run import evaluate_model, initial_model  # noqa: E402
-from vttwins.experiments.runs import read_metrics  # noqa: E402
+synth = pytest.importorskip("vttwins.companion.synth")
+training = pytest.importorskip("vttwins.companion.training")
+from vttwins.companion.config import load_config  # noqa: E402
+from vttwins.companion.evaluation import EvalConfig  # noqa: E402
+from vttwins.companion.evaluation.cli import cli_main  # noqa: E402
+from vttwins.companion.evaluation.run import evaluate_model, initial_model  # noqa: E402
+from vttwins.companion.experiments.runs import read_metrics  # noqa: E402
 
 COMMON = ["train.checkpoint_every=100000", "train.log_every=10", "train.progress=log"]
 FEATURE_RUN = ["loss.name=s2dtw", "loss.temperature=10.0", "train.steps=600", "train.batch_size=8"]

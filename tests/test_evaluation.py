@@ -1,11 +1,11 @@
-"""Downstream metrics and chance levels on hand-made inputs with known answers (vttwins.evaluation)."""
+"""Downstream metrics and chance levels on hand-made inputs with known answers (vttwins.companion.evaluation)."""
 import itertools
 import math
 
 import numpy as np
 import pytest
 
-from vttwins.evaluation import chance, metrics
+from vttwins.companion.evaluation import chance, metrics
 
 
 # ------------------------------------------------------------------------------------------- retrieval
@@ -212,7 +212,7 @@ def test_standardized_ordered_decoding_ignores_step_offsets():
 
 def test_ordered_path_via_hard_path_equals_numpy_reference():
     pytest.importorskip("vttwins.alignment")
-    from vttwins.evaluation.step_localization import ordered_path
+    from vttwins.companion.evaluation.step_localization import ordered_path
     rng = np.random.default_rng(7)
     emb, steps = rng.standard_normal((25, 6)) + 2.0, rng.standard_normal((5, 6))
     assert ordered_path(emb, steps) == metrics.monotone_paths(metrics.standardize_steps(emb @ steps.T))[0]

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 pytest.importorskip("vttwins.data", reason="needs the data readers")
-from vttwins.evaluation import EvalConfig, action_recognition, retrieval, step_localization  # noqa: E402
-from vttwins.evaluation.run import evaluate_model  # noqa: E402
+from vttwins.companion.evaluation import EvalConfig, action_recognition, retrieval, step_localization  # noqa: E402
+from vttwins.companion.evaluation.run import evaluate_model  # noqa: E402
 from vttwins.models import Tokenizer  # noqa: E402
 
 DIM = 16
@@ -210,10 +210,10 @@ def test_eval_config_validates():
 @pytest.fixture()
 def toy_task():
     """CONTRIBUTING's "add a downstream benchmark" recipe, followed from a test: one evaluator, one table, one entry."""
-    from vttwins.evaluation import TASKS, Task, register
-    from vttwins.evaluation.common import make_table
-    from vttwins.evaluation.registry import unregister
-    from vttwins.evaluation.retrieval import read_pairs
+    from vttwins.companion.evaluation import TASKS, Task, register
+    from vttwins.companion.evaluation.common import make_table
+    from vttwins.companion.evaluation.registry import unregister
+    from vttwins.companion.evaluation.retrieval import read_pairs
 
     def evaluate(model, dataset, tokenizer, config):
         pairs = read_pairs(dataset, "youcook2", config)  # reuses a reader: count the clips, chance = half of them
@@ -227,9 +227,9 @@ def toy_task():
 
 
 def test_a_registered_task_runs_through_evaluate(sets, toy_task):
-    from vttwins.experiments import task_table
+    from vttwins.companion.experiments import task_table
     with pytest.raises(ValueError, match="already registered"):
-        from vttwins.evaluation import register
+        from vttwins.companion.evaluation import register
         register(toy_task)
     assert "toy" not in EvalConfig().tasks  # default=False: registered, not run unless asked
     tables = evaluate_model(Oracle(), sets, Tokenizer(WORDS), EvalConfig(feature_window=1, tasks=["youcook2", "toy"]))
@@ -239,16 +239,16 @@ def test_a_registered_task_runs_through_evaluate(sets, toy_task):
 
 
 def test_crosstask_without_flat_csv_skips_only_ctr(sets, caplog):
-    from vttwins.evaluation.tasks import crosstask
+    from vttwins.companion.evaluation.tasks import crosstask
     no_flat = {k: v for k, v in sets.items() if k != "crosstask_flat_csv"}
-    with caplog.at_level("WARNING", logger="vttwins.evaluation.tasks"):
+    with caplog.at_level("WARNING", logger="vttwins.companion.evaluation.tasks"):
         df = crosstask(Oracle(), no_flat, Tokenizer(WORDS), CFG)
     assert set(df["variant"]) == {"standard", "ordered"} and "CTR protocol is skipped" in caplog.text
     assert set(crosstask(Oracle(), sets, Tokenizer(WORDS), CFG)["variant"]) == {"standard", "ordered", "ctr"}
 
 
 def test_runnable_tasks_name_what_is_missing(sets, tmp_path):
-    from vttwins.evaluation.inputs import check_path_keys, runnable_tasks
+    from vttwins.companion.evaluation.inputs import check_path_keys, runnable_tasks
     data = dict(sets, msrvtt_features=tmp_path / "gone")
     data.pop("action_csv")
     run, skipped = runnable_tasks(["youcook2", "msrvtt", "crosstask", "action"], "feature", data)
@@ -262,7 +262,7 @@ def test_runnable_tasks_name_what_is_missing(sets, tmp_path):
 
 
 def test_cli_parses_paths_and_refuses_other_rooms(tmp_path):
-    from vttwins.evaluation.cli import parse_set, read_data_config
+    from vttwins.companion.evaluation.cli import parse_set, read_data_config
     assert parse_set(["max_clips=5", "eval.paths.youcook2_csv=/d/yc.csv", "paths.msrvtt_csv=/d/m.csv"]) == {
         "max_clips": 5, "paths": {"youcook2_csv": "/d/yc.csv", "msrvtt_csv": "/d/m.csv"}}
     with pytest.raises(ValueError, match="eval.* keys only"):
@@ -279,18 +279,18 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
                                                                                   caplog):
     """`evaluate --run R --set eval.paths.*` on data the run never saw: every given path is used and recorded,
     a task without its inputs is skipped with a WARNING, and a task that fails keeps the tables before it."""
-    import vttwins.evaluation.run
-    from vttwins.config import config_from_dict
-    from vttwins.evaluation.cli import cli_main
+    import vttwins.companion.evaluation.run
+    from vttwins.companion.config import config_from_dict
+    from vttwins.companion.evaluation.cli import cli_main
 
     config = config_from_dict({"data": {"video_list_csv": "real.csv", "caption_root": "c"},
                                "model": {"mode": "feature"}, "train": {"steps": 1},
                                "eval": {"feature_window": 1, "ordered_chance_draws": 5,
                                         "paths": {"youcook2_csv": str(tmp_path / "stale.csv")}}})
-    monkeypatch.setattr(vttwins.evaluation.run, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
+    monkeypatch.setattr(vttwins.companion.evaluation.run, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
     run = tmp_path / "run"
     given = [f"eval.paths.{k}={v}" for k, v in sets.items() if not k.startswith("action")]
-    with caplog.at_level("WARNING", logger="vttwins.evaluation.run"):
+    with caplog.at_level("WARNING", logger="vttwins.companion.evaluation.run"):
         assert cli_main(["--run", str(run), "--set", *given]) == 0
     assert sorted(p.name for p in (run / "eval").glob("*.csv")) == ["crosstask.csv", "msrvtt.csv", "youcook2.csv"]
     assert "skipping task action: action_csv: not set" in caplog.text
@@ -312,7 +312,7 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
         cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *bad_paths])
     assert not list((run / "eval").glob("*.csv"))
     # a task failing while it runs: the tables of the tasks before it are on disk already
-    import vttwins.evaluation.tasks as task_module
+    import vttwins.companion.evaluation.tasks as task_module
     monkeypatch.setattr(task_module, "msrvtt", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *given])
@@ -320,11 +320,11 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
 
 
 def test_words_outside_the_vocabulary_are_warned_once_per_task(sets, caplog):
-    from vttwins.evaluation.common import missing_words
+    from vttwins.companion.evaluation.common import missing_words
     tok = Tokenizer(WORDS)
     missing, total = missing_words(tok, ["w1 and more", "W2 is shown", "zzz"])
     assert (dict(missing), total) == ({"and": 1, "more": 1, "is": 1, "shown": 1, "zzz": 1}, 7)  # by hand
-    with caplog.at_level("WARNING", logger="vttwins.evaluation.common"):
+    with caplog.at_level("WARNING", logger="vttwins.companion.evaluation.common"):
         retrieval(Oracle(), sets, "youcook2", tokenizer=tok, config=CFG)
     warned = [r.getMessage() for r in caplog.records if "vocabulary" in r.getMessage()]
     # 6 captions "w<i> and more": 12 of 18 words missing, 2 distinct
@@ -350,7 +350,7 @@ def test_raw_feature_probe_is_a_baseline_row(sets):
 
 def test_probe_scaling_removes_a_dominating_dimension():
     """One huge, label-free dimension swamps an unscaled LinearSVC at small C; standardising restores the probe."""
-    from vttwins.evaluation.action_recognition import linear_probe_split
+    from vttwins.companion.evaluation.action_recognition import linear_probe_split
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 20)
     feats = np.stack([labels + 0.1 * rng.standard_normal(40), 1e4 * rng.standard_normal(40)], 1)[:, None, :]
@@ -364,7 +364,7 @@ def test_probe_scaling_removes_a_dominating_dimension():
 
 def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
     """Two videos with the same sentence: the other copy is a positive too (ties cannot push v2t below chance)."""
-    from vttwins.evaluation import chance
+    from vttwins.companion.evaluation import chance
     rows = list(csv.reader(open(sets["msrvtt_csv"])))
     rows[2][3] = rows[1][3]  # video1 gets video0's sentence
     _write_csv(tmp_path / "dup.csv", None, rows)
@@ -378,7 +378,7 @@ def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
 
 def test_probe_warnings_are_one_line_naming_task_model_and_splits(sets, caplog):
     """LinearSVC stopped after 1 iteration: one WARNING for the task, naming the model and every probe/split."""
-    from vttwins.evaluation.run import evaluate_model
+    from vttwins.companion.evaluation.run import evaluate_model
     cfg = EvalConfig(feature_window=1, svm_max_iter=1, svm_c=1e4, action_splits=[1, 2])
     with caplog.at_level("INFO"):
         evaluate_model(Oracle(), sets, Tokenizer(WORDS), cfg, ["action"], label="untrained initial model")

@@ -5,8 +5,8 @@ import pytest
 import torch
 from test_evaluation_data import CFG, WORDS, Oracle, make_sets
 
-from vttwins.evaluation import retrieval, step_localization
-from vttwins.evaluation.common import ITEM_COLUMNS, item_table
+from vttwins.companion.evaluation import retrieval, step_localization
+from vttwins.companion.evaluation.common import ITEM_COLUMNS, item_table
 from vttwins.models import Tokenizer
 
 
@@ -59,13 +59,13 @@ def test_crosstask_items_give_back_the_mean_recall_exactly(sets):
 
 
 def test_evaluate_writes_items_beside_its_cache(tmp_path, monkeypatch):
-    from vttwins.experiments import runs
+    from vttwins.companion.experiments import runs
 
     fake = pd.DataFrame({"task": ["retrieval"], "protocol": ["youcook2"], "variant": ["t2v"], "metric": ["R@10"],
                          "split": ["val"], "value": [50.0], "chance": [1.0], "n": [2]})
     items = pd.DataFrame({"task": "retrieval", "protocol": "youcook2", "variant": "t2v", "metric": "R@10",
                           "split": "val", "item": ["a", "b"], "score": [100.0, 0.0], "weight": 1.0})
-    from vttwins.evaluation.common import with_items
+    from vttwins.companion.evaluation.common import with_items
 
     monkeypatch.setattr(runs, "load_trained", lambda d: (None, None, None))
     monkeypatch.setattr(runs, "eval_config", lambda c, **k: None)

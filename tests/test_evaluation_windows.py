@@ -1,4 +1,4 @@
-"""Evaluation windows (vttwins.evaluation.windows): the docs/method.md §8 start rules and WindowSource in both modes."""
+"""Evaluation windows (vttwins.companion.evaluation.windows): the docs/method.md §8 start rules and WindowSource in both modes."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 
 from test_data_common import TINY
 from vttwins.data import read_howto_csv
-from vttwins.data.synth import generate
-from vttwins.evaluation import EvalConfig
-from vttwins.evaluation.common import guarded
-from vttwins.evaluation.windows import WindowSource, centered_starts, even_starts, youcook2_starts
+from vttwins.companion.synth import generate
+from vttwins.companion.evaluation import EvalConfig
+from vttwins.companion.evaluation.common import guarded
+from vttwins.companion.evaluation.windows import WindowSource, centered_starts, even_starts, youcook2_starts
 
 HOWTO_ONLY = dict(howto_videos=2, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0)
 

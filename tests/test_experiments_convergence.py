@@ -4,7 +4,7 @@ import types
 import pandas as pd
 import pytest
 
-from vttwins.experiments import convergence
+from vttwins.companion.experiments import convergence
 
 
 def test_curve_cells_scale_train_steps_and_keep_the_tuned_overrides():
@@ -50,7 +50,7 @@ def test_curve_runs_trains_each_length_on_the_world_and_scores_val(monkeypatch):
     seen = {}
     monkeypatch.setattr(convergence, "run_jobs", lambda jobs, *a, **k: seen.setdefault("jobs", jobs) and None)
     monkeypatch.setattr(convergence, "wide", lambda records: "wide")
-    from vttwins.config import load_config
+    from vttwins.companion.config import load_config
     base = load_config("smoke", ["train.steps=3"])
     val = load_config("smoke", ["eval.max_clips=7"])
     world = types.SimpleNamespace(name="w", config=base, val=val)

@@ -4,8 +4,8 @@ import logging
 import pandas as pd
 import pytest
 
-from vttwins.config import load_config
-from vttwins.experiments import downstream
+from vttwins.companion.config import load_config
+from vttwins.companion.experiments import downstream
 
 
 def _tuning(tmp_path):
@@ -61,7 +61,7 @@ def test_scores_are_the_mean_over_seeds_of_runs_at_the_tuned_settings(tmp_path, 
 def test_a_variant_registered_after_import_is_a_pretrained_run(tmp_path, monkeypatch):
     """grids.SHORT / LOSS_VARIANTS read the objective registry when called, not once at import."""
     from vttwins import objectives
-    from vttwins.experiments import grids
+    from vttwins.companion.experiments import grids
 
     trained = []
     monkeypatch.setattr(downstream, "ensure_run", lambda config, root, name: trained.append(

@@ -1,4 +1,4 @@
-"""The grid on every executor (vttwins.experiments.executors, docs/cluster.md): the smoke grid gives the same
+"""The grid on every executor (vttwins.companion.experiments.executors, docs/cluster.md): the smoke grid gives the same
 records on the local pool, a local Ray instance and submitit's local executor; a grid that stopped resumes with the
 runs missing from the cache only; the `grid` section never enters a run's key.
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vttwins import experiments as ex
-from vttwins.config import load_config, replace
-from vttwins.pipeline import cli
-from vttwins.pipeline.context import GRID_ENV, NotebookContext
+from vttwins.companion import experiments as ex
+from vttwins.companion.config import load_config, replace
+from vttwins.companion.pipeline import cli
+from vttwins.companion.pipeline.context import GRID_ENV, NotebookContext
 
 TINY = {"num_tasks": 4, "num_verbs": 6, "num_objects": 8, "steps_per_task": [3, 5], "howto_videos": 8,
         "youcook2_videos": 3, "msrvtt_videos": 4, "crosstask_videos": 6, "action_clips_per_class": 2,

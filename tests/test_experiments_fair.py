@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vttwins.config import load_config
-from vttwins.experiments import fair, grids, truth
+from vttwins.companion.config import load_config
+from vttwins.companion.experiments import fair, grids, truth
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_DATA = REPO / "data" / "synth" / "smoke"
@@ -22,7 +22,7 @@ def test_halves_partition_ids_deterministically():
 
 def test_write_split_partitions_youcook2_and_crosstask_by_video(tmp_path):
     from vttwins.data import read_crosstask
-    from vttwins.data.synth import PROFILES, ensure_synth, synth_paths
+    from vttwins.companion.synth import PROFILES, ensure_synth, synth_paths
 
     paths = synth_paths(SMOKE_DATA)
     if not paths.youcook2_csv.is_file():  # a fresh clone: generate the smoke set here instead of skipping
@@ -52,7 +52,7 @@ def test_knob_cells_move_one_noise_knob_only():
     assert [c[0]["level"] for c in cells] == [0.2, 0.2, 0.4, 0.4]
     same, moved = cells[0][1], cells[2][1]
     assert "data.root" not in same  # the base value reuses the base world
-    from vttwins.training.builders import synth_config
+    from vttwins.companion.training.builders import synth_config
     import dataclasses
     before = dataclasses.asdict(synth_config(base).noise)
     after = moved["data.synth"]["noise"]
@@ -87,7 +87,7 @@ def test_knob_effects_are_differences_from_the_worlds_level_by_hand():
 
 
 def test_ablation_tables_get_one_chance_row_per_world():
-    from vttwins.experiments import ablation, truth
+    from vttwins.companion.experiments import ablation, truth
 
     summary = pd.DataFrame({"world": ["w1", "w2"], "loss": ["S2DTW", "S2DTW"], "temperature": [0.1, 1.0],
                             "n_seeds": [3, 3], "yc2_t2v_R@10_mean": [20.0, 30.0], "yc2_t2v_R@10_std": [1.0, 2.0],

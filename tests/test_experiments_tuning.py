@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from vttwins import objectives
-from vttwins.experiments import ablation, tuning
+from vttwins.companion.experiments import ablation, tuning
 
 ALL = list(objectives.names())
 BASE = {"gamma": 0.1, "smooth_gamma": 0.1, "tau": 0.5}
@@ -142,7 +142,7 @@ def test_tuning_table_without_an_edge_choice_has_one_round_and_defaults_win_ties
 
 
 def test_profiles_give_claim_cells_five_seeds_and_keep_smoke_tiny():
-    from vttwins import pipeline
+    from vttwins.companion import pipeline
 
     default = pipeline.profile_notebook_params("default")["02_ablation_dtw_variants"]
     smoke = pipeline.profile_notebook_params("smoke")["02_ablation_dtw_variants"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from vttwins.config import load_config
-from vttwins.experiments import examples, explorer as exp
+from vttwins.companion.config import load_config
+from vttwins.companion.experiments import examples, explorer as exp
 from vttwins.models.text import Tokenizer
 
 

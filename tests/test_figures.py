@@ -1,5 +1,5 @@
 """Every figure the pipeline writes, built on small synthetic tables shaped like the real ones (no training), passes
-the reader's check (`vttwins.figure_check.check_figure`); the check itself catches what issue 22 found."""
+the reader's check (`vttwins.companion.figure_check.check_figure`); the check itself catches what issue 22 found."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,8 +9,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from vttwins import plots, results  # noqa: E402
-from vttwins.figure_check import check_figure  # noqa: E402
+from vttwins.companion import plots, results  # noqa: E402
+from vttwins.companion.figure_check import check_figure  # noqa: E402
 
 LOSSES = ["MIL-NCE", "soft-DTW", "S2DTW"]
 RNG = np.random.default_rng(0)
@@ -123,7 +123,7 @@ def test_world_bars_intervals_stay_in_range_and_come_from_the_bootstrap():
         runs = _runs()
         stats = plots.intervals(runs[runs.world == "default"], ["loss"], "skip_caption_recall")
         assert (stats["low"] >= 0).all() and (stats["high"] <= 100).all()
-        from vttwins.stats import mean_interval
+        from vttwins.companion.stats import mean_interval
         sel = runs[(runs.world == "default") & (runs.loss == "S2DTW")]["yc2_t2v_R@10"].to_numpy()
         got = plots.intervals(runs[runs.world == "default"], ["loss"], "yc2_t2v_R@10").set_index("loss")
         # the same interval, cut to the metric's natural range 0..100

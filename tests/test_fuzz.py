@@ -18,7 +18,7 @@ import pytest
 from fuzz_helpers import (caption_corruption, classify, feature_corruption, first, report,
                           video_list_corruption)
 from test_data_common import TINY
-from vttwins.config import load_config
+from vttwins.companion.config import load_config
 
 SYNTH = TINY.replace(render_videos=False)  # 8 HowTo videos, features only: ~2 s to generate
 BASE = ["train.steps=2", "train.batch_size=4", "train.checkpoint_every=1", "train.keep_checkpoints=2",
@@ -28,7 +28,7 @@ BASE = ["train.steps=2", "train.batch_size=4", "train.checkpoint_every=1", "trai
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory):
-    from vttwins.data.synth import generate
+    from vttwins.companion.synth import generate
     return generate(tmp_path_factory.mktemp("fuzz_synth"), SYNTH, workers=1)
 
 
@@ -39,7 +39,7 @@ def real(root: Path, out: Path, *extra) -> list[str]:
 
 @pytest.fixture(scope="session")
 def run(synth, tmp_path_factory):
-    from vttwins.training import fit
+    from vttwins.companion.training import fit
     out = tmp_path_factory.mktemp("fuzz_run") / "run"
     return fit(load_config("smoke", real(synth.root / "howto100m", out)))
 
@@ -54,7 +54,7 @@ def check(case: str, expected: str, fn, needle: str, caplog) -> None:
 def epoch_skips(root: Path, out: Path) -> int:
     """Everything training does with the data before the model: one whole epoch, collated as one batch."""
     from vttwins.data import collate_pretrain
-    from vttwins.training import builders
+    from vttwins.companion.training import builders
 
     config = load_config("smoke", real(root, out))
     paths = builders.data_paths(config, generate=False)
@@ -87,14 +87,14 @@ def test_training_data(case, corrupt, expected, synth, tmp_path, caplog):
 
 @pytest.fixture(scope="session")
 def pixel_synth(tmp_path_factory):
-    from vttwins.data.synth import generate
+    from vttwins.companion.synth import generate
     only = dict(howto_videos=6, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0)
     return generate(tmp_path_factory.mktemp("fuzz_pixel"), TINY.replace(**only), workers=1)
 
 
 def pixel_epoch_skips(root: Path, out: Path) -> int:
     from vttwins.data import collate_pretrain
-    from vttwins.training import builders
+    from vttwins.companion.training import builders
 
     config = load_config("smoke", [*real(root, out), f"data.video_root={root / 'videos'}", "model.mode=pixel",
                                    "model.width=0.0625", "data.num_frames=2", "data.size=16", "data.n_clips=2"])
@@ -123,7 +123,7 @@ def test_pixel_training_data(kind, pixel_synth, tmp_path, caplog):
 
 
 def test_a_narrow_feature_file_is_skipped_and_counted_by_training(synth, tmp_path):
-    from vttwins.training import fit
+    from vttwins.companion.training import fit
     root = tmp_path / "howto"
     shutil.copytree(synth.root / "howto100m", root)
     feature_corruption("width_512")(root)
@@ -164,7 +164,7 @@ RUN_CASES = [
 
 @pytest.mark.parametrize("case,corrupt,extra,expected", RUN_CASES, ids=[c[0] for c in RUN_CASES])
 def test_run_folder(case, corrupt, extra, expected, run, tmp_path, caplog):
-    from vttwins.training import fit
+    from vttwins.companion.training import fit
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     (copy / "model.pt").unlink()
@@ -202,7 +202,7 @@ PATH_CASES = {  # case: (overrides given (howto root, a file, tmp folder), needl
 
 @pytest.mark.parametrize("case", list(PATH_CASES))
 def test_output_and_data_paths_of_the_wrong_kind(case, synth, tmp_path, caplog):
-    from vttwins.training import fit
+    from vttwins.companion.training import fit
     file = tmp_path / "a_file"
     file.write_text("x")
     overrides, needle = PATH_CASES[case]
@@ -212,7 +212,7 @@ def test_output_and_data_paths_of_the_wrong_kind(case, synth, tmp_path, caplog):
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_read_only_output_dir(synth, tmp_path, caplog):
-    from vttwins.training import fit
+    from vttwins.companion.training import fit
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o555)
     check("run:read_only_output_dir", "error",
@@ -385,8 +385,8 @@ def cli_main_debug(argv):
 # ------------------------------------------------------------------------------------------- issue 21 item 4
 def test_an_unknown_video_in_videos_val_is_skipped_counted_and_named(synth, tmp_path, caplog):
     from vttwins.data import read_crosstask
-    from vttwins.evaluation import EvalConfig
-    from vttwins.evaluation.step_localization import annotated_videos
+    from vttwins.companion.evaluation import EvalConfig
+    from vttwins.companion.evaluation.step_localization import annotated_videos
     root = tmp_path / "ct"
     shutil.copytree(synth.root / "crosstask" / "crosstask_release", root)
     task = (root / "tasks_primary.txt").read_text().splitlines()[0].strip()
@@ -418,8 +418,8 @@ def test_all_broken_training_files_are_one_line_errors(synth, tmp_path, capsys, 
 
 
 def test_junk_named_like_a_checkpoint_does_not_cost_a_real_one(run, tmp_path, caplog):
-    from vttwins.training import fit
-    from vttwins.training.state import looks_loadable
+    from vttwins.companion.training import fit
+    from vttwins.companion.training.state import looks_loadable
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     (copy / "model.pt").unlink()

@@ -164,9 +164,9 @@ def test_the_deferred_import_check_finds_planted_imports(planted):
 def test_every_on_error_setting_accepts_exactly_the_one_constant(value):
     """`vttwins.data.errors.ON_ERROR` is the rule; the data set, `data.on_error` and `eval.on_error` follow it (the
     two config checks are still copies until the config rewrite reads the constant: this keeps them equal)."""
-    from vttwins.config import load_config
+    from vttwins.companion.config import load_config
     from vttwins.data.errors import ON_ERROR, check_on_error
-    from vttwins.evaluation.config import EvalConfig
+    from vttwins.companion.evaluation.config import EvalConfig
 
     makers = [check_on_error, lambda v: EvalConfig(on_error=v), lambda v: load_config("smoke", [f"data.on_error={v}"])]
     assert set(ON_ERROR) == {"raise", "skip"}

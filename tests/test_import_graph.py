@@ -90,7 +90,7 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 def test_no_import_cycle_inside_vttwins():
     graph = import_graph()
-    assert len(graph) > 40 and "vttwins.config" in graph
+    assert len(graph) > 40 and "vttwins.companion.config" in graph
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
@@ -102,11 +102,11 @@ def test_alignment_imports_nothing_else_of_vttwins():
     assert not outside, f"vttwins.alignment must import only torch/numpy/numba (and itself): {sorted(outside)}"
 
 
-LEAVES = ("vttwins.paths", "vttwins._io", "vttwins.errors", "vttwins.config_ranges", "vttwins.evaluation.registry",
-          "vttwins.evaluation.config", "vttwins.data.synth.config", "vttwins.outputs", "vttwins.evaluation.task",
+LEAVES = ("vttwins.paths", "vttwins._io", "vttwins.errors", "vttwins.companion.config_ranges", "vttwins.companion.evaluation.registry",
+          "vttwins.companion.evaluation.config", "vttwins.companion.synth.config", "vttwins.companion.outputs", "vttwins.companion.evaluation.task",
           # the built-in benchmarks' declarations, which the registry imports (their evaluators are named by string)
-          "vttwins.evaluation.benchmarks", "vttwins.evaluation.benchmarks.retrieval_common",
-          *(f"vttwins.evaluation.benchmarks.{b}" for b in ("youcook2", "msrvtt", "crosstask", "action")))
+          "vttwins.companion.evaluation.benchmarks", "vttwins.companion.evaluation.benchmarks.retrieval_common",
+          *(f"vttwins.companion.evaluation.benchmarks.{b}" for b in ("youcook2", "msrvtt", "crosstask", "action")))
 
 
 @pytest.mark.parametrize("leaf", LEAVES)
@@ -118,8 +118,8 @@ def test_leaf_modules_import_only_leaves(leaf):
 
 
 def test_reading_a_config_does_not_load_training_code():
-    code = ("import sys, vttwins.config; "
-            "bad = [m for m in sys.modules if m.startswith(('vttwins.training', 'vttwins.pipeline'))]; "
+    code = ("import sys, vttwins.companion.config; "
+            "bad = [m for m in sys.modules if m.startswith(('vttwins.companion.training', 'vttwins.companion.pipeline'))]; "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -150,12 +150,13 @@ def test_import_linter_finds_a_planted_violation(tmp_path):
     shutil.copytree(PACKAGE, tmp_path / "vttwins", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
     costs = tmp_path / "vttwins" / "alignment" / "costs.py"
-    costs.write_text(costs.read_text() + "\n\ndef _planted():\n    import vttwins.config  # noqa\n")
+    costs.write_text(costs.read_text() + "\n\ndef _planted():\n    import vttwins.companion.config  # noqa\n")
     done = _lint_imports(tmp_path)
     assert done.returncode != 0
     text = " ".join(done.stdout.split())
     for name in ("The core library imports nothing of the companion",
                  "alignment/ imports nothing else of vttwins (liftable into another project)",
-                 "Layers: a module imports only from layers below it (| = independent siblings)"):
+                 "Layers of the package: the companion on top of the core (| = independent siblings)"):
         assert f"{name} BROKEN" in text, done.stdout
     assert "models need neither PyAV, scipy, scikit-learn, pandas nor matplotlib KEPT" in text
+    assert "Layers inside the companion: a module imports only from layers below it (| = independent siblings) KEPT" in text

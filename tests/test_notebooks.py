@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from vttwins import pipeline
+from vttwins.companion import pipeline
 
 NB_DIR = pipeline.NOTEBOOK_DIR
 NAMES = [nb.name for nb in pipeline.NOTEBOOKS]
@@ -27,7 +27,7 @@ def _source(cell):
 
 def test_notebook_folder_matches_the_pipeline_list():
     stored = sorted(p.stem for p in NB_DIR.glob("*.ipynb"))
-    assert stored == sorted(NAMES), "every notebook must be listed in vttwins.pipeline.NOTEBOOKS and vice versa"
+    assert stored == sorted(NAMES), "every notebook must be listed in vttwins.companion.pipeline.NOTEBOOKS and vice versa"
     assert NAMES == sorted(NAMES) and all(n[:2].isdigit() and n[2] == "_" for n in NAMES)
 
 

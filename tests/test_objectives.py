@@ -5,11 +5,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from vttwins import losses, objectives, plots
-from vttwins.config import LOSSES, SEQUENCE_LOSSES, load_config, replace
-from vttwins.experiments import grids
-from vttwins.training import fit
-from vttwins.training.builders import build_loss
+from vttwins import losses, objectives
+
+from vttwins.companion import plots
+from vttwins.companion.config import LOSSES, SEQUENCE_LOSSES, load_config, replace
+from vttwins.companion.experiments import grids
+from vttwins.companion.training import fit
+from vttwins.companion.training.builders import build_loss
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_DATA = REPO / "data" / "synth" / "smoke"
@@ -29,7 +31,7 @@ def test_every_room_reads_the_registry():
 
 def test_released_flags_and_the_readers_of_the_one_flag_table():
     """The registry's flags are docs/method.md §3-§4's (hand-written here); the figure methods and the loss read them."""
-    from vttwins.experiments import examples
+    from vttwins.companion.experiments import examples
 
     expected = {"dtw": (False, False, True), "soft_dtw": (False, False, False), "s2dtw": (True, True, False),
                 "s2dtw_smooth_only": (True, False, False), "s2dtw_weak_only": (False, True, False)}

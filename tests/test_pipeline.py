@@ -1,11 +1,11 @@
-"""vttwins.pipeline: parameter parsing, profile resolution, output checks, results/README.md, and one smoke run."""
+"""vttwins.companion.pipeline: parameter parsing, profile resolution, output checks, results/README.md, and one smoke run."""
 import json
 import math
 
 import pandas as pd
 import pytest
 
-from vttwins import pipeline
+from vttwins.companion import pipeline
 
 
 def test_parse_parameters_accepts_literals_only():

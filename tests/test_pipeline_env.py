@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from vttwins.pipeline import REPO_ROOT
+from vttwins.companion.pipeline import REPO_ROOT
 
 
 def _conda_pip():

@@ -1,10 +1,10 @@
-"""vttwins.experiments bookkeeping without training: run keys, grid cells, dedup, long -> wide -> mean ± std."""
+"""vttwins.companion.experiments bookkeeping without training: run keys, grid cells, dedup, long -> wide -> mean ± std."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from vttwins import experiments as ex
-from vttwins.config import load_config
+from vttwins.companion import experiments as ex
+from vttwins.companion.config import load_config
 
 
 def _records():
@@ -69,7 +69,7 @@ def test_noise_cells_regenerate_features_only_and_reuse_the_base_level():
 def test_pixel_run_table_refuses_a_feature_run(tmp_path):
     import json
 
-    from vttwins.config import config_to_dict
+    from vttwins.companion.config import config_to_dict
     (tmp_path / "config.json").write_text(json.dumps(config_to_dict(load_config("smoke"))))
     with pytest.raises(ValueError, match="feature-mode run, not a pixel-mode one"):
         ex.pixel_run_table(tmp_path)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from vttwins.experiments import progress as pr
-from vttwins.pipeline import progress as pp
+from vttwins.companion.experiments import progress as pr
+from vttwins.companion.pipeline import progress as pp
 
-VOCAB = ("vttwins.evaluation.common: youcook2: {} of 340 words ({}.0%, 10 distinct) are not in the model's "
+VOCAB = ("vttwins.companion.evaluation.common: youcook2: {} of 340 words ({}.0%, 10 distinct) are not in the model's "
          "vocabulary and are dropped")
 
 
@@ -93,8 +93,8 @@ def test_past_timings_come_from_the_newest_run_of_the_same_name(tmp_path):
 
 
 def test_ensure_run_reports_start_steps_done_and_records_its_time(tmp_path, monkeypatch):
-    from vttwins.config import load_config
-    from vttwins.experiments import runs
+    from vttwins.companion.config import load_config
+    from vttwins.companion.experiments import runs
 
     def fake_fit(cfg, callbacks=()):
         out = tmp_path / "runs" / os.path.basename(cfg.train.output_dir)
@@ -133,11 +133,11 @@ class Lines(pp.LiveLine):
 def test_follow_routes_the_notebooks_output_and_counts_warnings(tmp_path, caplog, log_output, monkeypatch):
     monkeypatch.delenv(pr.PROGRESS_ENV, raising=False)
     pm_log, live = logging.getLogger("papermill"), Lines()
-    with caplog.at_level(logging.INFO, logger="vttwins.pipeline.runner"):
+    with caplog.at_level(logging.INFO, logger="vttwins.companion.pipeline.runner"):
         with pp.follow_notebook("02_x", cells=5, log_output=log_output, live=live, show=False) as follow:
             path = os.environ[pr.PROGRESS_ENV]
             pm_log.info("Executing Cell 3---------")
-            pm_log.info("vttwins.training.loop: step 5/150 loss 2.7\n")
+            pm_log.info("vttwins.companion.training.loop: step 5/150 loss 2.7\n")
             pm_log.warning(VOCAB.format(3, 1) + "\n" + VOCAB.format(4, 1) + "\n")
             pm_log.warning(VOCAB.format(5, 2) + "\n")
             pr.emit("plan", runs=[{"key": "k", "name": "K", "cached": False, "estimate_s": 20.0}])
@@ -145,7 +145,7 @@ def test_follow_routes_the_notebooks_output_and_counts_warnings(tmp_path, caplog
     assert os.environ.get(pr.PROGRESS_ENV) is None and not os.path.exists(path)
     expected = ["02_x: " + VOCAB.format(3, 1)]
     if log_output:
-        expected.insert(0, "02_x | vttwins.training.loop: step 5/150 loss 2.7")
+        expected.insert(0, "02_x | vttwins.companion.training.loop: step 5/150 loss 2.7")
     assert live.lines == expected
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == \
         ["02_x: 3 x " + VOCAB.format(3, 1)]
@@ -154,11 +154,11 @@ def test_follow_routes_the_notebooks_output_and_counts_warnings(tmp_path, caplog
 def test_a_real_notebook_streams_its_output_and_progress_through_papermill(tmp_path, monkeypatch, caplog):
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("papermill")
-    from vttwins import pipeline
+    from vttwins.companion import pipeline
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
                                                            "display_name": "vttwins"}})
-    code = ("import sys\nfrom vttwins.experiments import progress\n"
+    code = ("import sys\nfrom vttwins.companion.experiments import progress\n"
             "progress.emit('start', key='k', name='K', steps=4)\nprint('hello from the kernel')\n"
             "for n in range(3):\n    print(f'no vocabulary for {n} words', file=sys.stderr)")
     nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
@@ -169,7 +169,7 @@ def test_a_real_notebook_streams_its_output_and_progress_through_papermill(tmp_p
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(pipeline.__file__).parents[2]),
                                                       os.environ.get("PYTHONPATH", "")]))
     executed, live = tmp_path / "00_talk.ipynb", Lines()
-    with caplog.at_level(logging.INFO, logger="vttwins.pipeline.runner"):
+    with caplog.at_level(logging.INFO, logger="vttwins.companion.pipeline.runner"):
         with pp.follow_notebook("00_talk", cells=3, log_output=True, live=live, show=False) as follow:
             pipeline.run_notebook(pipeline.NotebookSpec("00_talk", "talks"), {"x": 2}, executed, timeout_s=120,
                                   log_output=True)
@@ -184,7 +184,7 @@ def test_the_kernels_own_stderr_echo_is_kept_off_the_terminal(tmp_path, monkeypa
     file, while the line still reaches us once through papermill."""
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("papermill")
-    from vttwins import pipeline
+    from vttwins.companion import pipeline
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
                                                            "display_name": "vttwins"}})

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from vttwins import pipeline, results
+from vttwins.companion import pipeline, results
 from vttwins.paths import DEFAULT_RESULTS_DIR, REPO_ROOT, RUNS_DIR
 
 NAME = "00_data"  # the cheapest notebook: parameters n_examples, frames_per_video
@@ -65,7 +65,7 @@ def test_injected_value_wins_even_when_equal_to_the_stored_default(monkeypatch, 
 
 def test_meta_and_table_header_record_effective_parameters(monkeypatch, tmp_path):
     import pandas as pd
-    from vttwins.config import load_config
+    from vttwins.companion.config import load_config
 
     monkeypatch.setenv(pipeline.PROFILE_ENV, "smoke")
     monkeypatch.setenv(pipeline.RESULTS_ENV, str(tmp_path))

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from vttwins import pipeline
+from vttwins.companion import pipeline
 
 
 def _example(text: str) -> str:

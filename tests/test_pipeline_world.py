@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from vttwins import pipeline
+from vttwins.companion import pipeline
 from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR
-from vttwins.pipeline import runner, world
+from vttwins.companion.pipeline import runner, world
 
 AB = "02_ablation_dtw_variants"
 TEXT = "seed=777,offset_std=5,filler_rate=0.25,narrate_prob=0.7"
@@ -40,8 +40,8 @@ def test_add_worlds_appends_after_the_profiles_and_refuses_a_clashing_name():
 
 @pytest.mark.parametrize("profile", ["smoke", "default"])
 def test_world_reaches_the_ablations_resolved_config_and_results_leave_results_dir(monkeypatch, profile):
-    from vttwins.experiments import fair
-    from vttwins.training.builders import synth_config
+    from vttwins.companion.experiments import fair
+    from vttwins.companion.training.builders import synth_config
 
     monkeypatch.setenv(pipeline.PROFILE_ENV, profile)
     monkeypatch.delenv(pipeline.RESULTS_ENV, raising=False)

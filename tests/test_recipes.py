@@ -18,11 +18,13 @@ import textwrap
 import pandas as pd
 import pytest
 
-from vttwins import objectives, results
+from vttwins import objectives
+
+from vttwins.companion import results
 from vttwins.alignment import backends, dp_torch
-from vttwins.config import load_config
-from vttwins.experiments import downstream, grids
-from vttwins.pipeline import runner, specs
+from vttwins.companion.config import load_config
+from vttwins.companion.experiments import downstream, grids
+from vttwins.companion.pipeline import runner, specs
 
 CALLS = {"forward": 0}
 
@@ -78,13 +80,13 @@ def test_toy_backend_ran_the_variants_training(variant_grid):
 
 BENCHMARK_MODULE = '''
 """A toy benchmark: one module, one registration (clips counted, chance = half of them)."""
-from vttwins.evaluation.common import make_table
-from vttwins.evaluation.task import Task, register
-from vttwins.outputs import NotebookSpec, Table
+from vttwins.companion.evaluation.common import make_table
+from vttwins.companion.evaluation.task import Task, register
+from vttwins.companion.outputs import NotebookSpec, Table
 
 
 def evaluate(model, dataset, tokenizer, config):
-    from vttwins.evaluation.retrieval import read_pairs
+    from vttwins.companion.evaluation.retrieval import read_pairs
 
     pairs = read_pairs(dataset, "youcook2", config)
     return make_table([dict(task="toy_bench", protocol="count", variant="all", metric="clips", split="val",
@@ -104,7 +106,7 @@ BENCHMARK = register(Task("toy_bench", evaluate, table, "Toy: clips counted",
 
 @pytest.fixture
 def toy_benchmark(tmp_path, monkeypatch):
-    from vttwins.evaluation.registry import unregister
+    from vttwins.companion.evaluation.registry import unregister
 
     (tmp_path / "toy_bench_module.py").write_text(textwrap.dedent(BENCHMARK_MODULE))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -132,9 +134,9 @@ def test_toy_benchmark_module_reaches_its_declared_table(toy_benchmark, tmp_path
 def test_each_builtin_benchmark_names_parts_that_exist():
     """Every built-in Task's string references resolve (evaluator, reader, table, SynthHowTo writer) and its
     notebook spec is the pipeline's entry for that notebook."""
-    from vttwins.data.synth import downstream as synth_writers
-    from vttwins.evaluation.registry import TASKS
-    from vttwins.evaluation.task import resolve
+    from vttwins.companion.synth import downstream as synth_writers
+    from vttwins.companion.evaluation.registry import TASKS
+    from vttwins.companion.evaluation.task import resolve
 
     assert list(TASKS)[:4] == ["youcook2", "msrvtt", "crosstask", "action"]
     for name in ("youcook2", "msrvtt", "crosstask", "action"):

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vttwins import results
+from vttwins.companion import results
 
 
 def _df():
@@ -76,15 +76,15 @@ def test_meta_seeds_come_from_the_table(tmp_path):
 def test_meta_seeds_skip_rows_without_a_seed_count(tmp_path):
     """A table whose reference rows (chance, a claim without seeds) have no n_seeds still gets its counts."""
     import pandas as pd
-    from vttwins.results import table_seeds
+    from vttwins.companion.results import table_seeds
     df = pd.DataFrame({"n_seeds": [3, float("nan"), 3, 2]})
     assert table_seeds(df, None) == {"seeds": None, "n_seeds": [2, 3]}
 
 
 def test_items_are_written_gzipped_byte_identical_and_read_back(tmp_path):
     import pandas as pd
-    from vttwins.experiments.claims import _read
-    from vttwins.results import write_items
+    from vttwins.companion.experiments.claims import _read
+    from vttwins.companion.results import write_items
     df = pd.DataFrame({"run": ["b", "a", "a"], "metric": ["m"] * 3, "item": ["x", "y", "x"],
                        "score": [1.0, 0.5, 0.0], "weight": [1.0, 2.0, 1.0]})
     path = write_items(df, "items", tmp_path / "tables", sort_by=["run", "item"])

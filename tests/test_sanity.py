@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from vttwins.experiments import sanity
+from vttwins.companion.experiments import sanity
 
 TOY = np.array([[1, 0, 0],
                 [0, 0, 0],    # clip 1: no caption narrates its step (should be skipped)

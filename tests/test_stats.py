@@ -1,8 +1,8 @@
-"""vttwins.stats against hand-computed cases: a known difference is found, a zero one is not, Holm."""
+"""vttwins.companion.stats against hand-computed cases: a known difference is found, a zero one is not, Holm."""
 import numpy as np
 import pytest
 
-from vttwins.stats import bootstrap_means, holm, mean_interval, paired_difference
+from vttwins.companion.stats import bootstrap_means, holm, mean_interval, paired_difference
 
 
 def test_known_difference_is_found_and_its_interval_covers_it():

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from vttwins.config import load_config
-from vttwins.training import TrainingInterrupted, cli_main, fit, load_trained
-from vttwins.training import state as st
-from vttwins.training.distributed import all_gather_with_grad
+from vttwins.companion.config import load_config
+from vttwins.companion.training import TrainingInterrupted, cli_main, fit, load_trained
+from vttwins.companion.training import state as st
+from vttwins.companion.training.distributed import all_gather_with_grad
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_DATA = REPO / "data" / "synth" / "smoke"
@@ -195,7 +195,7 @@ def test_cli_force_flag_and_one_line_errors(reference_run, tmp_path, capsys):
 
 
 def test_truncate_metrics_handles_torn_and_bad_lines(tmp_path):
-    from vttwins.training.runtime import truncate_metrics
+    from vttwins.companion.training.runtime import truncate_metrics
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1}\n{"step": 2}\n{"step": 3}')  # no final newline: the next append would glue on
     truncate_metrics(path, 2)
@@ -238,7 +238,7 @@ def test_init_from_a_compatible_checkpoint_starts_there(reference_run, tmp_path)
 
 
 def test_amp_on_cpu_is_refused():
-    from vttwins.training.builders import resolve_amp
+    from vttwins.companion.training.builders import resolve_amp
     with pytest.raises(ValueError, match="train.amp"):
         resolve_amp(load_config("smoke", ["train.amp=bf16"]), torch.device("cpu"))
 
@@ -278,7 +278,7 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
 
 def test_sync_batchnorm_converts_only_for_several_cuda_processes():
     from vttwins.models import S3D
-    from vttwins.training.distributed import DistInfo, sync_batchnorm
+    from vttwins.companion.training.distributed import DistInfo, sync_batchnorm
 
     def fresh():
         return S3D(width=0.0625, embed_dim=8, vocab_size=5, word_dim=4, text_hidden=8)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vttwins.config import config_to_dict, load_config, replace
+from vttwins.companion.config import config_to_dict, load_config, replace
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -24,8 +24,8 @@ def _losses(run_dir):
 
 
 def test_two_processes_equal_one_process(tmp_path):
-    from vttwins.training import fit
-    from vttwins.training.loop import TrainStep
+    from vttwins.companion.training import fit
+    from vttwins.companion.training.loop import TrainStep
 
     config = load_config("smoke", [f"output_dir={tmp_path / 'ddp'}", f"data_dir={REPO / 'data/synth/smoke'}",
                                    "train.steps=3", "train.progress=log", "train.checkpoint_every=2"])

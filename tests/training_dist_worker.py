@@ -16,7 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training_standins import GLOBAL_BATCH, TinyModel, global_batch, make_loss  # noqa: E402
 
-from vttwins.training.loop import TrainStep  # noqa: E402
+from vttwins.companion.training.loop import TrainStep  # noqa: E402
 
 
 def part_a(out: Path) -> None:
@@ -41,8 +41,8 @@ def main() -> None:
     torch.set_num_threads(1)
     part_a(out)
     if config_json != "-":
-        from vttwins.config import config_from_dict
-        from vttwins.training import fit
+        from vttwins.companion.config import config_from_dict
+        from vttwins.companion.training import fit
         fit(config_from_dict(json.loads(Path(config_json).read_text())))
     dist.destroy_process_group()
 

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # the package's own provenance helpers, from this checkout
-    from vttwins.results import git_revision, package_versions
+    from vttwins.companion.results import git_revision, package_versions
     try:
         from selenium import webdriver
         from selenium.webdriver.common.by import By

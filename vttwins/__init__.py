@@ -31,7 +31,7 @@ _EXPORTS = {
     "VideoTextModel": "vttwins.models",
     "load_pretrained": "vttwins.models.checkpoints",
     "HowToPretrainDataset": "vttwins.data",
-    "fit": "vttwins.training",
+    "fit": "vttwins.companion.training",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

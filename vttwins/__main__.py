@@ -20,12 +20,12 @@ import sys
 from vttwins.errors import DEBUG_ENV, USER_ERRORS, debug_requested, report
 
 COMMANDS = {
-    ("data", "synth"): "vttwins.data.synth",
-    ("data", "check"): "vttwins.evaluation.check",
-    ("train",): "vttwins.training",
-    ("evaluate",): "vttwins.evaluation",
-    ("reproduce",): "vttwins.pipeline",
-    ("claims",): "vttwins.experiments.claims",
+    ("data", "synth"): "vttwins.companion.synth",
+    ("data", "check"): "vttwins.companion.evaluation.check",
+    ("train",): "vttwins.companion.training",
+    ("evaluate",): "vttwins.companion.evaluation",
+    ("reproduce",): "vttwins.companion.pipeline",
+    ("claims",): "vttwins.companion.experiments.claims",
 }
 
 

@@ -1,7 +1,7 @@
 """Lazy re-exports for package `__init__` files (PEP 562), so importing a package costs only what is used.
 
     from vttwins.exports import lazy_exports
-    __getattr__, __dir__, __all__ = lazy_exports(__name__, {"fit": "vttwins.training.loop"}, modules=["state"])
+    __getattr__, __dir__, __all__ = lazy_exports(__name__, {"fit": "vttwins.companion.training.loop"}, modules=["state"])
 
 A name of `exports` is read from its module on first access (and kept on the package); a name of `modules` (or any
 other submodule) is the submodule itself. `shadowed`: exported functions named like the submodule that defines

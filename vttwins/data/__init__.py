@@ -1,9 +1,9 @@
 """vttwins.data — files to tensors: SynthHowTo, PyAV video reading, HowTo100M pretraining, downstream readers.
 
     from vttwins.data import HowToPretrainDataset, read_clip, read_youcook2_csv
-    from vttwins.data.synth import PROFILES, ensure_synth
+    from vttwins.companion.synth import PROFILES, ensure_synth
 
-Names resolve lazily so `vttwins.data.synth` (numpy + PyAV) never imports torch.
+Names resolve lazily so `vttwins.companion.synth` (numpy + PyAV) never imports torch.
 """
 from __future__ import annotations
 

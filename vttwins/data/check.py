@@ -13,7 +13,7 @@ magnitudes) and, in pixel mode, that the container opens.
 A row's status is "ok", "warning" (kept, but worth knowing: training drops those captions), "missing" (a required
 file or folder is not there) or "error" (a file cannot be used as the loaders use it); "missing" and "error" are
 `PROBLEMS`. The detail names up to `SHOWN` bad files with their reasons and counts the rest. The downstream sets
-are checked by `vttwins.evaluation.check` (it knows each task's reader); `python -m vttwins data check` runs both.
+are checked by `vttwins.companion.evaluation.check` (it knows each task's reader); `python -m vttwins data check` runs both.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@
     formats.write_crosstask("d/crosstask/crosstask_release", tasks, videos, segments, flat_csv="d/ct_flat.csv")
     formats.write_actions("d/actions/hmdb_style.csv", rows, splits_dir="d/actions/splits")   # HMDB layout
 
-SynthHowTo writes its sets through these same functions (vttwins.data.synth), so every test of the generated
+SynthHowTo writes its sets through these same functions (vttwins.companion.synth), so every test of the generated
 data is a test of them. Every text file is UTF-8 with LF line ends. The record of each layout (keys, units, split
 names, 1-based steps) is in docs/data.md §5 with one worked example per layout. Each writer checks its input (missing columns, wrong shapes, non-finite features) and
 raises ValueError naming the argument and what was expected; nothing is written then.

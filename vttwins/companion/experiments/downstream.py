@@ -1,0 +1,131 @@
+"""The pretrained models of a profile and their downstream tables (notebooks 03-06).
+
+    run_dir = pretrained_run(config, runs_dir, "s2dtw")              # 01_pretrain's run, trained once
+    long = model_scores(config, runs_dir, ["untrained", "mil_nce", "s2dtw"], "youcook2")
+    table = retrieval_table(long)                                    # model, direction, R@1 ... MeanR
+    table = task_table(long, "youcook2")                             # the same, through the task registry
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from vttwins import objectives
+from vttwins.companion.config import Config, config_from_dict, replace
+from vttwins.companion.evaluation.common import KEYS
+from vttwins.companion.evaluation.registry import get as get_task
+from vttwins.companion.evaluation.run import training_clip_shape
+from vttwins.companion.evaluation.tables import action_table, crosstask_tables, retrieval_table  # noqa: F401 (re-exported)
+
+from . import tuning
+from .grids import LOSS_VARIANTS, SHORT
+from .runs import ensure_run, evaluate
+
+log = logging.getLogger(__name__)
+
+
+def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str, seed: int | None = None,
+                   settings: dict[str, dict] | None = None) -> Path:
+    """The profile's pretraining with `loss` (the profile's data, model and schedule; only the loss changes), at
+    training seed `seed` (None: the profile's) and with `settings[loss]` (overrides, e.g. 02's tuned choice) when
+    given. Without seed and settings it is 01's run, trained once and shared."""
+    label = SHORT.get(loss, loss)
+    if label not in LOSS_VARIANTS:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(SHORT)}")
+    name = objectives.get(loss).name
+    overrides = {**LOSS_VARIANTS[label], **(settings or {}).get(name, {})}
+    if seed is not None:
+        overrides["train.seed"] = int(seed)
+    tag = f"{loss}-tuned" if (settings or {}).get(name) else loss
+    return ensure_run(replace(config, overrides), Path(runs_dir) / "pretrain",
+                      tag if seed is None else f"{tag}-s{seed}")
+
+
+def tuned_settings(tables_dir: str | os.PathLike, world: str | None = None) -> dict[str, dict]:
+    """{objective name: overrides} that notebook 02 chose on the validation split (its `ablation_tuning` table; the
+    first world unless `world` is given), as printed there (4 decimals). {} with a warning when 02 has not run: the
+    downstream notebooks then fall back to each objective's documented defaults."""
+    path = Path(tables_dir) / "ablation_tuning.csv"
+    if not path.is_file():
+        log.warning("%s is missing (run notebook 02 first): the documented defaults are used", path)
+        return {}
+    cells = tuning.chosen_cells(pd.read_csv(path))
+    if not cells:
+        raise ValueError(f"{path}: no row is flagged chosen")
+    picked = cells[world] if world is not None else next(iter(cells.values()))
+    return {overrides["loss.name"]: overrides for _, overrides in picked}
+
+
+def model_scores(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
+                 eval_changes: dict | None = None, seeds: Sequence[int] | None = None,
+                 settings: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Long table of one evaluation task for each model (`untrained` = the S2DTW run's initial model), plus
+    `model = "chance"` rows holding the computed chance level of every metric. With `seeds`, every model is trained
+    at each seed and `value` is the mean over them (`n_seeds` says how many; `model_scores_by_seed` keeps them)."""
+    long = model_scores_by_seed(config, runs_dir, models, task, eval_changes, seeds, settings)
+    if "seed" not in long:
+        return long
+    keys = [*KEYS, "model"]
+    mean = long.groupby(keys, sort=False, dropna=False).agg(value=("value", "mean"), chance=("chance", "first"),
+                                                             n_seeds=("seed", "nunique")).reset_index()
+    rest = [c for c in long.columns if c not in (*mean.columns, "seed")]
+    return mean.merge(long.drop_duplicates(keys)[keys + rest], on=keys, how="left")
+
+
+def model_scores_by_seed(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
+                         eval_changes: dict | None = None, seeds: Sequence[int] | None = None,
+                         settings: dict[str, dict] | None = None) -> pd.DataFrame:
+    """`model_scores` before the mean: one row per model, seed and number (column `seed` when `seeds` is given)."""
+    frames = []
+    for seed in (list(seeds) if seeds else [None]):
+        for name in models:
+            run = pretrained_run(config, runs_dir, "s2dtw" if name == "untrained" else name, seed, settings)
+            df = evaluate(run, [task], eval_changes, untrained=name == "untrained")
+            frames.append(df.assign(model=SHORT.get(name, name), **({} if seed is None else {"seed": seed})))
+    long = pd.concat(frames, ignore_index=True)
+    chance = long.drop_duplicates(KEYS).assign(model="chance", value=lambda d: d["chance"])
+    return pd.concat([long, chance], ignore_index=True)
+
+
+def task_table(long: pd.DataFrame, task: str):
+    """The notebook table(s) of a registered task (`Task.table` of vttwins.companion.evaluation.registry) from `long`."""
+    return get_task(task).tabulate(long)
+
+
+PIXEL_ROWS = [("youcook2", "t2v", "R@1"), ("youcook2", "t2v", "R@10"), ("youcook2", "t2v", "MeanR"),
+              ("crosstask", "standard", "recall"), ("crosstask", "ordered", "recall"), ("crosstask", "ctr", "accuracy")]
+
+
+def pixel_run_table(run_dir: str | os.PathLike, eval_changes: dict | None = None) -> pd.DataFrame:
+    """A pixel-mode run against its own untrained model and chance: benchmark, variant, metric, trained,
+    untrained, chance (YouCook2 text->video retrieval; CrossTask standard and ordered recall and CTR, mean over
+    tasks).
+
+    The windows are decoded at the run's own clip shape (its data.num_frames, fps and size), not the eval
+    defaults (32 frames, 10 fps, 224 px) that a pixel model trained on smaller clips was never shown;
+    `eval_changes` (EvalConfig fields) goes on top.
+    """
+    import json
+
+    cfg = config_from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    if cfg.model.mode != "pixel":
+        raise ValueError(f"pixel_run_table: {run_dir} is a {cfg.model.mode}-mode run, not a pixel-mode one")
+    changes = {**training_clip_shape(cfg), **(eval_changes or {})}
+    tasks = sorted({benchmark for benchmark, _, _ in PIXEL_ROWS})  # the task names are the protocols here
+    trained, untrained = (evaluate(run_dir, tasks, changes, untrained=u) for u in (False, True))
+    both = trained.merge(untrained[[*KEYS, "value"]], on=KEYS, suffixes=("", "_untrained"))
+    rows = []
+    for benchmark, variant, metric in PIXEL_ROWS:
+        sel = both[(both.protocol == benchmark) & (both.variant == variant) & (both.metric == metric)]
+        if benchmark == "crosstask":
+            sel = sel[sel["split"].astype(str) == "mean"]
+        if len(sel) != 1:
+            raise ValueError(f"pixel_run_table: expected one {benchmark}/{variant}/{metric} row, found {len(sel)}")
+        r = sel.iloc[0]
+        rows.append({"benchmark": benchmark, "variant": variant, "metric": metric, "trained": float(r["value"]),
+                     "untrained": float(r["value_untrained"]), "chance": float(r["chance"])})
+    return pd.DataFrame(rows)
