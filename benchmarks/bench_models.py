@@ -11,6 +11,7 @@ model and inputs were built (activations + gradients). Times are the median of t
 `cpu_ms` is process CPU time, a steadier measure on a shared machine; `vs_w1` is the wall time relative to the width-1.0 S3D at the same input, measured in the same run. With CUDA, the
 paper's shape (32 frames, 224x224, width 1.0) is added with bf16 autocast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,10 +85,19 @@ def run_case(name: str, repeats: int, device: str = "cpu") -> dict:
             fwd.append(t1 - t0)
             step.append(t2 - t0)
             cpu.append(c2 - c0)
-    record = {"case": name, "model": kind, "width": width, "batch": batch,
-              "input": f"{frames}x{size}x{size}" if size else f"{frames}x1024" if kind == "feature" else f"{frames} words",
-              "device": device, "fwd_ms": 1000 * statistics.median(fwd), "fwd_bwd_ms": 1000 * statistics.median(step),
-              "cpu_ms": 1000 * statistics.median(cpu), "repeats": repeats, "load_1m": os.getloadavg()[0]}
+    record = {
+        "case": name,
+        "model": kind,
+        "width": width,
+        "batch": batch,
+        "input": f"{frames}x{size}x{size}" if size else f"{frames}x1024" if kind == "feature" else f"{frames} words",
+        "device": device,
+        "fwd_ms": 1000 * statistics.median(fwd),
+        "fwd_bwd_ms": 1000 * statistics.median(step),
+        "cpu_ms": 1000 * statistics.median(cpu),
+        "repeats": repeats,
+        "load_1m": os.getloadavg()[0],
+    }
     record["clips_per_s"] = batch / (record["fwd_bwd_ms"] / 1000)
     if device == "cuda":
         record["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -113,8 +123,12 @@ def main(argv=None) -> int:
     names = list(CASES) + (list(GPU_CASES) if torch.cuda.is_available() else [])
     records = []
     for name in names:
-        out = subprocess.run([sys.executable, __file__, "--one", name, "--repeats", str(repeats)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", name, "--repeats", str(repeats)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         records.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"{name}: {records[-1]['fwd_bwd_ms']:.1f} ms, peak {records[-1]['peak_mb']:.0f} MB", file=sys.stderr)
     width1 = {r["input"]: r["fwd_bwd_ms"] for r in records if r["model"] == "s3d" and r["width"] == 1.0}
@@ -127,20 +141,41 @@ def main(argv=None) -> int:
 def write(records, out_dir) -> None:
     from vttwins.companion.results import write_benchmark
 
-    columns = ["case", "model", "width", "batch", "input", "device", "fwd_ms", "fwd_bwd_ms", "cpu_ms",
-               "clips_per_s", "peak_mb", "act_mb", "vs_w1", "load_1m"]
-    write_benchmark(records, "models", out_dir, columns=columns, float_format="%.2f",
-                    title="Encoders: forward + backward time and peak memory (2 CPU threads)",
-                    notes=["median of the repeats after one warm-up; each case in its own process",
-                           "cpu_ms = process CPU time of forward+backward (both threads); load_1m = the "
-                           "machine's 1-minute load average during the case: wall times on a shared 2-core "
-                           "machine are inflated when load_1m > 2, cpu_ms much less so",
-                           "peak_mb = process peak RSS (CPU) or max allocated (CUDA); act_mb = peak minus "
-                           "the resident size after building model and inputs",
-                           "S3D cases: video tower only, training mode, plain stem, float32; "
-                           "batch = clips of (3, T, H, W)",
-                           "feature_encoder: 64 videos x 8 clips, each a window of 4 x 1024-d vectors",
-                           "sentence_encoder: 512 captions x 20 tokens, frozen 66250 x 300 word table"])
+    columns = [
+        "case",
+        "model",
+        "width",
+        "batch",
+        "input",
+        "device",
+        "fwd_ms",
+        "fwd_bwd_ms",
+        "cpu_ms",
+        "clips_per_s",
+        "peak_mb",
+        "act_mb",
+        "vs_w1",
+        "load_1m",
+    ]
+    write_benchmark(
+        records,
+        "models",
+        out_dir,
+        columns=columns,
+        float_format="%.2f",
+        title="Encoders: forward + backward time and peak memory (2 CPU threads)",
+        notes=[
+            "median of the repeats after one warm-up; each case in its own process",
+            "cpu_ms = process CPU time of forward+backward (both threads); load_1m = the "
+            "machine's 1-minute load average during the case: wall times on a shared 2-core "
+            "machine are inflated when load_1m > 2, cpu_ms much less so",
+            "peak_mb = process peak RSS (CPU) or max allocated (CUDA); act_mb = peak minus "
+            "the resident size after building model and inputs",
+            "S3D cases: video tower only, training mode, plain stem, float32; batch = clips of (3, T, H, W)",
+            "feature_encoder: 64 videos x 8 clips, each a window of 4 x 1024-d vectors",
+            "sentence_encoder: 512 captions x 20 tokens, frozen 66250 x 300 word table",
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ tables they produce are the same. What is NOT switched: start-up imports (both u
 `__init__` files). The SynthHowTo used is generated features-only into runs/bench/ (videos are not needed).
 Run it alone on an idle machine: the numbers are wall times.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,13 +41,22 @@ SIZES = {  # profile, steps S of (a), steps of (b), grid losses, grid seeds, gri
 
 
 def _overrides(profile: str, data_root: Path) -> list[str]:
-    return [f"data.root={data_root}", "data.synth={render_videos: false}", "train.progress=log",
-            "train.checkpoint_every=1000000", "data.num_workers=0"]
+    return [
+        f"data.root={data_root}",
+        "data.synth={render_videos: false}",
+        "train.progress=log",
+        "train.checkpoint_every=1000000",
+        "data.num_workers=0",
+    ]
 
 
 def _env(path: str) -> dict:
-    return {**os.environ, "VTTWINS_DATA_PATH": path, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS":
-            os.environ.get("OMP_NUM_THREADS", "2")}
+    return {
+        **os.environ,
+        "VTTWINS_DATA_PATH": path,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+    }
 
 
 def ensure_data(profile: str, data_root: Path) -> None:
@@ -58,8 +68,18 @@ def ensure_data(profile: str, data_root: Path) -> None:
 
 def run_wall(profile: str, data_root: Path, out: Path, steps: int, path: str) -> float:
     """(a): wall seconds of `python -m vttwins train` for `steps` steps, in a fresh process."""
-    cmd = [sys.executable, "-m", "vttwins", "train", "--config", profile, *_overrides(profile, data_root),
-           f"train.steps={steps}", f"output_dir={out}", f"train.log_every={steps}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vttwins",
+        "train",
+        "--config",
+        profile,
+        *_overrides(profile, data_root),
+        f"train.steps={steps}",
+        f"output_dir={out}",
+        f"train.log_every={steps}",
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=_env(path), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.perf_counter() - t0
@@ -72,8 +92,10 @@ def step_ms(profile: str, data_root: Path, out: Path, steps: int, path: str) -> 
 
     os.environ["VTTWINS_DATA_PATH"] = path
     stamps = []
-    cfg = load_config(profile, [*_overrides(profile, data_root), f"train.steps={steps}", f"output_dir={out}",
-                                "train.log_every=1000000"])
+    cfg = load_config(
+        profile,
+        [*_overrides(profile, data_root), f"train.steps={steps}", f"output_dir={out}", "train.log_every=1000000"],
+    )
     fit(cfg, callbacks=[lambda record: stamps.append(time.perf_counter())])
     return 1000 * statistics.median(b - a for a, b in zip(stamps[3:], stamps[4:]))
 
@@ -94,8 +116,9 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "runs": len(jobs)}))
 def grid_wall(profile: str, data_root: Path, root: Path, losses, seeds, steps: int, path: str) -> dict:
     """(c): wall seconds of the grid slice in a fresh process (imports, data, training and evaluation)."""
     arg = json.dumps([profile, _overrides(profile, data_root), losses, seeds, steps, str(root)])
-    done = subprocess.run([sys.executable, "-c", GRID_CODE, arg], check=True, env=_env(path), cwd=REPO,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", GRID_CODE, arg], check=True, env=_env(path), cwd=REPO, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -104,14 +127,24 @@ def measure(size: str, work: Path) -> dict:
     data_root = work / f"synth-{profile}-features"
     ensure_data(profile, data_root)
     step_ms(profile, data_root, work / "warmup", 6, "table")  # numba cache, first imports: not measured
-    out: dict = {"size": size, "profile": profile, "steps": s, "grid": {"losses": losses, "seeds": seeds,
-                                                                        "steps": g_steps}}
+    out: dict = {
+        "size": size,
+        "profile": profile,
+        "steps": s,
+        "grid": {"losses": losses, "seeds": seeds, "steps": g_steps},
+    }
     for path in PATHS:
         one, two = (run_wall(profile, data_root, work / f"a-{path}-{n}", n, path) for n in (s, 2 * s))
         ms = step_ms(profile, data_root, work / f"b-{path}", b_steps, path)
         grid = grid_wall(profile, data_root, work / f"c-{path}", losses, seeds, g_steps, path)
-        out[path] = {"run_s": one, "run_2x_s": two, "run_over_steps": one / max(two - one, 1e-9),
-                     "step_ms": ms, "grid_s": grid["wall_s"], "grid_runs": grid["runs"]}
+        out[path] = {
+            "run_s": one,
+            "run_2x_s": two,
+            "run_over_steps": one / max(two - one, 1e-9),
+            "step_ms": ms,
+            "grid_s": grid["wall_s"],
+            "grid_runs": grid["runs"],
+        }
     ref, new = out["reference"], out["table"]
     out["step_speedup"] = ref["step_ms"] / new["step_ms"]
     out["grid_speedup"] = ref["grid_s"] / new["grid_s"]
@@ -122,18 +155,39 @@ def markdown(r: dict) -> str:
     ref, new = r["reference"], r["table"]
     g = r["grid"]
     rows = [
-        ("(a) run wall / its steps' time (target <= 1.5)", f"{ref['run_over_steps']:.2f}",
-         f"{new['run_over_steps']:.2f}", ""),
-        (f"(a) wall of a {r['steps']}-step run (s)", f"{ref['run_s']:.1f}", f"{new['run_s']:.1f}",
-         f"{ref['run_s'] / new['run_s']:.2f}x"),
-        ("(b) ms per feature-mode step in the loop (target >= 2x)", f"{ref['step_ms']:.1f}",
-         f"{new['step_ms']:.1f}", f"{r['step_speedup']:.2f}x"),
-        (f"(c) notebook 02 slice: {len(g['losses'])} losses x {len(g['seeds'])} seeds, {g['steps']} steps (s)",
-         f"{ref['grid_s']:.1f}", f"{new['grid_s']:.1f}", f"{r['grid_speedup']:.2f}x"),
+        (
+            "(a) run wall / its steps' time (target <= 1.5)",
+            f"{ref['run_over_steps']:.2f}",
+            f"{new['run_over_steps']:.2f}",
+            "",
+        ),
+        (
+            f"(a) wall of a {r['steps']}-step run (s)",
+            f"{ref['run_s']:.1f}",
+            f"{new['run_s']:.1f}",
+            f"{ref['run_s'] / new['run_s']:.2f}x",
+        ),
+        (
+            "(b) ms per feature-mode step in the loop (target >= 2x)",
+            f"{ref['step_ms']:.1f}",
+            f"{new['step_ms']:.1f}",
+            f"{r['step_speedup']:.2f}x",
+        ),
+        (
+            f"(c) notebook 02 slice: {len(g['losses'])} losses x {len(g['seeds'])} seeds, {g['steps']} steps (s)",
+            f"{ref['grid_s']:.1f}",
+            f"{new['grid_s']:.1f}",
+            f"{r['grid_speedup']:.2f}x",
+        ),
     ]
-    lines = [f"# Study cost: per-item data path (reference) vs table path ({r['profile']} profile, {r['size']})",
-             "", "Written by `benchmarks/bench_study.py`; both paths measured in the same run on this machine.",
-             "", "| measure | reference | table | speed-up |", "|---|---:|---:|---:|"]
+    lines = [
+        f"# Study cost: per-item data path (reference) vs table path ({r['profile']} profile, {r['size']})",
+        "",
+        "Written by `benchmarks/bench_study.py`; both paths measured in the same run on this machine.",
+        "",
+        "| measure | reference | table | speed-up |",
+        "|---|---:|---:|---:|",
+    ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines) + "\n"
 
@@ -141,14 +195,18 @@ def markdown(r: dict) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke sizes, a check that the benchmark runs")
-    p.add_argument("--out", default=None, help="folder for study.{json,md} (default results/benchmarks, "
-                                               "runs/bench/study-quick with --quick)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder for study.{json,md} (default results/benchmarks, runs/bench/study-quick with --quick)",
+    )
     args = p.parse_args(argv)
     size = "quick" if args.quick else "full"
     out_dir = Path(args.out) if args.out else REPO / ("runs/bench/study-quick" if args.quick else "results/benchmarks")
     work = REPO / "runs" / "bench" / f"study-{size}-work"
     if work.exists():
         import shutil
+
         for child in work.iterdir():
             if not child.name.startswith("synth-"):
                 shutil.rmtree(child, ignore_errors=True)

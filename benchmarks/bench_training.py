@@ -9,6 +9,7 @@ from it and measured on its own (PyAV decoding for pixel mode, .npy windows for 
 the pixel-mode step at the paper's shape (16 videos x 8 clips x 32 frames x 224^2, S3D width 1) with bf16 AMP is
 added.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ from vttwins.companion.training.loop import TrainStep  # noqa: E402
 VOCAB = [f"w{i}" for i in range(1000)]
 # name -> (model overrides, videos per step, clips, frames, size)
 SHAPES = {
-    "feature": ({"mode": "feature"}, 16, 8, 4, None),                       # released sizes, batch 16
+    "feature": ({"mode": "feature"}, 16, 8, 4, None),  # released sizes, batch 16
     "pixel": ({"mode": "pixel", "width": 0.25, "text_hidden": 512}, 2, 8, 8, 64),  # S3D at a CPU-sized shape
 }
 
@@ -50,8 +51,9 @@ def _stepper(loss_name: str, model_over: dict, x, tokens, device, amp):
     config = load_config("default", [f"loss.name={loss_name}", "loss.num_candidates=4"])
     torch.manual_seed(0)
     model = build_model(ModelConfig(**model_over), vocab=VOCAB)
-    step = TrainStep(model, builders.build_loss(config), bool(config.loss.normalize),
-                     loss_name not in ("mil_nce", "clip_nce"), amp).to(device)
+    step = TrainStep(
+        model, builders.build_loss(config), bool(config.loss.normalize), loss_name not in ("mil_nce", "clip_nce"), amp
+    ).to(device)
     optimizer = torch.optim.Adam([p for p in step.parameters() if p.requires_grad], lr=1e-4)
 
     def one() -> float:
@@ -64,6 +66,7 @@ def _stepper(loss_name: str, model_over: dict, x, tokens, device, amp):
         if device != "cpu":
             torch.cuda.synchronize()
         return time.perf_counter() - t0
+
     return one
 
 
@@ -81,10 +84,23 @@ def time_steps(losses, shape: str, repeats: int, device="cpu", amp=None, overrid
     records = []
     for name in losses:
         median = statistics.median(times[name])
-        records.append({"what": "train step", "mode": model_over["mode"], "loss": name, "videos": videos,
-                        "clips": clips, "frames": frames, "size": size or 0, "device": str(device),
-                        "amp": str(amp or "none").replace("torch.", ""), "repeats": repeats, "step_s": median,
-                        "steps_per_s": 1 / median, "clips_per_s": videos * clips / median})
+        records.append(
+            {
+                "what": "train step",
+                "mode": model_over["mode"],
+                "loss": name,
+                "videos": videos,
+                "clips": clips,
+                "frames": frames,
+                "size": size or 0,
+                "device": str(device),
+                "amp": str(amp or "none").replace("torch.", ""),
+                "repeats": repeats,
+                "step_s": median,
+                "steps_per_s": 1 / median,
+                "clips_per_s": videos * clips / median,
+            }
+        )
     return records
 
 
@@ -99,11 +115,22 @@ def time_loading(mode: str, items: int):
     batch = collate_pretrain([dataset[i] for i in range(n)])
     elapsed = time.perf_counter() - t0
     key = "video" if mode == "pixel" else "features"
-    return {"what": "data loading", "mode": mode, "loss": "-", "videos": n, "clips": config.data.n_clips,
-            "frames": config.data.num_frames if mode == "pixel" else config.model.feature_window,
-            "size": config.data.size if mode == "pixel" else 0, "device": "cpu", "amp": "none", "repeats": 1,
-            "step_s": elapsed / n, "steps_per_s": n / elapsed, "clips_per_s": n * config.data.n_clips / elapsed,
-            "shape": list(batch[key].shape)}
+    return {
+        "what": "data loading",
+        "mode": mode,
+        "loss": "-",
+        "videos": n,
+        "clips": config.data.n_clips,
+        "frames": config.data.num_frames if mode == "pixel" else config.model.feature_window,
+        "size": config.data.size if mode == "pixel" else 0,
+        "device": "cpu",
+        "amp": "none",
+        "repeats": 1,
+        "step_s": elapsed / n,
+        "steps_per_s": n / elapsed,
+        "clips_per_s": n * config.data.n_clips / elapsed,
+        "shape": list(batch[key].shape),
+    }
 
 
 def main(argv=None) -> int:
@@ -124,26 +151,53 @@ def main(argv=None) -> int:
     if torch.cuda.is_available():
         paper = ({"mode": "pixel", "width": 1.0}, 16, 8, 32, 224)
         records += time_steps(("s2dtw", "mil_nce"), "pixel", 5, "cuda", torch.bfloat16, override=paper)
-    notes_load = (f"machine load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after "
-                  f"the run on {os.cpu_count()} cores: other processes shared the CPU, so absolute times are "
-                  "inflated; the interleaved S2DTW / MIL-NCE ratios are the comparable numbers.")
+    notes_load = (
+        f"machine load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after "
+        f"the run on {os.cpu_count()} cores: other processes shared the CPU, so absolute times are "
+        "inflated; the interleaved S2DTW / MIL-NCE ratios are the comparable numbers."
+    )
     from vttwins import alignment
-    notes_backend = (f"alignment backend: {alignment.get_backend()} (numba available: "
-                     f"{alignment.numba_available()}).")
+
+    notes_backend = f"alignment backend: {alignment.get_backend()} (numba available: {alignment.numba_available()})."
     by = {(r["what"], r["mode"], r["loss"], r["device"]): r for r in records}
-    notes = ["2 CPU threads; median over repeats after one warm-up step; inputs are fixed random tensors, so the "
-             "step excludes data loading, which is measured separately (SynthHowTo smoke, num_workers=0).",
-             "feature mode: released sizes (1024-d inputs, 4 vectors per clip, d=512, text fc1 2048), 16 videos x 8 "
-             "clips; pixel mode on CPU: S3D width 0.25, 8 frames of 64x64, 2 videos x 8 clips.", notes_load, notes_backend]
+    notes = [
+        "2 CPU threads; median over repeats after one warm-up step; inputs are fixed random tensors, so the "
+        "step excludes data loading, which is measured separately (SynthHowTo smoke, num_workers=0).",
+        "feature mode: released sizes (1024-d inputs, 4 vectors per clip, d=512, text fc1 2048), 16 videos x 8 "
+        "clips; pixel mode on CPU: S3D width 0.25, 8 frames of 64x64, 2 videos x 8 clips.",
+        notes_load,
+        notes_backend,
+    ]
     for mode in ("feature", "pixel"):
         a, b = by[("train step", mode, "s2dtw", "cpu")], by[("train step", mode, "mil_nce", "cpu")]
-        notes.append(f"{mode} mode: an S2DTW step takes {a['step_s'] / b['step_s']:.2f}x the time of a MIL-NCE step "
-                     "at the same batch (the cost of the alignment).")
+        notes.append(
+            f"{mode} mode: an S2DTW step takes {a['step_s'] / b['step_s']:.2f}x the time of a MIL-NCE step "
+            "at the same batch (the cost of the alignment)."
+        )
     from vttwins.companion.results import write_benchmark
-    cols = ["what", "mode", "loss", "device", "amp", "videos", "clips", "frames", "size", "step_s", "steps_per_s",
-            "clips_per_s"]
-    json_path, md_path = write_benchmark(records, "training", args.out, columns=cols, notes=notes,
-                                         title="Training throughput (steps/s, clips/s) and data loading")
+
+    cols = [
+        "what",
+        "mode",
+        "loss",
+        "device",
+        "amp",
+        "videos",
+        "clips",
+        "frames",
+        "size",
+        "step_s",
+        "steps_per_s",
+        "clips_per_s",
+    ]
+    json_path, md_path = write_benchmark(
+        records,
+        "training",
+        args.out,
+        columns=cols,
+        notes=notes,
+        title="Training throughput (steps/s, clips/s) and data loading",
+    )
     print(md_path.read_text())
     return 0
 

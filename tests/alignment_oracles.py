@@ -1,5 +1,6 @@
 """Independent oracles for tests/test_alignment*.py: plain-Python loops straight from docs/method.md §3, sharing no
 code with vttwins.alignment (brute force over every monotone path, scalar DP, spec's smoothing and lattice)."""
+
 from __future__ import annotations
 
 import math

@@ -6,6 +6,7 @@ run goes on), "ok" (a legal change, accepted quietly). Anything else is a defect
 not name the file/key), "crash" (any other exception: a traceback), "silent" (accepted without a word).
 `FUZZ_REPORT=path pytest tests/test_fuzz.py` appends `case<TAB>expected<TAB>observed` per case to `path`.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,6 +62,7 @@ def save(path: Path, array) -> None:
 
 def feature_corruption(kind: str) -> Callable[[Path], str]:
     """A function corrupting the first feature file of a HowTo copy; returns the needle (the file name)."""
+
     def apply(root: Path) -> str:
         path = first(root / "features")
         arr = np.load(path)
@@ -82,6 +84,7 @@ def feature_corruption(kind: str) -> Callable[[Path], str]:
         }
         change[kind]()
         return path.name.split(".")[0]
+
     return apply
 
 
@@ -119,6 +122,7 @@ def caption_corruption(kind: str) -> Callable[[Path], str]:
             return path.name
         path.write_text(json.dumps(caps))
         return path.name
+
     return apply
 
 
@@ -142,4 +146,5 @@ def video_list_corruption(kind: str) -> Callable[[Path], str]:
         elif kind == "header_spaces":  # `video_id , video_path`: benign, read as the names
             path.write_text("\n".join([" , ".join(c.strip() for c in lines[0].split(",")), *lines[1:]]) + "\n")
         return "videos.csv"
+
     return apply

@@ -1,5 +1,6 @@
 """vttwins.alignment against independent oracles (tests/alignment_oracles.py): brute force over every monotone
 path, plain scalar DPs written from docs/method.md §3, tslearn, gradcheck, and the spec's reference values."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,7 @@ import pytest
 import torch
 
 from alignment_oracles import brute_force, hard_dtw, scalar_soft_dtw, spec_lattice, spec_s2dtw, spec_smooth
-from vttwins.alignment import (hard_path, pairwise_cost, s2dtw, s2dtw_matrix, set_backend, soft_alignment,
-                               soft_dtw)
+from vttwins.alignment import hard_path, pairwise_cost, s2dtw, s2dtw_matrix, set_backend, soft_alignment, soft_dtw
 from vttwins.alignment import backends
 from vttwins.alignment import dp as dp_module
 
@@ -70,9 +70,9 @@ def test_hard_dtw_matches_simple_dp_and_limit(backend):
 
 
 def test_hard_dtw_gradient_is_one_best_path_with_tie_rule(backend):
-    cost = torch.zeros(1, 3, 3, dtype=torch.float64, requires_grad=True)    # all paths tie
+    cost = torch.zeros(1, 3, 3, dtype=torch.float64, requires_grad=True)  # all paths tie
     (e,) = torch.autograd.grad(soft_dtw(cost, gamma=0.0).sum(), cost)
-    assert torch.equal(e[0], torch.eye(3, dtype=torch.float64))             # ties -> diagonal first
+    assert torch.equal(e[0], torch.eye(3, dtype=torch.float64))  # ties -> diagonal first
     c2 = torch.tensor([[[0.0, 0.0], [0.0, 5.0]]], dtype=torch.float64, requires_grad=True)
     # end cell (1,1) has no tie; predecessors (0,0) diag cost 0 + 0 vs up (0,1) 0 vs left (1,0) 0: diag wins
     (e2,) = torch.autograd.grad(soft_dtw(c2, gamma=0.0).sum(), c2)
@@ -93,6 +93,7 @@ def test_tslearn_value():
 # ---------------------------------------------------------------- docs/method.md §3 construction and values
 def test_smoothing_construction_facts():
     from vttwins.alignment.lattice import smooth_forward, weak_lattice
+
     g = torch.Generator().manual_seed(1)
     cost = torch.randn(2, 4, 5, generator=g, dtype=torch.float64)
     ct = smooth_forward(cost, 0.1)[0]
@@ -112,14 +113,16 @@ def test_reference_value_self_and_unrelated():
     x, z = unit(1, 8, 512, seed=0), unit(1, 8, 512, seed=1)
     self_v, other_v = s2dtw(x, x).item(), s2dtw(x, z).item()
     assert self_v == pytest.approx(spec_s2dtw(x[0].numpy(), x[0].numpy()), abs=1e-10)
-    assert self_v == pytest.approx(-14.6, abs=0.3)     # "≈ −14.6" for random unit vectors
+    assert self_v == pytest.approx(-14.6, abs=0.3)  # "≈ −14.6" for random unit vectors
     assert other_v == pytest.approx(3.5, abs=0.3)
 
 
 # docs/method.md quotes 8.72 for c = -0.5; the spec's own cell-by-cell definition (oracle spec_s2dtw) gives 8.7145,
 # so that one is checked against the oracle at 1e-10 and against the quoted number at 0.006 only.
-@pytest.mark.parametrize("c,expected,tol", [(-0.5, 8.72, 6e-3), (0.0, 3.51, 5e-3), (0.3, -3.07, 5e-3),
-                                            (0.5, -8.81, 5e-3), (1.0, -23.31, 5e-3)])
+@pytest.mark.parametrize(
+    "c,expected,tol",
+    [(-0.5, 8.72, 6e-3), (0.0, 3.51, 5e-3), (0.3, -3.07, 5e-3), (0.5, -8.81, 5e-3), (1.0, -23.31, 5e-3)],
+)
 def test_reference_values_constant_cosine(backend, c, expected, tol):
     u, v = torch.zeros(512, dtype=torch.float64), torch.zeros(512, dtype=torch.float64)
     u[0], v[1] = 1.0, 1.0
@@ -138,8 +141,16 @@ VARIANTS = [(True, True), (True, False), (False, True), (False, False)]
 def test_gradcheck_s2dtw_variants(backend, smooth, weak):
     x = unit(2, 3, 4, seed=2).requires_grad_()
     y = unit(2, 4, 4, seed=3).requires_grad_()
-    f = lambda a, b: s2dtw(a, b, gamma=0.3, smooth_gamma=0.2, smooth=smooth, weak=weak,  # noqa: E731
-                           x_lengths=torch.tensor([3, 2]), y_lengths=torch.tensor([4, 3]))
+    f = lambda a, b: s2dtw(
+        a,
+        b,
+        gamma=0.3,
+        smooth_gamma=0.2,
+        smooth=smooth,
+        weak=weak,  # noqa: E731
+        x_lengths=torch.tensor([3, 2]),
+        y_lengths=torch.tensor([4, 3]),
+    )
     assert torch.autograd.gradcheck(f, (x, y))
 
 
@@ -185,8 +196,14 @@ def test_matrix_equals_loop(backend):
     xl, yl = torch.tensor([5, 3, 4]), torch.tensor([6, 2, 5, 1])
     S = s2dtw_matrix(x, y, x_lengths=xl, y_lengths=yl)
     gx, gy = torch.autograd.grad((S * torch.arange(12.0, dtype=S.dtype).reshape(3, 4)).sum(), (x, y))
-    loop = torch.stack([torch.cat([s2dtw(x[c:c + 1], y[a:a + 1], x_lengths=xl[c:c + 1], y_lengths=yl[a:a + 1])
-                                   for a in range(4)]) for c in range(3)])
+    loop = torch.stack(
+        [
+            torch.cat(
+                [s2dtw(x[c : c + 1], y[a : a + 1], x_lengths=xl[c : c + 1], y_lengths=yl[a : a + 1]) for a in range(4)]
+            )
+            for c in range(3)
+        ]
+    )
     lx, ly = torch.autograd.grad((loop * torch.arange(12.0, dtype=S.dtype).reshape(3, 4)).sum(), (x, y))
     assert torch.allclose(S, loop, atol=1e-12)
     assert torch.allclose(gx, lx, atol=1e-12) and torch.allclose(gy, ly, atol=1e-12)
@@ -196,18 +213,18 @@ def test_matrix_equals_loop(backend):
 def test_padding_invariance(backend, smooth, weak):
     x, y = unit(2, 4, 6, seed=8), unit(2, 5, 6, seed=9)
     xl, yl = torch.tensor([4, 2]), torch.tensor([3, 5])
-    xp = torch.cat([x, unit(2, 3, 6, seed=10)], 1).requires_grad_()      # pad with junk
+    xp = torch.cat([x, unit(2, 3, 6, seed=10)], 1).requires_grad_()  # pad with junk
     yp = torch.cat([y, unit(2, 2, 6, seed=11)], 1).requires_grad_()
     r = s2dtw(xp, yp, smooth=smooth, weak=weak, x_lengths=xl, y_lengths=yl)
     gx, gy = torch.autograd.grad(r.sum(), (xp, yp))
     for b in range(2):
-        xb = x[b:b + 1, :xl[b]].clone().requires_grad_()
-        yb = y[b:b + 1, :yl[b]].clone().requires_grad_()
+        xb = x[b : b + 1, : xl[b]].clone().requires_grad_()
+        yb = y[b : b + 1, : yl[b]].clone().requires_grad_()
         rb = s2dtw(xb, yb, smooth=smooth, weak=weak)
         hx, hy = torch.autograd.grad(rb.sum(), (xb, yb))
         assert r[b].item() == pytest.approx(rb.item(), abs=1e-12)
-        assert torch.allclose(gx[b, :xl[b]], hx[0], atol=1e-12) and torch.allclose(gy[b, :yl[b]], hy[0], atol=1e-12)
-        assert torch.all(gx[b, xl[b]:] == 0) and torch.all(gy[b, yl[b]:] == 0)
+        assert torch.allclose(gx[b, : xl[b]], hx[0], atol=1e-12) and torch.allclose(gy[b, : yl[b]], hy[0], atol=1e-12)
+        assert torch.all(gx[b, xl[b] :] == 0) and torch.all(gy[b, yl[b] :] == 0)
 
 
 @pytest.mark.parametrize("n,m", [(2, 3), (3, 1), (1, 3)])
@@ -247,7 +264,7 @@ def test_hard_path():
     assert paths[0].pairs.tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
     assert paths[0].unmatched_x.numel() == 0 and paths[0].unmatched_y.numel() == 0
     lat = spec_lattice(spec_smooth(-(x[0] @ x[0].T).numpy(), 0.1), 0.5)
-    best_value, occ = brute_force(lat, 0.0)                # x vs x: several exactly tied best paths
+    best_value, occ = brute_force(lat, 0.0)  # x vs x: several exactly tied best paths
     p = hard_path(x, x)[0]
     assert p.value == pytest.approx(best_value, abs=1e-12)
     assert all(occ[1::2, 1::2][i, j] > 0 for i, j in p.pairs.tolist())
@@ -261,17 +278,20 @@ def test_hard_path():
 
 
 # ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("bad,match", [
-    (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4)), "batch"),
-    (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), "feature dim"),
-    (lambda: s2dtw(torch.zeros(3, 4), torch.zeros(3, 4)), "3-D"),
-    (lambda: s2dtw(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)), "non-empty"),
-    (lambda: s2dtw(torch.full((2, 3, 4), float("nan")), torch.zeros(2, 3, 4)), "non-finite"),
-    (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), x_lengths=torch.tensor([3, 4])), r"\[1, 3\]"),
-    (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), y_lengths=torch.tensor([0, 1])), "y_lengths"),
-    (lambda: soft_dtw(torch.zeros(2, 3, 4), gamma=-1.0), "gamma"),
-    (lambda: s2dtw_matrix(torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), "feature dim"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4)), "batch"),
+        (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), "feature dim"),
+        (lambda: s2dtw(torch.zeros(3, 4), torch.zeros(3, 4)), "3-D"),
+        (lambda: s2dtw(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)), "non-empty"),
+        (lambda: s2dtw(torch.full((2, 3, 4), float("nan")), torch.zeros(2, 3, 4)), "non-finite"),
+        (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), x_lengths=torch.tensor([3, 4])), r"\[1, 3\]"),
+        (lambda: s2dtw(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), y_lengths=torch.tensor([0, 1])), "y_lengths"),
+        (lambda: soft_dtw(torch.zeros(2, 3, 4), gamma=-1.0), "gamma"),
+        (lambda: s2dtw_matrix(torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), "feature dim"),
+    ],
+)
 def test_bad_input(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()
@@ -293,8 +313,8 @@ def test_registry_auto_choice_and_errors():
     if not backends.numba_available():
         pytest.skip("numba not importable")
     assert backends.get_backend("cpu") == "numba"
-    assert backends.get_backend("cpu", (backends.SKEW_MIN_SIDE, 10 ** 4)) == "numba_skew"
-    assert backends.get_backend("cpu", (backends.SKEW_MIN_SIDE - 1, 10 ** 4)) == "numba"
+    assert backends.get_backend("cpu", (backends.SKEW_MIN_SIDE, 10**4)) == "numba_skew"
+    assert backends.get_backend("cpu", (backends.SKEW_MIN_SIDE - 1, 10**4)) == "numba"
     with pytest.raises(ValueError, match="backend"):
         set_backend("cuda-magic")
     set_backend("numba")
@@ -312,7 +332,7 @@ def test_half_overflow_raises_not_inf():
         s2dtw(x, x)
     r = s2dtw(x.float(), x.float())
     assert torch.isfinite(r).all() and r.item() < -torch.finfo(torch.float16).max
-    assert torch.isfinite(s2dtw(x.bfloat16(), x.bfloat16()).float()).all()   # bfloat16's range holds it
+    assert torch.isfinite(s2dtw(x.bfloat16(), x.bfloat16()).float()).all()  # bfloat16's range holds it
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -321,7 +341,7 @@ def test_numba_backend_equals_torch_backend(dtype, gamma):
     if not backends.numba_available():
         pytest.skip("numba not importable")
     g = torch.Generator().manual_seed(11)
-    D = torch.randn(70, 9, 13, generator=g, dtype=dtype)           # > one 64-pair chunk
+    D = torch.randn(70, 9, 13, generator=g, dtype=dtype)  # > one 64-pair chunk
     lp = torch.randint(1, 10, (70,), generator=g)
     lq = torch.randint(1, 14, (70,), generator=g)
     r1, c1 = dp_module.forward(D, lp, lq, gamma, True, backend="torch")

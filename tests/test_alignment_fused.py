@@ -1,4 +1,5 @@
 """The fused numba S2DTW kernel (vttwins/alignment/fused_numba.py) against the oracles and the general path."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,6 +28,7 @@ def count_fused(monkeypatch):
     def apply(*args):
         calls.append(1)
         return orig(*args)
+
     monkeypatch.setattr(fn_module._FusedS2DTW, "apply", apply)
     set_backend("auto")
     yield calls
@@ -72,18 +74,25 @@ def test_fused_paired_equals_spec_and_brute_force(count_fused):
 def test_fused_gradcheck(count_fused):
     x = unit(2, 3, 4, seed=6).requires_grad_()
     y = unit(3, 4, 4, seed=7).requires_grad_()
-    f = lambda a, b: s2dtw_matrix(a, b, gamma=0.3, smooth_gamma=0.2,  # noqa: E731
-                                  x_lengths=torch.tensor([3, 2]), y_lengths=torch.tensor([4, 3, 2]))
+    f = lambda a, b: s2dtw_matrix(
+        a,
+        b,
+        gamma=0.3,
+        smooth_gamma=0.2,  # noqa: E731
+        x_lengths=torch.tensor([3, 2]),
+        y_lengths=torch.tensor([4, 3, 2]),
+    )
     assert torch.autograd.gradcheck(f, (x, y))
     assert len(count_fused) > 0
 
 
 def test_fused_retain_graph_and_threads(count_fused):
     import numba
+
     x, y = unit(8, 8, 32, seed=8).requires_grad_(), unit(8, 8, 32, seed=9).requires_grad_()
     S = s2dtw_matrix(x, y)
     (g1,) = torch.autograd.grad(S.sum(), x, retain_graph=True)
-    s2dtw_matrix(x, y).sum().backward()                       # another call in between reuses the scratch pool
+    s2dtw_matrix(x, y).sum().backward()  # another call in between reuses the scratch pool
     (g2,) = torch.autograd.grad(S.sum(), x)
     assert torch.equal(g1, g2)
     old = numba.get_num_threads()

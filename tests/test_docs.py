@@ -4,6 +4,7 @@ Section numbers of docs/method.md are parsed from its headings (`## 3. S2DTW`, `
 `docs/method.md §N` (also the older spelling `METHOD.md §N`, which maps 1:1 onto docs/method.md), ranges
 (`§4–§6`, `§3-§4`), lists (`§2, §7`), `section N` and `§N step k` (= §N.k).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,13 +22,23 @@ SKIP_DIRS = {".git", ".venv", "data", "runs", "__pycache__", ".ipynb_checkpoints
 HEADING = re.compile(r"^#{2,6}\s+(\d+(?:\.\d+)*)\.?\s", re.MULTILINE)
 NUMBER = r"\d+(?:\.\d+)*"
 # one citation run after the file name: "§3", "§3-§4", "§4–§6", "§2, §7", "section 9", "§3 steps 2-3"
-CITATION = re.compile(r"(?:docs/method\.md|METHOD\.md)((?:\s*(?:,|and|-|–|to)?\s*(?:§\s*|sections?\s+)"
-                      + NUMBER + r"(?:\s+steps?\s+\d+(?:\s*[-–]\s*\d+)?)?)+)")
+CITATION = re.compile(
+    r"(?:docs/method\.md|METHOD\.md)((?:\s*(?:,|and|-|–|to)?\s*(?:§\s*|sections?\s+)"
+    + NUMBER
+    + r"(?:\s+steps?\s+\d+(?:\s*[-–]\s*\d+)?)?)+)"
+)
 CITED = re.compile(r"(?:§\s*|sections?\s+)(" + NUMBER + r")(?:\s+steps?\s+(\d+)(?:\s*[-–]\s*(\d+))?)?")
 RANGE = re.compile(r"§\s*(\d+)\s*[-–]\s*§?\s*(\d+)\b")
 # pointers outside the repository, spelled in pieces so this file does not match itself
-OUTSIDE = [re.compile(p) for p in (re.escape("../" + "shared"), re.escape("shared" + "/spec"),
-                                   r"(?<!docs/)\b" + "METHOD" + r"\.md", r"(?<!docs/)\b" + "FORMATS" + r"\.md")]
+OUTSIDE = [
+    re.compile(p)
+    for p in (
+        re.escape("../" + "shared"),
+        re.escape("shared" + "/spec"),
+        r"(?<!docs/)\b" + "METHOD" + r"\.md",
+        r"(?<!docs/)\b" + "FORMATS" + r"\.md",
+    )
+]
 
 
 def _tracked_files() -> list[Path]:
@@ -74,8 +85,10 @@ def test_method_headings_are_numbered_like_the_citations():
 
 
 def test_citation_parser_reads_every_spelling():
-    text = ("see METHOD.md §3 steps 2-3, docs/method.md §4–§6 and (docs/method.md §2, §7); METHOD.md section 9. "
-            "METHOD.md §8.")
+    text = (
+        "see METHOD.md §3 steps 2-3, docs/method.md §4–§6 and (docs/method.md §2, §7); METHOD.md section 9. "
+        "METHOD.md §8."
+    )
     assert cited_sections(text) == {"3", "3.2", "3.3", "4", "5", "6", "2", "7", "9", "8"}
     assert cited_sections("docs/method.md §12") == {"12"}
     assert "12" not in method_sections()
@@ -84,8 +97,9 @@ def test_citation_parser_reads_every_spelling():
 def test_every_cited_section_exists():
     sections = method_sections()
     files = [f for f in _tracked_files() if f != Path(__file__).resolve()]  # this file cites a missing § on purpose
-    missing = [f"{f.relative_to(ROOT)}: §{n}" for f in files for n in sorted(cited_sections(_read(f)))
-               if n not in sections]
+    missing = [
+        f"{f.relative_to(ROOT)}: §{n}" for f in files for n in sorted(cited_sections(_read(f))) if n not in sections
+    ]
     assert not missing, "citations of sections docs/method.md does not have:\n" + "\n".join(missing)
 
 

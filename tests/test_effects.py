@@ -1,4 +1,5 @@
 """Paired effects of the ablation tables against hand-computed cases (vttwins.companion.experiments.effects)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,9 +12,11 @@ def _runs():
     a = [10.0, 20.0, 30.0, 40.0, 50.0]
     rows = []
     for s, v in enumerate(a, start=1):
-        rows += [{"world": "w", "loss": "A", "seed": s, "run": f"a{s}", "m": v},
-                 {"world": "w", "loss": "B", "seed": s, "run": f"b{s}", "m": v + 5},
-                 {"world": "w", "loss": "C", "seed": s, "run": f"c{s}", "m": v + [1, -1, 1, -1, 0][s - 1]}]
+        rows += [
+            {"world": "w", "loss": "A", "seed": s, "run": f"a{s}", "m": v},
+            {"world": "w", "loss": "B", "seed": s, "run": f"b{s}", "m": v + 5},
+            {"world": "w", "loss": "C", "seed": s, "run": f"c{s}", "m": v + [1, -1, 1, -1, 0][s - 1]},
+        ]
     return pd.DataFrame(rows)
 
 
@@ -56,8 +59,10 @@ def test_unresolved_vs_best_uses_the_paired_interval():
 def test_knob_effects_with_runs_are_paired_by_seed():
     rows = []
     for s, base in ((1, 20.0), (2, 30.0), (3, 40.0)):
-        rows += [{"loss": "S2DTW", "knob": "offset_std", "level": 4.0, "seed": s, "run": f"b{s}", "a@1": base},
-                 {"loss": "S2DTW", "knob": "offset_std", "level": 8.0, "seed": s, "run": f"m{s}", "a@1": base - 6}]
+        rows += [
+            {"loss": "S2DTW", "knob": "offset_std", "level": 4.0, "seed": s, "run": f"b{s}", "a@1": base},
+            {"loss": "S2DTW", "knob": "offset_std", "level": 8.0, "seed": s, "run": f"m{s}", "a@1": base - 6},
+        ]
     runs = pd.DataFrame(rows)
     eff = grids.knob_effects(None, {"offset_std": 4.0}, ["a@1"], runs=runs).iloc[0]
     assert eff["delta_a@1_mean"] == pytest.approx(-6.0) and eff["delta_a@1_std"] == pytest.approx(0.0)

@@ -18,6 +18,7 @@ measured over seeds (`train.seed`) and thread counts (OMP_NUM_THREADS and torch 
   sits near log B for much of the 200 steps and its retrieval gaps were not measured, so neither is asserted; the
   1-thread pixel measurement did not fit the shared machine (35 steps in 25 min).
 """
+
 import dataclasses
 import json
 
@@ -37,16 +38,35 @@ from vttwins.companion.experiments.runs import read_metrics  # noqa: E402
 
 COMMON = ["train.checkpoint_every=100000", "train.log_every=10", "train.progress=log"]
 FEATURE_RUN = ["loss.name=s2dtw", "loss.temperature=10.0", "train.steps=600", "train.batch_size=8"]
-PIXEL_RUN = ["model.mode=pixel", "model.width=0.25", "model.embed_dim=64", "data.num_frames=4", "data.fps=2.5",
-             "data.size=32", "data.clip_seconds=1.6", "data.n_clips=4", "loss.name=s2dtw", "loss.temperature=1.0",
-             "optim.warmup_steps=10", "train.steps=200", "train.batch_size=8"]
-PIXEL_EVAL = EvalConfig(tasks=["youcook2", "crosstask"], num_frames=4, fps=2.5, size=32, youcook2_windows=2,
-                        batch_size=32, crosstask_split=None, ordered_chance_draws=20)
+PIXEL_RUN = [
+    "model.mode=pixel",
+    "model.width=0.25",
+    "model.embed_dim=64",
+    "data.num_frames=4",
+    "data.fps=2.5",
+    "data.size=32",
+    "data.clip_seconds=1.6",
+    "data.n_clips=4",
+    "loss.name=s2dtw",
+    "loss.temperature=1.0",
+    "optim.warmup_steps=10",
+    "train.steps=200",
+    "train.batch_size=8",
+]
+PIXEL_EVAL = EvalConfig(
+    tasks=["youcook2", "crosstask"],
+    num_frames=4,
+    fps=2.5,
+    size=32,
+    youcook2_windows=2,
+    batch_size=32,
+    crosstask_split=None,
+    ordered_chance_draws=20,
+)
 N_CLIPS, N_VIDEOS = 37, 12  # smoke YouCook2 val pairs, annotated CrossTask videos
 # How much better than both its untrained model and chance a trained run must be: about half the smallest gap
 # measured over seeds x thread counts (module docstring). MeanR in ranks (of 37), recalls in points.
-MARGINS = {"feature": {"loss_ratio": 0.75, "MeanR": 3.5, "R@10": 13.0, "crosstask": 6.0},
-           "pixel": {"crosstask": 2.0}}
+MARGINS = {"feature": {"loss_ratio": 0.75, "MeanR": 3.5, "R@10": 13.0, "crosstask": 6.0}, "pixel": {"crosstask": 2.0}}
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +97,10 @@ def _beats(ours, base, margin, higher=True, **where):
     (trained, chance), (before, _) = _values(ours, **where), _values(base, **where)
     sign = 1 if higher else -1
     gap = min(sign * (trained - before), sign * (trained - chance))
-    assert gap >= margin, (where, f"trained {trained:.2f} untrained {before:.2f} chance {chance:.2f}: "
-                                  f"gap {gap:.2f} < margin {margin}")
+    assert gap >= margin, (
+        where,
+        f"trained {trained:.2f} untrained {before:.2f} chance {chance:.2f}: gap {gap:.2f} < margin {margin}",
+    )
 
 
 def _loss_drops(run_dir, ratio):

@@ -1,4 +1,5 @@
 """Downstream metrics and chance levels on hand-made inputs with known answers (vttwins.companion.evaluation)."""
+
 import itertools
 import math
 
@@ -10,18 +11,20 @@ from vttwins.companion.evaluation import chance, metrics
 
 # ------------------------------------------------------------------------------------------- retrieval
 def test_ranks_known_matrix():
-    s = np.array([[0.9, 0.1, 0.0],
-                  [0.8, 0.5, 0.7],   # positive 0.5 beaten by 0.8 and 0.7 -> rank 3
-                  [0.0, 0.9, 0.3]])  # positive 0.3 beaten by 0.9 -> rank 2
+    s = np.array(
+        [
+            [0.9, 0.1, 0.0],
+            [0.8, 0.5, 0.7],  # positive 0.5 beaten by 0.8 and 0.7 -> rank 3
+            [0.0, 0.9, 0.3],
+        ]
+    )  # positive 0.3 beaten by 0.9 -> rank 2
     assert metrics.retrieval_ranks(s).tolist() == [1, 3, 2]
     summary = metrics.rank_summary([1, 3, 2], ks=(1, 2))
     assert summary == pytest.approx({"R@1": 100 / 3, "R@2": 200 / 3, "MedR": 2.0, "MeanR": 2.0})
 
 
 def test_ties_are_pessimistic_and_order_free():
-    s = np.array([[0.5, 0.5, 0.5],
-                  [0.2, 0.7, 0.7],
-                  [0.1, 0.1, 0.0]])
+    s = np.array([[0.5, 0.5, 0.5], [0.2, 0.7, 0.7], [0.1, 0.1, 0.0]])
     # query 0: two negatives tie the positive -> rank 3; query 1: one tie -> 2; query 2: 0.0 < both -> 3
     assert metrics.retrieval_ranks(s).tolist() == [3, 2, 3]
     perm = [2, 0, 1]  # permuting candidates does not change any rank
@@ -40,8 +43,7 @@ def test_several_positives_use_the_best_one():
 def test_video_to_text_is_the_transpose():
     rng = np.random.default_rng(0)
     s = rng.standard_normal((6, 6))
-    assert metrics.retrieval_ranks(s.T).tolist() == [
-        1 + int((s[:, j] >= s[j, j]).sum() - 1) for j in range(6)]
+    assert metrics.retrieval_ranks(s.T).tolist() == [1 + int((s[:, j] >= s[j, j]).sum() - 1) for j in range(6)]
 
 
 def test_bad_scores_raise():
@@ -62,9 +64,9 @@ def test_top1_ties_count_as_wrong():
 # ------------------------------------------------------------------------------------------- CrossTask
 def test_interval_mask_follows_floor_ceil_and_keeps_both_intervals():
     y = metrics.interval_mask(10, 3, [(0, 1.2, 3.0), (2, 5.5, 6.2), (0, 7.0, 8.9)])
-    assert np.flatnonzero(y[:, 0]).tolist() == [1, 2, 7, 8]   # step 0 annotated twice
+    assert np.flatnonzero(y[:, 0]).tolist() == [1, 2, 7, 8]  # step 0 annotated twice
     assert np.flatnonzero(y[:, 2]).tolist() == [5, 6]
-    assert not y[:, 1].any()                                  # step 1 never annotated
+    assert not y[:, 1].any()  # step 1 never annotated
     with pytest.raises(ValueError, match="step 3"):
         metrics.interval_mask(10, 3, [(3, 0.0, 1.0)])
 
@@ -122,7 +124,7 @@ def test_monotone_path_is_the_best_path(shape):
 
 def test_ordered_instants_respect_order_where_argmax_does_not():
     s = np.full((6, 2), -1.0)
-    s[1, 1], s[4, 0] = 1.0, 1.0          # step 1's best second comes before step 0's
+    s[1, 1], s[4, 0] = 1.0, 1.0  # step 1's best second comes before step 0's
     s[2, 0], s[5, 1] = 0.5, 0.5
     assert metrics.crosstask_predict(s).tolist() == [4, 1]
     inst = metrics.ordered_instants(s)
@@ -170,12 +172,14 @@ def test_expected_sample_median_even_and_odd():
 
 def test_crosstask_chance_is_the_uniform_instant_expectation():
     y1 = metrics.interval_mask(10, 3, [(0, 1.0, 3.0), (0, 7.0, 9.0), (2, 5.0, 6.0)])  # 4/10 and 1/10
-    y2 = metrics.interval_mask(5, 3, [(1, 0.0, 5.0)])                                  # 5/5
+    y2 = metrics.interval_mask(5, 3, [(1, 0.0, 5.0)])  # 5/5
     ch = chance.crosstask_chance([("a", y1), ("a", y2)])
     assert ch == pytest.approx({"a": 100 * (0.4 + 0.1 + 1.0) / 3})
     # brute force: average over every instant of every step
-    hits = sum(metrics.crosstask_hits([t0, t1, t2], y1)[0]
-               for t0 in range(10) for t1 in range(10) for t2 in range(10)) / 1000
+    hits = (
+        sum(metrics.crosstask_hits([t0, t1, t2], y1)[0] for t0 in range(10) for t1 in range(10) for t2 in range(10))
+        / 1000
+    )
     assert hits == pytest.approx(0.5)
 
 
@@ -213,6 +217,7 @@ def test_standardized_ordered_decoding_ignores_step_offsets():
 def test_ordered_path_via_hard_path_equals_numpy_reference():
     pytest.importorskip("vttwins.alignment")
     from vttwins.companion.evaluation.step_localization import ordered_path
+
     rng = np.random.default_rng(7)
     emb, steps = rng.standard_normal((25, 6)) + 2.0, rng.standard_normal((5, 6))
     assert ordered_path(emb, steps) == metrics.monotone_paths(metrics.standardize_steps(emb @ steps.T))[0]

@@ -5,6 +5,7 @@ model embeds a window as its mean vector and a sentence as the one-hot code of i
 protocol must come out perfect (and a shuffled oracle at chance), which checks window sampling, file lookup,
 score orientation and the per-task pooling end to end.
 """
+
 import csv
 import json
 from pathlib import Path
@@ -64,7 +65,7 @@ def make_sets(root: Path) -> dict:
     for v in range(2):
         f = np.zeros((30, DIM), dtype=np.float32)
         for c in range(3):
-            f[2 + 9 * c: 10 + 9 * c] = _vec(3 * v + c)
+            f[2 + 9 * c : 10 + 9 * c] = _vec(3 * v + c)
             rows.append([10 + 9 * c, 2 + 9 * c, "101", f"w{3 * v + c} and more", f"yc{v}"])
         np.save(feats / f"yc{v}.mp4.npy", f)
     _write_csv(root / "yc.csv", ["end", "start", "task", "text", "video_id"], rows)
@@ -90,8 +91,11 @@ def _crosstask(root: Path, feats: Path) -> dict:
     flat = []
     # ctB: step 1 at 2-5 s, step 3 at 9-12 s and again at 20-23 s (annotated twice); step 2 never annotated
     # ctC: the three steps at 1-4, 8-11, 15-18
-    layouts = {"ctB": [(1, 2, 5), (3, 9, 12), (3, 20, 23)], "ctC": [(1, 1, 4), (2, 8, 11), (3, 15, 18)],
-               "ctA": [(1, 1, 4)]}
+    layouts = {
+        "ctB": [(1, 2, 5), (3, 9, 12), (3, 20, 23)],
+        "ctC": [(1, 1, 4), (2, 8, 11), (3, 15, 18)],
+        "ctA": [(1, 1, 4)],
+    }
     for vid, segs in layouts.items():
         f = np.full((25, DIM), 0.01, dtype=np.float32)
         for step, s, e in segs:
@@ -217,19 +221,41 @@ def toy_task():
 
     def evaluate(model, dataset, tokenizer, config):
         pairs = read_pairs(dataset, "youcook2", config)  # reuses a reader: count the clips, chance = half of them
-        return make_table([dict(task="toy", protocol="count", variant="all", metric="clips", split="val",
-                                value=float(len(pairs)), chance=len(pairs) / 2, n=len(pairs))])
+        return make_table(
+            [
+                dict(
+                    task="toy",
+                    protocol="count",
+                    variant="all",
+                    metric="clips",
+                    split="val",
+                    value=float(len(pairs)),
+                    chance=len(pairs) / 2,
+                    n=len(pairs),
+                )
+            ]
+        )
 
-    register(Task("toy", evaluate, lambda long: long[["model", "value"]], "Toy: clips counted",
-                  {"feature": ("youcook2_csv",), "pixel": ("youcook2_csv",)}, default=False))
+    register(
+        Task(
+            "toy",
+            evaluate,
+            lambda long: long[["model", "value"]],
+            "Toy: clips counted",
+            {"feature": ("youcook2_csv",), "pixel": ("youcook2_csv",)},
+            default=False,
+        )
+    )
     yield TASKS["toy"]
     unregister("toy")
 
 
 def test_a_registered_task_runs_through_evaluate(sets, toy_task):
     from vttwins.companion.experiments import task_table
+
     with pytest.raises(ValueError, match="already registered"):
         from vttwins.companion.evaluation import register
+
         register(toy_task)
     assert "toy" not in EvalConfig().tasks  # default=False: registered, not run unless asked
     tables = evaluate_model(Oracle(), sets, Tokenizer(WORDS), EvalConfig(feature_window=1, tasks=["youcook2", "toy"]))
@@ -240,6 +266,7 @@ def test_a_registered_task_runs_through_evaluate(sets, toy_task):
 
 def test_crosstask_without_flat_csv_skips_only_ctr(sets, caplog):
     from vttwins.companion.evaluation.tasks import crosstask
+
     no_flat = {k: v for k, v in sets.items() if k != "crosstask_flat_csv"}
     with caplog.at_level("WARNING", logger="vttwins.companion.evaluation.tasks"):
         df = crosstask(Oracle(), no_flat, Tokenizer(WORDS), CFG)
@@ -249,22 +276,29 @@ def test_crosstask_without_flat_csv_skips_only_ctr(sets, caplog):
 
 def test_runnable_tasks_name_what_is_missing(sets, tmp_path):
     from vttwins.companion.evaluation.inputs import check_path_keys, runnable_tasks
+
     data = dict(sets, msrvtt_features=tmp_path / "gone")
     data.pop("action_csv")
     run, skipped = runnable_tasks(["youcook2", "msrvtt", "crosstask", "action"], "feature", data)
     assert run == ["youcook2", "crosstask"]
-    assert skipped == {"msrvtt": [f"msrvtt_features: {tmp_path / 'gone'} does not exist"],
-                       "action": ["action_csv: not set (eval.paths.action_csv)"]}
-    assert runnable_tasks(["youcook2"], "pixel", sets)[1] == {"youcook2": ["youcook2_videos: not set "
-                                                                         "(eval.paths.youcook2_videos)"]}
+    assert skipped == {
+        "msrvtt": [f"msrvtt_features: {tmp_path / 'gone'} does not exist"],
+        "action": ["action_csv: not set (eval.paths.action_csv)"],
+    }
+    assert runnable_tasks(["youcook2"], "pixel", sets)[1] == {
+        "youcook2": ["youcook2_videos: not set (eval.paths.youcook2_videos)"]
+    }
     with pytest.raises(ValueError, match="youcook_csv"):
         check_path_keys({"youcook_csv": "x"}, "test")
 
 
 def test_cli_parses_paths_and_refuses_other_rooms(tmp_path):
     from vttwins.companion.evaluation.cli import parse_set, read_data_config
+
     assert parse_set(["max_clips=5", "eval.paths.youcook2_csv=/d/yc.csv", "paths.msrvtt_csv=/d/m.csv"]) == {
-        "max_clips": 5, "paths": {"youcook2_csv": "/d/yc.csv", "msrvtt_csv": "/d/m.csv"}}
+        "max_clips": 5,
+        "paths": {"youcook2_csv": "/d/yc.csv", "msrvtt_csv": "/d/m.csv"},
+    }
     with pytest.raises(ValueError, match="eval.* keys only"):
         parse_set(["data.root=/x"])
     cfg = tmp_path / "d.yaml"
@@ -275,19 +309,28 @@ def test_cli_parses_paths_and_refuses_other_rooms(tmp_path):
         read_data_config(cfg)
 
 
-def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_table(sets, tmp_path, monkeypatch,
-                                                                                  caplog):
+def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_table(sets, tmp_path, monkeypatch, caplog):
     """`evaluate --run R --set eval.paths.*` on data the run never saw: every given path is used and recorded,
     a task without its inputs is skipped with a WARNING, and a task that fails keeps the tables before it."""
     import vttwins.companion.evaluation.run
     from vttwins.companion.config import config_from_dict
     from vttwins.companion.evaluation.cli import cli_main
 
-    config = config_from_dict({"data": {"video_list_csv": "real.csv", "caption_root": "c"},
-                               "model": {"mode": "feature"}, "train": {"steps": 1},
-                               "eval": {"feature_window": 1, "ordered_chance_draws": 5,
-                                        "paths": {"youcook2_csv": str(tmp_path / "stale.csv")}}})
-    monkeypatch.setattr(vttwins.companion.evaluation.run, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config))
+    config = config_from_dict(
+        {
+            "data": {"video_list_csv": "real.csv", "caption_root": "c"},
+            "model": {"mode": "feature"},
+            "train": {"steps": 1},
+            "eval": {
+                "feature_window": 1,
+                "ordered_chance_draws": 5,
+                "paths": {"youcook2_csv": str(tmp_path / "stale.csv")},
+            },
+        }
+    )
+    monkeypatch.setattr(
+        vttwins.companion.evaluation.run, "load_trained", lambda run: (Oracle(), Tokenizer(WORDS), config)
+    )
     run = tmp_path / "run"
     given = [f"eval.paths.{k}={v}" for k, v in sets.items() if not k.startswith("action")]
     with caplog.at_level("WARNING", logger="vttwins.companion.evaluation.run"):
@@ -296,8 +339,12 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
     assert "skipping task action: action_csv: not set" in caplog.text
     record = json.loads((run / "eval" / "provenance.json").read_text())
     assert record["paths_used"]["youcook2_csv"] == str(sets["youcook2_csv"])  # the run's stale path is overridden
-    assert record["skipped"] == {"action": ["action_csv: not set (eval.paths.action_csv)",
-                                            "action_features: not set (eval.paths.action_features)"]}
+    assert record["skipped"] == {
+        "action": [
+            "action_csv: not set (eval.paths.action_csv)",
+            "action_features: not set (eval.paths.action_features)",
+        ]
+    }
     with pytest.raises(FileNotFoundError, match="action_csv"):  # a task asked for by name must have its inputs
         cli_main(["--run", str(run), "--tasks", "action", "--set", *given])
     with pytest.raises(ValueError, match="youcook_csv"):
@@ -313,6 +360,7 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
     assert not list((run / "eval").glob("*.csv"))
     # a task failing while it runs: the tables of the tasks before it are on disk already
     import vttwins.companion.evaluation.tasks as task_module
+
     monkeypatch.setattr(task_module, "msrvtt", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         cli_main(["--run", str(run), "--tasks", "youcook2", "msrvtt", "--set", *given])
@@ -321,6 +369,7 @@ def test_evaluate_run_honours_new_paths_skips_missing_tasks_and_writes_each_tabl
 
 def test_words_outside_the_vocabulary_are_warned_once_per_task(sets, caplog):
     from vttwins.companion.evaluation.common import missing_words
+
     tok = Tokenizer(WORDS)
     missing, total = missing_words(tok, ["w1 and more", "W2 is shown", "zzz"])
     assert (dict(missing), total) == ({"and": 1, "more": 1, "is": 1, "shown": 1, "zzz": 1}, 7)  # by hand
@@ -328,8 +377,9 @@ def test_words_outside_the_vocabulary_are_warned_once_per_task(sets, caplog):
         retrieval(Oracle(), sets, "youcook2", tokenizer=tok, config=CFG)
     warned = [r.getMessage() for r in caplog.records if "vocabulary" in r.getMessage()]
     # 6 captions "w<i> and more": 12 of 18 words missing, 2 distinct
-    assert warned == ["youcook2: 12 of 18 words (66.7%, 2 distinct) are not in the model's vocabulary and are "
-                      "dropped, e.g. and, more"]
+    assert warned == [
+        "youcook2: 12 of 18 words (66.7%, 2 distinct) are not in the model's vocabulary and are dropped, e.g. and, more"
+    ]
 
 
 class Blind(Oracle):
@@ -342,7 +392,7 @@ class Blind(Oracle):
 def test_raw_feature_probe_is_a_baseline_row(sets):
     raw_cfg = EvalConfig(feature_window=1, action_splits=[1])
     df = action_recognition(Blind(), sets, tokenizer=Tokenizer(WORDS), config=raw_cfg).set_index(["variant", "split"])
-    assert df.loc[("linear_raw", "mean"), "value"] == 100.0      # the classes are separable in the inputs
+    assert df.loc[("linear_raw", "mean"), "value"] == 100.0  # the classes are separable in the inputs
     assert df.loc[("linear", "mean"), "value"] <= df.loc[("linear", "mean"), "chance"]  # a blind model is not
     off = EvalConfig(feature_window=1, action_splits=[1], raw_probe=False)
     assert "linear_raw" not in set(action_recognition(Blind(), sets, tokenizer=Tokenizer(WORDS), config=off).variant)
@@ -351,6 +401,7 @@ def test_raw_feature_probe_is_a_baseline_row(sets):
 def test_probe_scaling_removes_a_dominating_dimension():
     """One huge, label-free dimension swamps an unscaled LinearSVC at small C; standardising restores the probe."""
     from vttwins.companion.evaluation.action_recognition import linear_probe_split
+
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 20)
     feats = np.stack([labels + 0.1 * rng.standard_normal(40), 1e4 * rng.standard_normal(40)], 1)[:, None, :]
@@ -365,11 +416,13 @@ def test_probe_scaling_removes_a_dominating_dimension():
 def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
     """Two videos with the same sentence: the other copy is a positive too (ties cannot push v2t below chance)."""
     from vttwins.companion.evaluation import chance
+
     rows = list(csv.reader(open(sets["msrvtt_csv"])))
     rows[2][3] = rows[1][3]  # video1 gets video0's sentence
     _write_csv(tmp_path / "dup.csv", None, rows)
-    df = retrieval(Oracle(), dict(sets, msrvtt_csv=tmp_path / "dup.csv"), "msrvtt", tokenizer=Tokenizer(WORDS),
-                   config=CFG).set_index(["variant", "metric"])
+    df = retrieval(
+        Oracle(), dict(sets, msrvtt_csv=tmp_path / "dup.csv"), "msrvtt", tokenizer=Tokenizer(WORDS), config=CFG
+    ).set_index(["variant", "metric"])
     assert df.loc[("v2t", "R@1"), "chance"] == pytest.approx(chance.retrieval_chance(4, [2, 2, 1, 1], 4)["R@1"])
     assert df.loc[("t2v", "R@1"), "chance"] == pytest.approx(25.0)
     # video0 finds its sentence (both copies tie at the top: not a miss); video1 shows w7 but now says w6: the miss
@@ -379,6 +432,7 @@ def test_duplicate_captions_count_as_positives_in_chance(sets, tmp_path):
 def test_probe_warnings_are_one_line_naming_task_model_and_splits(sets, caplog):
     """LinearSVC stopped after 1 iteration: one WARNING for the task, naming the model and every probe/split."""
     from vttwins.companion.evaluation.run import evaluate_model
+
     cfg = EvalConfig(feature_window=1, svm_max_iter=1, svm_c=1e4, action_splits=[1, 2])
     with caplog.at_level("INFO"):
         evaluate_model(Oracle(), sets, Tokenizer(WORDS), cfg, ["action"], label="untrained initial model")

@@ -1,4 +1,5 @@
 """Per-item scores of the evaluators: the reported aggregates recomputed from them exactly, and their cache file."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,7 +52,7 @@ def test_crosstask_items_give_back_the_mean_recall_exactly(sets):
     assert set(items["variant"]) == {"standard", "ordered"}
     for variant, g in items.groupby("variant"):
         reported = df[(df.variant == variant) & (df.split == "mean")]["value"].item()
-        assert _pooled_mean(g) == reported                      # hits / totals: exact
+        assert _pooled_mean(g) == reported  # hits / totals: exact
         w = g["weight"].to_numpy()
         assert float((w * g["score"]).sum() / w.sum()) == pytest.approx(reported, abs=1e-9)
         assert len(g) == df[(df.variant == variant) & (df.split == "mean")]["n"].item()
@@ -61,17 +62,36 @@ def test_crosstask_items_give_back_the_mean_recall_exactly(sets):
 def test_evaluate_writes_items_beside_its_cache(tmp_path, monkeypatch):
     from vttwins.companion.experiments import runs
 
-    fake = pd.DataFrame({"task": ["retrieval"], "protocol": ["youcook2"], "variant": ["t2v"], "metric": ["R@10"],
-                         "split": ["val"], "value": [50.0], "chance": [1.0], "n": [2]})
-    items = pd.DataFrame({"task": "retrieval", "protocol": "youcook2", "variant": "t2v", "metric": "R@10",
-                          "split": "val", "item": ["a", "b"], "score": [100.0, 0.0], "weight": 1.0})
+    fake = pd.DataFrame(
+        {
+            "task": ["retrieval"],
+            "protocol": ["youcook2"],
+            "variant": ["t2v"],
+            "metric": ["R@10"],
+            "split": ["val"],
+            "value": [50.0],
+            "chance": [1.0],
+            "n": [2],
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "task": "retrieval",
+            "protocol": "youcook2",
+            "variant": "t2v",
+            "metric": "R@10",
+            "split": "val",
+            "item": ["a", "b"],
+            "score": [100.0, 0.0],
+            "weight": 1.0,
+        }
+    )
     from vttwins.companion.evaluation.common import with_items
 
     monkeypatch.setattr(runs, "load_trained", lambda d: (None, None, None))
     monkeypatch.setattr(runs, "eval_config", lambda c, **k: None)
     monkeypatch.setattr(runs, "run_dataset", lambda c: None)
-    monkeypatch.setattr(runs, "evaluate_model",
-                        lambda *a: {"youcook2": with_items(fake.copy(), items)})
+    monkeypatch.setattr(runs, "evaluate_model", lambda *a: {"youcook2": with_items(fake.copy(), items)})
     out = runs.evaluate(tmp_path, ["youcook2"])
     assert out["value"].tolist() == [50.0]
     got = runs.evaluate_items(tmp_path, ["youcook2"])

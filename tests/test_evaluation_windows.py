@@ -1,4 +1,5 @@
 """Evaluation windows (vttwins.companion.evaluation.windows): the docs/method.md §8 start rules and WindowSource in both modes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,7 @@ def synth(tmp_path_factory):
 
 def test_start_rules_by_hand():
     assert np.allclose(youcook2_starts(2.0, 12.0, 3, 3.2), [2.0, 5.2, 8.4])  # linspace(s, max(s, e-3.2-0.4), n)
-    assert np.allclose(youcook2_starts(5.0, 6.0, 2, 3.2), [5.0, 5.0])        # short clip: all at its start
+    assert np.allclose(youcook2_starts(5.0, 6.0, 2, 3.2), [5.0, 5.0])  # short clip: all at its start
     assert np.allclose(even_starts(10.0, 3, 4.0), [0.0, 3.0, 6.0])
     assert np.allclose(centered_starts(np.array([0, 5, 9]), 4.0, 10.0), [0.0, 3.5, 6.0])  # clamped to the video
 

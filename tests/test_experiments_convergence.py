@@ -1,4 +1,5 @@
 """experiments.convergence: one run per length, hand-made orderings that hold or flip with length."""
+
 import types
 
 import pandas as pd
@@ -21,18 +22,28 @@ def test_curve_cells_scale_train_steps_and_keep_the_tuned_overrides():
 
 def _runs(values):
     """values: {(loss, factor): [per-seed metric]} -> a wide runs table (world w, steps = 10 x factor)."""
-    rows = [{"world": "w", "loss": loss, "factor": f, "steps": 10 * f, "seed": s + 1, "m": v}
-            for (loss, f), vs in values.items() for s, v in enumerate(vs)]
+    rows = [
+        {"world": "w", "loss": loss, "factor": f, "steps": 10 * f, "seed": s + 1, "m": v}
+        for (loss, f), vs in values.items()
+        for s, v in enumerate(vs)
+    ]
     return pd.DataFrame(rows)
 
 
 def test_ordering_that_holds_and_one_that_flips():
-    runs = _runs({("A", 1): [10, 11, 12, 13, 14], ("A", 4): [20, 21, 22, 23, 24],
-                  ("B", 1): [5, 6, 7, 8, 9], ("B", 4): [25, 26, 27, 28, 29],
-                  ("C", 1): [0, 1, 2, 3, 4], ("C", 4): [0, 1, 2, 3, 4]})
+    runs = _runs(
+        {
+            ("A", 1): [10, 11, 12, 13, 14],
+            ("A", 4): [20, 21, 22, 23, 24],
+            ("B", 1): [5, 6, 7, 8, 9],
+            ("B", 4): [25, 26, 27, 28, 29],
+            ("C", 1): [0, 1, 2, 3, 4],
+            ("C", 4): [0, 1, 2, 3, 4],
+        }
+    )
     order = convergence.ordering_table(runs, ["m"], n_boot=500).set_index(["loss_a", "loss_b"])
     ab, ac, bc = order.loc[("A", "B")], order.loc[("A", "C")], order.loc[("B", "C")]
-    assert (ab.diff_short, ab.diff_long) == (5.0, -5.0) and not ab.agrees        # A beat B at 1x, loses at 4x
+    assert (ab.diff_short, ab.diff_long) == (5.0, -5.0) and not ab.agrees  # A beat B at 1x, loses at 4x
     assert (ac.diff_short, ac.diff_long) == (10.0, 20.0) and ac.agrees and ac.resolved_long
     assert bc.agrees and ab.low_long == ab.high_long == -5.0  # a constant paired difference: a point interval
     assert (ab.steps_short, ab.steps_long, ab.n_seeds) == (10, 40, 5)
@@ -51,6 +62,7 @@ def test_curve_runs_trains_each_length_on_the_world_and_scores_val(monkeypatch):
     monkeypatch.setattr(convergence, "run_jobs", lambda jobs, *a, **k: seen.setdefault("jobs", jobs) and None)
     monkeypatch.setattr(convergence, "wide", lambda records: "wide")
     from vttwins.companion.config import load_config
+
     base = load_config("smoke", ["train.steps=3"])
     val = load_config("smoke", ["eval.max_clips=7"])
     world = types.SimpleNamespace(name="w", config=base, val=val)

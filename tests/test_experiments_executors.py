@@ -5,6 +5,7 @@ runs missing from the cache only; the `grid` section never enters a run's key.
 The grid: MIL-NCE and S2DTW, one seed, 3 steps on an 8-video SynthHowTo, evaluated on YouCook2 and CrossTask
 (two runs per executor, each a few seconds of training plus a worker's start-up).
 """
+
 import os
 import shutil
 from pathlib import Path
@@ -17,17 +18,34 @@ from vttwins.companion.config import load_config, replace
 from vttwins.companion.pipeline import cli
 from vttwins.companion.pipeline.context import GRID_ENV, NotebookContext
 
-TINY = {"num_tasks": 4, "num_verbs": 6, "num_objects": 8, "steps_per_task": [3, 5], "howto_videos": 8,
-        "youcook2_videos": 3, "msrvtt_videos": 4, "crosstask_videos": 6, "action_clips_per_class": 2,
-        "render_videos": False}
+TINY = {
+    "num_tasks": 4,
+    "num_verbs": 6,
+    "num_objects": 8,
+    "steps_per_task": [3, 5],
+    "howto_videos": 8,
+    "youcook2_videos": 3,
+    "msrvtt_videos": 4,
+    "crosstask_videos": 6,
+    "action_clips_per_class": 2,
+    "render_videos": False,
+}
 TASKS, EVAL = ["youcook2", "crosstask"], {"max_clips": 40, "max_videos": 4}
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("grid")
-    cfg = load_config("smoke", {"data.root": str(root / "synth"), "data.synth": TINY, "train.steps": 3,
-                                "grid.workers": 2, "grid.slurm.folder": str(root / "submitit")})
+    cfg = load_config(
+        "smoke",
+        {
+            "data.root": str(root / "synth"),
+            "data.synth": TINY,
+            "train.steps": 3,
+            "grid.workers": 2,
+            "grid.slurm.folder": str(root / "submitit"),
+        },
+    )
     ex.ensure_data(cfg)
     return cfg
 
@@ -98,8 +116,11 @@ def test_a_stopped_grid_resumes_with_the_missing_runs_only(base, reference, tmp_
     before = (kept / "model.pt").stat().st_mtime_ns
     submitted = []
     real = ex.grids.run_cells
-    monkeypatch.setattr(ex.grids, "run_cells", lambda fn, items, keys, grid, **kw: (
-        submitted.extend(keys), real(fn, items, keys, grid, **kw)))
+    monkeypatch.setattr(
+        ex.grids,
+        "run_cells",
+        lambda fn, items, keys, grid, **kw: (submitted.extend(keys), real(fn, items, keys, grid, **kw)),
+    )
     _same(_grid(base, runs, executor="slurm", **{"slurm.cluster": "local"}), reference)
     assert submitted == [cut.name.rsplit("-", 1)[1]]  # one task, named by the run-cache key of the missing run
     assert (kept / "model.pt").stat().st_mtime_ns == before and _finished(runs) == sorted([kept.name, cut.name])
@@ -129,9 +150,13 @@ def test_the_grid_section_is_validated_and_never_in_a_run_key():
     assert plain.grid.executor == "local" and plain.grid.workers == 2
     ray = load_config("smoke", ["grid.executor=ray", "grid.ray_address=auto", "grid.slurm.partition=gpu"])
     assert ex.run_key(ray) == ex.run_key(plain) and ray.grid.slurm.partition == "gpu"
-    for bad, key in (("grid.executor=dask", "grid.executor"), ("grid.workers=0", "grid.workers"),
-                     ("grid.slurm.cluster=pbs", "grid.slurm.cluster"), ("grid.slurm.time=0", "grid.slurm.time"),
-                     ("grid.slurm.qos=high", "grid.slurm.qos")):
+    for bad, key in (
+        ("grid.executor=dask", "grid.executor"),
+        ("grid.workers=0", "grid.workers"),
+        ("grid.slurm.cluster=pbs", "grid.slurm.cluster"),
+        ("grid.slurm.time=0", "grid.slurm.time"),
+        ("grid.slurm.qos=high", "grid.slurm.qos"),
+    ):
         with pytest.raises(ValueError, match=key.replace(".", r"\.")):
             load_config("smoke", [bad])
 
@@ -140,8 +165,12 @@ def test_notebooks_take_the_grid_from_the_environment(monkeypatch, tmp_path):
     ctx = NotebookContext("02_ablation_dtw_variants", "smoke", {}, tmp_path)
     monkeypatch.setenv(GRID_ENV, "grid.executor=slurm 'grid.slurm.partition=big gpu' grid.workers=8")
     cfg = ctx.config({"train.steps": 2})
-    assert (cfg.grid.executor, cfg.grid.slurm.partition, cfg.grid.workers, cfg.train.steps) == \
-        ("slurm", "big gpu", 8, 2)
+    assert (cfg.grid.executor, cfg.grid.slurm.partition, cfg.grid.workers, cfg.train.steps) == (
+        "slurm",
+        "big gpu",
+        8,
+        2,
+    )
     monkeypatch.setenv(GRID_ENV, "train.steps=2")
     with pytest.raises(ValueError, match=GRID_ENV):
         ctx.config()

@@ -1,4 +1,5 @@
 """experiments.fair / truth / knob_cells: splits partition, hand-counted truth scores, one knob moves at a time."""
+
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ def test_knob_cells_move_one_noise_knob_only():
     assert "data.root" not in same  # the base value reuses the base world
     from vttwins.companion.training.builders import synth_config
     import dataclasses
+
     before = dataclasses.asdict(synth_config(base).noise)
     after = moved["data.synth"]["noise"]
     assert {k for k in before if before[k] != after[k]} == {"filler_rate"}
@@ -72,9 +74,16 @@ def test_transfer_cells_gives_untuned_worlds_the_source_worlds_settings():
 
 
 def test_knob_effects_are_differences_from_the_worlds_level_by_hand():
-    knob_table = pd.DataFrame({
-        "loss": ["S2DTW"] * 3, "knob": ["offset_std"] * 3, "level": [4.0, 8.0, 0.0], "n_seeds": [2, 2, 2],
-        "a@1_mean": [20.0, 14.0, 21.0], "a@1_std": [3.0, 4.0, 0.5]})  # names as the real ones
+    knob_table = pd.DataFrame(
+        {
+            "loss": ["S2DTW"] * 3,
+            "knob": ["offset_std"] * 3,
+            "level": [4.0, 8.0, 0.0],
+            "n_seeds": [2, 2, 2],
+            "a@1_mean": [20.0, 14.0, 21.0],
+            "a@1_std": [3.0, 4.0, 0.5],
+        }
+    )  # names as the real ones
     eff = grids.knob_effects(knob_table, {"offset_std": 4.0}, ["a@1"])
     assert list(eff["to"]) == [8.0, 0.0] and set(eff["from"]) == {4.0}
     assert eff["delta_a@1_mean"].tolist() == [-6.0, 1.0]
@@ -89,13 +98,27 @@ def test_knob_effects_are_differences_from_the_worlds_level_by_hand():
 def test_ablation_tables_get_one_chance_row_per_world():
     from vttwins.companion.experiments import ablation, truth
 
-    summary = pd.DataFrame({"world": ["w1", "w2"], "loss": ["S2DTW", "S2DTW"], "temperature": [0.1, 1.0],
-                            "n_seeds": [3, 3], "yc2_t2v_R@10_mean": [20.0, 30.0], "yc2_t2v_R@10_std": [1.0, 2.0],
-                            "pair_precision_mean": [40.0, 50.0], "pair_precision_std": [1.0, 1.0],
-                            "yc2_t2v_R@10_unresolved": [False, True]})
+    summary = pd.DataFrame(
+        {
+            "world": ["w1", "w2"],
+            "loss": ["S2DTW", "S2DTW"],
+            "temperature": [0.1, 1.0],
+            "n_seeds": [3, 3],
+            "yc2_t2v_R@10_mean": [20.0, 30.0],
+            "yc2_t2v_R@10_std": [1.0, 2.0],
+            "pair_precision_mean": [40.0, 50.0],
+            "pair_precision_std": [1.0, 1.0],
+            "yc2_t2v_R@10_unresolved": [False, True],
+        }
+    )
     runs = pd.DataFrame({"world": ["w1", "w1", "w2"], "yc2_t2v_R@10_chance": [7.0, 8.0, 5.0]})
-    reference = pd.DataFrame({"world": ["w1", "w1", "w2"], "loss": ["chance", "untrained", "chance"],
-                              **{c: [18.0, 51.0, 15.0] for c in truth.COLUMNS}})
+    reference = pd.DataFrame(
+        {
+            "world": ["w1", "w1", "w2"],
+            "loss": ["chance", "untrained", "chance"],
+            **{c: [18.0, 51.0, 15.0] for c in truth.COLUMNS},
+        }
+    )
     out = ablation.with_chance_rows(summary, runs, reference)
     assert list(out.columns) == list(summary.columns) and len(out) == 4
     chance = out[out["loss"] == "chance"].set_index("world")

@@ -1,4 +1,5 @@
 """experiments.tuning + ablation.tuning_table: equal trial counts, own knobs per objective, determinism, edges."""
+
 import math
 import types
 
@@ -59,21 +60,24 @@ def test_same_seed_same_trials_other_seed_other_trials():
 def test_trial_cells_override_exactly_the_objectives_knobs():
     trials = tuning.draw_trials(["mil_nce", "soft_dtw"], 2, seed=0, base=BASE)
     cells = tuning.trial_cells(trials)
-    assert cells[0] == ({"loss": "MIL-NCE", "round": 0, "trial": 0, "temperature": 1.0, "normalize": False},
-                        {"loss.name": "mil_nce", "loss.temperature": 1.0, "loss.normalize": False})
+    assert cells[0] == (
+        {"loss": "MIL-NCE", "round": 0, "trial": 0, "temperature": 1.0, "normalize": False},
+        {"loss.name": "mil_nce", "loss.temperature": 1.0, "loss.normalize": False},
+    )
     labels, overrides = cells[3]
     assert set(overrides) == {"loss.name", "loss.temperature", "loss.normalize", "loss.gamma"}
     assert overrides["loss.gamma"] == labels["gamma"] == trials.loc[3, "gamma"]
 
 
 def _row(loss, **values):
-    return pd.Series({"loss": loss, "round": 0, "trial": 0, "extension": "", **{k: np.nan for k in tuning.KEYS},
-                      **values})
+    return pd.Series(
+        {"loss": loss, "round": 0, "trial": 0, "extension": "", **{k: np.nan for k in tuning.KEYS}, **values}
+    )
 
 
 def test_edge_detection_on_the_log_scale_by_hand():
     # temperature range 0.03..3: log10 spans 2 decades; the outer 10 % are 0.2 decades -> below 0.03 * 10**0.2
-    lo_edge, hi_edge = 0.03 * 10 ** 0.2, 3.0 / 10 ** 0.2   # 0.0475, 1.89
+    lo_edge, hi_edge = 0.03 * 10**0.2, 3.0 / 10**0.2  # 0.0475, 1.89
     assert tuning.edge_knobs(_row("MIL-NCE", temperature=1.0, normalize=True)) == []
     assert tuning.edge_knobs(_row("MIL-NCE", temperature=hi_edge * 1.01, normalize=True)) == [("temperature", "high")]
     assert tuning.edge_knobs(_row("MIL-NCE", temperature=hi_edge * 0.99, normalize=True)) == []
@@ -86,7 +90,7 @@ def test_extension_redraws_only_the_edge_knob_in_the_widened_part():
     row = _row("S2DTW", temperature=2.9, normalize=False, gamma=0.1, smooth_gamma=0.1, tau=0.5)
     more = tuning.extension_trials(row, 5, seed=0, first_trial=12)
     assert list(more.trial) == [12, 13, 14, 15, 16] and set(more["round"]) == {1}
-    assert more.temperature.between(3.0, 30.0).all()                       # the part the range gained
+    assert more.temperature.between(3.0, 30.0).all()  # the part the range gained
     assert (more[["gamma", "smooth_gamma", "tau"]] == [0.1, 0.1, 0.5]).all().all() and not more.normalize.any()
     assert set(more.extension) == {"temperature 0.03-3 -> 0.03-30"}
     assert tuning.extension_trials(row.copy().replace({2.9: 1.0}), 5, seed=0).empty  # not at an edge: nothing
@@ -94,30 +98,37 @@ def test_extension_redraws_only_the_edge_knob_in_the_widened_part():
 
 def _fake_runs(score):
     """A stand-in for ablation._runs: one row per (world, cell, seed) with metrics = score(labels)."""
+
     def runs(setup, cells, seeds, root, tasks, split, eval_changes, workers, grid=None):
         assert split == "val"
         rows = []
         for w in setup:
-            for labels, _ in (cells[w] if isinstance(cells, dict) else cells):
+            for labels, _ in cells[w] if isinstance(cells, dict) else cells:
                 for s in seeds:
                     v = score(labels)
-                    rows.append({"world": w, **labels, "seed": s, "run": "r", **{m: v for m in ablation.ABLATION_METRICS}})
+                    rows.append(
+                        {"world": w, **labels, "seed": s, "run": "r", **{m: v for m in ablation.ABLATION_METRICS}}
+                    )
         return pd.DataFrame(rows)
+
     return runs
 
 
 def test_tuning_table_chooses_the_best_and_extends_a_choice_at_the_edge(monkeypatch):
     setup = {"default": types.SimpleNamespace(config=types.SimpleNamespace(loss=types.SimpleNamespace(**BASE)))}
     # val score rises with temperature for MIL-NCE (the best trial sits at the high edge), falls for S2DTW
-    monkeypatch.setattr(ablation, "_runs", _fake_runs(
-        lambda lab: math.log(lab["temperature"]) * (1 if lab["loss"] == "MIL-NCE" else -1)))
+    monkeypatch.setattr(
+        ablation,
+        "_runs",
+        _fake_runs(lambda lab: math.log(lab["temperature"]) * (1 if lab["loss"] == "MIL-NCE" else -1)),
+    )
     table = ablation.tuning_table(setup, ["mil_nce", "s2dtw"], 12, 3, 0, [1, 2], root=None, tasks=[])
     rounds = table.groupby(["loss", "round"]).size().to_dict()
     assert rounds[("MIL-NCE", 0)] == rounds[("S2DTW", 0)] == 12
     chosen = table[table.chosen].set_index("loss")
     assert len(chosen) == 2 and set(table.n_seeds) == {2}
     mil = table[table.loss == "MIL-NCE"]
-    assert chosen.loc["MIL-NCE", "temperature"] == mil.temperature.max()   # the best over both rounds
+    assert chosen.loc["MIL-NCE", "temperature"] == mil.temperature.max()  # the best over both rounds
     s2 = table[table.loss == "S2DTW"]
     assert chosen.loc["S2DTW", "temperature"] == s2.temperature.min()
     # seed 0 draws MIL-NCE up to 2.59 (> 3 / 10**0.2: high edge) and S2DTW down to 0.0396 (< 0.03 * 10**0.2: low)

@@ -1,5 +1,6 @@
 """The alignment explorer of notebook 07: what it draws is the alignment of the chosen embeddings, computed
 independently here; widgets redraw on a change; the mode rule; bad choices named."""
+
 import numpy as np
 import pytest
 import torch
@@ -34,8 +35,9 @@ def setup(tmp_path_factory):
     cfg = load_config("configs/smoke.yaml")
     paths = examples.heldout_videos(cfg, 2, tmp_path_factory.mktemp("heldout"))
     ids = examples.howto_ids(paths)
-    words = sorted({w for vid in ids for c in examples.read_annotation(paths, vid)["captions"]
-                    for w in c["text"].split()})
+    words = sorted(
+        {w for vid in ids for c in examples.read_annotation(paths, vid)["captions"] for w in c["text"].split()}
+    )
     tok = Tokenizer(words)
     width = np.load(next(paths.howto_features.glob("*.npy"))).shape[1]
     models = {"a": Tiny(0, width, len(words) + 2), "b": Tiny(1, width, len(words) + 2)}
@@ -63,8 +65,10 @@ def test_row_is_the_alignment_of_the_chosen_model_and_video(setup):
 
 def test_expensive_skips_and_the_plain_lattice_give_full_monotone_paths(setup):
     view, ids = setup
-    for choice in (exp.Choice(video=ids[0], model="a", tau=50.0, smooth=False),  # skipping costs > any cell in [-1, 1]
-                   exp.Choice(video=ids[0], model="a", smooth=False, weak=False)):  # no skip cells at all
+    for choice in (
+        exp.Choice(video=ids[0], model="a", tau=50.0, smooth=False),  # skipping costs > any cell in [-1, 1]
+        exp.Choice(video=ids[0], model="a", smooth=False, weak=False),
+    ):  # no skip cells at all
         row, _ = view.row(choice)
         path, (n, m) = row["path"], row["cost"].shape
         assert not row["unmatched_x"] and not row["unmatched_y"]

@@ -6,6 +6,7 @@ private copy. Training-data cases go through the training builders (config -> pa
 collate over the whole epoch); run-folder cases resume the run for one more step.
 `FUZZ_REPORT=/tmp/fuzz.tsv pytest tests/test_fuzz.py` also writes the observed class of every case.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,31 +16,47 @@ from pathlib import Path
 
 import pytest
 
-from fuzz_helpers import (caption_corruption, classify, feature_corruption, first, report,
-                          video_list_corruption)
+from fuzz_helpers import caption_corruption, classify, feature_corruption, first, report, video_list_corruption
 from test_data_common import TINY
 from vttwins.companion.config import load_config
 
 SYNTH = TINY.replace(render_videos=False)  # 8 HowTo videos, features only: ~2 s to generate
-BASE = ["train.steps=2", "train.batch_size=4", "train.checkpoint_every=1", "train.keep_checkpoints=2",
-        "train.log_every=1", "train.progress=log", "model.embed_dim=16", "model.hidden=32", "model.word_dim=8",
-        "model.text_hidden=16"]
+BASE = [
+    "train.steps=2",
+    "train.batch_size=4",
+    "train.checkpoint_every=1",
+    "train.keep_checkpoints=2",
+    "train.log_every=1",
+    "train.progress=log",
+    "model.embed_dim=16",
+    "model.hidden=32",
+    "model.word_dim=8",
+    "model.text_hidden=16",
+]
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory):
     from vttwins.companion.synth import generate
+
     return generate(tmp_path_factory.mktemp("fuzz_synth"), SYNTH, workers=1)
 
 
 def real(root: Path, out: Path, *extra) -> list[str]:
-    return [f"data.video_list_csv={root / 'videos.csv'}", f"data.caption_root={root / 'captions'}",
-            f"data.feature_root={root / 'features'}", f"output_dir={out}", *BASE, *extra]
+    return [
+        f"data.video_list_csv={root / 'videos.csv'}",
+        f"data.caption_root={root / 'captions'}",
+        f"data.feature_root={root / 'features'}",
+        f"output_dir={out}",
+        *BASE,
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="session")
 def run(synth, tmp_path_factory):
     from vttwins.companion.training import fit
+
     out = tmp_path_factory.mktemp("fuzz_run") / "run"
     return fit(load_config("smoke", real(synth.root / "howto100m", out)))
 
@@ -63,16 +80,46 @@ def epoch_skips(root: Path, out: Path) -> int:
     return len(dataset.skipped)
 
 
-DATA_CASES = [(f"feature:{k}", feature_corruption(k), "skipped") for k in (
-    "width_512", "int64", "complex", "nan", "inf", "huge_1e30", "truncated", "empty_file", "one_dim", "zero_rows",
-    "missing", "text_garbage", "object_array", "string_dtype")]
-DATA_CASES += [(f"caption:{k}", caption_corruption(k), "warning") for k in (
-    "start_after_end", "negative_time", "absurd_1e9", "beyond_features")]
-DATA_CASES += [(f"caption:{k}", caption_corruption(k), "skipped") for k in (
-    "all_start_after_end", "malformed_json", "missing_key", "unequal_lengths", "non_numeric", "missing_file",
-    "all_empty_text", "non_utf8")]
-DATA_CASES += [(f"videos.csv:{k}", video_list_corruption(k), "error") for k in (
-    "non_utf8", "bad_quoting", "empty_file", "header_only", "no_video_path_column")]
+DATA_CASES = [
+    (f"feature:{k}", feature_corruption(k), "skipped")
+    for k in (
+        "width_512",
+        "int64",
+        "complex",
+        "nan",
+        "inf",
+        "huge_1e30",
+        "truncated",
+        "empty_file",
+        "one_dim",
+        "zero_rows",
+        "missing",
+        "text_garbage",
+        "object_array",
+        "string_dtype",
+    )
+]
+DATA_CASES += [
+    (f"caption:{k}", caption_corruption(k), "warning")
+    for k in ("start_after_end", "negative_time", "absurd_1e9", "beyond_features")
+]
+DATA_CASES += [
+    (f"caption:{k}", caption_corruption(k), "skipped")
+    for k in (
+        "all_start_after_end",
+        "malformed_json",
+        "missing_key",
+        "unequal_lengths",
+        "non_numeric",
+        "missing_file",
+        "all_empty_text",
+        "non_utf8",
+    )
+]
+DATA_CASES += [
+    (f"videos.csv:{k}", video_list_corruption(k), "error")
+    for k in ("non_utf8", "bad_quoting", "empty_file", "header_only", "no_video_path_column")
+]
 DATA_CASES += [("videos.csv:duplicate_row", video_list_corruption("duplicate_row"), "warning")]
 DATA_CASES += [("videos.csv:header_spaces", video_list_corruption("header_spaces"), "ok")]
 
@@ -88,6 +135,7 @@ def test_training_data(case, corrupt, expected, synth, tmp_path, caplog):
 @pytest.fixture(scope="session")
 def pixel_synth(tmp_path_factory):
     from vttwins.companion.synth import generate
+
     only = dict(howto_videos=6, youcook2_videos=0, msrvtt_videos=0, crosstask_videos=0, action_clips_per_class=0)
     return generate(tmp_path_factory.mktemp("fuzz_pixel"), TINY.replace(**only), workers=1)
 
@@ -96,8 +144,18 @@ def pixel_epoch_skips(root: Path, out: Path) -> int:
     from vttwins.data import collate_pretrain
     from vttwins.companion.training import builders
 
-    config = load_config("smoke", [*real(root, out), f"data.video_root={root / 'videos'}", "model.mode=pixel",
-                                   "model.width=0.0625", "data.num_frames=2", "data.size=16", "data.n_clips=2"])
+    config = load_config(
+        "smoke",
+        [
+            *real(root, out),
+            f"data.video_root={root / 'videos'}",
+            "model.mode=pixel",
+            "model.width=0.0625",
+            "data.num_frames=2",
+            "data.size=16",
+            "data.n_clips=2",
+        ],
+    )
     paths = builders.data_paths(config, generate=False)
     dataset = builders.build_dataset(config, paths, builders.build_tokenizer(paths))
     collate_pretrain([dataset[i] for i in range(len(dataset))])
@@ -107,10 +165,15 @@ def pixel_epoch_skips(root: Path, out: Path) -> int:
 def _video(kind: str):
     def apply(root: Path) -> str:
         path = first(root / "videos", "*.mp4")
-        {"truncated": lambda: path.write_bytes(path.read_bytes()[:300]),
-         "half_truncated": lambda: path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2]), "empty_file": lambda: path.write_bytes(b""),
-         "text_garbage": lambda: path.write_text("not a video"), "missing": path.unlink}[kind]()
+        {
+            "truncated": lambda: path.write_bytes(path.read_bytes()[:300]),
+            "half_truncated": lambda: path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2]),
+            "empty_file": lambda: path.write_bytes(b""),
+            "text_garbage": lambda: path.write_text("not a video"),
+            "missing": path.unlink,
+        }[kind]()
         return path.stem
+
     return apply
 
 
@@ -124,6 +187,7 @@ def test_pixel_training_data(kind, pixel_synth, tmp_path, caplog):
 
 def test_a_narrow_feature_file_is_skipped_and_counted_by_training(synth, tmp_path):
     from vttwins.companion.training import fit
+
     root = tmp_path / "howto"
     shutil.copytree(synth.root / "howto100m", root)
     feature_corruption("width_512")(root)
@@ -143,16 +207,34 @@ def _stale_tmp(run_dir: Path) -> str:
 
 
 RUN_CASES = [
-    ("checkpoint:newest_truncated", lambda r: (_ckpts(r)[-1].write_bytes(_ckpts(r)[-1].read_bytes()[:999]),
-                                               _ckpts(r)[-1].name)[1], [], "warning"),
+    (
+        "checkpoint:newest_truncated",
+        lambda r: (_ckpts(r)[-1].write_bytes(_ckpts(r)[-1].read_bytes()[:999]), _ckpts(r)[-1].name)[1],
+        [],
+        "warning",
+    ),
     ("checkpoint:newest_empty", lambda r: (_ckpts(r)[-1].write_bytes(b""), _ckpts(r)[-1].name)[1], [], "warning"),
-    ("checkpoint:newest_garbage", lambda r: (_ckpts(r)[-1].write_text("x" * 100), _ckpts(r)[-1].name)[1], [],
-     "warning"),
+    (
+        "checkpoint:newest_garbage",
+        lambda r: (_ckpts(r)[-1].write_text("x" * 100), _ckpts(r)[-1].name)[1],
+        [],
+        "warning",
+    ),
     ("checkpoint:all_damaged", lambda r: ([p.write_bytes(b"") for p in _ckpts(r)], "checkpoints")[1], [], "error"),
-    ("metrics:torn_last_line", lambda r: (open(r / "metrics.jsonl", "a").write('{"step": 3, "lo'),
-                                          "metrics.jsonl")[1], [], "warning"),
-    ("metrics:garbage_middle_line", lambda r: ((r / "metrics.jsonl").write_text(
-        "garbage\n" + (r / "metrics.jsonl").read_text()), "metrics.jsonl")[1], [], "error"),
+    (
+        "metrics:torn_last_line",
+        lambda r: (open(r / "metrics.jsonl", "a").write('{"step": 3, "lo'), "metrics.jsonl")[1],
+        [],
+        "warning",
+    ),
+    (
+        "metrics:garbage_middle_line",
+        lambda r: ((r / "metrics.jsonl").write_text("garbage\n" + (r / "metrics.jsonl").read_text()), "metrics.jsonl")[
+            1
+        ],
+        [],
+        "error",
+    ),
     ("run:stale_tmp_file", _stale_tmp, [], "warning"),
     ("resume:changed_loss", lambda r: "loss.name", ["loss.name=mil_nce"], "error"),
     ("resume:changed_lr", lambda r: "optim.lr", ["optim.lr=0.1"], "error"),
@@ -165,17 +247,18 @@ RUN_CASES = [
 @pytest.mark.parametrize("case,corrupt,extra,expected", RUN_CASES, ids=[c[0] for c in RUN_CASES])
 def test_run_folder(case, corrupt, extra, expected, run, tmp_path, caplog):
     from vttwins.companion.training import fit
+
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     (copy / "model.pt").unlink()
     needle = corrupt(copy)
     force = "FORCE" in extra
-    config = load_config("smoke", [*json_overrides(run, copy), "train.steps=3",
-                                   *[e for e in extra if e != "FORCE"]])
+    config = load_config("smoke", [*json_overrides(run, copy), "train.steps=3", *[e for e in extra if e != "FORCE"]])
 
     def resume():
         fit(config, force_resume=True) if force else fit(config)
         return None
+
     check(case, expected, resume, needle, caplog)
     if expected == "warning" and case.startswith("resume"):
         assert (copy / "resumes.jsonl").is_file()  # the forced change is recorded
@@ -185,8 +268,14 @@ def json_overrides(run: Path, copy: Path) -> list[str]:
     """The run's own config as overrides (resume with exactly what it used), output_dir -> the copy."""
     saved = json.loads((run / "config.json").read_text())
     d = saved["data"]
-    return [f"data.video_list_csv={d['video_list_csv']}", f"data.caption_root={d['caption_root']}",
-            f"data.feature_root={d['feature_root']}", f"output_dir={copy}", *BASE, "train.resume=true"]
+    return [
+        f"data.video_list_csv={d['video_list_csv']}",
+        f"data.caption_root={d['caption_root']}",
+        f"data.feature_root={d['feature_root']}",
+        f"output_dir={copy}",
+        *BASE,
+        "train.resume=true",
+    ]
 
 
 PATH_CASES = {  # case: (overrides given (howto root, a file, tmp folder), needle)
@@ -203,33 +292,71 @@ PATH_CASES = {  # case: (overrides given (howto root, a file, tmp folder), needl
 @pytest.mark.parametrize("case", list(PATH_CASES))
 def test_output_and_data_paths_of_the_wrong_kind(case, synth, tmp_path, caplog):
     from vttwins.companion.training import fit
+
     file = tmp_path / "a_file"
     file.write_text("x")
     overrides, needle = PATH_CASES[case]
-    check(case, "error", lambda: fit(load_config("smoke", overrides(synth.root / "howto100m", file, tmp_path))),
-          needle, caplog)
+    check(
+        case,
+        "error",
+        lambda: fit(load_config("smoke", overrides(synth.root / "howto100m", file, tmp_path))),
+        needle,
+        caplog,
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_read_only_output_dir(synth, tmp_path, caplog):
     from vttwins.companion.training import fit
+
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o555)
-    check("run:read_only_output_dir", "error",
-          lambda: fit(load_config("smoke", real(synth.root / "howto100m", ro / "run"))), "ro", caplog)
+    check(
+        "run:read_only_output_dir",
+        "error",
+        lambda: fit(load_config("smoke", real(synth.root / "howto100m", ro / "run"))),
+        "ro",
+        caplog,
+    )
 
 
 # ------------------------------------------------------------------------------------------- configs
-BAD_CONFIGS = [("optim.grad_clip", "-1"), ("optim.grad_clip", "0"), ("optim.min_lr_ratio", "-5"),
-               ("optim.min_lr_ratio", "2"), ("optim.betas", "[0.9]"), ("optim.betas", "[0.9, 1.5]"),
-               ("optim.betas", "[0.9, 0.99, 0.5]"), ("optim.weight_decay", "-0.1"), ("optim.lr", "0"),
-               ("optim.lr", ".nan"), ("optim.warmup_steps", "-1"), ("data.clip_seconds", "-3.2"),
-               ("data.hflip", "2"), ("data.fps", "0"), ("data.num_frames", "0"), ("data.size", "0"),
-               ("data.n_clips", "0"), ("data.num_workers", "-1"), ("data.crop", "diagonal"), ("loss.tau", "-0.5"),
-               ("loss.tau", ".inf"), ("loss.gamma", "-1"), ("loss.smooth_gamma", "-0.1"), ("loss.temperature", "0"),
-               ("loss.temperature", "-1"), ("loss.tda_sharpness", "0"), ("train.batch_size", "1"),
-               ("train.seed", "-1"), ("train.steps", "0"), ("eval.max_clips", "-1"), ("eval.max_videos", "0"),
-               ("eval.fps", "0"), ("eval.action_splits", "[7]"), ("eval.svm_c", "-1")]
+BAD_CONFIGS = [
+    ("optim.grad_clip", "-1"),
+    ("optim.grad_clip", "0"),
+    ("optim.min_lr_ratio", "-5"),
+    ("optim.min_lr_ratio", "2"),
+    ("optim.betas", "[0.9]"),
+    ("optim.betas", "[0.9, 1.5]"),
+    ("optim.betas", "[0.9, 0.99, 0.5]"),
+    ("optim.weight_decay", "-0.1"),
+    ("optim.lr", "0"),
+    ("optim.lr", ".nan"),
+    ("optim.warmup_steps", "-1"),
+    ("data.clip_seconds", "-3.2"),
+    ("data.hflip", "2"),
+    ("data.fps", "0"),
+    ("data.num_frames", "0"),
+    ("data.size", "0"),
+    ("data.n_clips", "0"),
+    ("data.num_workers", "-1"),
+    ("data.crop", "diagonal"),
+    ("loss.tau", "-0.5"),
+    ("loss.tau", ".inf"),
+    ("loss.gamma", "-1"),
+    ("loss.smooth_gamma", "-0.1"),
+    ("loss.temperature", "0"),
+    ("loss.temperature", "-1"),
+    ("loss.tda_sharpness", "0"),
+    ("train.batch_size", "1"),
+    ("train.seed", "-1"),
+    ("train.steps", "0"),
+    ("eval.max_clips", "-1"),
+    ("eval.max_videos", "0"),
+    ("eval.fps", "0"),
+    ("eval.action_splits", "[7]"),
+    ("eval.svm_c", "-1"),
+]
 
 
 @pytest.mark.parametrize("key,value", BAD_CONFIGS, ids=[f"{k}={v}" for k, v in BAD_CONFIGS])
@@ -267,13 +394,17 @@ CT_FLAT, CT_TASKS = "crosstask/crosstask_flat.csv", "crosstask/crosstask_release
 EVAL_CASES = [
     ("youcook2:header_only", YC, lambda ls: ls[:1], "error"),
     ("youcook2:start_after_end", YC, lambda ls: [ls[0], _swap_times(ls[1], (0, 1)), *ls[2:]], "error"),
-    ("youcook2:negative_start", YC, lambda ls: [ls[0], "3,-2" + ls[1][ls[1].index(",", 2):], *ls[2:]], "error"),
-    ("youcook2:non_numeric_start", YC, lambda ls: [ls[0], "8,abc" + ls[1][ls[1].index(",", 2):], *ls[2:]], "error"),
+    ("youcook2:negative_start", YC, lambda ls: [ls[0], "3,-2" + ls[1][ls[1].index(",", 2) :], *ls[2:]], "error"),
+    ("youcook2:non_numeric_start", YC, lambda ls: [ls[0], "8,abc" + ls[1][ls[1].index(",", 2) :], *ls[2:]], "error"),
     ("youcook2:missing_column", YC, lambda ls: [ls[0].replace("video_id", "vid"), *ls[1:]], "error"),
     ("youcook2:duplicate_row", YC, lambda ls: [*ls, ls[1]], "warning"),
     ("youcook2:bad_quoting", YC, lambda ls: [*ls, '1,0,x,"open quote,y', ls[1]], "error"),
-    ("youcook2:empty_sentence", YC, lambda ls: [ls[0], ",".join([*ls[1].split(",")[:3], "", ls[1].split(",")[-1]]),
-                                                *ls[2:]], "warning"),
+    (
+        "youcook2:empty_sentence",
+        YC,
+        lambda ls: [ls[0], ",".join([*ls[1].split(",")[:3], "", ls[1].split(",")[-1]]), *ls[2:]],
+        "warning",
+    ),
     ("msrvtt:header_only", MS, lambda ls: ls[:1], "error"),
     ("msrvtt:duplicate_row", MS, lambda ls: [*ls, ls[1]], "warning"),
     ("msrvtt:missing_column", MS, lambda ls: [ls[0].replace("sentence", "text"), *ls[1:]], "error"),
@@ -282,19 +413,28 @@ EVAL_CASES = [
     ("action:header_only", ACT, lambda ls: ls[:1], "error"),
     ("action:missing_column", ACT, lambda ls: [ls[0].replace("split3", "s3"), *ls[1:]], "error"),
     ("action:duplicate_row", ACT, lambda ls: [*ls, ls[1]], "warning"),
-    ("action:empty_label", ACT, lambda ls: [ls[0], ls[1].split(",")[0] + ",," + ",".join(ls[1].split(",")[2:]),
-                                            *ls[2:]], "error"),
+    (
+        "action:empty_label",
+        ACT,
+        lambda ls: [ls[0], ls[1].split(",")[0] + ",," + ",".join(ls[1].split(",")[2:]), *ls[2:]],
+        "error",
+    ),
     ("crosstask_flat:start_after_end", CT_FLAT, lambda ls: [ls[0], _swap_times(ls[1], (0, 1)), *ls[2:]], "error"),
     ("crosstask_flat:duplicate_row", CT_FLAT, lambda ls: [*ls, ls[1]], "warning"),
     ("crosstask:tasks_step_count", CT_TASKS, lambda ls: [*ls[:3], "9", *ls[4:]], "error"),
 ]
-READERS = {"youcook2": ("read_youcook2_csv", YC), "msrvtt": ("read_msrvtt_csv", MS), "action": ("read_action_csv", ACT),
-           "crosstask_flat": ("read_crosstask_flat", CT_FLAT),
-           "crosstask": ("read_crosstask", "crosstask/crosstask_release")}
+READERS = {
+    "youcook2": ("read_youcook2_csv", YC),
+    "msrvtt": ("read_msrvtt_csv", MS),
+    "action": ("read_action_csv", ACT),
+    "crosstask_flat": ("read_crosstask_flat", CT_FLAT),
+    "crosstask": ("read_crosstask", "crosstask/crosstask_release"),
+}
 
 
 def read(root: Path, dataset: str):
     import vttwins.data as data
+
     name, rel = READERS[dataset]
     getattr(data, name)(root / rel)
 
@@ -310,8 +450,11 @@ def test_downstream_file(case, rel, edit, expected, synth, tmp_path, caplog):
 CT_CASES = [
     ("crosstask:step_out_of_range", lambda r: _ct_annotation(r, lambda ls: ["99" + ls[0][1:], *ls[1:]]), "error"),
     ("crosstask:step_zero", lambda r: _ct_annotation(r, lambda ls: ["0" + ls[0][1:], *ls[1:]]), "error"),
-    ("crosstask:start_after_end", lambda r: _ct_annotation(r, lambda ls: [_swap_times(ls[0], (1, 2)), *ls[1:]]),
-     "error"),
+    (
+        "crosstask:start_after_end",
+        lambda r: _ct_annotation(r, lambda ls: [_swap_times(ls[0], (1, 2)), *ls[1:]]),
+        "error",
+    ),
     ("crosstask:non_numeric_step", lambda r: _ct_annotation(r, lambda ls: ["two" + ls[0][1:], *ls[1:]]), "error"),
     ("crosstask:duplicate_row", lambda r: _ct_annotation(r, lambda ls: [*ls, ls[0]]), "warning"),
     ("crosstask:unknown_task", _ct_unknown_task, "warning"),
@@ -329,6 +472,7 @@ def test_crosstask_release(case, corrupt, expected, synth, tmp_path, caplog):
 # ------------------------------------------------------------------------------------------- the command line
 def cli(argv, capsys) -> tuple[int | str, str]:
     from vttwins.__main__ import main
+
     capsys.readouterr()
     try:
         code = main(argv)
@@ -349,8 +493,11 @@ CLI_CASES = [
 def test_cli_error_is_one_line_exit_2(case, argv, needle, capsys):
     code, err = cli(argv, capsys)
     lines = [ln for ln in err.splitlines() if ln.strip()]
-    observed = "error" if code == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in err else \
-        ("crash" if isinstance(code, str) else "anonymous")
+    observed = (
+        "error"
+        if code == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in err
+        else ("crash" if isinstance(code, str) else "anonymous")
+    )
     report(case, "error", observed)
     assert observed == "error", (code, err)
 
@@ -361,8 +508,11 @@ def test_cli_evaluate_damaged_model(run, tmp_path, capsys):
     (copy / "model.pt").write_bytes((copy / "model.pt").read_bytes()[:500])
     code, err = cli(["evaluate", "--run", str(copy)], capsys)
     ok = code == 2 and "model.pt" in err and len(err.strip().splitlines()) == 1
-    report("cli:evaluate_truncated_model_pt", "error", "error" if ok else ("crash" if isinstance(code, str) else
-                                                                            "anonymous"))
+    report(
+        "cli:evaluate_truncated_model_pt",
+        "error",
+        "error" if ok else ("crash" if isinstance(code, str) else "anonymous"),
+    )
     assert ok, (code, err)
 
 
@@ -376,6 +526,7 @@ def test_cli_evaluate_bad_set_and_debug(run, capsys):
 
 def cli_main_debug(argv):
     from vttwins.__main__ import main
+
     try:
         return main(argv)
     finally:
@@ -387,24 +538,30 @@ def test_an_unknown_video_in_videos_val_is_skipped_counted_and_named(synth, tmp_
     from vttwins.data import read_crosstask
     from vttwins.companion.evaluation import EvalConfig
     from vttwins.companion.evaluation.step_localization import annotated_videos
+
     root = tmp_path / "ct"
     shutil.copytree(synth.root / "crosstask" / "crosstask_release", root)
     task = (root / "tasks_primary.txt").read_text().splitlines()[0].strip()
     with open(root / "videos_val.csv", "a") as f:
         f.write(f"{task},NoSuchVideo1,https://example.invalid\n")
-    check("crosstask:unknown_val_video", "skipped",
-          lambda: annotated_videos(read_crosstask(root), EvalConfig()).attrs["unannotated"], "NoSuchVideo1", caplog)
+    check(
+        "crosstask:unknown_val_video",
+        "skipped",
+        lambda: annotated_videos(read_crosstask(root), EvalConfig()).attrs["unannotated"],
+        "NoSuchVideo1",
+        caplog,
+    )
 
 
 def test_an_absurd_lr_is_warned(caplog):
-    check("config:optim.lr=1e6", "warning", lambda: load_config("smoke", ["optim.lr=1e6"]) and None, "optim.lr",
-          caplog)
+    check("config:optim.lr=1e6", "warning", lambda: load_config("smoke", ["optim.lr=1e6"]) and None, "optim.lr", caplog)
 
 
 def test_all_broken_training_files_are_one_line_errors(synth, tmp_path, capsys, caplog):
     root = tmp_path / "howto"
     shutil.copytree(synth.root / "howto100m", root)
     import numpy as np
+
     for f in (root / "features").glob("*.npy"):
         np.save(f, np.load(f)[:, :512])
     code, err = cli(["train", "--config", "smoke", *real(root, tmp_path / "out")], capsys)
@@ -412,7 +569,7 @@ def test_all_broken_training_files_are_one_line_errors(synth, tmp_path, capsys, 
     ok = code == 2 and len(lines) == 1 and "feature width 512" in lines[0] and "Traceback" not in err
     report("cli:train_all_features_512", "error", "error" if ok else "crash")
     assert ok, (code, err)
-    assert not (tmp_path / "out" / "metrics.jsonl").exists()        # refused before the first step
+    assert not (tmp_path / "out" / "metrics.jsonl").exists()  # refused before the first step
     # the dataset's own "no usable item" (reached when the check is bypassed) is a user error too
     check("data:all_broken_dataset", "error", lambda: epoch_skips(root, tmp_path / "o2"), "no usable item", caplog)
 
@@ -420,6 +577,7 @@ def test_all_broken_training_files_are_one_line_errors(synth, tmp_path, capsys, 
 def test_junk_named_like_a_checkpoint_does_not_cost_a_real_one(run, tmp_path, caplog):
     from vttwins.companion.training import fit
     from vttwins.companion.training.state import looks_loadable
+
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     (copy / "model.pt").unlink()
@@ -428,7 +586,7 @@ def test_junk_named_like_a_checkpoint_does_not_cost_a_real_one(run, tmp_path, ca
     config = load_config("smoke", [*json_overrides(run, copy), "train.steps=4"])
     check("checkpoint:junk_named_like_one", "warning", lambda: fit(config) and None, junk.name, caplog)
     real = [p for p in _ckpts(copy) if looks_loadable(p)]
-    assert [p.name for p in real] == ["step_00000003.pt", "step_00000004.pt"]   # train.keep_checkpoints=2 real
+    assert [p.name for p in real] == ["step_00000003.pt", "step_00000004.pt"]  # train.keep_checkpoints=2 real
     assert junk.exists()
 
 
@@ -447,8 +605,17 @@ def test_one_debug_switch_and_one_hint_for_every_command(run, capsys, monkeypatc
 def test_evaluate_takes_overrides_after_tasks(run, synth, tmp_path, capsys):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
-    code, err = cli(["evaluate", "--run", str(copy), "--tasks", "youcook2",
-                     f"eval.paths.youcook2_csv={synth.youcook2_csv}",
-                     f"eval.paths.youcook2_features={synth.youcook2_features}"], capsys)
+    code, err = cli(
+        [
+            "evaluate",
+            "--run",
+            str(copy),
+            "--tasks",
+            "youcook2",
+            f"eval.paths.youcook2_csv={synth.youcook2_csv}",
+            f"eval.paths.youcook2_features={synth.youcook2_features}",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert (copy / "eval" / "youcook2.csv").is_file()

@@ -3,6 +3,7 @@ from another module, and every import of our own modules inside a function says 
 
 Both checks read the source with `ast` (nothing is imported), and each is shown to fail on a planted violation.
 """
+
 from __future__ import annotations
 
 import ast
@@ -68,8 +69,12 @@ def private_uses(root: Path) -> list[tuple[str, int, str]]:
                     if _is_ours(a.name):
                         aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name)
-                    and aliases.get(node.value.id, module) != module):
+            if (
+                isinstance(node, ast.Attribute)
+                and _private(node.attr)
+                and isinstance(node.value, ast.Name)
+                and aliases.get(node.value.id, module) != module
+            ):
                 found.append((rel, node.lineno, node.attr))
     return sorted(set(found))
 
@@ -98,7 +103,7 @@ def undeclared_deferred_imports(root: Path) -> list[tuple[str, int]]:
         lines = text.splitlines()
         for node in _function_imports(ast.parse(text, str(path))):
             before = lines[node.lineno - 2] if node.lineno >= 2 else ""
-            span = lines[node.lineno - 1: node.end_lineno] + ([before] if before.lstrip().startswith("#") else [])
+            span = lines[node.lineno - 1 : node.end_lineno] + ([before] if before.lstrip().startswith("#") else [])
             if _imports_ours(node) and not any(DEFERRED in line for line in span):
                 found.add((path.relative_to(root).as_posix(), node.lineno))
     return sorted(found)
@@ -111,36 +116,43 @@ def test_no_private_name_is_used_across_our_modules():
 
 def test_every_function_level_import_of_ours_says_what_it_defers():
     bad = undeclared_deferred_imports(ROOT)
-    assert bad == [], ("move these imports to module level, or say on the same or previous line "
-                       f"`{DEFERRED} <heavy dependency or cycle>`:\n" + "\n".join(map(str, bad)))
+    assert bad == [], (
+        "move these imports to module level, or say on the same or previous line "
+        f"`{DEFERRED} <heavy dependency or cycle>`:\n" + "\n".join(map(str, bad))
+    )
 
 
 @pytest.fixture
 def planted(tmp_path):
     """A toy package `vttwins` under tmp_path with one file per planted case."""
+
     def plant(files: dict[str, str]) -> Path:
         for name, body in {"__init__.py": "", "sub/__init__.py": "", **files}.items():
             (tmp_path / PACKAGE / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / PACKAGE / name).write_text(textwrap.dedent(body))
         return tmp_path
+
     return plant
 
 
 def test_the_private_name_check_finds_planted_uses(planted):
-    root = planted({
-        "a.py": "def _helper():\n    return 1\n\n\ndef public():\n    return _helper()\n",
-        "b.py": "from __future__ import annotations\nfrom .a import _helper\n",              # line 2
-        "sub/c.py": "from vttwins import a\nfrom ..a import public\n\n\nx = a._helper() + public()\n",  # line 5
-        "sub/d.py": "import vttwins.a as m\nimport os\n\nprint(m.__name__, os._exit, m.public)\n",   # fine
-        "e.py": "class K:\n    _n = 1\n\n\ndef f(k):\n    return k._n + K._n\n",  # not a module's attribute
-    })
+    root = planted(
+        {
+            "a.py": "def _helper():\n    return 1\n\n\ndef public():\n    return _helper()\n",
+            "b.py": "from __future__ import annotations\nfrom .a import _helper\n",  # line 2
+            "sub/c.py": "from vttwins import a\nfrom ..a import public\n\n\nx = a._helper() + public()\n",  # line 5
+            "sub/d.py": "import vttwins.a as m\nimport os\n\nprint(m.__name__, os._exit, m.public)\n",  # fine
+            "e.py": "class K:\n    _n = 1\n\n\ndef f(k):\n    return k._n + K._n\n",  # not a module's attribute
+        }
+    )
     assert private_uses(root) == [("vttwins/b.py", 2, "_helper"), ("vttwins/sub/c.py", 5, "_helper")]
 
 
 def test_the_deferred_import_check_finds_planted_imports(planted):
-    root = planted({
-        "a.py": "import os\n\n\ndef f():\n    import json\n    from . import sub\n    return json, sub, os\n",
-        "b.py": textwrap.dedent("""\
+    root = planted(
+        {
+            "a.py": "import os\n\n\ndef f():\n    import json\n    from . import sub\n    return json, sub, os\n",
+            "b.py": textwrap.dedent("""\
             def g():
                 # deferred: torch
                 from vttwins.sub import x
@@ -155,7 +167,8 @@ def test_the_deferred_import_check_finds_planted_imports(planted):
                     from ..vttwins import a
                     return a
             """),
-    })
+        }
+    )
     assert undeclared_deferred_imports(root) == [("vttwins/a.py", 6), ("vttwins/b.py", 5), ("vttwins/b.py", 12)]
 
 

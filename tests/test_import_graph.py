@@ -5,6 +5,7 @@ still a dependency). `from pkg import name` points at `pkg.name` when that is a 
 A package's `__init__` is a node of its own; importing a submodule does not add an edge to its parent package
 (Python runs the parent's `__init__` first, but that is packaging, not a dependency the module chose).
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,7 +51,7 @@ def import_graph() -> dict[str, set[str]]:
         edges = set()
         for node in ast.walk(tree):
             for target in _targets(node, name, path.name == "__init__.py", known):
-                while target and target not in known and "." in target:   # `import vttwins.x.y as z` etc.
+                while target and target not in known and "." in target:  # `import vttwins.x.y as z` etc.
                     target = target.rsplit(".", 1)[0]
                 if target in known and target != name:
                     edges.add(target)
@@ -75,7 +76,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
                 stack.pop()
                 path.pop()
             elif colour[child] == 1:
-                return path[path.index(child):] + [child]
+                return path[path.index(child) :] + [child]
             elif colour[child] == 0:
                 colour[child] = 1
                 path.append(child)
@@ -97,16 +98,31 @@ def test_no_import_cycle_inside_vttwins():
 
 def test_alignment_imports_nothing_else_of_vttwins():
     graph = import_graph()
-    outside = {(m, t) for m, ts in graph.items() if m.startswith("vttwins.alignment")
-               for t in ts if not t.startswith("vttwins.alignment")}
+    outside = {
+        (m, t)
+        for m, ts in graph.items()
+        if m.startswith("vttwins.alignment")
+        for t in ts
+        if not t.startswith("vttwins.alignment")
+    }
     assert not outside, f"vttwins.alignment must import only torch/numpy/numba (and itself): {sorted(outside)}"
 
 
-LEAVES = ("vttwins.paths", "vttwins._io", "vttwins.errors", "vttwins.companion.config_ranges", "vttwins.companion.evaluation.registry",
-          "vttwins.companion.evaluation.config", "vttwins.companion.synth.config", "vttwins.companion.outputs", "vttwins.companion.evaluation.task",
-          # the built-in benchmarks' declarations, which the registry imports (their evaluators are named by string)
-          "vttwins.companion.evaluation.benchmarks", "vttwins.companion.evaluation.benchmarks.retrieval_common",
-          *(f"vttwins.companion.evaluation.benchmarks.{b}" for b in ("youcook2", "msrvtt", "crosstask", "action")))
+LEAVES = (
+    "vttwins.paths",
+    "vttwins._io",
+    "vttwins.errors",
+    "vttwins.companion.config_ranges",
+    "vttwins.companion.evaluation.registry",
+    "vttwins.companion.evaluation.config",
+    "vttwins.companion.synth.config",
+    "vttwins.companion.outputs",
+    "vttwins.companion.evaluation.task",
+    # the built-in benchmarks' declarations, which the registry imports (their evaluators are named by string)
+    "vttwins.companion.evaluation.benchmarks",
+    "vttwins.companion.evaluation.benchmarks.retrieval_common",
+    *(f"vttwins.companion.evaluation.benchmarks.{b}" for b in ("youcook2", "msrvtt", "crosstask", "action")),
+)
 
 
 @pytest.mark.parametrize("leaf", LEAVES)
@@ -118,9 +134,11 @@ def test_leaf_modules_import_only_leaves(leaf):
 
 
 def test_reading_a_config_does_not_load_training_code():
-    code = ("import sys, vttwins.companion.config; "
-            "bad = [m for m in sys.modules if m.startswith(('vttwins.companion.training', 'vttwins.companion.pipeline'))]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, vttwins.companion.config; "
+        "bad = [m for m in sys.modules if m.startswith(('vttwins.companion.training', 'vttwins.companion.pipeline'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -134,8 +152,14 @@ def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     if not exe.exists():
         pytest.skip("import-linter is not installed (pip install -e '.[test]')")
     env = {"PATH": str(exe.parent), "PYTHONPATH": str(root), "HOME": str(root), "LC_ALL": "C.UTF-8"}
-    return subprocess.run([str(exe), "--config", str(root / ".importlinter"), "--no-cache"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(exe), "--config", str(root / ".importlinter"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_import_linter_contracts_are_kept():
@@ -147,6 +171,7 @@ def test_import_linter_contracts_are_kept():
 def test_import_linter_finds_a_planted_violation(tmp_path):
     """The contracts can fail: a lazy import of the companion inside alignment/ breaks three of them."""
     import shutil
+
     shutil.copytree(PACKAGE, tmp_path / "vttwins", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
     costs = tmp_path / "vttwins" / "alignment" / "costs.py"
@@ -154,9 +179,14 @@ def test_import_linter_finds_a_planted_violation(tmp_path):
     done = _lint_imports(tmp_path)
     assert done.returncode != 0
     text = " ".join(done.stdout.split())
-    for name in ("The core library imports nothing of the companion",
-                 "alignment/ imports nothing else of vttwins (liftable into another project)",
-                 "Layers of the package: the companion on top of the core (| = independent siblings)"):
+    for name in (
+        "The core library imports nothing of the companion",
+        "alignment/ imports nothing else of vttwins (liftable into another project)",
+        "Layers of the package: the companion on top of the core (| = independent siblings)",
+    ):
         assert f"{name} BROKEN" in text, done.stdout
     assert "models need neither PyAV, scipy, scikit-learn, pandas nor matplotlib KEPT" in text
-    assert "Layers inside the companion: a module imports only from layers below it (| = independent siblings) KEPT" in text
+    assert (
+        "Layers inside the companion: a module imports only from layers below it (| = independent siblings) KEPT"
+        in text
+    )

@@ -3,6 +3,7 @@
 The oracle for the sequence loss is `ref_s2dtw` below: a plain python DP written straight from docs/method.md §3, with
 autograd through it (tiny sizes only), checked itself against the spec's reference values.
 """
+
 import itertools
 import math
 
@@ -13,8 +14,15 @@ import torch.nn.functional as F
 import vttwins
 from vttwins import alignment as alignment_module
 from vttwins import objectives
-from vttwins.losses import (ClipInfoNCELoss, MILNCELoss, SequenceContrastiveLoss, TemporalDataAugmentation,
-                            nearest_positions, permutation_set)
+from vttwins.losses import (
+    ClipInfoNCELoss,
+    MILNCELoss,
+    SequenceContrastiveLoss,
+    TemporalDataAugmentation,
+    nearest_positions,
+    permutation_set,
+)
+
 
 def _variants() -> dict:
     """Objective name -> (smooth, weak, hard), one name per distinct flag set of the registry (the one table)."""
@@ -54,8 +62,9 @@ def ref_s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True
             if i == j == 0:
                 near = [zero, zero, zero]
             else:
-                near = ([c[i][j - 1]] if j else []) + ([c[i - 1][j]] if i else []) + (
-                    [c[i - 1][j - 1]] if i and j else [])
+                near = (
+                    ([c[i][j - 1]] if j else []) + ([c[i - 1][j]] if i else []) + ([c[i - 1][j - 1]] if i and j else [])
+                )
             ct[i][j] = c[i][j] + _softmin(near, smooth_gamma)
     if weak:
         rows, cols = 2 * n + 1, 2 * m + 1
@@ -70,12 +79,17 @@ def ref_s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True
     return r[(rows, cols)]
 
 
-def ref_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None,
-               y_lengths=None):
+def ref_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None, y_lengths=None):
     nx = x_lengths.tolist() if x_lengths is not None else [x.shape[1]] * len(x)
     ny = y_lengths.tolist() if y_lengths is not None else [y.shape[1]] * len(y)
-    return torch.stack([torch.stack([ref_s2dtw(x[c, :nx[c]], y[a, :ny[a]], gamma, smooth_gamma, tau, smooth, weak)
-                                     for a in range(len(y))]) for c in range(len(x))])
+    return torch.stack(
+        [
+            torch.stack(
+                [ref_s2dtw(x[c, : nx[c]], y[a, : ny[a]], gamma, smooth_gamma, tau, smooth, weak) for a in range(len(y))]
+            )
+            for c in range(len(x))
+        ]
+    )
 
 
 @pytest.fixture
@@ -99,10 +113,10 @@ def unit(*shape, seed=0, dtype=torch.float64):
 def hand_loss(d, direction="text", temperature=1.0):
     """Per-sample terms from a distance matrix d[c, a], written as explicit sums."""
     b = len(d)
-    text = [d[a, a] / temperature + math.log(sum(math.exp(-d[c, a] / temperature) for c in range(b)))
-            for a in range(b)]
-    video = [d[c, c] / temperature + math.log(sum(math.exp(-d[c, a] / temperature) for a in range(b)))
-             for c in range(b)]
+    text = [d[a, a] / temperature + math.log(sum(math.exp(-d[c, a] / temperature) for c in range(b))) for a in range(b)]
+    video = [
+        d[c, c] / temperature + math.log(sum(math.exp(-d[c, a] / temperature) for a in range(b))) for c in range(b)
+    ]
     if direction == "text":
         return torch.tensor(text, dtype=torch.float64)
     if direction == "video":
@@ -115,7 +129,7 @@ def hand_loss(d, direction="text", temperature=1.0):
 def test_reference_s2dtw_matches_spec_values(cos, expected):
     e1, e2 = torch.eye(2, dtype=torch.float64)
     x = e1.repeat(8, 1)
-    y = (cos * e1 + math.sqrt(1 - cos ** 2) * e2).repeat(8, 1)
+    y = (cos * e1 + math.sqrt(1 - cos**2) * e2).repeat(8, 1)
     assert float(ref_s2dtw(x, y)) == pytest.approx(expected, abs=0.006)
 
 
@@ -123,8 +137,13 @@ def test_reference_plain_variant_is_soft_dtw_with_hard_limit():
     x, y = unit(3, 4, seed=1), unit(2, 4, seed=2)
     cost = -(x @ y.T)
     # all five monotone paths (steps down, right, diagonal) of a 3x2 grid
-    paths = [[(0, 0), (1, 0), (2, 0), (2, 1)], [(0, 0), (1, 0), (1, 1), (2, 1)], [(0, 0), (0, 1), (1, 1), (2, 1)],
-             [(0, 0), (1, 1), (2, 1)], [(0, 0), (1, 0), (2, 1)]]
+    paths = [
+        [(0, 0), (1, 0), (2, 0), (2, 1)],
+        [(0, 0), (1, 0), (1, 1), (2, 1)],
+        [(0, 0), (0, 1), (1, 1), (2, 1)],
+        [(0, 0), (1, 1), (2, 1)],
+        [(0, 0), (1, 0), (2, 1)],
+    ]
     totals = torch.stack([sum(cost[i, j] for i, j in p) for p in paths])
     assert float(ref_s2dtw(x, y, gamma=0.0, smooth=False, weak=False)) == pytest.approx(float(totals.min()))
     soft = -0.3 * torch.logsumexp(-totals / 0.3, 0)
@@ -186,8 +205,9 @@ def test_tda_in_loss_uses_generator_and_only_in_training(ref_alignment, monkeypa
     assert torch.equal(ref_alignment[0]["inputs"][0], pv) and torch.equal(ref_alignment[0]["inputs"][1], pt)
     torch.testing.assert_close(got, SequenceContrastiveLoss(reduction="none")(pv, pt))
     loss.eval()
-    torch.testing.assert_close(loss(v, t, generator=torch.Generator().manual_seed(5)),
-                               SequenceContrastiveLoss(reduction="none")(v, t))
+    torch.testing.assert_close(
+        loss(v, t, generator=torch.Generator().manual_seed(5)), SequenceContrastiveLoss(reduction="none")(v, t)
+    )
 
 
 # --------------------------------------------------------------------- sequence loss: through the real core
@@ -228,8 +248,10 @@ def test_gradcheck_through_loss(name):
 
 def test_learnable_parameters_get_reference_gradients():
     v, t = unit(3, 3, 4, seed=20), unit(3, 3, 4, seed=21)
-    params = {k: torch.nn.Parameter(torch.tensor(val, dtype=torch.float64))
-              for k, val in (("gamma", 0.2), ("smooth_gamma", 0.15), ("tau", 0.4))}
+    params = {
+        k: torch.nn.Parameter(torch.tensor(val, dtype=torch.float64))
+        for k, val in (("gamma", 0.2), ("smooth_gamma", 0.15), ("tau", 0.4))
+    }
     loss = SequenceContrastiveLoss(**params)
     assert {n for n, _ in loss.named_parameters()} == set(params)
     loss(v, t).backward()
@@ -258,8 +280,10 @@ def test_tda_probabilities_follow_the_formula():
     e = unit(1, 5, 6, seed=22)
     perms, probs = TemporalDataAugmentation(sharpness=3.0).distribution(e)
     s = -(e[0] @ e[0].T)
-    delta = torch.tensor([math.sqrt(sum((s[i, j] - s[p[i], p[j]]) ** 2 for i in range(5) for j in range(5)))
-                          for p in perms.tolist()], dtype=torch.float64)
+    delta = torch.tensor(
+        [math.sqrt(sum((s[i, j] - s[p[i], p[j]]) ** 2 for i in range(5) for j in range(5))) for p in perms.tolist()],
+        dtype=torch.float64,
+    )
     w = torch.exp(-3.0 * delta)
     torch.testing.assert_close(probs[0], w / w.sum())
 
@@ -302,8 +326,16 @@ def test_tda_respects_lengths_and_passes_gradients():
 
 # ---------------------------------------------------------------------------------------- clip baselines
 def test_nearest_positions_table():
-    assert nearest_positions(8, 4).tolist() == [[0, 1, 2, 3], [1, 0, 2, 3], [2, 1, 3, 0], [3, 2, 4, 1],
-                                                [4, 3, 5, 2], [5, 4, 6, 3], [6, 5, 7, 4], [7, 6, 5, 4]]
+    assert nearest_positions(8, 4).tolist() == [
+        [0, 1, 2, 3],
+        [1, 0, 2, 3],
+        [2, 1, 3, 0],
+        [3, 2, 4, 1],
+        [4, 3, 5, 2],
+        [5, 4, 6, 3],
+        [6, 5, 7, 4],
+        [7, 6, 5, 4],
+    ]
     assert nearest_positions(3, 1).tolist() == [[0], [1], [2]]
 
 
@@ -340,7 +372,7 @@ def test_clip_infonce_matches_cross_entropy():
     torch.testing.assert_close(ClipInfoNCELoss()(v, t), expected)
     per = ClipInfoNCELoss(reduction="none")(v, t)
     assert per.shape == (3, 4)
-    both = (F.cross_entropy(logits, labels, reduction="none") + F.cross_entropy(logits.T, labels, reduction="none"))
+    both = F.cross_entropy(logits, labels, reduction="none") + F.cross_entropy(logits.T, labels, reduction="none")
     torch.testing.assert_close(per.flatten(), both / 2)
 
 
@@ -350,37 +382,61 @@ def test_public_names_resolve():
     assert vttwins.TemporalDataAugmentation is TemporalDataAugmentation
 
 
-@pytest.mark.parametrize("make, call, match", [
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3), torch.zeros(2, 3, 4)), "video must be a 3-D"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4)), r"\(2, 3, 4\).*\(3, 3, 4\)"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), "text"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)), "non-empty"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 3, 4)), "floating"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.tensor([1, 4])),
-     r"video_lengths must lie in \[1, 3\]"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), None, torch.tensor([1])),
-     "text_lengths must be an integer tensor of shape"),
-    (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.tensor([1.0, 2.0])),
-     "video_lengths"),
-    (MILNCELoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 2, 4)), r"\(B, n, D\) and \(B, n, D\)"),
-    (MILNCELoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)), "num_candidates must lie in"),
-    (ClipInfoNCELoss, lambda f: f(torch.zeros(3, 4), torch.zeros(3, 4)), "video must be a 3-D"),
-    (TemporalDataAugmentation, lambda f: f(torch.zeros(2, 3, 4), lengths=torch.tensor([0, 3])), "lengths"),
-    (TemporalDataAugmentation, lambda f: f(torch.full((2, 3, 4), float("nan"))), "non-finite"),
-    (SequenceContrastiveLoss, lambda f: f(torch.full((2, 3, 4), float("inf")), torch.zeros(2, 3, 4)), "finite"),
-])
+@pytest.mark.parametrize(
+    "make, call, match",
+    [
+        (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3), torch.zeros(2, 3, 4)), "video must be a 3-D"),
+        (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4)), r"\(2, 3, 4\).*\(3, 3, 4\)"),
+        (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), "text"),
+        (SequenceContrastiveLoss, lambda f: f(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)), "non-empty"),
+        (
+            SequenceContrastiveLoss,
+            lambda f: f(torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 3, 4)),
+            "floating",
+        ),
+        (
+            SequenceContrastiveLoss,
+            lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.tensor([1, 4])),
+            r"video_lengths must lie in \[1, 3\]",
+        ),
+        (
+            SequenceContrastiveLoss,
+            lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), None, torch.tensor([1])),
+            "text_lengths must be an integer tensor of shape",
+        ),
+        (
+            SequenceContrastiveLoss,
+            lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.tensor([1.0, 2.0])),
+            "video_lengths",
+        ),
+        (MILNCELoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 2, 4)), r"\(B, n, D\) and \(B, n, D\)"),
+        (MILNCELoss, lambda f: f(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)), "num_candidates must lie in"),
+        (ClipInfoNCELoss, lambda f: f(torch.zeros(3, 4), torch.zeros(3, 4)), "video must be a 3-D"),
+        (TemporalDataAugmentation, lambda f: f(torch.zeros(2, 3, 4), lengths=torch.tensor([0, 3])), "lengths"),
+        (TemporalDataAugmentation, lambda f: f(torch.full((2, 3, 4), float("nan"))), "non-finite"),
+        (SequenceContrastiveLoss, lambda f: f(torch.full((2, 3, 4), float("inf")), torch.zeros(2, 3, 4)), "finite"),
+    ],
+)
 def test_bad_inputs_raise(make, call, match):
     with pytest.raises(ValueError, match=match):
         call(make())
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"alignment": "fast_dtw"}, "alignment"), ({"alignment": "soft_dtw"}, "mapping of the flags"),
-    ({"alignment": {"smooth": True}}, "smooth, weak"), ({"alignment": {"smooth": 1, "weak": 1, "fast": 1}}, "flags"),
-    ({"direction": "clip"}, "direction"),
-    ({"reduction": "max"}, "reduction"), ({"temperature": 0.0}, "temperature"), ({"gamma": -1.0}, "gamma"),
-    ({"tau": float("nan")}, "tau"), ({"smooth_gamma": torch.ones(2)}, "smooth_gamma"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"alignment": "fast_dtw"}, "alignment"),
+        ({"alignment": "soft_dtw"}, "mapping of the flags"),
+        ({"alignment": {"smooth": True}}, "smooth, weak"),
+        ({"alignment": {"smooth": 1, "weak": 1, "fast": 1}}, "flags"),
+        ({"direction": "clip"}, "direction"),
+        ({"reduction": "max"}, "reduction"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"gamma": -1.0}, "gamma"),
+        ({"tau": float("nan")}, "tau"),
+        ({"smooth_gamma": torch.ones(2)}, "smooth_gamma"),
+    ],
+)
 def test_bad_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SequenceContrastiveLoss(**kwargs)
@@ -395,8 +451,9 @@ def test_bad_baseline_options_raise():
         TemporalDataAugmentation(max_shift=-1)
 
 
-@pytest.mark.parametrize("bad", [torch.zeros(2, 3), torch.zeros(2, 0, 4), torch.zeros(2, 3, 4, dtype=torch.long),
-                                 [[[0.0]]]])
+@pytest.mark.parametrize(
+    "bad", [torch.zeros(2, 3), torch.zeros(2, 0, 4), torch.zeros(2, 3, 4, dtype=torch.long), [[[0.0]]]]
+)
 def test_the_losses_check_sequences_by_the_alignment_rule(bad):
     """One rule for a (B, n, D) input: every loss raises the message of `alignment.checks.check_seq`."""
     from vttwins.alignment.checks import check_lengths, check_seq

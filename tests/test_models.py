@@ -1,4 +1,5 @@
 """S3D-G architecture: key layout vs the public checkpoint, shapes, numerics against an independent reference."""
+
 import hashlib
 import os
 import math
@@ -26,8 +27,10 @@ def _digest(rows):
 
 def _tsv_rows():
     lines = TSV.read_text().splitlines()[1:]
-    return [(k, [int(n) for n in s.strip("[]").split(",") if n.strip()], d) for k, s, d in
-            (line.split("\t") for line in lines)]
+    return [
+        (k, [int(n) for n in s.strip("[]").split(",") if n.strip()], d)
+        for k, s, d in (line.split("\t") for line in lines)
+    ]
 
 
 def _layout(model):
@@ -58,8 +61,9 @@ def test_state_dict_matches_public_checkpoint_layout():
     assert len(layout) == 537 and _digest(layout) == TSV_SHA256
     plain = _layout(S3D(space_to_depth=False))
     diff = [(a, b) for a, b in zip(plain, layout) if a != b]
-    assert diff == [(("conv1.conv1.weight", [64, 3, 3, 7, 7], "float32"),
-                     ("conv1.conv1.weight", [64, 24, 2, 4, 4], "float32"))]
+    assert diff == [
+        (("conv1.conv1.weight", [64, 3, 3, 7, 7], "float32"), ("conv1.conv1.weight", [64, 24, 2, 4, 4], "float32"))
+    ]
     model.set_stem(False)
     assert _layout(model) == plain  # switching the stem keeps the key order
 
@@ -99,9 +103,9 @@ def test_self_gating_by_hand():
         gate.fc.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 2.0]]))
         gate.fc.bias.copy_(torch.tensor([0.0, -1.0]))
     x = torch.zeros(1, 2, 1, 1, 2)
-    x[0, 0, 0, 0] = torch.tensor([1.0, 3.0])   # mean 2
+    x[0, 0, 0, 0] = torch.tensor([1.0, 3.0])  # mean 2
     x[0, 1, 0, 0] = torch.tensor([-1.0, 0.0])  # mean -0.5
-    g0 = 1 / (1 + math.exp(-2.0))                      # fc row 0: 1*2 + 0*(-0.5) + 0
+    g0 = 1 / (1 + math.exp(-2.0))  # fc row 0: 1*2 + 0*(-0.5) + 0
     g1 = 1 / (1 + math.exp(-(0.5 * 2 + 2 * -0.5 - 1)))  # fc row 1: 1 - 1 - 1 = -1
     expected = torch.tensor([[1 * g0, 3 * g0], [-1 * g1, 0.0]])
     assert torch.allclose(gate(x)[0, :, 0, 0], expected)
@@ -122,8 +126,9 @@ def test_space_to_depth_channel_order():
 def test_intermediate_shapes(small):
     seen = {}
     names = ["conv1", "conv_2b", "conv_2c", "gating", *INCEPTION]
-    hooks = [getattr(small, n).register_forward_hook(
-        lambda m, i, o, n=n: seen.__setitem__(n, tuple(o.shape))) for n in names]
+    hooks = [
+        getattr(small, n).register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, tuple(o.shape))) for n in names
+    ]
     try:
         with torch.no_grad():
             small.encode_video(torch.rand(1, 3, 16, 64, 64))
@@ -143,10 +148,18 @@ def test_intermediate_shapes(small):
 
 # ---- an independent, functional re-derivation of the released forward pass -------------------------------
 
+
 def _ref_forward(sd, video, s2d):
     def bn(x, p):
-        return F.batch_norm(x, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"],
-                            sd[p + ".bias"], training=False, eps=1e-5)
+        return F.batch_norm(
+            x,
+            sd[p + ".running_mean"],
+            sd[p + ".running_var"],
+            sd[p + ".weight"],
+            sd[p + ".bias"],
+            training=False,
+            eps=1e-5,
+        )
 
     def unit(p, x, stride=1, pad=0, sep=False):
         w = sd[p + ".conv1.weight"]
@@ -156,7 +169,12 @@ def _ref_forward(sd, video, s2d):
         return F.relu(bn(F.conv3d(x, sd[p + ".conv2.weight"], padding=(1, 0, 0)), p + ".bn2"))
 
     def gate(p, x):
-        return x * torch.sigmoid(F.linear(x.mean((2, 3, 4)), sd[p + ".fc.weight"], sd[p + ".fc.bias"]))[..., None, None, None]
+        return (
+            x
+            * torch.sigmoid(F.linear(x.mean((2, 3, 4)), sd[p + ".fc.weight"], sd[p + ".fc.bias"]))[
+                ..., None, None, None
+            ]
+        )
 
     def pool(x, k, s):
         pads = []
@@ -168,7 +186,11 @@ def _ref_forward(sd, video, s2d):
     x = video
     if s2d:
         b, c, t, h, w = x.shape
-        x = x.reshape(b, c, t // 2, 2, h // 2, 2, w // 2, 2).permute(0, 3, 5, 7, 1, 2, 4, 6).reshape(b, 24, t // 2, h // 2, w // 2)
+        x = (
+            x.reshape(b, c, t // 2, 2, h // 2, 2, w // 2, 2)
+            .permute(0, 3, 5, 7, 1, 2, 4, 6)
+            .reshape(b, 24, t // 2, h // 2, w // 2)
+        )
         x = unit("conv1", x, pad=(1, 2, 2))[:, :, 1:, 1:, 1:]
     else:
         x = unit("conv1", x, stride=2, pad=(1, 3, 3))

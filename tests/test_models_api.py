@@ -1,4 +1,5 @@
 """VideoTextModel / ModelConfig / build_model / FeatureVideoEncoder: the contract in CONTRIBUTING.md."""
+
 import pytest
 import torch
 
@@ -10,8 +11,9 @@ WORDS = ["cut", "the", "onion", "fry"]
 @pytest.fixture(scope="module")
 def feature_model():
     torch.manual_seed(0)
-    return build_model(ModelConfig(mode="feature", feature_dim=32, hidden=16, embed_dim=8, text_hidden=12),
-                       vocab=WORDS).eval()
+    return build_model(
+        ModelConfig(mode="feature", feature_dim=32, hidden=16, embed_dim=8, text_hidden=12), vocab=WORDS
+    ).eval()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,9 @@ def test_feature_mode_shapes_and_normalisation(feature_model):
     assert torch.allclose(single, m.encode_video(feats[:, :1]))
 
 
-@pytest.mark.parametrize("bad", [torch.randn(3, 4, 31), torch.randn(4, 32, 1, 1), torch.zeros(3, 4, 32, dtype=torch.long)])
+@pytest.mark.parametrize(
+    "bad", [torch.randn(3, 4, 31), torch.randn(4, 32, 1, 1), torch.zeros(3, 4, 32, dtype=torch.long)]
+)
 def test_feature_mode_rejects_bad_shapes(feature_model, bad):
     with pytest.raises(ValueError, match="features"):
         feature_model.encode_video(bad)

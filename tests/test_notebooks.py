@@ -4,6 +4,7 @@ Policy: templates in notebooks/ are stored with every output stripped, except ce
 `# NBVAL_CHECK_OUTPUT` (small, deterministic, text-only outputs that nbval compares); executed copies with all
 outputs live in results/notebooks/, written by the pipeline.
 """
+
 import ast
 import json
 
@@ -27,7 +28,9 @@ def _source(cell):
 
 def test_notebook_folder_matches_the_pipeline_list():
     stored = sorted(p.stem for p in NB_DIR.glob("*.ipynb"))
-    assert stored == sorted(NAMES), "every notebook must be listed in vttwins.companion.pipeline.NOTEBOOKS and vice versa"
+    assert stored == sorted(NAMES), (
+        "every notebook must be listed in vttwins.companion.pipeline.NOTEBOOKS and vice versa"
+    )
     assert NAMES == sorted(NAMES) and all(n[:2].isdigit() and n[2] == "_" for n in NAMES)
 
 
@@ -46,8 +49,9 @@ def test_kernel_and_parameters_cell(name):
         value = ast.literal_eval(node.value)
         assert type(value).__name__ == ast.unparse(node.annotation), f"{name}: {line!r} type does not match"
     assert f'pipeline.resolve("{name}", globals())' in _source(code[1]), "second code cell resolves the profile"
-    assert "pipeline.log_to_stdout()" in _source(code[1]) and "basicConfig" not in _source(code[1]), \
+    assert "pipeline.log_to_stdout()" in _source(code[1]) and "basicConfig" not in _source(code[1]), (
         "notebooks log INFO to stdout (stderr reads as an error in JupyterLab)"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -64,12 +68,14 @@ def test_outputs_are_stripped_and_cells_are_thin(name):
         assert not defs, f"{name}: define functions/classes in the package, not in a notebook cell"
         if source.splitlines()[0] == CHECKED:
             assert cell["outputs"], f"{name}: a checked cell stores the output nbval compares"
-            assert all(o["output_type"] == "stream" or set(o.get("data", {})) <= {"text/plain"}
-                       for o in cell["outputs"]), f"{name}: checked cells keep text outputs only"
+            assert all(
+                o["output_type"] == "stream" or set(o.get("data", {})) <= {"text/plain"} for o in cell["outputs"]
+            ), f"{name}: checked cells keep text outputs only"
             assert len(json.dumps(cell["outputs"])) < 2000
         else:
-            assert cell["outputs"] == [] and cell["execution_count"] is None, \
+            assert cell["outputs"] == [] and cell["execution_count"] is None, (
                 f"{name}: stored outputs must be stripped (policy in tests/test_notebooks.py)"
+            )
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -82,8 +88,9 @@ def test_profile_sets_exactly_each_notebooks_parameters(profile):
         assert set(inspected) == set(pipeline.notebook_defaults(name))
         for key, value in sections[name].items():
             declared = inspected[key]["inferred_type_name"]
-            assert type(value).__name__ == declared or (declared == "float" and isinstance(value, int)), \
+            assert type(value).__name__ == declared or (declared == "float" and isinstance(value, int)), (
                 f"configs/{profile}.yaml notebooks.{name}.{key} = {value!r} is not a {declared}"
+            )
 
 
 def test_stored_defaults_are_the_default_profile():

@@ -1,4 +1,5 @@
 """objectives.py: one registry that config, builders, grids and plots read; derived defaults never inherited."""
+
 import json
 from pathlib import Path
 
@@ -33,8 +34,13 @@ def test_released_flags_and_the_readers_of_the_one_flag_table():
     """The registry's flags are docs/method.md §3-§4's (hand-written here); the figure methods and the loss read them."""
     from vttwins.companion.experiments import examples
 
-    expected = {"dtw": (False, False, True), "soft_dtw": (False, False, False), "s2dtw": (True, True, False),
-                "s2dtw_smooth_only": (True, False, False), "s2dtw_weak_only": (False, True, False)}
+    expected = {
+        "dtw": (False, False, True),
+        "soft_dtw": (False, False, False),
+        "s2dtw": (True, True, False),
+        "s2dtw_smooth_only": (True, False, False),
+        "s2dtw_weak_only": (False, True, False),
+    }
     for name, (smooth, weak, hard) in expected.items():
         flags = objectives.get(name).alignment
         assert (flags["smooth"], flags["weak"], flags.get("hard", False)) == (smooth, weak, hard)
@@ -44,8 +50,9 @@ def test_released_flags_and_the_readers_of_the_one_flag_table():
     assert losses.SequenceContrastiveLoss().alignment_options == {"smooth": True, "weak": True, "hard": False}
 
 
-@pytest.mark.parametrize("name, temperature, normalize", [
-    ("mil_nce", 1.0, False), ("clip_nce", 0.07, True), ("soft_dtw", 1.0, True)])
+@pytest.mark.parametrize(
+    "name, temperature, normalize", [("mil_nce", 1.0, False), ("clip_nce", 0.07, True), ("soft_dtw", 1.0, True)]
+)
 def test_replace_gives_each_objective_its_own_defaults(name, temperature, normalize):
     base = load_config("default")  # an S2DTW profile: resolved temperature 1.0, normalize True
     cfg = replace(base, {"loss.name": name})
@@ -89,9 +96,15 @@ def test_unknown_names_and_bad_entries_are_refused():
 @pytest.fixture
 def toy_variant():
     """Recipe 'add an alignment variant': its alignment options + one registry entry, nothing else."""
-    obj = objectives.register(objectives.Objective(
-        "toy_weak_hard", "toy: hard DTW on the lattice", "#000000", objectives.build_sequence,
-        alignment={"smooth": False, "weak": True, "hard": True}))
+    obj = objectives.register(
+        objectives.Objective(
+            "toy_weak_hard",
+            "toy: hard DTW on the lattice",
+            "#000000",
+            objectives.build_sequence,
+            alignment={"smooth": False, "weak": True, "hard": True},
+        )
+    )
     yield obj
     objectives.unregister(obj.name)
 
@@ -99,8 +112,16 @@ def toy_variant():
 def test_toy_variant_registered_from_a_test_is_a_loss_and_trains(toy_variant, tmp_path):
     from vttwins.alignment import s2dtw_matrix
 
-    cfg = load_config("smoke", ["loss.name=toy_weak_hard", f"output_dir={tmp_path / 'run'}",
-                                f"data_dir={SMOKE_DATA}", "train.steps=2", "train.progress=log"])
+    cfg = load_config(
+        "smoke",
+        [
+            "loss.name=toy_weak_hard",
+            f"output_dir={tmp_path / 'run'}",
+            f"data_dir={SMOKE_DATA}",
+            "train.steps=2",
+            "train.progress=log",
+        ],
+    )
     loss = build_loss(cfg)
     v = torch.nn.functional.normalize(torch.randn(3, 5, 8, dtype=torch.float64), dim=-1)
     t = torch.nn.functional.normalize(torch.randn(3, 5, 8, dtype=torch.float64), dim=-1)

@@ -1,4 +1,5 @@
 """Package-level checks: the CLI dispatcher and lazy public names."""
+
 import subprocess
 import sys
 
@@ -40,14 +41,26 @@ def test_the_loss_loads_no_companion_package():
 
 
 def test_the_command_line_starts_without_torch():
-    code = ("import sys\nfrom vttwins.__main__ import main\nsys.stderr = open('/dev/null', 'w')\n"
-            "assert main(['--help']) == 0")
+    code = (
+        "import sys\nfrom vttwins.__main__ import main\nsys.stderr = open('/dev/null', 'w')\n"
+        "assert main(['--help']) == 0"
+    )
     loaded = _loaded_after(code)
     assert not loaded & (HEAVY | {"torch", "numba"}), sorted(loaded & (HEAVY | {"torch", "numba"}))
 
 
-@pytest.mark.parametrize("package", ["vttwins.companion.training", "vttwins.companion.evaluation", "vttwins.companion.experiments",
-                                     "vttwins.companion.pipeline", "vttwins.models", "vttwins.data", "vttwins.companion.synth"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "vttwins.companion.training",
+        "vttwins.companion.evaluation",
+        "vttwins.companion.experiments",
+        "vttwins.companion.pipeline",
+        "vttwins.models",
+        "vttwins.data",
+        "vttwins.companion.synth",
+    ],
+)
 def test_package_init_files_import_no_submodule(package):
     code = f"import {package}\nimport sys\nprint([m for m in sys.modules if m.startswith('{package}.')])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -55,12 +68,14 @@ def test_package_init_files_import_no_submodule(package):
 
 
 def test_a_function_named_like_its_module_stays_the_function():
-    code = ("import vttwins.companion.evaluation.retrieval, vttwins.companion.synth.generate\n"
-            "from vttwins.companion.evaluation import retrieval, step_localization\nfrom vttwins.companion.synth import generate\n"
-            "import vttwins.companion.evaluation as E\n"
-            "assert callable(retrieval) and callable(step_localization) and callable(generate), (retrieval, generate)\n"
-            "assert E.retrieval is retrieval and E.run.__name__ == 'vttwins.companion.evaluation.run'\n"
-            "try:\n    E.no_such_name\nexcept AttributeError as err:\n    assert 'no_such_name' in str(err)\n"
-            "else:\n    raise SystemExit('no AttributeError')")
+    code = (
+        "import vttwins.companion.evaluation.retrieval, vttwins.companion.synth.generate\n"
+        "from vttwins.companion.evaluation import retrieval, step_localization\nfrom vttwins.companion.synth import generate\n"
+        "import vttwins.companion.evaluation as E\n"
+        "assert callable(retrieval) and callable(step_localization) and callable(generate), (retrieval, generate)\n"
+        "assert E.retrieval is retrieval and E.run.__name__ == 'vttwins.companion.evaluation.run'\n"
+        "try:\n    E.no_such_name\nexcept AttributeError as err:\n    assert 'no_such_name' in str(err)\n"
+        "else:\n    raise SystemExit('no AttributeError')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

@@ -1,4 +1,5 @@
 """vttwins.companion.pipeline: parameter parsing, profile resolution, output checks, results/README.md, and one smoke run."""
+
 import json
 import math
 
@@ -55,8 +56,9 @@ def test_resolve_profile_fills_untouched_defaults_and_keeps_overrides(monkeypatc
 
 
 def test_check_outputs_reports_missing_columns_and_non_finite(tmp_path):
-    nb = pipeline.NotebookSpec("x", "x", tables=(pipeline.Table("t", "d", ("a", "b")),),
-                               figures=(pipeline.Figure("f", "d"),))
+    nb = pipeline.NotebookSpec(
+        "x", "x", tables=(pipeline.Table("t", "d", ("a", "b")),), figures=(pipeline.Figure("f", "d"),)
+    )
     (tmp_path / "tables").mkdir()
     pd.DataFrame({"a": [1.0, math.nan]}).to_csv(tmp_path / "tables" / "t.csv", index=False)
     (tmp_path / "tables" / "t.md").write_text("|a|\n")
@@ -93,10 +95,13 @@ def test_smoke_pipeline_writes_every_declared_output(tmp_path):
 def test_a_failing_notebook_stops_the_run_and_names_its_executed_copy(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("papermill")
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
-                                                           "display_name": "vttwins"}})
-    nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "vttwins", "language": "python", "display_name": "vttwins"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise RuntimeError('boom')"),
+    ]
     (tmp_path / "nb").mkdir()
     nbformat.write(nb, str(tmp_path / "nb" / "00_fail.ipynb"))
     monkeypatch.setattr(pipeline.runner, "NOTEBOOK_DIR", tmp_path / "nb")

@@ -4,6 +4,7 @@ The references are copies of tables written by `results.write_table` (so their m
 the perturbations are hand-sized against the tolerance rule (2·std·sqrt(2/n) for a mean over n seeds, exact for
 chance rows, the printed precision for single-run values).
 """
+
 import shutil
 from pathlib import Path
 
@@ -14,10 +15,17 @@ from vttwins.companion import pipeline, results
 from vttwins.companion.pipeline import check
 from vttwins.paths import DEFAULT_RESULTS_DIR
 
-ABLATION = pd.DataFrame({"loss": ["S2DTW", "soft-DTW"], "n_seeds": [5, 5], "r10_mean": [20.0, 15.0],
-                         "r10_std": [5.0, 0.0]})
-RETRIEVAL = pd.DataFrame({"model": ["S2DTW", "chance", "untrained"], "direction": ["t2v"] * 3,
-                          "R@1": [3.01, 0.38, 0.38], "MeanR": [80.5, 133.5, 134.4]})
+ABLATION = pd.DataFrame(
+    {"loss": ["S2DTW", "soft-DTW"], "n_seeds": [5, 5], "r10_mean": [20.0, 15.0], "r10_std": [5.0, 0.0]}
+)
+RETRIEVAL = pd.DataFrame(
+    {
+        "model": ["S2DTW", "chance", "untrained"],
+        "direction": ["t2v"] * 3,
+        "R@1": [3.01, 0.38, 0.38],
+        "MeanR": [80.5, 133.5, 134.4],
+    }
+)
 SPECS = {"ablation_demo": pipeline.Table("ablation_demo", "d"), "retrieval_demo": pipeline.Table("retrieval_demo", "d")}
 
 
@@ -151,18 +159,26 @@ def test_variation_with_given_folders_runs_nothing_and_keeps_other_parts(dirs, t
     monkeypatch.setattr(variation, "run_variant", lambda *a, **k: pytest.fail("nothing may run"))
     out = tmp_path / "REPRODUCIBILITY.md"
     out.write_text(LEGACY)
-    assert variation.run_variation_study("default", ["01_x"], out=out, variants=["threads1"],
-                                         given={"a": str(ref), "threads1": str(new)}) == 0
+    assert (
+        variation.run_variation_study(
+            "default", ["01_x"], out=out, variants=["threads1"], given={"a": str(ref), "threads1": str(new)}
+        )
+        == 0
+    )
     text = out.read_text()
     assert text.count("# Reproducibility") == 1 and "## Notebooks 00_data, 03_x" in text
-    assert "| data_summary | bit-identical | 0 |  | 0 |" in text          # the legacy part, kept
+    assert "| data_summary | bit-identical | 0 |  | 0 |" in text  # the legacy part, kept
     part = text.split("## Notebooks 01_x")[1]
     assert "### two runs on one machine\n\nnot run for these notebooks" in part
     assert "| ablation_demo | within tolerance | 1 | S2DTW: r10_mean |" in part.split("### threads 1 vs 2")[1]
     assert f"`threads1`: tables compared as they are from `{new}`" in part
     # the same notebooks again, now identical: their part is replaced, not added
-    assert variation.run_variation_study("default", ["01_x"], out=out, variants=["threads1"],
-                                         given={"a": str(ref), "threads1": str(ref)}) == 0
+    assert (
+        variation.run_variation_study(
+            "default", ["01_x"], out=out, variants=["threads1"], given={"a": str(ref), "threads1": str(ref)}
+        )
+        == 0
+    )
     again = out.read_text()
     assert again.count("## Notebooks 01_x") == 1 and "within tolerance" not in again.split("## Notebooks 01_x")[1]
     assert again.index("## Notebooks 00_data") < again.index("## Notebooks 01_x")
@@ -177,9 +193,15 @@ def test_variation_refuses_unknown_variants_and_malformed_folders(caplog):
 def _git_tracked_tables():
     import subprocess
     from vttwins.paths import REPO_ROOT
+
     try:
-        out = subprocess.run(["git", "ls-tree", "-r", "--name-only", "HEAD", "results/tables/"], cwd=REPO_ROOT,
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            ["git", "ls-tree", "-r", "--name-only", "HEAD", "results/tables/"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     return out
@@ -189,6 +211,7 @@ def test_reference_git_head_is_the_committed_tables(tmp_path):
     import subprocess
     from vttwins.paths import REPO_ROOT
     from vttwins.companion.pipeline import check as chk
+
     tracked = _git_tracked_tables()
     ref = chk.resolve_reference("git:HEAD", tmp_path)
     assert sorted(p.name for p in (ref / "tables").iterdir()) == sorted(Path(n).name for n in tracked)
@@ -202,6 +225,9 @@ def test_reference_git_head_is_the_committed_tables(tmp_path):
 
 def test_check_refuses_to_compare_a_folder_with_itself(tmp_path):
     from vttwins.companion.pipeline.cli import cli_main
+
     (tmp_path / "tables").mkdir()
-    assert cli_main(["--check", "--no-run", "--results", str(tmp_path), "--reference", str(tmp_path),
-                     "--only", "00_data"]) == 2
+    assert (
+        cli_main(["--check", "--no-run", "--results", str(tmp_path), "--reference", str(tmp_path), "--only", "00_data"])
+        == 2
+    )

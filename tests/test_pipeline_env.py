@@ -1,4 +1,5 @@
 """environment.yml (conda) names the same dependencies and extras as pyproject.toml and the Makefile."""
+
 import re
 import tomllib
 
@@ -19,15 +20,22 @@ def test_environment_yml_matches_pyproject():
     editable = [p for p in pip if p.startswith("-e ")]
     assert len(editable) == 1, "environment.yml installs the project once, editable, with its extras"
     requirements = [p for p in pip if not p.startswith("-e ")]
-    assert sorted(requirements) == sorted(project["dependencies"]), \
+    assert sorted(requirements) == sorted(project["dependencies"]), (
         "environment.yml pip list must equal pyproject.toml [project.dependencies]"
+    )
     extras = set(re.fullmatch(r"-e \.\[([\w,]+)\]", editable[0]).group(1).split(","))
     # every extra but `gpu` (triton for CUDA machines; the test extra already brings triton for the interpreter),
     # directly or through another extra (`companion` = `vttwins[data,eval]` + its own)
-    included = {x for name in extras for req in project["optional-dependencies"][name]
-                if (m := re.fullmatch(r"vttwins\[([\w,]+)\]", req)) for x in m.group(1).split(",")}
-    assert extras | included == set(project["optional-dependencies"]) - {"gpu"}, \
+    included = {
+        x
+        for name in extras
+        for req in project["optional-dependencies"][name]
+        if (m := re.fullmatch(r"vttwins\[([\w,]+)\]", req))
+        for x in m.group(1).split(",")
+    }
+    assert extras | included == set(project["optional-dependencies"]) - {"gpu"}, (
         "install every extra pyproject.toml defines"
+    )
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert set(re.search(r"^EXTRAS := (.+)$", makefile, re.M).group(1).split(",")) == extras
     assert "-c constraints.txt" in makefile, "make installs the exact pins of constraints.txt"
@@ -35,7 +43,8 @@ def test_environment_yml_matches_pyproject():
 
 def test_constraints_pin_within_pyproject_ranges():
     """constraints.txt pins exact versions, each allowed by pyproject.toml's ranges."""
-    from packaging.requirements import Requirement   # noqa: PLC0415 (pip's own dependency)
+    from packaging.requirements import Requirement  # noqa: PLC0415 (pip's own dependency)
+
     pins = {}
     for line in (REPO_ROOT / "constraints.txt").read_text().splitlines():
         line = line.split("#")[0].strip()

@@ -1,4 +1,5 @@
 """vttwins.companion.experiments bookkeeping without training: run keys, grid cells, dedup, long -> wide -> mean ± std."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,13 +13,28 @@ def _records():
     for loss, base in (("MIL-NCE", 10.0), ("S2DTW", 20.0)):
         for seed in (1, 2, 3):
             for metric, split, value in (("R@10", "val", base + seed), ("MedR", "val", 100 - seed)):
-                rows.append({"task": "retrieval", "protocol": "youcook2", "variant": "t2v", "metric": metric,
-                             "split": split, "value": value, "chance": 4.0, "n": 266, "loss": loss, "seed": seed,
-                             "run": f"{loss}-{seed}"})
+                rows.append(
+                    {
+                        "task": "retrieval",
+                        "protocol": "youcook2",
+                        "variant": "t2v",
+                        "metric": metric,
+                        "split": split,
+                        "value": value,
+                        "chance": 4.0,
+                        "n": 266,
+                        "loss": loss,
+                        "seed": seed,
+                        "run": f"{loss}-{seed}",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-METRICS = {"r10": ("retrieval", "youcook2", "t2v", "R@10", "val"), "medr": ("retrieval", "youcook2", "t2v", "MedR", "val")}
+METRICS = {
+    "r10": ("retrieval", "youcook2", "t2v", "R@10", "val"),
+    "medr": ("retrieval", "youcook2", "t2v", "MedR", "val"),
+}
 
 
 def test_wide_summarize_and_mean_std():
@@ -70,6 +86,7 @@ def test_pixel_run_table_refuses_a_feature_run(tmp_path):
     import json
 
     from vttwins.companion.config import config_to_dict
+
     (tmp_path / "config.json").write_text(json.dumps(config_to_dict(load_config("smoke"))))
     with pytest.raises(ValueError, match="feature-mode run, not a pixel-mode one"):
         ex.pixel_run_table(tmp_path)

@@ -1,5 +1,6 @@
 """Progress of `reproduce`: run events and the ETA from past timings (experiments/progress.py), the live line,
 warnings shown once per distinct message with a count, the notebook's output routed (pipeline/progress.py)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ import pytest
 from vttwins.companion.experiments import progress as pr
 from vttwins.companion.pipeline import progress as pp
 
-VOCAB = ("vttwins.companion.evaluation.common: youcook2: {} of 340 words ({}.0%, 10 distinct) are not in the model's "
-         "vocabulary and are dropped")
+VOCAB = (
+    "vttwins.companion.evaluation.common: youcook2: {} of 340 words ({}.0%, 10 distinct) are not in the model's "
+    "vocabulary and are dropped"
+)
 
 
 def test_a_repeated_warning_is_shown_once_and_counted():
@@ -22,20 +25,30 @@ def test_a_repeated_warning_is_shown_once_and_counted():
     shown = [line for line in lines if seen.first(line)]
     shown += [line for line in ["other: disk almost full", "other: disk almost full"] if seen.first(line)]
     assert len(shown) == 2 and shown[0].endswith("distinct) are not in the model's vocabulary and are dropped")
-    assert sorted(seen.repeated()) == [(2, "other: disk almost full"),
-                                       (91, "2026-12-04 08:41:31,059 " + VOCAB.format(0, 0))]
+    assert sorted(seen.repeated()) == [
+        (2, "other: disk almost full"),
+        (91, "2026-12-04 08:41:31,059 " + VOCAB.format(0, 0)),
+    ]
     assert pp.WarningCounter.key("a 1 b 2.5") == "a # b #"
-    assert pp.WarningCounter.key("3 words dropped, e.g. toast, lifting") == pp.WarningCounter.key(
-        "2026-01-01 10:00:00,1 5 words dropped, e.g. some, time") == "# words dropped"
+    assert (
+        pp.WarningCounter.key("3 words dropped, e.g. toast, lifting")
+        == pp.WarningCounter.key("2026-01-01 10:00:00,1 5 words dropped, e.g. some, time")
+        == "# words dropped"
+    )
 
 
 def plan_events():
-    runs = [{"key": "a", "name": "A", "cached": True, "estimate_s": 99.0},
-            {"key": "b", "name": "B", "cached": False, "estimate_s": 10.0},
-            {"key": "c", "name": "C", "cached": False, "estimate_s": None},
-            {"key": "d", "name": "D", "cached": False, "estimate_s": 30.0}]
-    return [{"event": "plan", "runs": runs}, {"event": "start", "key": "b", "name": "B", "steps": 150, "time": 100.0},
-            {"event": "step", "key": "b", "step": 60, "steps": 150}]
+    runs = [
+        {"key": "a", "name": "A", "cached": True, "estimate_s": 99.0},
+        {"key": "b", "name": "B", "cached": False, "estimate_s": 10.0},
+        {"key": "c", "name": "C", "cached": False, "estimate_s": None},
+        {"key": "d", "name": "D", "cached": False, "estimate_s": 30.0},
+    ]
+    return [
+        {"event": "plan", "runs": runs},
+        {"event": "start", "key": "b", "name": "B", "steps": 150, "time": 100.0},
+        {"event": "step", "key": "b", "step": 60, "steps": 150},
+    ]
 
 
 def test_eta_from_past_timings_then_from_this_notebooks_runs():
@@ -44,13 +57,19 @@ def test_eta_from_past_timings_then_from_this_notebooks_runs():
     assert (t.total, t.done, [r.name for r in t.active]) == (4, 1, ["B"])
     # no run finished yet: C takes the mean of the known estimates (10 + 30 + 99) / 3; B has spent 4 of its 10 s
     assert t.eta_s(104.0) == pytest.approx((10 - 4) + (10 + 30 + 99) / 3 + 30)
-    t.update([{"event": "done", "key": "b", "wall_s": 12.0, "cached": False},
-              {"event": "start", "key": "c", "name": "C", "steps": 150, "time": 112.0},
-              {"event": "start", "key": "d", "name": "D", "steps": 150, "time": 112.0}])
+    t.update(
+        [
+            {"event": "done", "key": "b", "wall_s": 12.0, "cached": False},
+            {"event": "start", "key": "c", "name": "C", "steps": 150, "time": 112.0},
+            {"event": "start", "key": "d", "name": "D", "steps": 150, "time": 112.0},
+        ]
+    )
     # B took 12 s: C (no past time) is estimated at 12; D keeps its own 30; two runs in parallel
     assert t.eta_s(115.0) == pytest.approx(((12 - 3) + (30 - 3)) / 2)
-    assert pp.status_line("02_x", t, 115.0, cell=7, cells=23) == \
-        "02_x · cell 7/23 · runs 2/4 · training C step 0/150 (+1 more) · ETA 18s"
+    assert (
+        pp.status_line("02_x", t, 115.0, cell=7, cells=23)
+        == "02_x · cell 7/23 · runs 2/4 · training C step 0/150 (+1 more) · ETA 18s"
+    )
     t.update([{"event": "done", "key": k, "wall_s": 1.0} for k in "cd"])
     assert t.eta_s(200.0) == 0.0 and t.done == t.total == 4
 
@@ -147,8 +166,9 @@ def test_follow_routes_the_notebooks_output_and_counts_warnings(tmp_path, caplog
     if log_output:
         expected.insert(0, "02_x | vttwins.companion.training.loop: step 5/150 loss 2.7")
     assert live.lines == expected
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == \
-        ["02_x: 3 x " + VOCAB.format(3, 1)]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "02_x: 3 x " + VOCAB.format(3, 1)
+    ]
 
 
 def test_a_real_notebook_streams_its_output_and_progress_through_papermill(tmp_path, monkeypatch, caplog):
@@ -156,23 +176,30 @@ def test_a_real_notebook_streams_its_output_and_progress_through_papermill(tmp_p
     pytest.importorskip("papermill")
     from vttwins.companion import pipeline
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
-                                                           "display_name": "vttwins"}})
-    code = ("import sys\nfrom vttwins.companion.experiments import progress\n"
-            "progress.emit('start', key='k', name='K', steps=4)\nprint('hello from the kernel')\n"
-            "for n in range(3):\n    print(f'no vocabulary for {n} words', file=sys.stderr)")
-    nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell(code)]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "vttwins", "language": "python", "display_name": "vttwins"}}
+    )
+    code = (
+        "import sys\nfrom vttwins.companion.experiments import progress\n"
+        "progress.emit('start', key='k', name='K', steps=4)\nprint('hello from the kernel')\n"
+        "for n in range(3):\n    print(f'no vocabulary for {n} words', file=sys.stderr)"
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(code),
+    ]
     (tmp_path / "nb").mkdir()
     nbformat.write(nb, str(tmp_path / "nb" / "00_talk.ipynb"))
     monkeypatch.setattr(pipeline.runner, "NOTEBOOK_DIR", tmp_path / "nb")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(pipeline.__file__).parents[2]),
-                                                      os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(Path(pipeline.__file__).parents[2]), os.environ.get("PYTHONPATH", "")])
+    )
     executed, live = tmp_path / "00_talk.ipynb", Lines()
     with caplog.at_level(logging.INFO, logger="vttwins.companion.pipeline.runner"):
         with pp.follow_notebook("00_talk", cells=3, log_output=True, live=live, show=False) as follow:
-            pipeline.run_notebook(pipeline.NotebookSpec("00_talk", "talks"), {"x": 2}, executed, timeout_s=120,
-                                  log_output=True)
+            pipeline.run_notebook(
+                pipeline.NotebookSpec("00_talk", "talks"), {"x": 2}, executed, timeout_s=120, log_output=True
+            )
             assert follow.poll().startswith("00_talk · cell ") and "runs 0/1 · training K step 0/4" in follow.status
     assert "00_talk | hello from the kernel" in live.lines
     assert [line for line in live.lines if "vocabulary" in line] == ["00_talk: no vocabulary for 0 words"]
@@ -186,21 +213,27 @@ def test_the_kernels_own_stderr_echo_is_kept_off_the_terminal(tmp_path, monkeypa
     pytest.importorskip("papermill")
     from vttwins.companion import pipeline
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "vttwins", "language": "python",
-                                                           "display_name": "vttwins"}})
-    code = ("import subprocess, sys\nfor _ in range(2):\n    subprocess.run([sys.executable, '-c', "
-            "\"import logging; logging.getLogger('w').warning('a worker warns')\"])\n"
-            "import time; time.sleep(1.5)  # the kernel forwards fd-level output from a thread")
-    nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell(code)]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "vttwins", "language": "python", "display_name": "vttwins"}}
+    )
+    code = (
+        "import subprocess, sys\nfor _ in range(2):\n    subprocess.run([sys.executable, '-c', "
+        "\"import logging; logging.getLogger('w').warning('a worker warns')\"])\n"
+        "import time; time.sleep(1.5)  # the kernel forwards fd-level output from a thread"
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("x: int = 1  # help", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(code),
+    ]
     (tmp_path / "nb").mkdir()
     nbformat.write(nb, str(tmp_path / "nb" / "00_w.ipynb"))
     monkeypatch.setattr(pipeline.runner, "NOTEBOOK_DIR", tmp_path / "nb")
     monkeypatch.delenv("PYTEST_CURRENT_TEST")  # ipykernel watches fd-level output only outside pytest
     live = Lines()
     with pp.follow_notebook("00_w", log_output=False, live=live, show=False, kernel_log=tmp_path / "k.log"):
-        pipeline.run_notebook(pipeline.NotebookSpec("00_w", "w"), {"x": 2}, tmp_path / "out.ipynb", timeout_s=120,
-                              log_output=True)
+        pipeline.run_notebook(
+            pipeline.NotebookSpec("00_w", "w"), {"x": 2}, tmp_path / "out.ipynb", timeout_s=120, log_output=True
+        )
     assert live.lines == ["00_w: a worker warns"]
     assert "a worker warns" not in capfd.readouterr().err
     assert (tmp_path / "k.log").read_text().count("a worker warns") == 2
@@ -209,7 +242,11 @@ def test_the_kernels_own_stderr_echo_is_kept_off_the_terminal(tmp_path, monkeypa
 def test_a_run_slower_than_its_estimate_is_timed_by_its_own_pace():
     """01's pixel run outlived its estimate: the ETA read 0 s at step 302/400; its own pace says 98/302 of 60 s."""
     t = pr.Tracker()
-    t.update([{"event": "plan", "runs": [{"key": "p", "name": "P", "cached": False, "estimate_s": 10.0}]},
-              {"event": "start", "key": "p", "name": "P", "steps": 400, "time": 0.0},
-              {"event": "step", "key": "p", "step": 302, "steps": 400}])
+    t.update(
+        [
+            {"event": "plan", "runs": [{"key": "p", "name": "P", "cached": False, "estimate_s": 10.0}]},
+            {"event": "start", "key": "p", "name": "P", "steps": 400, "time": 0.0},
+            {"event": "step", "key": "p", "step": 302, "steps": 400},
+        ]
+    )
     assert t.eta_s(60.0) == pytest.approx(60.0 * 98 / 302)

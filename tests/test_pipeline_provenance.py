@@ -4,6 +4,7 @@ Only the default profile writes the committed `results/` (and the README block);
 notebook does not declare is an error naming it; an injected value wins even when it equals the stored default;
 meta.json and the table header record the effective parameters, profile, seeds and code revision.
 """
+
 import hashlib
 import json
 import re
@@ -107,11 +108,23 @@ def test_smoke_runs_leave_committed_results_untouched(monkeypatch, tmp_path):
     monkeypatch.setenv(pipeline.PROFILE_ENV, "smoke")
     monkeypatch.setenv(pipeline.RESULTS_ENV, str(tmp_path / "direct"))
     src, default = str(pipeline.NOTEBOOK_DIR / f"{NAME}.ipynb"), pipeline.notebook_defaults(NAME)["n_examples"]
-    pm.execute_notebook(src, str(tmp_path / "a.ipynb"), parameters={"n_examples": default}, kernel_name="vttwins",
-                        cwd=str(pipeline.NOTEBOOK_DIR), progress_bar=False)
+    pm.execute_notebook(
+        src,
+        str(tmp_path / "a.ipynb"),
+        parameters={"n_examples": default},
+        kernel_name="vttwins",
+        cwd=str(pipeline.NOTEBOOK_DIR),
+        progress_bar=False,
+    )
     meta = json.loads((tmp_path / "direct" / "tables" / "data_summary.meta.json").read_text())
     assert meta["parameters"]["n_examples"] == default and meta["profile"] == "smoke"
     with pytest.raises(pm.PapermillExecutionError, match="n_exampels"):
-        pm.execute_notebook(src, str(tmp_path / "b.ipynb"), parameters={"n_exampels": 1}, kernel_name="vttwins",
-                            cwd=str(pipeline.NOTEBOOK_DIR), progress_bar=False)
+        pm.execute_notebook(
+            src,
+            str(tmp_path / "b.ipynb"),
+            parameters={"n_exampels": 1},
+            kernel_name="vttwins",
+            cwd=str(pipeline.NOTEBOOK_DIR),
+            progress_bar=False,
+        )
     assert _tree_digest(DEFAULT_RESULTS_DIR, REPO_ROOT / "README.md") == before

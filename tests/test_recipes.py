@@ -9,6 +9,7 @@
   runner's output check.
 No file of the package is touched: everything registered here is unregistered afterwards.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,16 +41,32 @@ def backward(ctx):
 
 
 def _smoke(tmp_path, *overrides):
-    return load_config("smoke", [f"output_dir={tmp_path / 'runs'}", "train.steps=2", "train.progress=log",
-                                 "eval.max_videos=4", "eval.max_clips=20", *overrides])
+    return load_config(
+        "smoke",
+        [
+            f"output_dir={tmp_path / 'runs'}",
+            "train.steps=2",
+            "train.progress=log",
+            "eval.max_videos=4",
+            "eval.max_clips=20",
+            *overrides,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
 def variant_grid(tmp_path_factory):
     """The variant and backend recipes: register both, run a one-cell grid at the smoke profile, write the table."""
     tmp = tmp_path_factory.mktemp("recipes")
-    objectives.register(objectives.Objective("toy_recipe", "toy recipe", "#123456", objectives.build_sequence,
-                                             alignment={"smooth": True, "weak": False, "hard": True}))
+    objectives.register(
+        objectives.Objective(
+            "toy_recipe",
+            "toy recipe",
+            "#123456",
+            objectives.build_sequence,
+            alignment={"smooth": True, "weak": False, "hard": True},
+        )
+    )
     backends.BACKENDS["toy_recipe_dp"] = backends.Backend("toy_recipe_dp", __name__, ("cpu",))  # one entry
     backends.set_backend("toy_recipe_dp")
     try:

@@ -1,4 +1,5 @@
 """results.py: deterministic tables, provenance beside them, atomic writes."""
+
 import json
 
 import numpy as np
@@ -77,6 +78,7 @@ def test_meta_seeds_skip_rows_without_a_seed_count(tmp_path):
     """A table whose reference rows (chance, a claim without seeds) have no n_seeds still gets its counts."""
     import pandas as pd
     from vttwins.companion.results import table_seeds
+
     df = pd.DataFrame({"n_seeds": [3, float("nan"), 3, 2]})
     assert table_seeds(df, None) == {"seeds": None, "n_seeds": [2, 3]}
 
@@ -85,12 +87,20 @@ def test_items_are_written_gzipped_byte_identical_and_read_back(tmp_path):
     import pandas as pd
     from vttwins.companion.experiments.claims import _read
     from vttwins.companion.results import write_items
-    df = pd.DataFrame({"run": ["b", "a", "a"], "metric": ["m"] * 3, "item": ["x", "y", "x"],
-                       "score": [1.0, 0.5, 0.0], "weight": [1.0, 2.0, 1.0]})
+
+    df = pd.DataFrame(
+        {
+            "run": ["b", "a", "a"],
+            "metric": ["m"] * 3,
+            "item": ["x", "y", "x"],
+            "score": [1.0, 0.5, 0.0],
+            "weight": [1.0, 2.0, 1.0],
+        }
+    )
     path = write_items(df, "items", tmp_path / "tables", sort_by=["run", "item"])
     first = path.read_bytes()
     write_items(df.sample(frac=1, random_state=1), "items", tmp_path / "tables", sort_by=["run", "item"])
-    assert path.read_bytes() == first and path.name == "items.csv.gz"     # no timestamp inside the gzip
+    assert path.read_bytes() == first and path.name == "items.csv.gz"  # no timestamp inside the gzip
     back = _read(tmp_path, "items")
     assert back[["run", "item"]].values.tolist() == [["a", "x"], ["a", "y"], ["b", "x"]]
     assert back["score"].tolist() == [0.0, 0.5, 1.0] and not (tmp_path / "tables" / "items.md").exists()

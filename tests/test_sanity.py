@@ -1,4 +1,5 @@
 """Sanity rows of the alignment readout against hand-computed precision/recall on toy truth matrices."""
+
 import math
 
 import numpy as np
@@ -6,9 +7,14 @@ import pytest
 
 from vttwins.companion.experiments import sanity
 
-TOY = np.array([[1, 0, 0],
-                [0, 0, 0],    # clip 1: no caption narrates its step (should be skipped)
-                [0, 0, 1]], bool)  # caption 1: filler (no clip shares its step)
+TOY = np.array(
+    [
+        [1, 0, 0],
+        [0, 0, 0],  # clip 1: no caption narrates its step (should be skipped)
+        [0, 0, 1],
+    ],
+    bool,
+)  # caption 1: filler (no clip shares its step)
 
 
 def test_diagonal_path_is_the_uniform_warp():
@@ -44,6 +50,7 @@ def test_reference_rows_by_hand():
 
 def test_alignment_sanity_rows_and_the_median_cost_tau(monkeypatch):
     import torch
+
     v = torch.eye(3, dtype=torch.float64)
     monkeypatch.setattr(sanity, "embed_sequences", lambda *a: (v, v.clone(), None, None))
     monkeypatch.setattr(sanity, "step_truth", lambda *a: TOY)

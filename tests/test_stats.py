@@ -1,4 +1,5 @@
 """vttwins.companion.stats against hand-computed cases: a known difference is found, a zero one is not, Holm."""
+
 import numpy as np
 import pytest
 
@@ -7,7 +8,7 @@ from vttwins.companion.stats import bootstrap_means, holm, mean_interval, paired
 
 def test_known_difference_is_found_and_its_interval_covers_it():
     rng = np.random.default_rng(0)
-    b = rng.normal(30, 5, size=(5, 120))            # 5 seeds x 120 items
+    b = rng.normal(30, 5, size=(5, 120))  # 5 seeds x 120 items
     a = b + 5 + rng.normal(0, 1, size=b.shape)
     eff = paired_difference(a, b)
     assert eff.resolved and eff.low < 5 < eff.high and eff.low > 3
@@ -17,20 +18,20 @@ def test_known_difference_is_found_and_its_interval_covers_it():
 
 def test_zero_difference_is_not_found():
     base = np.arange(5.0)[:, None] * 10 + np.zeros((5, 4))
-    d = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])[:, None]     # paired differences symmetric around 0
+    d = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])[:, None]  # paired differences symmetric around 0
     eff = paired_difference(base + d, base)
     assert eff.diff == 0.0
     assert eff.low < 0 < eff.high and not eff.resolved and eff.p > 0.5
 
 
 def test_pairing_removes_the_shared_seed_variation():
-    seed_effect = np.array([0.0, 20.0, -15.0, 8.0, 30.0])   # seeds differ a lot; a - b is exactly 1 on each
+    seed_effect = np.array([0.0, 20.0, -15.0, 8.0, 30.0])  # seeds differ a lot; a - b is exactly 1 on each
     a, b = seed_effect + 1.0, seed_effect
     eff = paired_difference(a, b)
     assert (eff.diff, eff.low, eff.high) == (1.0, 1.0, 1.0)
     lo_a, hi_a = mean_interval(a)
     lo_b, hi_b = mean_interval(b)
-    assert lo_a < hi_b and lo_b < hi_a                        # unpaired intervals overlap: no verdict from them
+    assert lo_a < hi_b and lo_b < hi_a  # unpaired intervals overlap: no verdict from them
 
 
 def test_seeds_only_interval_is_the_paired_t_interval():
@@ -39,8 +40,8 @@ def test_seeds_only_interval_is_the_paired_t_interval():
     eff = paired_difference(a, b, n_boot=20000)
     assert eff.diff == 3.0
     assert eff.low == pytest.approx(3 - 3.437, abs=0.1) and eff.high == pytest.approx(3 + 3.437, abs=0.1)
-    assert not eff.resolved                                   # -0.44 .. 6.44 contains 0
-    assert eff.p == pytest.approx(0.0691, abs=0.005)          # paired t-test: t = 2.777, df 3
+    assert not eff.resolved  # -0.44 .. 6.44 contains 0
+    assert eff.p == pytest.approx(0.0691, abs=0.005)  # paired t-test: t = 2.777, df 3
     lo, hi = mean_interval(a - b, n_boot=20000)
     assert (lo, hi) == pytest.approx((eff.low, eff.high), abs=0.1)
 
@@ -48,7 +49,7 @@ def test_seeds_only_interval_is_the_paired_t_interval():
 def test_three_agreeing_seeds_are_not_overstated():
     """A percentile bootstrap over 3 seeds that agree in sign says p = 1/n_boot; the t-scaled one does not."""
     eff = paired_difference([5.0, 1.0, 9.0], [0.0, 0.0, 0.0])
-    assert eff.low < 0 < eff.high and eff.p > 0.1            # t = 2.6 on 2 df: p = 0.12
+    assert eff.low < 0 < eff.high and eff.p > 0.1  # t = 2.6 on 2 df: p = 0.12
 
 
 def test_one_seed_resolves_nothing():
@@ -59,7 +60,7 @@ def test_one_seed_resolves_nothing():
 def test_replicates_of_two_seeds_by_hand():
     reps = bootstrap_means([2.0, 6.0], n_boot=4000)
     values, counts = np.unique(reps, return_counts=True)
-    assert list(values) == [2.0, 4.0, 6.0]                    # {x1, x1}, {x1, x2}, {x2, x2}
+    assert list(values) == [2.0, 4.0, 6.0]  # {x1, x1}, {x1, x2}, {x2, x2}
     assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
 
 
@@ -71,8 +72,8 @@ def test_ratio_metric_weights_items_by_their_denominators():
     assert eff.diff == pytest.approx(0.6)
     reps = bootstrap_means(a, item_weights=[2, 3], n_boot=500)
     w = np.array([2.0, 3.0])
-    draws = [np.array(c, dtype=float) for c in ((2, 0), (1, 1), (0, 2))]   # counts of 2 things drawn from 2
-    per_seed = lambda ci: (a * ci * w).sum(axis=1) / (ci * w).sum()        # noqa: E731 (each seed's pooled rate)
+    draws = [np.array(c, dtype=float) for c in ((2, 0), (1, 1), (0, 2))]  # counts of 2 things drawn from 2
+    per_seed = lambda ci: (a * ci * w).sum(axis=1) / (ci * w).sum()  # noqa: E731 (each seed's pooled rate)
     possible = {round(float((cs * per_seed(ci)).sum() / 2), 9) for cs in draws for ci in draws}
     assert {round(float(r), 9) for r in reps} <= possible and len(set(np.round(reps, 9))) > 3
 

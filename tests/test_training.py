@@ -1,5 +1,6 @@
 """training/: schedule, data order, checkpoints, and short real runs on the smoke SynthHowTo (feature mode):
 end to end, identical reruns, kill-and-resume, bad configs failing before the first step, the CLI."""
+
 import json
 import os
 import signal
@@ -18,9 +19,18 @@ SMOKE_DATA = REPO / "data" / "synth" / "smoke"
 
 
 def smoke(tmp_path, name="run", *extra):
-    return load_config("smoke", [f"output_dir={tmp_path / name}", f"data_dir={SMOKE_DATA}", "train.steps=6",
-                                 "train.checkpoint_every=3", "train.progress=log",
-                                 "model.dropout=0.2", *extra])  # dropout: resume must restore the RNG too
+    return load_config(
+        "smoke",
+        [
+            f"output_dir={tmp_path / name}",
+            f"data_dir={SMOKE_DATA}",
+            "train.steps=6",
+            "train.checkpoint_every=3",
+            "train.progress=log",
+            "model.dropout=0.2",
+            *extra,
+        ],
+    )  # dropout: resume must restore the RNG too
 
 
 def losses(run_dir):
@@ -32,8 +42,9 @@ def losses(run_dir):
 def test_lr_schedule_warmup_then_cosine():
     f = [st.lr_factor(s, 10, warmup_steps=2) for s in range(10)]
     assert f[:2] == [0.5, 1.0] and f[2] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(f[1:], f[2:])) and f[-1] == pytest.approx(0.5 * (1 + torch.cos(
-        torch.tensor(7 / 8 * torch.pi)).item()))
+    assert all(a >= b for a, b in zip(f[1:], f[2:])) and f[-1] == pytest.approx(
+        0.5 * (1 + torch.cos(torch.tensor(7 / 8 * torch.pi)).item())
+    )
     assert st.lr_factor(5, 10, 0, "constant") == 1.0
     assert st.lr_factor(10, 10, 0, "cosine", min_ratio=0.1) == pytest.approx(0.1)
 
@@ -55,7 +66,10 @@ def test_rank_slices_reassemble_the_one_process_batch():
 def test_data_order_depends_on_seed_and_epoch_only():
     s = st.GlobalBatchSampler(30, 5, seed=1)
     assert (s.order(0) == st.GlobalBatchSampler(30, 5, seed=1).order(0)).all()
-    assert not (s.order(0) == s.order(1)).all() and not (s.order(0) == st.GlobalBatchSampler(30, 5, 0, 1, 2).order(0)).all()
+    assert (
+        not (s.order(0) == s.order(1)).all()
+        and not (s.order(0) == st.GlobalBatchSampler(30, 5, 0, 1, 2).order(0)).all()
+    )
 
 
 def test_checkpoints_rotate_atomically(tmp_path):
@@ -90,8 +104,11 @@ def test_smoke_run_writes_a_complete_run_dir(reference_run):
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["model"]["vocab_size"] > 1 and saved["train"]["steps"] == 6
     model, tokenizer, config = load_trained(run_dir)
-    assert model.mode == "feature" and config.loss.name == "s2dtw" and len(tokenizer.words) + 1 == \
-        saved["model"]["vocab_size"]
+    assert (
+        model.mode == "feature"
+        and config.loss.name == "s2dtw"
+        and len(tokenizer.words) + 1 == saved["model"]["vocab_size"]
+    )
     final = torch.load(run_dir / "model.pt", weights_only=True)
     assert set(final) >= {"model", "model_config", "vocab", "step", "config"} and final["step"] == 6
 
@@ -146,6 +163,7 @@ def test_resume_drops_metrics_written_after_the_checkpoint(reference_run, tmp_pa
 
 def _resumable_copy(run_dir, tmp_path, name="copy"):
     import shutil
+
     copy = tmp_path / name
     shutil.copytree(run_dir, copy)
     (copy / "model.pt").unlink()
@@ -185,8 +203,18 @@ def test_resume_refuses_a_changed_config_unless_forced_and_records_it(reference_
 def test_cli_force_flag_and_one_line_errors(reference_run, tmp_path, capsys):
     run_dir, _ = reference_run
     copy = _resumable_copy(run_dir, tmp_path)
-    args = ["--config", "smoke", f"output_dir={copy}", f"data_dir={SMOKE_DATA}", "train.steps=6",
-            "train.checkpoint_every=3", "train.progress=log", "model.dropout=0.2", "optim.lr=0.01", "--resume"]
+    args = [
+        "--config",
+        "smoke",
+        f"output_dir={copy}",
+        f"data_dir={SMOKE_DATA}",
+        "train.steps=6",
+        "train.checkpoint_every=3",
+        "train.progress=log",
+        "model.dropout=0.2",
+        "optim.lr=0.01",
+        "--resume",
+    ]
     assert cli_main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "optim.lr" in err and "--force" in err
@@ -196,6 +224,7 @@ def test_cli_force_flag_and_one_line_errors(reference_run, tmp_path, capsys):
 
 def test_truncate_metrics_handles_torn_and_bad_lines(tmp_path):
     from vttwins.companion.training.runtime import truncate_metrics
+
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1}\n{"step": 2}\n{"step": 3}')  # no final newline: the next append would glue on
     truncate_metrics(path, 2)
@@ -213,8 +242,13 @@ def test_existing_run_is_not_overwritten(reference_run):
 
 
 def test_missing_real_data_path_fails_before_training(tmp_path):
-    config = smoke(tmp_path, "run", f"data.video_list_csv={tmp_path}/none.csv", f"data.caption_root={tmp_path}",
-                   f"data.feature_root={tmp_path}")
+    config = smoke(
+        tmp_path,
+        "run",
+        f"data.video_list_csv={tmp_path}/none.csv",
+        f"data.caption_root={tmp_path}",
+        f"data.feature_root={tmp_path}",
+    )
     with pytest.raises(FileNotFoundError, match="data.video_list_csv"):
         fit(config)
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
@@ -226,6 +260,7 @@ def test_checkpoint_of_another_architecture_fails_before_training(reference_run,
         fit(smoke(tmp_path, "init", f"model.checkpoint={run_dir / 'model.pt'}", "model.embed_dim=32"))
     assert not (tmp_path / "init" / "metrics.jsonl").exists()
     import shutil
+
     shutil.copytree(run_dir, tmp_path / "other")
     with pytest.raises(ValueError, match="another architecture"):
         fit(smoke(tmp_path, "other", "train.resume=true", "model.hidden=64"))
@@ -239,6 +274,7 @@ def test_init_from_a_compatible_checkpoint_starts_there(reference_run, tmp_path)
 
 def test_amp_on_cpu_is_refused():
     from vttwins.companion.training.builders import resolve_amp
+
     with pytest.raises(ValueError, match="train.amp"):
         resolve_amp(load_config("smoke", ["train.amp=bf16"]), torch.device("cpu"))
 
@@ -246,16 +282,31 @@ def test_amp_on_cpu_is_refused():
 # ------------------------------------------------------------------------------------------- CLI
 def test_cli_trains_and_reports_bad_config(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert cli_main(["--config", "smoke", f"output_dir={out}", f"data_dir={SMOKE_DATA}", "train.steps=2",
-                     "train.progress=log"]) == 0
+    assert (
+        cli_main(
+            ["--config", "smoke", f"output_dir={out}", f"data_dir={SMOKE_DATA}", "train.steps=2", "train.progress=log"]
+        )
+        == 0
+    )
     assert (out / "model.pt").is_file()
     assert cli_main(["--config", "smoke", "loss.name=s3dtw"]) == 2
     assert "loss.name" in capsys.readouterr().err
 
 
 def test_tiny_pixel_mode_run(tmp_path):
-    out = fit(smoke(tmp_path, "pix", "model.mode=pixel", "model.width=0.125", "data.num_frames=4", "data.size=32",
-                    "data.n_clips=3", "train.batch_size=2", "train.steps=1"))
+    out = fit(
+        smoke(
+            tmp_path,
+            "pix",
+            "model.mode=pixel",
+            "model.width=0.125",
+            "data.num_frames=4",
+            "data.size=32",
+            "data.n_clips=3",
+            "train.batch_size=2",
+            "train.steps=1",
+        )
+    )
     assert len(losses(out)) == 1
     model, _, config = load_trained(out)
     assert model.mode == "pixel" and config.data.num_frames == 4
@@ -269,9 +320,16 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
     bad = sorted((root / "features").iterdir())[:2]
     for path in bad:
         path.write_bytes(b"not a numpy file")
-    out = fit(smoke(tmp_path, "real", f"data.video_list_csv={root / 'videos.csv'}",
-                    f"data.caption_root={root / 'captions'}", f"data.feature_root={root / 'features'}",
-                    "train.steps=3"))
+    out = fit(
+        smoke(
+            tmp_path,
+            "real",
+            f"data.video_list_csv={root / 'videos.csv'}",
+            f"data.caption_root={root / 'captions'}",
+            f"data.feature_root={root / 'features'}",
+            "train.steps=3",
+        )
+    )
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["skipped"] >= 1 and all(a["skipped"] <= b["skipped"] for a, b in zip(records, records[1:]))
 

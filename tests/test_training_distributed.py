@@ -1,5 +1,6 @@
 """Two processes under torchrun/gloo equal one process over the same global batch: the loss, the parameter
 gradients (a stand-in model, every loss) and a short real `fit` (losses and final weights)."""
+
 import json
 import os
 import subprocess
@@ -27,12 +28,26 @@ def test_two_processes_equal_one_process(tmp_path):
     from vttwins.companion.training import fit
     from vttwins.companion.training.loop import TrainStep
 
-    config = load_config("smoke", [f"output_dir={tmp_path / 'ddp'}", f"data_dir={REPO / 'data/synth/smoke'}",
-                                   "train.steps=3", "train.progress=log", "train.checkpoint_every=2"])
+    config = load_config(
+        "smoke",
+        [
+            f"output_dir={tmp_path / 'ddp'}",
+            f"data_dir={REPO / 'data/synth/smoke'}",
+            "train.steps=3",
+            "train.progress=log",
+            "train.checkpoint_every=2",
+        ],
+    )
     (tmp_path / "config.json").write_text(json.dumps(config_to_dict(config)))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node=2",
-           str(HERE / "training_dist_worker.py"), str(tmp_path), str(tmp_path / "config.json")]
+    cmd = [
+        str(Path(sys.executable).parent / "torchrun"),
+        "--standalone",
+        "--nproc_per_node=2",
+        str(HERE / "training_dist_worker.py"),
+        str(tmp_path),
+        str(tmp_path / "config.json"),
+    ]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
 

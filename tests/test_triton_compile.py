@@ -7,6 +7,7 @@ TRITON_INTERPRET: test_alignment_triton.py sets that variable for the whole sess
 functions the compiler cannot take. The first run costs ~20-30 s on 2 cores (80 compiles); triton's cache makes
 later runs fast.
 """
+
 import json
 import os
 import subprocess
@@ -25,8 +26,9 @@ DTYPES = {"*fp32", "*fp16", "*bf16"}
 def _python(args, timeout=900):
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,12 @@ def test_every_launch_compiles_to_ptx_for_sm90_and_sm80(compiled):
     proc, rows, out = compiled
     bad = [r for r in rows if "error" in r]
     assert proc.returncode == 0 and rows and not bad, (proc.stdout[-3000:], proc.stderr[-3000:], bad[:2])
-    assert {(r["kernel"], r["arch"]) for r in rows} == {(k, a) for k in ("fwd_kernel", "bwd_kernel")
-                                                         for a in ARCHS}
+    assert {(r["kernel"], r["arch"]) for r in rows} == {(k, a) for k in ("fwd_kernel", "bwd_kernel") for a in ARCHS}
     for r in rows:
         ptx = (out / r["ptx"]).read_text()
         assert f".entry {r['kernel']}" in ptx, r["ptx"]
-        assert f".target sm_{r['arch']}" in ptx, r["ptx"]          # sm_90a for 90
-        assert r["cubin_bytes"] > 0                                 # ptxas accepted it too
+        assert f".target sm_{r['arch']}" in ptx, r["ptx"]  # sm_90a for 90
+        assert r["cubin_bytes"] > 0  # ptxas accepted it too
 
 
 def test_the_compiled_launches_cover_every_constexpr_dtype_and_the_fused_path(compiled):
@@ -67,7 +68,7 @@ def test_the_compiled_launches_cover_every_constexpr_dtype_and_the_fused_path(co
         assert any("fused" in r["paths"] for r in fwd) and any("fused" in r["paths"] for r in bwd)
 
 
-TOY = '''
+TOY = """
 import triton
 import triton.language as tl
 
@@ -85,9 +86,9 @@ def plain(X, N, BLOCK: tl.constexpr):
 def const(X, N, BLOCK: tl.constexpr):
     offs = tl.arange(0, BLOCK)
     tl.store(X + offs, tl.load(X + offs, mask=offs < N) * CONST, mask=offs < N)
-'''
+"""
 
-PROBE = '''
+PROBE = """
 import json, sys, torch
 sys.path.insert(0, sys.argv[1])
 import toy_kernel
@@ -100,7 +101,7 @@ for name in ("plain", "const"):
     except Exception as exc:
         res[name] = f"{type(exc).__name__}: {exc}"[:600]
 print(json.dumps(res))
-'''
+"""
 
 
 def test_the_check_rejects_a_kernel_that_only_the_interpreter_accepts(tmp_path):

@@ -4,6 +4,7 @@
 Part A: one DDP step of `TrainStep` on a fixed global batch with a tiny stand-in model; rank 0 saves the loss and
 parameter gradients. Part B: `fit` on the config in CONFIG_JSON (a short smoke run), writing to OUT_DIR/run.
 """
+
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ def part_a(out: Path) -> None:
         step = TrainStep(TinyModel(), make_loss(name), normalize=name != "mil_nce", sequence=name == "s2dtw")
         ddp = DistributedDataParallel(step)
         video, tokens = global_batch()
-        loss = ddp(video[rank * b:(rank + 1) * b], tokens[rank * b:(rank + 1) * b])
+        loss = ddp(video[rank * b : (rank + 1) * b], tokens[rank * b : (rank + 1) * b])
         loss.backward()
         results[name] = {"loss": loss.detach(), "grads": {k: p.grad.clone() for k, p in step.named_parameters()}}
     if rank == 0:
@@ -43,6 +44,7 @@ def main() -> None:
     if config_json != "-":
         from vttwins.companion.config import config_from_dict
         from vttwins.companion.training import fit
+
         fit(config_from_dict(json.loads(Path(config_json).read_text())))
     dist.destroy_process_group()
 

@@ -1,4 +1,5 @@
 """Tiny stand-ins shared by the training tests and their torchrun worker (no data, no real encoders)."""
+
 import torch
 from torch import nn
 

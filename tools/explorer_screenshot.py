@@ -12,6 +12,7 @@ screenshot and a `.meta.json` beside it (revision, browser and JupyterLab versio
 Exits non-zero, naming the step, when any of it does not happen. The trained runs come from the run cache
 (`make reproduce` first, or the notebook trains them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # the package's own provenance helpers, from this checkout
     from vttwins.companion.results import git_revision, package_versions
+
     try:
         from selenium import webdriver
         from selenium.webdriver.common.by import By
@@ -65,15 +67,27 @@ def main(argv=None) -> int:
         raise SystemExit("explorer screenshot: selenium is not installed (pip install selenium)") from None
     for name in ("chromium", "chromedriver"):
         if not Path(getattr(args, name)).is_file():
-            raise SystemExit(f"explorer screenshot: --{name} {getattr(args, name)} not found "
-                             f"(apt-get install chromium chromium-driver)")
+            raise SystemExit(
+                f"explorer screenshot: --{name} {getattr(args, name)} not found "
+                f"(apt-get install chromium chromium-driver)"
+            )
 
     port, token = _free_port(), secrets.token_hex(16)
     scratch = Path(tempfile.mkdtemp(prefix="vttwins-explorer-"))
     env = {**os.environ, "VTTWINS_PROFILE": args.profile, "VTTWINS_RESULTS": str(scratch / "results")}
-    lab_cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
-               "--LabApp.expose_app_in_browser=True", f"--ServerApp.runtime_dir={scratch / 'runtime'}"]
+    lab_cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={ROOT}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--ServerApp.runtime_dir={scratch / 'runtime'}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         lab_cmd.append("--allow-root")
     log = open(scratch / "jupyterlab.log", "w")
@@ -83,20 +97,34 @@ def main(argv=None) -> int:
     try:
         options = webdriver.ChromeOptions()
         options.binary_location = args.chromium
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1500,1900",
-                     "--disable-dev-shm-usage"):
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1500,1900",
+            "--disable-dev-shm-usage",
+        ):
             options.add_argument(flag)
-        driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=args.chromedriver),
-                                  options=options)
+        driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=args.chromedriver), options=options)
         url = f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}"
         _wait("JupyterLab to answer", lambda: _answers(port), 120)
         driver.get(url)
-        _wait("the notebook to open", lambda: driver.execute_script(
-            "return !!(window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell'))"), 180)
-        _wait("the kernel to start", lambda: driver.execute_script(
-            "const w = window.jupyterapp.shell.currentWidget;"
-            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
-            " && w.sessionContext.session.kernel.status === 'idle');"), 180)
+        _wait(
+            "the notebook to open",
+            lambda: driver.execute_script(
+                "return !!(window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell'))"
+            ),
+            180,
+        )
+        _wait(
+            "the kernel to start",
+            lambda: driver.execute_script(
+                "const w = window.jupyterapp.shell.currentWidget;"
+                "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
+                " && w.sessionContext.session.kernel.status === 'idle');"
+            ),
+            180,
+        )
         driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
         steps.append("JupyterLab: Run > Run All Cells")
         t0 = time.time()
@@ -105,17 +133,23 @@ def main(argv=None) -> int:
         first_title = _figure_src(panel, By)
         model = Select(panel.find_element(By.XPATH, ".//label[text()='model']/following-sibling::select"))
         options_text = [o.text for o in model.options]
-        choice = next((o for o in options_text if o not in ("untrained",) and o != model.first_selected_option.text),
-                      options_text[0])
+        choice = next(
+            (o for o in options_text if o not in ("untrained",) and o != model.first_selected_option.text),
+            options_text[0],
+        )
         model.select_by_visible_text(choice)
         steps.append(f"model dropdown -> {choice}")
-        _wait("the figure to redraw after the model change",
-              lambda: _figure_src(panel, By) not in (None, first_title), 120)
+        _wait(
+            "the figure to redraw after the model change",
+            lambda: _figure_src(panel, By) not in (None, first_title),
+            120,
+        )
         redrawn = _figure_src(panel, By)
         tau = panel.find_element(By.XPATH, ".//label[starts-with(text(),'τ')]/following-sibling::div")
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", tau)
-        tau_readout = panel.find_element(By.XPATH, ".//label[starts-with(text(),'τ')]/following-sibling::div"
-                                                   "[contains(@class,'widget-readout')]")
+        tau_readout = panel.find_element(
+            By.XPATH, ".//label[starts-with(text(),'τ')]/following-sibling::div[contains(@class,'widget-readout')]"
+        )
         driver.execute_script("arguments[0].textContent = '1.0'; arguments[0].focus();", tau_readout)
         tau_readout.send_keys("\n")
         steps.append("tau readout -> 1.0 (typed, Enter)")
@@ -125,16 +159,23 @@ def main(argv=None) -> int:
         driver.execute_script(  # the explorer's heading at the top, its widgets and figure below
             "const h = [...document.querySelectorAll('.jp-MarkdownCell')]"
             ".find(e => e.textContent.includes('Explore one alignment'));"
-            "(h || arguments[0]).scrollIntoView({block: 'start'});", panel)
+            "(h || arguments[0]).scrollIntoView({block: 'start'});",
+            panel,
+        )
         time.sleep(1.0)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.out.with_suffix(".tmp.png")
         driver.save_screenshot(str(tmp))
         os.replace(tmp, args.out)
-        meta = {"description": "notebook 07's alignment explorer in JupyterLab (headless Chromium), after choosing "
-                               f"model {choice} and tau 1.0 through the widgets",
-                "profile": args.profile, "steps": steps, "browser": driver.capabilities.get("browserVersion"),
-                "git_revision": git_revision(), "versions": package_versions(("jupyterlab", "ipywidgets"))}
+        meta = {
+            "description": "notebook 07's alignment explorer in JupyterLab (headless Chromium), after choosing "
+            f"model {choice} and tau 1.0 through the widgets",
+            "profile": args.profile,
+            "steps": steps,
+            "browser": driver.capabilities.get("browserVersion"),
+            "git_revision": git_revision(),
+            "versions": package_versions(("jupyterlab", "ipywidgets")),
+        }
         args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         print(f"explorer screenshot: {args.out} ({'; '.join(steps)})")
         return 0
@@ -151,6 +192,7 @@ def main(argv=None) -> int:
 
 def _answers(port: int) -> bool:
     import urllib.request
+
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2).read()
         return True

@@ -7,6 +7,7 @@
 Public names are resolved lazily, so importing the package stays cheap and the alignment core never pulls in
 the data or model code.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -10,6 +10,7 @@ Each command lives next to the code it drives (a `cli_main(argv) -> int` functio
 reports user errors (`vttwins.errors.USER_ERRORS`: a bad config key, a missing or malformed file) as one line on
 stderr with exit status 2. `--debug` anywhere (or VTTWINS_DEBUG=1) shows the traceback instead.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     for words, module in COMMANDS.items():
         if tuple(argv[: len(words)]) == words:
             try:
-                return int(importlib.import_module(module).cli_main(argv[len(words):]) or 0)
+                return int(importlib.import_module(module).cli_main(argv[len(words) :]) or 0)
             except USER_ERRORS as exc:
                 if debug:
                     raise

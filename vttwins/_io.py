@@ -1,7 +1,8 @@
 """Leaf file helpers every room may import (nothing of vttwins is imported here).
 
-    atomic_write_text("runs/x/eval/youcook2.csv", text)    # temp file in the same folder, then a rename
+atomic_write_text("runs/x/eval/youcook2.csv", text)    # temp file in the same folder, then a rename
 """
+
 from __future__ import annotations
 
 import os

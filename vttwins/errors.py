@@ -10,6 +10,7 @@ naming the key or the file and what was expected. `python -m vttwins ...` turns 
 stderr and exit status 2 (`report`); `--debug` (or `VTTWINS_DEBUG=1`), the one debug switch of every command,
 shows the traceback instead. `split_overrides` lets `key=value` words stand anywhere on a command line.
 """
+
 from __future__ import annotations
 
 import os

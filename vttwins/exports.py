@@ -8,6 +8,7 @@ other submodule) is the submodule itself. `shadowed`: exported functions named l
 them (`evaluation.retrieval`): importing that submodule, which sets the package attribute to the module, leaves
 the function there instead (as an eager `from .retrieval import retrieval` did). A leaf: imports nothing of vttwins.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,9 @@ import types
 from typing import Callable, Iterable
 
 
-def lazy_exports(package: str, exports: dict[str, str], modules: Iterable[str] | dict[str, str] = (),
-                 shadowed: Iterable[str] = ()) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
+def lazy_exports(
+    package: str, exports: dict[str, str], modules: Iterable[str] | dict[str, str] = (), shadowed: Iterable[str] = ()
+) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
     """(`__getattr__`, `__dir__`, `__all__`) for the package named `package`. `modules`: submodule names, or
     {name: module path} for a module of another package re-exported under `name`."""
     modules = dict(modules) if isinstance(modules, dict) else {m: f"{package}.{m}" for m in modules}

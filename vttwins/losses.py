@@ -13,6 +13,7 @@
 Every loss takes embeddings as given (the caller normalises) and returns a scalar, or per-sample terms with
 `reduction="none"`. This module only calls into `vttwins.alignment`; it runs no dynamic programme itself.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,8 +25,14 @@ from torch import nn
 from vttwins import alignment as _alignment  # attribute lookup at call time: tests may substitute a reference
 from vttwins.alignment.checks import check_any_scalar, check_lengths, check_pair_inputs, check_scalar, check_seq
 
-__all__ = ["SequenceContrastiveLoss", "SkipCostWarmupLoss", "TemporalDataAugmentation", "MILNCELoss", "ClipInfoNCELoss",
-           "permutation_set"]
+__all__ = [
+    "SequenceContrastiveLoss",
+    "SkipCostWarmupLoss",
+    "TemporalDataAugmentation",
+    "MILNCELoss",
+    "ClipInfoNCELoss",
+    "permutation_set",
+]
 
 # The per-variant flag table (which DTW-family member sets which flag) lives only in the objective registry
 # (vttwins.objectives, which sits above this module): a caller passes a member's flags, e.g.
@@ -35,7 +42,7 @@ ALIGNMENT_FLAGS = ("smooth", "weak", "hard")
 DIRECTIONS = ("text", "video", "both")
 REDUCTIONS = ("mean", "sum", "none")
 MAX_PERMUTATIONS = 100_000  # |Π| grows ~2.3x per extra position at max_shift=2 (n=14: 64,554)
-_GATHER_BUDGET = 1 << 22     # elements per chunk of the (B, |Π|, n, n) permuted self-similarity tensor
+_GATHER_BUDGET = 1 << 22  # elements per chunk of the (B, |Π|, n, n) permuted self-similarity tensor
 
 
 # ----------------------------------------------------------------------------------------------- validation
@@ -44,13 +51,18 @@ def _alignment_flags(alignment) -> dict:
     if alignment is None:
         return {"smooth": True, "weak": True, "hard": False}
     if not hasattr(alignment, "items"):
-        raise ValueError(f"alignment must be a mapping of the flags {', '.join(ALIGNMENT_FLAGS)} (a registered "
-                         f"objective's, e.g. vttwins.objectives.get('soft_dtw').alignment) or None, got {alignment!r}")
+        raise ValueError(
+            f"alignment must be a mapping of the flags {', '.join(ALIGNMENT_FLAGS)} (a registered "
+            f"objective's, e.g. vttwins.objectives.get('soft_dtw').alignment) or None, got {alignment!r}"
+        )
     unknown = sorted(set(alignment) - set(ALIGNMENT_FLAGS))
     if unknown or not {"smooth", "weak"} <= set(alignment):
         raise ValueError(f"alignment flags must be smooth, weak (and optionally hard); got {dict(alignment)!r}")
-    return {"smooth": bool(alignment["smooth"]), "weak": bool(alignment["weak"]),
-            "hard": bool(alignment.get("hard", False))}
+    return {
+        "smooth": bool(alignment["smooth"]),
+        "weak": bool(alignment["weak"]),
+        "hard": bool(alignment.get("hard", False)),
+    }
 
 
 def _check_choice(name: str, value, choices) -> None:
@@ -78,8 +90,10 @@ def _permutations(n: int, max_shift: int) -> tuple[tuple[int, ...], ...]:
         if i == n:
             out.append(tuple(perm))
             if len(out) > MAX_PERMUTATIONS:
-                raise ValueError(f"TDA permutation set for n={n}, max_shift={max_shift} has more than "
-                                 f"{MAX_PERMUTATIONS} elements; use shorter sequences or a smaller max_shift")
+                raise ValueError(
+                    f"TDA permutation set for n={n}, max_shift={max_shift} has more than "
+                    f"{MAX_PERMUTATIONS} elements; use shorter sequences or a smaller max_shift"
+                )
             return
         # value i - max_shift cannot go anywhere later, so when still free it is forced here (prunes dead ends)
         forced = i - max_shift
@@ -131,8 +145,9 @@ class TemporalDataAugmentation(nn.Module):
         sim = -e @ e.transpose(1, 2)  # (B, n, n)
         delta = torch.cat([self._distances(sim, chunk) for chunk in perms.split(self._chunk(sim))], dim=1)
         if not torch.isfinite(delta).all():
-            raise ValueError(f"seq of shape {tuple(seq.shape)} has non-finite values "
-                             "(or overflows its self-similarity)")
+            raise ValueError(
+                f"seq of shape {tuple(seq.shape)} has non-finite values (or overflows its self-similarity)"
+            )
         return perms, torch.softmax(-self.sharpness * delta, dim=1)
 
     @staticmethod
@@ -157,8 +172,9 @@ class TemporalDataAugmentation(nn.Module):
         idx = torch.multinomial(probs, 1, generator=generator).squeeze(1).to(perms.device)
         return perms[idx]
 
-    def forward(self, seq: torch.Tensor, generator: torch.Generator | None = None,
-                lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, seq: torch.Tensor, generator: torch.Generator | None = None, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         check_seq(seq, "seq", finite=False)
         lengths = _check_lengths("lengths", lengths, seq)
         b, n, d = seq.shape
@@ -192,9 +208,19 @@ class SequenceContrastiveLoss(nn.Module):
     forward(video (B, n, D), text (B, m, D), video_lengths=None, text_lengths=None, generator=None)
     """
 
-    def __init__(self, alignment: dict | None = None, gamma=0.1, smooth_gamma=0.1, tau=0.5, direction: str = "text",
-                 temperature=1.0, tda: bool = False, reduction: str = "mean", max_shift: int = 2,
-                 sharpness: float = 50.0):
+    def __init__(
+        self,
+        alignment: dict | None = None,
+        gamma=0.1,
+        smooth_gamma=0.1,
+        tau=0.5,
+        direction: str = "text",
+        temperature=1.0,
+        tda: bool = False,
+        reduction: str = "mean",
+        max_shift: int = 2,
+        sharpness: float = 50.0,
+    ):
         super().__init__()
         self.alignment_options = _alignment_flags(alignment)
         _check_choice("direction", direction, DIRECTIONS)
@@ -214,12 +240,26 @@ class SequenceContrastiveLoss(nn.Module):
         """`(B, B)` matrix d[c, a] = distance(video[c], text[a]) (before temperature), one s2dtw_matrix call."""
         options = self.alignment_options
         gamma = 0.0 if options.get("hard") else self.gamma
-        return _alignment.s2dtw_matrix(video, text, gamma=gamma, smooth_gamma=self.smooth_gamma, tau=self.tau,
-                                       smooth=options["smooth"], weak=options["weak"], x_lengths=video_lengths,
-                                       y_lengths=text_lengths)
+        return _alignment.s2dtw_matrix(
+            video,
+            text,
+            gamma=gamma,
+            smooth_gamma=self.smooth_gamma,
+            tau=self.tau,
+            smooth=options["smooth"],
+            weak=options["weak"],
+            x_lengths=video_lengths,
+            y_lengths=text_lengths,
+        )
 
-    def forward(self, video: torch.Tensor, text: torch.Tensor, video_lengths=None, text_lengths=None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        video: torch.Tensor,
+        text: torch.Tensor,
+        video_lengths=None,
+        text_lengths=None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         check_pair_inputs(video, text, paired=True, names=("video", "text"), same_length=False, finite=False)
         video_lengths = _check_lengths("video_lengths", video_lengths, video)
         text_lengths = _check_lengths("text_lengths", text_lengths, text)
@@ -256,8 +296,12 @@ class SkipCostWarmupLoss(SequenceContrastiveLoss):
         check_any_scalar(tau_start, "tau_start")
         if int(warmup_steps) != warmup_steps or warmup_steps < 1:
             raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
-        self.tau_final, self.tau_start, self.warmup_steps, self.calls = float(self.tau), float(tau_start), \
-            int(warmup_steps), 0
+        self.tau_final, self.tau_start, self.warmup_steps, self.calls = (
+            float(self.tau),
+            float(tau_start),
+            int(warmup_steps),
+            0,
+        )
 
     def forward(self, *args, **kwargs):
         frac = min(1.0, self.calls / self.warmup_steps) if self.training else 1.0
@@ -274,8 +318,11 @@ def _collapse_diagnostics(video, text, distances, tau) -> dict[str, float]:
     with torch.no_grad():
         cost = -(video.detach() @ text.detach().transpose(1, 2))  # (B, n, m) of the positive pairs
         t = float(tau.detach()) if torch.is_tensor(tau) else float(tau)
-        return {"skip_share": float((cost > t).float().mean()), "distance_spread": float(distances.detach().std()),
-                "cosine_max": float(-cost.min())}
+        return {
+            "skip_share": float((cost > t).float().mean()),
+            "distance_spread": float(distances.detach().std()),
+            "cosine_max": float(-cost.min()),
+        }
 
 
 # ---------------------------------------------------------------------------------------- clip baselines

@@ -14,6 +14,7 @@ config leaves them unset (None) until the objective is known and resolves them a
 objective never inherits another's (a grid cell `loss.name=mil_nce` built from an S2DTW profile is not
 L2-normalised). This module imports nothing of vttwins at import time: `config` sits to its left.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,13 +36,15 @@ class Objective:
     in_study: listed by `losses: all` in a profile (notebook 02's grid); False for a diagnostic variant that a
     profile names explicitly when it wants it.
     """
+
     name: str
     label: str
     color: str
     build: Callable[[Any], Any]
     alignment: Mapping[str, bool] | None = None
     defaults: Mapping[str, Any] = dataclasses.field(
-        default_factory=lambda: {"temperature": 1.0, "normalize": True, "tda": False})
+        default_factory=lambda: {"temperature": 1.0, "normalize": True, "tda": False}
+    )
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
     in_study: bool = True
@@ -65,8 +68,9 @@ def register(objective: Objective, replace: bool = False) -> Objective:
     if objective.alignment is not None:
         unknown = sorted(set(objective.alignment) - {"smooth", "weak", "hard"})
         if unknown:
-            raise ValueError(f"objective {objective.name!r}: unknown alignment option {unknown[0]!r} "
-                             "(allowed: smooth, weak, hard)")
+            raise ValueError(
+                f"objective {objective.name!r}: unknown alignment option {unknown[0]!r} (allowed: smooth, weak, hard)"
+            )
     _REGISTRY[objective.name] = objective
     return objective
 
@@ -90,8 +94,11 @@ def get(name: str) -> Objective:
 def names(sequence: bool | None = None, in_study: bool | None = None) -> tuple[str, ...]:
     """Registered names in registration order; `sequence=True/False` keeps only sequence / clip losses,
     `in_study=True` only those a profile's `losses: all` lists."""
-    return tuple(n for n, o in _REGISTRY.items() if (sequence is None or o.sequence == sequence)
-                 and (in_study is None or o.in_study == in_study))
+    return tuple(
+        n
+        for n, o in _REGISTRY.items()
+        if (sequence is None or o.sequence == sequence) and (in_study is None or o.in_study == in_study)
+    )
 
 
 def label(name: str) -> str:
@@ -136,8 +143,6 @@ class RegisteredNames:
         return repr(names(self._sequence))
 
 
-
-
 # ------------------------------------------------------------------------------------------- builders
 def build_sequence(loss, objective: Objective):
     """SequenceContrastiveLoss of a DTW-family objective from a resolved LossConfig; `options["loss_class"]` (a
@@ -157,13 +162,22 @@ def build_sequence(loss, objective: Objective):
         raise ValueError(f"loss.learn_gamma=true does nothing for loss.name={loss.name!r} (hard DTW forces gamma = 0)")
     sharpness = options.pop("sharpness", loss.tda_sharpness)  # a variant may fix its own TDA sharpness
     if sharpness != loss.tda_sharpness and loss.tda_sharpness != _DEFAULT_SHARPNESS:
-        raise ValueError(f"loss.tda_sharpness={loss.tda_sharpness} is ignored by loss.name={loss.name!r}, which fixes "
-                         f"sharpness {sharpness}; use s2dtw_tda with loss.tda_sharpness instead")
+        raise ValueError(
+            f"loss.tda_sharpness={loss.tda_sharpness} is ignored by loss.name={loss.name!r}, which fixes "
+            f"sharpness {sharpness}; use s2dtw_tda with loss.tda_sharpness instead"
+        )
     return cls(
-        alignment=dict(objective.alignment), gamma=maybe_param(loss.gamma, loss.learn_gamma),
+        alignment=dict(objective.alignment),
+        gamma=maybe_param(loss.gamma, loss.learn_gamma),
         smooth_gamma=loss.smooth_gamma,
-        tau=maybe_param(loss.tau, loss.learn_tau), direction=loss.direction, temperature=loss.temperature,
-        tda=loss.tda, max_shift=loss.tda_max_shift, sharpness=sharpness, **options)
+        tau=maybe_param(loss.tau, loss.learn_tau),
+        direction=loss.direction,
+        temperature=loss.temperature,
+        tda=loss.tda,
+        max_shift=loss.tda_max_shift,
+        sharpness=sharpness,
+        **options,
+    )
 
 
 def _clip_only(loss) -> None:
@@ -204,29 +218,93 @@ def _a(smooth, weak, hard=False):
 
 # Registration order = the order of ablation tables and bars: clip baselines, then DTW components added one by one.
 for _obj in (
-    Objective("mil_nce", "MIL-NCE", "#27ae60", _build_mil_nce, None, _d(1.0, False),
-              description="clip-level MIL-NCE, raw dot products (docs/method.md §6)"),
-    Objective("clip_nce", "clip InfoNCE", "#8e44ad", _build_clip_nce, None, _d(0.07, True),
-              description="symmetric clip-level InfoNCE on cosines, CLIP temperature 0.07"),
-    Objective("dtw", "hard DTW", "#7f8c8d", build_sequence, _a(False, False, hard=True), _d(),
-              description="hard DTW on -<x, y> (gamma forced to 0)"),
-    Objective("soft_dtw", "soft-DTW", "#2471a3", build_sequence, _a(False, False), _d(),
-              description="soft-DTW on -<x, y>"),
-    Objective("s2dtw_smooth_only", "soft-DTW + smoothing", "#5dade2", build_sequence, _a(True, False), _d(),
-              description="soft-DTW on the locally smoothed cost (docs/method.md §3)"),
-    Objective("s2dtw_weak_only", "soft-DTW + weak alignment", "#f1948a", build_sequence, _a(False, True), _d(),
-              description="soft-DTW on the weak-alignment lattice with skip cost tau"),
-    Objective("s2dtw", "S2DTW", "#c0392b", build_sequence, _a(True, True), _d(),
-              description="the released S2DTW: smoothing + weak alignment (docs/method.md §3-§4)"),
-    Objective("s2dtw_tda", "S2DTW + TDA", "#e67e22", build_sequence, _a(True, True), _d(tda=True),
-              description="S2DTW with temporal data augmentation (docs/method.md §5)"),
-    Objective("s2dtw_tda_strong", "S2DTW + strong TDA", "#f5b041", build_sequence, _a(True, True), _d(tda=True),
-              options=MappingProxyType({"sharpness": 10.0}),
-              description="S2DTW with TDA at sharpness 10: the released 50 keeps the identity for almost every "
-                          "sequence (results/tables/tda_permutations.md), so this variant is the one that permutes",
-              in_study=False),
-    Objective("s2dtw_skip_warmup", "S2DTW + skip-cost warm-up", "#7b241c", build_sequence, _a(True, True), _d(),
-              options=MappingProxyType({"loss_class": "SkipCostWarmupLoss", "tau_start": 2.0, "warmup_steps": 50}),
-              description="opt-in collapse remedy: skip cost 2 -> tau over the first 50 steps (not released)"),
+    Objective(
+        "mil_nce",
+        "MIL-NCE",
+        "#27ae60",
+        _build_mil_nce,
+        None,
+        _d(1.0, False),
+        description="clip-level MIL-NCE, raw dot products (docs/method.md §6)",
+    ),
+    Objective(
+        "clip_nce",
+        "clip InfoNCE",
+        "#8e44ad",
+        _build_clip_nce,
+        None,
+        _d(0.07, True),
+        description="symmetric clip-level InfoNCE on cosines, CLIP temperature 0.07",
+    ),
+    Objective(
+        "dtw",
+        "hard DTW",
+        "#7f8c8d",
+        build_sequence,
+        _a(False, False, hard=True),
+        _d(),
+        description="hard DTW on -<x, y> (gamma forced to 0)",
+    ),
+    Objective(
+        "soft_dtw", "soft-DTW", "#2471a3", build_sequence, _a(False, False), _d(), description="soft-DTW on -<x, y>"
+    ),
+    Objective(
+        "s2dtw_smooth_only",
+        "soft-DTW + smoothing",
+        "#5dade2",
+        build_sequence,
+        _a(True, False),
+        _d(),
+        description="soft-DTW on the locally smoothed cost (docs/method.md §3)",
+    ),
+    Objective(
+        "s2dtw_weak_only",
+        "soft-DTW + weak alignment",
+        "#f1948a",
+        build_sequence,
+        _a(False, True),
+        _d(),
+        description="soft-DTW on the weak-alignment lattice with skip cost tau",
+    ),
+    Objective(
+        "s2dtw",
+        "S2DTW",
+        "#c0392b",
+        build_sequence,
+        _a(True, True),
+        _d(),
+        description="the released S2DTW: smoothing + weak alignment (docs/method.md §3-§4)",
+    ),
+    Objective(
+        "s2dtw_tda",
+        "S2DTW + TDA",
+        "#e67e22",
+        build_sequence,
+        _a(True, True),
+        _d(tda=True),
+        description="S2DTW with temporal data augmentation (docs/method.md §5)",
+    ),
+    Objective(
+        "s2dtw_tda_strong",
+        "S2DTW + strong TDA",
+        "#f5b041",
+        build_sequence,
+        _a(True, True),
+        _d(tda=True),
+        options=MappingProxyType({"sharpness": 10.0}),
+        description="S2DTW with TDA at sharpness 10: the released 50 keeps the identity for almost every "
+        "sequence (results/tables/tda_permutations.md), so this variant is the one that permutes",
+        in_study=False,
+    ),
+    Objective(
+        "s2dtw_skip_warmup",
+        "S2DTW + skip-cost warm-up",
+        "#7b241c",
+        build_sequence,
+        _a(True, True),
+        _d(),
+        options=MappingProxyType({"loss_class": "SkipCostWarmupLoss", "tau_start": 2.0, "warmup_steps": 50}),
+        description="opt-in collapse remedy: skip cost 2 -> tau over the first 50 steps (not released)",
+    ),
 ):
     register(_obj)

@@ -6,6 +6,7 @@
 
 A leaf: imports nothing of vttwins. Every other module that needs the checkout's folders reads them from here.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def profile_path(profile_or_path: str | os.PathLike) -> Path:
         return path
     candidate = CONFIG_DIR / f"{profile_or_path}.yaml"
     if not candidate.is_file():
-        raise FileNotFoundError(f"no profile {str(profile_or_path)!r}: {candidate} does not exist "
-                                f"(profiles: {known_profiles()})")
+        raise FileNotFoundError(
+            f"no profile {str(profile_or_path)!r}: {candidate} does not exist (profiles: {known_profiles()})"
+        )
     return candidate
 
 

@@ -14,6 +14,7 @@ one `Backend(...)` line in BACKENDS (and its name in AUTO if "auto" should ever 
 CUDA -> triton (when triton imports), else torch; CPU -> numba_skew for lattices with min(P, Q) >= SKEW_MIN_SIDE,
 else numba, else torch. A backend whose import fails is reported once at WARNING and skipped (never silently).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,7 +27,7 @@ import torch
 log = logging.getLogger(__name__)
 
 FLOATS = (torch.float32, torch.float64)
-HALVES = (torch.float16, torch.bfloat16, torch.float32)   # float32 accumulation; float64 stays on torch
+HALVES = (torch.float16, torch.bfloat16, torch.float32)  # float32 accumulation; float64 stays on torch
 # Lattices with both sides >= 192 go to the skewed kernel: below that the batch-lockstep kernel (pairs in SIMD
 # lanes, dp_numba.py) is as fast or faster for the batches seen there; measured fwd+bwd float32 on the 2-core box:
 # 64x128^2 lockstep 77 ms vs skew 96 ms; 32x256^2 200 vs 145 ms; 8x512^2 380 vs 123 ms (load average ~7 then).
@@ -43,6 +44,7 @@ class Backend:
     """name; module (in this package) with forward/backward; devices (torch device types); dtypes served;
     fused: module with the fused S2DTW kernel or None; min_side: "auto" picks it only when min(P, Q) >= this;
     interpret_cpu: also serves CPU tensors under TRITON_INTERPRET=1 (explicit choice only, never by auto)."""
+
     name: str
     module: str
     devices: tuple
@@ -69,17 +71,20 @@ class Backend:
         return None if self.fused is None else _load(self.fused)
 
 
-BACKENDS = {b.name: b for b in (
-    Backend("torch", "dp_torch", ("cpu", "cuda", "mps", "xpu")),
-    Backend("numba", "dp_numba", ("cpu",), fused="fused_numba"),
-    Backend("numba_skew", "dp_skew", ("cpu",), fused="fused_numba", min_side=SKEW_MIN_SIDE),
-    Backend("triton", "dp_triton", ("cuda",), HALVES, fused="fused_triton", interpret_cpu=True),
-)}
+BACKENDS = {
+    b.name: b
+    for b in (
+        Backend("torch", "dp_torch", ("cpu", "cuda", "mps", "xpu")),
+        Backend("numba", "dp_numba", ("cpu",), fused="fused_numba"),
+        Backend("numba_skew", "dp_skew", ("cpu",), fused="fused_numba", min_side=SKEW_MIN_SIDE),
+        Backend("triton", "dp_triton", ("cuda",), HALVES, fused="fused_triton", interpret_cpu=True),
+    )
+}
 AUTO = {"cpu": ("numba_skew", "numba", "torch"), "cuda": ("triton", "torch")}
 
 _MODULES: dict = {}
 _ERRORS: dict = {}
-_SETTING = ["auto"]   # a one-element list: the only mutable state, private to this file
+_SETTING = ["auto"]  # a one-element list: the only mutable state, private to this file
 
 
 def _import(module: str):
@@ -88,7 +93,7 @@ def _import(module: str):
     try:
         return importlib.import_module(local)
     except ModuleNotFoundError as exc:
-        if exc.name != local:   # the backend module exists but one of ITS imports is missing: report that
+        if exc.name != local:  # the backend module exists but one of ITS imports is missing: report that
             raise
     return importlib.import_module(module)
 
@@ -97,7 +102,7 @@ def _load(module: str):
     if module not in _MODULES:
         try:
             _MODULES[module] = _import(module)
-        except ImportError as exc:     # optional dependency missing: reported once, then skipped by "auto"
+        except ImportError as exc:  # optional dependency missing: reported once, then skipped by "auto"
             _MODULES[module] = None
             _ERRORS[module] = repr(exc)
             log.warning("vttwins.alignment: %s unavailable (%s); 'auto' skips it", module, exc)
@@ -105,7 +110,7 @@ def _load(module: str):
 
 
 def set_backend(name: str) -> None:
-    """"auto" or a name in BACKENDS; an explicit name whose kernels cannot be imported raises RuntimeError."""
+    """ "auto" or a name in BACKENDS; an explicit name whose kernels cannot be imported raises RuntimeError."""
     if name != "auto" and name not in BACKENDS:
         raise ValueError(f"backend must be 'auto' or one of {sorted(BACKENDS)}, got {name!r}")
     if name != "auto":
@@ -124,8 +129,10 @@ def resolve(device, dtype: torch.dtype = torch.float32, shape: tuple = (1, 1), n
     if name != "auto":
         be = BACKENDS[name]
         if not be.serves(device, dtype):
-            raise RuntimeError(f"alignment backend {name!r} serves devices {be.devices} and dtypes {be.dtypes}, "
-                               f"got {device.type} {dtype}; use set_backend('auto') or 'torch'")
+            raise RuntimeError(
+                f"alignment backend {name!r} serves devices {be.devices} and dtypes {be.dtypes}, "
+                f"got {device.type} {dtype}; use set_backend('auto') or 'torch'"
+            )
         return be
     side = min(shape[-2:])
     for cand in AUTO.get(device.type, ("torch",)):

@@ -1,5 +1,6 @@
 """Input validation shared by the public alignment functions and the losses (`vttwins.losses`): bad input raises
 ValueError naming the argument."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,7 @@ def _all_finite(t: torch.Tensor) -> bool:
     """One reduction pass: min and max propagate NaN, and both are finite iff every value is."""
     try:
         lo, hi = torch.aminmax(t.detach())
-    except (RuntimeError, NotImplementedError):      # a dtype/device without aminmax
+    except (RuntimeError, NotImplementedError):  # a dtype/device without aminmax
         return bool(torch.isfinite(t).all())
     return math.isfinite(float(lo)) and math.isfinite(float(hi))
 
@@ -30,8 +31,9 @@ def check_seq(t, name: str, finite: bool = True) -> None:
         raise ValueError(f"{name} contains non-finite values (NaN or inf); shape {tuple(t.shape)}")
 
 
-def check_pair_inputs(x, y, paired: bool, names: tuple[str, str] = ("x", "y"), same_length: bool = False,
-                      finite: bool = True) -> None:
+def check_pair_inputs(
+    x, y, paired: bool, names: tuple[str, str] = ("x", "y"), same_length: bool = False, finite: bool = True
+) -> None:
     """x: (B, N, D), y: (B', M, D) on one device; `paired` also requires B == B', `same_length` N == M.
     `names`: how the messages call x and y."""
     a, b = names

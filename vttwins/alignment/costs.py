@@ -4,6 +4,7 @@
 
 Both are plain differentiable torch expressions (their backward is the matmul's); nothing here loops.
 """
+
 from __future__ import annotations
 
 import torch
@@ -51,7 +52,7 @@ def all_pairs_neg_dot(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """
     bx, n, d = x.shape
     by, m, _ = y.shape
-    prod = x.reshape(bx * n, d) @ y.reshape(by * m, d).T          # (Bx*N, By*M)
+    prod = x.reshape(bx * n, d) @ y.reshape(by * m, d).T  # (Bx*N, By*M)
     return -prod.reshape(bx, n, by, m).permute(0, 2, 1, 3).reshape(bx * by, n, m)
 
 

@@ -11,6 +11,7 @@ expected-alignment recursion, never autograd through the loop). gamma = 0: exact
 
 The kernels live in one module per backend; backends.py is the registry that picks one (`resolve`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,9 @@ import torch
 from . import backends
 
 
-def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool,
-            backend: str | None = None):
+def forward(
+    D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool, backend: str | None = None
+):
     """Run the backend chosen for D (explicit `backend` name > set_backend setting > "auto")."""
     be = backends.resolve(D.device, D.dtype, tuple(D.shape), backend)
     r, ctx = be.load().forward(D, lp, lq, gamma, need_grad)

@@ -9,6 +9,7 @@ a softmin by <~gamma * 1e-5) for float32 input, picked at compile time by the `e
 The forward stores each cell's three softmin weights, so the backward is multiply-adds only. First call
 compiles (cached on disk by `cache=True`; see the benchmark notes). Full S2DTW on CPU uses fused_numba.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,8 @@ import torch
 from numba import njit, prange, types
 from numba.extending import overload
 
-BIG = 1e300          # "+inf" inside the kernel: finite, so BIG - BIG never makes a NaN
-EXP_CUT = -40.0      # exp(-40) = 4e-18 < float64 eps / 2: arguments below contribute nothing to 1 + e1 + e2
+BIG = 1e300  # "+inf" inside the kernel: finite, so BIG - BIG never makes a NaN
+EXP_CUT = -40.0  # exp(-40) = 4e-18 < float64 eps / 2: arguments below contribute nothing to 1 + e1 + e2
 LN2 = 0.6931471805599453
 SQRT2 = 1.4142135623730951
 
@@ -29,8 +30,27 @@ SQRT2 = 1.4142135623730951
 def _exp_neg(x):
     """exp(x) for x <= 0 (0 below EXP_CUT): Taylor degree 10 on x / 256, then squared 8 times."""
     r = max(x, EXP_CUT) * (1.0 / 256.0)
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
-        1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800))))))))))
+    p = 1.0 + r * (
+        1.0
+        + r
+        * (
+            0.5
+            + r
+            * (
+                1.0 / 6
+                + r
+                * (
+                    1.0 / 24
+                    + r
+                    * (
+                        1.0 / 120
+                        + r
+                        * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800)))))
+                    )
+                )
+            )
+        )
+    )
     for _ in range(8):
         p = p * p
     return p if x > EXP_CUT else 0.0
@@ -54,7 +74,7 @@ def _log_1to3(s):
 F32 = np.float32
 ONE = F32(1.0)
 ZERO = F32(0.0)
-CUT32 = F32(-20.0)              # exp(-20) = 2e-9 < float32 eps / 2
+CUT32 = F32(-20.0)  # exp(-20) = 2e-9 < float32 eps / 2
 SQRT2_32 = F32(math.sqrt(2.0))
 LN2_32 = F32(math.log(2.0))
 HALF32 = F32(0.5)
@@ -62,7 +82,7 @@ TWO32 = F32(2.0)
 EXP_C32 = tuple(F32(1.0 / math.factorial(k)) for k in range(8))
 LOG_C32 = tuple(F32(1.0 / (2 * k + 1)) for k in range(6))
 INV64_32 = F32(1.0 / 64.0)
-BIG32 = 1e30                    # "+inf" of the float32 R rows: finite, so big - big is never a NaN
+BIG32 = 1e30  # "+inf" of the float32 R rows: finite, so big - big is never a NaN
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
@@ -118,10 +138,10 @@ def cells_soft(pa, pu, cl, cc, dd, w0, w1, w2, gamma, inv_g, nb):
     for k in range(nb):
         a, u, l = pa[k], pu[k], cl[k]
         m = min(a, min(u, l))
-        ea = expn((m - a) * inv_g)                          # the minimal argument gives exp(0) = 1 exactly
+        ea = expn((m - a) * inv_g)  # the minimal argument gives exp(0) = 1 exactly
         eu = expn((m - u) * inv_g)
         el = expn((m - l) * inv_g)
-        s = ea + eu + el                                     # in [1, 3]
+        s = ea + eu + el  # in [1, 3]
         cc[k] = dd[k] + m - gamma * logn(s)
         inv = ONE / s
         w0[k] = ea * inv
@@ -164,7 +184,7 @@ def _forward_chunk(D, lp, lq, gamma, big, b0, nb, W, rend, store):
     inv_g = ONE / gamma if gamma > 0 else ZERO * gamma
     prev = np.full((Q + 1, nb), big)
     cur = np.full((Q + 1, nb), big)
-    prev[0, :] = 0.0                                         # R_00 = 0 sits at prev[0] for row p = 1
+    prev[0, :] = 0.0  # R_00 = 0 sits at prev[0] for row p = 1
     b1 = b0 + nb
     for p in range(1, P + 1):
         for k in range(nb):
@@ -174,13 +194,34 @@ def _forward_chunk(D, lp, lq, gamma, big, b0, nb, W, rend, store):
         for q in range(1, Q + 1):
             wq = W[p - 1, q - 1] if store else W[0, 0]
             if gamma > 0 and store:
-                cells_soft(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
-                            wq[0, b0:b1], wq[1, b0:b1], wq[2, b0:b1], gamma, inv_g, nb)
+                cells_soft(
+                    prev[q - 1],
+                    prev[q],
+                    cur[q - 1],
+                    cur[q],
+                    row[q - 1],
+                    wq[0, b0:b1],
+                    wq[1, b0:b1],
+                    wq[2, b0:b1],
+                    gamma,
+                    inv_g,
+                    nb,
+                )
             elif gamma > 0:
                 cells_soft_value(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1], gamma, inv_g, nb)
             else:
-                cells_hard(prev[q - 1], prev[q], cur[q - 1], cur[q], row[q - 1],
-                            wq[0, b0:b1], wq[1, b0:b1], wq[2, b0:b1], nb, store)
+                cells_hard(
+                    prev[q - 1],
+                    prev[q],
+                    cur[q - 1],
+                    cur[q],
+                    row[q - 1],
+                    wq[0, b0:b1],
+                    wq[1, b0:b1],
+                    wq[2, b0:b1],
+                    nb,
+                    store,
+                )
         for k in range(nb):
             if lp[b0 + k] == p:
                 rend[b0 + k] = cur[lq[b0 + k], k]
@@ -219,9 +260,20 @@ def _backward_chunk(W, lp, lq, b0, nb, E, out):
         W[P, q, :, b0:b1] = 0.0
     for p in range(P - 1, -1, -1):
         for q in range(Q - 1, -1, -1):
-            _cells_back(E[p, q, b0:b1], E[p + 1, q + 1, b0:b1], W[p + 1, q + 1, 0, b0:b1],
-                        E[p + 1, q, b0:b1], W[p + 1, q, 1, b0:b1], E[p, q + 1, b0:b1], W[p, q + 1, 2, b0:b1],
-                        lp1, lq1, p, q, nb)
+            _cells_back(
+                E[p, q, b0:b1],
+                E[p + 1, q + 1, b0:b1],
+                W[p + 1, q + 1, 0, b0:b1],
+                E[p + 1, q, b0:b1],
+                W[p + 1, q, 1, b0:b1],
+                E[p, q + 1, b0:b1],
+                W[p, q + 1, 2, b0:b1],
+                lp1,
+                lq1,
+                p,
+                q,
+                nb,
+            )
         for k in range(nb):
             dst = out[b0 + k, p]
             for q in range(Q):
@@ -243,13 +295,13 @@ def _chunk(batch: int) -> int:
 
 def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool):
     B, P, Q = D.shape
-    Dt = D.detach().contiguous().numpy()            # (B, P, Q): the kernel gathers rows into lanes itself
+    Dt = D.detach().contiguous().numpy()  # (B, P, Q): the kernel gathers rows into lanes itself
     lp_np = lp.to(torch.int64).contiguous().numpy()
     lq_np = lq.to(torch.int64).contiguous().numpy()
     W = np.empty((P + 1, Q + 1, 3, B) if need_grad else (1, 1, 3, 1), dtype=Dt.dtype)
     rend = np.empty(B, dtype=np.float64)
     chunk = _chunk(B)
-    sc = Dt.dtype.type                          # float32 lanes compute in float32 (R rows too), float64 in float64
+    sc = Dt.dtype.type  # float32 lanes compute in float32 (R rows too), float64 in float64
     big = sc(BIG32 if Dt.dtype == np.float32 else BIG)
     _forward_kernel(Dt, lp_np, lq_np, sc(gamma), big, chunk, W, rend, need_grad)
     r = torch.from_numpy(rend).to(D.dtype)

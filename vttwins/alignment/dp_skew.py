@@ -10,6 +10,7 @@ each one into the caller's (B, P, Q) layout. Each pair runs only its own (lp, lq
 end never influence R at the end, and E there is exactly 0. Used by "auto" for min(P, Q) >= SKEW_MIN_SIDE
 (backends.py); below that a diagonal is too short for SIMD and the pairs-in-lanes kernel (dp_numba.py) wins.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +32,7 @@ def _forward_pair(D, b, P, Q, gamma, big, W, store):
     """R over the (P, Q) sub-lattice of pair b; returns R[P, Q]. W[b, d-2, r, p] = weight r of cell (p, d-p)."""
     R3 = np.full((3, P + 2), big)
     dd = np.empty(P + 2, D.dtype)
-    R3[0, 0] = 0.0                                        # diagonal 0 holds R_00 = 0 (d % 3 == 0)
+    R3[0, 0] = 0.0  # diagonal 0 holds R_00 = 0 (d % 3 == 0)
     inv_g = ONE / gamma if gamma > 0 else ZERO * gamma
     for d in range(2, P + Q + 1):
         lo, hi = max(1, d - Q), min(P, d - 1)
@@ -40,17 +41,39 @@ def _forward_pair(D, b, P, Q, gamma, big, W, store):
         _gather_diag(D, b, d, lo, hi, dd)
         k = d - 2
         if gamma > 0 and store:
-            cells_soft(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
-                        W[b, k, 0, lo:hi + 1], W[b, k, 1, lo:hi + 1], W[b, k, 2, lo:hi + 1], gamma, inv_g, n)
+            cells_soft(
+                r2[lo - 1 : hi],
+                r1[lo - 1 : hi],
+                r1[lo : hi + 1],
+                r0[lo : hi + 1],
+                dd[lo : hi + 1],
+                W[b, k, 0, lo : hi + 1],
+                W[b, k, 1, lo : hi + 1],
+                W[b, k, 2, lo : hi + 1],
+                gamma,
+                inv_g,
+                n,
+            )
         elif gamma > 0:
-            cells_soft_value(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
-                              gamma, inv_g, n)
+            cells_soft_value(
+                r2[lo - 1 : hi], r1[lo - 1 : hi], r1[lo : hi + 1], r0[lo : hi + 1], dd[lo : hi + 1], gamma, inv_g, n
+            )
         else:
-            cells_hard(r2[lo - 1:hi], r1[lo - 1:hi], r1[lo:hi + 1], r0[lo:hi + 1], dd[lo:hi + 1],
-                        W[b, k, 0, lo:hi + 1], W[b, k, 1, lo:hi + 1], W[b, k, 2, lo:hi + 1], n, store)
-        r0[lo - 1] = big                                  # the neighbours just outside read as +inf ...
+            cells_hard(
+                r2[lo - 1 : hi],
+                r1[lo - 1 : hi],
+                r1[lo : hi + 1],
+                r0[lo : hi + 1],
+                dd[lo : hi + 1],
+                W[b, k, 0, lo : hi + 1],
+                W[b, k, 1, lo : hi + 1],
+                W[b, k, 2, lo : hi + 1],
+                n,
+                store,
+            )
+        r0[lo - 1] = big  # the neighbours just outside read as +inf ...
         r0[hi + 1] = big
-        if store:                                         # ... and as weight 0 in the backward
+        if store:  # ... and as weight 0 in the backward
             for r in range(3):
                 W[b, k, r, lo - 1] = 0.0
                 W[b, k, r, hi + 1] = 0.0
@@ -74,18 +97,26 @@ def _backward_pair(W, b, P, Q, out):
     """E over pair b's sub-lattice on three rotating diagonals; each finished diagonal scattered into out[b]."""
     E3 = np.zeros((3, P + 2), W.dtype)
     kend = P + Q - 2
-    for r in range(3):                                    # the two diagonals after the end: weight 0
+    for r in range(3):  # the two diagonals after the end: weight 0
         for p in range(P + 2):
             W[b, kend + 1, r, p] = 0.0
             W[b, kend + 2, r, p] = 0.0
-    E3[(P + Q) % 3, P] = 1.0                              # the seed dR_end / dR_end
+    E3[(P + Q) % 3, P] = 1.0  # the seed dR_end / dR_end
     out[b, P - 1, Q - 1] = 1.0
     for d in range(P + Q - 1, 1, -1):
         lo, hi = max(1, d - Q), min(P, d - 1)
         e0, e1, e2 = E3[d % 3], E3[(d + 1) % 3], E3[(d + 2) % 3]
         k = d - 2
-        _back_cells(e0[lo:hi + 1], e2[lo + 1:hi + 2], W[b, k + 2, 0, lo + 1:hi + 2], e1[lo + 1:hi + 2],
-                    W[b, k + 1, 1, lo + 1:hi + 2], e1[lo:hi + 1], W[b, k + 1, 2, lo:hi + 1], hi - lo + 1)
+        _back_cells(
+            e0[lo : hi + 1],
+            e2[lo + 1 : hi + 2],
+            W[b, k + 2, 0, lo + 1 : hi + 2],
+            e1[lo + 1 : hi + 2],
+            W[b, k + 1, 1, lo + 1 : hi + 2],
+            e1[lo : hi + 1],
+            W[b, k + 1, 2, lo : hi + 1],
+            hi - lo + 1,
+        )
         e0[lo - 1] = 0.0
         e0[hi + 1] = 0.0
         for p in range(lo, hi + 1):

@@ -3,6 +3,7 @@
 Same contract as every backend (see backends.py): forward(D, lp, lq, gamma, need_grad) -> (r_end, ctx),
 backward(ctx) -> E. One launch group per anti-diagonal, so it is the portable reference, not the fast path.
 """
+
 from __future__ import annotations
 
 import torch
@@ -40,8 +41,11 @@ def backward(ctx) -> torch.Tensor:
     B, P2, Q2, _ = W.shape
     P, Q = P2 - 2, Q2 - 2
     E = W.new_zeros((B, P2, Q2))
-    E[torch.arange(B, device=W.device), lp, lq] = 1.0   # cells beyond an end never receive anything: E = 0 there
+    E[torch.arange(B, device=W.device), lp, lq] = 1.0  # cells beyond an end never receive anything: E = 0 there
     for p, q in reversed(_diagonals(P, Q, W.device)):
-        E[:, p, q] += (E[:, p + 1, q + 1] * W[:, p + 1, q + 1, 0] + E[:, p + 1, q] * W[:, p + 1, q, 1]
-                       + E[:, p, q + 1] * W[:, p, q + 1, 2])
-    return E[:, 1:P + 1, 1:Q + 1]
+        E[:, p, q] += (
+            E[:, p + 1, q + 1] * W[:, p + 1, q + 1, 0]
+            + E[:, p + 1, q] * W[:, p + 1, q, 1]
+            + E[:, p, q + 1] * W[:, p, q + 1, 2]
+        )
+    return E[:, 1 : P + 1, 1 : Q + 1]

@@ -24,7 +24,7 @@ import triton.language as tl
 # "+inf" of the float32 R rows: finite, so BIG - BIG is never a NaN. A tl.constexpr, because a @jit function may
 # read a module global only when it is one (a plain float passes the interpreter and fails to compile).
 BIG = tl.constexpr(1e30)
-MAX_BLOCK = 1024      # tile width along a diagonal; longer diagonals loop over tiles
+MAX_BLOCK = 1024  # tile width along a diagonal; longer diagonals loop over tiles
 
 
 @triton.jit
@@ -43,8 +43,25 @@ def _softmin3(a, u, l, gamma, HARD: tl.constexpr):
 
 
 @triton.jit
-def fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
-                HARD: tl.constexpr, STORE: tl.constexpr, WEAK: tl.constexpr, BLOCK: tl.constexpr):
+def fwd_kernel(
+    D,
+    LP,
+    LQ,
+    R,
+    WT,
+    REND,
+    sdb,
+    sdp,
+    sdq,
+    RW,
+    NK,
+    gamma,
+    tau,
+    HARD: tl.constexpr,
+    STORE: tl.constexpr,
+    WEAK: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     b = tl.program_id(0)
     P = tl.load(LP + b).to(tl.int32)
     Q = tl.load(LQ + b).to(tl.int32)
@@ -64,10 +81,10 @@ def fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
             p = start + offs
             mk = p <= hi
             a = tl.load(r2 + p - 1, mask=mk & (p - 1 >= lo2) & (p - 1 <= hi2), other=BIG)
-            a = tl.where((d == 2) & (p == 1), 0.0, a)                         # R_00 = 0
+            a = tl.where((d == 2) & (p == 1), 0.0, a)  # R_00 = 0
             u = tl.load(r1 + p - 1, mask=mk & (p - 1 >= lo1) & (p - 1 <= hi1), other=BIG)
             l = tl.load(r1 + p, mask=mk & (p >= lo1) & (p <= hi1), other=BIG)
-            if WEAK:    # virtual weak lattice: cell (p, q) is real iff p, q even, cost D[(p-2)/2, (q-2)/2]; else tau
+            if WEAK:  # virtual weak lattice: cell (p, q) is real iff p, q even, cost D[(p-2)/2, (q-2)/2]; else tau
                 real = mk & (p % 2 == 0) & ((d - p) % 2 == 0)
                 c = tl.load(D + b * sdb + ((p - 2) // 2) * sdp + ((d - p - 2) // 2) * sdq, mask=real, other=0.0)
                 c = tl.where(real, c.to(tl.float32), tau)
@@ -81,7 +98,7 @@ def fwd_kernel(D, LP, LQ, R, WT, REND, sdb, sdp, sdq, RW, NK, gamma, tau,
                 tl.store(wk + RW + p, w1, mask=mk)
                 tl.store(wk + 2 * RW + p, w2, mask=mk)
             start += BLOCK
-        tl.debug_barrier()                                                    # diagonal d done before d + 1
+        tl.debug_barrier()  # diagonal d done before d + 1
         d += 1
     last = tl.load(rrow + ((P + Q) % 3) * RW + P + offs, mask=offs == 0, other=0.0)
     tl.store(REND + b + offs, last, mask=offs == 0)
@@ -96,12 +113,12 @@ def bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, B
     wrow = WT + b * NK * 3 * RW
     offs = tl.arange(0, BLOCK)
     d = P + Q
-    while d >= 2:                                                          # `while`: see fwd_kernel
+    while d >= 2:  # `while`: see fwd_kernel
         lo, hi = tl.maximum(1, d - Q), tl.minimum(P, d - 1)
-        lo1, hi1 = tl.maximum(1, d + 1 - Q), tl.minimum(P, d)             # successors' diagonals (empty past end)
+        lo1, hi1 = tl.maximum(1, d + 1 - Q), tl.minimum(P, d)  # successors' diagonals (empty past end)
         lo2, hi2 = tl.maximum(1, d + 2 - Q), tl.minimum(P, d + 1)
         e0, e1, e2 = erow + (d % 3) * RW, erow + ((d + 1) % 3) * RW, erow + ((d + 2) % 3) * RW
-        w1k, w2k = wrow + (d - 1) * 3 * RW, wrow + d * 3 * RW               # weights of diagonals d+1 and d+2
+        w1k, w2k = wrow + (d - 1) * 3 * RW, wrow + d * 3 * RW  # weights of diagonals d+1 and d+2
         start = lo
         while start <= hi:
             p = start + offs
@@ -109,15 +126,18 @@ def bwd_kernel(WT, LP, LQ, EB, OUT, sob, sop, soq, RW, NK, WEAK: tl.constexpr, B
             md = mk & (p + 1 >= lo2) & (p + 1 <= hi2)
             mu = mk & (p + 1 >= lo1) & (p + 1 <= hi1)
             ml = mk & (p >= lo1) & (p <= hi1)
-            e = tl.where((p == P) & (d == P + Q), 1.0, 0.0)                  # the seed dR_end / dR_end
+            e = tl.where((p == P) & (d == P + Q), 1.0, 0.0)  # the seed dR_end / dR_end
             e += tl.load(e2 + p + 1, mask=md, other=0.0) * tl.load(w2k + p + 1, mask=md, other=0.0)
             e += tl.load(e1 + p + 1, mask=mu, other=0.0) * tl.load(w1k + RW + p + 1, mask=mu, other=0.0)
             e += tl.load(e1 + p, mask=ml, other=0.0) * tl.load(w1k + 2 * RW + p, mask=ml, other=0.0)
             tl.store(e0 + p, e, mask=mk)
-            if WEAK:    # only the real cells' E leaves the kernel (dR/dC~)
+            if WEAK:  # only the real cells' E leaves the kernel (dR/dC~)
                 real = mk & (p % 2 == 0) & ((d - p) % 2 == 0)
-                tl.store(OUT + b * sob + ((p - 2) // 2) * sop + ((d - p - 2) // 2) * soq, e.to(OUT.dtype.element_ty),
-                         mask=real)
+                tl.store(
+                    OUT + b * sob + ((p - 2) // 2) * sop + ((d - p - 2) // 2) * soq,
+                    e.to(OUT.dtype.element_ty),
+                    mask=real,
+                )
             else:
                 tl.store(OUT + b * sob + (p - 1) * sop + (d - p - 1) * soq, e.to(OUT.dtype.element_ty), mask=mk)
             start += BLOCK
@@ -135,8 +155,9 @@ def _lattice(shape, weak: bool):
 
 
 @torch.library.custom_op("vttwins::soft_dtw_fwd", mutates_args=())
-def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool,
-                 weak: bool, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_dtw_fwd(
+    D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool, weak: bool, tau: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(D (B, N, M), lp, lq (B,) int64 lattice ends) -> (r_end (B,) float32, Wt (B, P+Q-1, 3, P+1) float32 or
     (1, 1, 3, 1)). weak: the DP runs on the (2N+1, 2M+1) weak lattice of D with dummy cost tau, never built."""
     B = D.shape[0]
@@ -145,8 +166,23 @@ def soft_dtw_fwd(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: flo
     R = torch.empty((B, 3, RW), dtype=torch.float32, device=D.device)
     Wt = torch.empty((B, NK, 3, RW) if need_grad else (1, 1, 3, 1), dtype=torch.float32, device=D.device)
     rend = torch.empty(B, dtype=torch.float32, device=D.device)
-    fwd_kernel[(B,)](D, lp, lq, R, Wt, rend, *D.stride(), RW, NK, float(gamma), float(tau), HARD=gamma == 0,
-                      STORE=need_grad, WEAK=weak, BLOCK=_block(P, Q))
+    fwd_kernel[(B,)](
+        D,
+        lp,
+        lq,
+        R,
+        Wt,
+        rend,
+        *D.stride(),
+        RW,
+        NK,
+        float(gamma),
+        float(tau),
+        HARD=gamma == 0,
+        STORE=need_grad,
+        WEAK=weak,
+        BLOCK=_block(P, Q),
+    )
     return rend, Wt
 
 
@@ -158,8 +194,7 @@ def _(D, lp, lq, gamma, need_grad, weak, tau):
 
 
 @torch.library.custom_op("vttwins::soft_dtw_bwd", mutates_args=())
-def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: torch.Tensor,
-                 weak: bool) -> torch.Tensor:
+def soft_dtw_bwd(Wt: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, like: torch.Tensor, weak: bool) -> torch.Tensor:
     """Expected alignment E (B, N, M) in like's dtype (like: the cost D); weak: E at the real cells only."""
     B = like.shape[0]
     P, Q = _lattice(like.shape, weak)
@@ -174,8 +209,15 @@ def _(Wt, lp, lq, like, weak):
     return torch.empty_like(like)
 
 
-def forward(D: torch.Tensor, lp: torch.Tensor, lq: torch.Tensor, gamma: float, need_grad: bool,
-            weak: bool = False, tau: float = 0.0):
+def forward(
+    D: torch.Tensor,
+    lp: torch.Tensor,
+    lq: torch.Tensor,
+    gamma: float,
+    need_grad: bool,
+    weak: bool = False,
+    tau: float = 0.0,
+):
     lp64, lq64 = lp.to(device=D.device, dtype=torch.int64), lq.to(device=D.device, dtype=torch.int64)
     rend, Wt = soft_dtw_fwd(D, lp64, lq64, float(gamma), bool(need_grad), bool(weak), float(tau))
     return rend.to(D.dtype), (Wt, lp64, lq64, D, weak)

@@ -13,6 +13,7 @@ the dummy cells, dC~/dgamma_s = (softmin - sum w a) / gamma_s per smoothed cell.
 float16/bfloat16 inputs are computed in float32; a result beyond the input dtype's range raises OverflowError
 (naming the dtype) instead of silently becoming -inf: pass float32 inputs for such magnitudes.
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,8 +39,7 @@ class _AlignFunction(torch.autograd.Function):
     def forward(ctx, cost, gamma_t, smooth_gamma_t, tau_t, opts):
         o = opts
         need = o["need_grad"]
-        lat, lp, lq, ws, sval = s2dtw_lattice(cost, o["n"], o["m"], o["smooth"], o["weak"], o["smooth_gamma"],
-                                              o["tau"])
+        lat, lp, lq, ws, sval = s2dtw_lattice(cost, o["n"], o["m"], o["smooth"], o["weak"], o["smooth_gamma"], o["tau"])
         r, dpctx = dp.forward(lat.contiguous(), lp, lq, o["gamma"], need, o.get("backend"))
         ctx.opts, ctx.dpctx = o, dpctx
         ctx.save_for_backward(cost, lat, r, ws, sval)
@@ -49,7 +49,7 @@ class _AlignFunction(torch.autograd.Function):
     def backward(ctx, grad_r):
         with torch.no_grad():
             grads = _AlignFunction._backward(ctx, grad_r)
-        if torch.is_grad_enabled():   # create_graph=True: make any second derivative through E raise, not vanish
+        if torch.is_grad_enabled():  # create_graph=True: make any second derivative through E raise, not vanish
             grads = _no_second_order(grads)
         return grads
 
@@ -57,7 +57,7 @@ class _AlignFunction(torch.autograd.Function):
     def _backward(ctx, grad_r):
         o = ctx.opts
         cost, lat, r, ws, sval = ctx.saved_tensors
-        e = dp.backward(ctx.dpctx).to(cost.dtype)                      # (B, P, Q) = dR_b / dL_b
+        e = dp.backward(ctx.dpctx).to(cost.dtype)  # (B, P, Q) = dR_b / dL_b
         grads = [None, None, None, None, None]
         if ctx.needs_input_grad[1]:
             g = o["gamma"]
@@ -91,8 +91,9 @@ class _FusedS2DTW(torch.autograd.Function):
     def forward(ctx, c4, opts):
         o = opts
         ctx.kernel = o["fused"]
-        r, ctx.fctx = ctx.kernel.forward(c4, o["sign"], 2 * o["n"] + 1, 2 * o["m"] + 1, o["gamma"],
-                                         o["smooth_gamma"], o["tau"], o["need_grad"])
+        r, ctx.fctx = ctx.kernel.forward(
+            c4, o["sign"], 2 * o["n"] + 1, 2 * o["m"] + 1, o["gamma"], o["smooth_gamma"], o["tau"], o["need_grad"]
+        )
         return r
 
     @staticmethod
@@ -152,18 +153,26 @@ def _to_input_dtype(r: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return r
     limit = torch.finfo(dtype).max
     if bool((r.detach().abs() > limit).any()):
-        raise OverflowError(f"S2DTW/soft-DTW value {r.detach().abs().max().item():.4g} exceeds the range of the "
-                            f"input dtype {dtype} (max {limit:.4g}); pass float32 inputs")
+        raise OverflowError(
+            f"S2DTW/soft-DTW value {r.detach().abs().max().item():.4g} exceeds the range of the "
+            f"input dtype {dtype} (max {limit:.4g}); pass float32 inputs"
+        )
     return r.to(dtype)
 
 
 def _options(gamma, smooth_gamma, tau, smooth, weak, n, m, backend=None) -> dict:
     return {
-        "gamma": check_scalar(gamma, "gamma"), "smooth_gamma": check_scalar(smooth_gamma, "smooth_gamma"),
-        "tau": check_any_scalar(tau, "tau"), "smooth": bool(smooth), "weak": bool(weak), "n": n, "m": m,
+        "gamma": check_scalar(gamma, "gamma"),
+        "smooth_gamma": check_scalar(smooth_gamma, "smooth_gamma"),
+        "tau": check_any_scalar(tau, "tau"),
+        "smooth": bool(smooth),
+        "weak": bool(weak),
+        "n": n,
+        "m": m,
         "gamma_t": gamma if isinstance(gamma, torch.Tensor) else None,
         "smooth_gamma_t": smooth_gamma if isinstance(smooth_gamma, torch.Tensor) else None,
-        "tau_t": tau if isinstance(tau, torch.Tensor) else None, "backend": backend,
+        "tau_t": tau if isinstance(tau, torch.Tensor) else None,
+        "backend": backend,
     }
 
 
@@ -228,8 +237,7 @@ def s2dtw(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_
     return _to_input_dtype(_apply(cost, o), x.dtype)
 
 
-def s2dtw_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None,
-                 y_lengths=None):
+def s2dtw_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None, y_lengths=None):
     """S2DTW of every pair: x (Bx, N, D), y (By, M, D) -> (Bx, By), entry [c, a] = s2dtw(x[c], y[a]).
 
     All Bx*By cost matrices come from one matrix product; the embeddings are never copied per pair.
@@ -243,7 +251,7 @@ def s2dtw_matrix(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=T
     o = _options(gamma, smooth_gamma, tau, smooth, weak, n.repeat_interleave(by), m.repeat(bx))
     dt = _compute_dtype(x.dtype)
     kernel = _fused_kernel(o, x.to(dt), M)
-    if kernel is not None:   # one product, read by the kernel in place: pair (c, a) = -prod[c, :, a, :]
+    if kernel is not None:  # one product, read by the kernel in place: pair (c, a) = -prod[c, :, a, :]
         prod = x.to(dt).reshape(bx * N, -1) @ y.to(dt).reshape(by * M, -1).T
         return _to_input_dtype(_apply_fused(prod.reshape(bx, N, by, M), -1.0, o, kernel).reshape(bx, by), x.dtype)
     cost = all_pairs_neg_dot(x.to(dt), y.to(dt))

@@ -18,6 +18,7 @@ C4 layout. Learnable gamma / smooth_gamma / tau, gamma = 0 and smooth_gamma = 0 
 (functional.py uses the general path for them). Note: numba's cache keys on this file only; the float32/64 exp
 and log come from dp_numba.py, so after editing that file clear __pycache__ (numba's *.nbi/*.nbc) by hand.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,6 +33,7 @@ from .dp_numba import cells_soft as _dp_cells, cells_soft_value as _dp_cells_val
 
 LN3 = math.log(3.0)
 LANES = 64
+
 
 @njit(fastmath=True, error_model="numpy", cache=True)
 def _smooth_cells(cd, cu, cl, cc, w0, w1, w2, gs, inv_gs, nb):
@@ -82,7 +84,7 @@ def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, ren
     """Ct: (N, M, L) scratch; Ws: (N, M, 3, L); W: (P+2, Q+2, 3, L); R2: (2, Q+1, L); all in the input dtype."""
     _, N, by, M = C4.shape
     P, Q = 2 * N + 1, 2 * M + 1
-    for k in range(nb):                                   # gather (pairs into lanes)
+    for k in range(nb):  # gather (pairs into lanes)
         b = b0 + k
         c = b // by
         a = b - c * by
@@ -91,22 +93,32 @@ def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, ren
                 Ct[i, j, k] = sign * C4[c, i, a, j]
     inv_gs = ONE / gs
     third = 1.0 / 3.0
-    for i in range(N - 1, 0, -1):                         # smoothing in place, reverse order
+    for i in range(N - 1, 0, -1):  # smoothing in place, reverse order
         for j in range(M - 1, 0, -1):
-            _smooth_cells(Ct[i - 1, j - 1], Ct[i - 1, j], Ct[i, j - 1], Ct[i, j],
-                          Ws[i, j, 0], Ws[i, j, 1], Ws[i, j, 2], gs, inv_gs, nb)
-        for k in range(nb):                               # first column: only the up neighbour
+            _smooth_cells(
+                Ct[i - 1, j - 1],
+                Ct[i - 1, j],
+                Ct[i, j - 1],
+                Ct[i, j],
+                Ws[i, j, 0],
+                Ws[i, j, 1],
+                Ws[i, j, 2],
+                gs,
+                inv_gs,
+                nb,
+            )
+        for k in range(nb):  # first column: only the up neighbour
             Ct[i, 0, k] += Ct[i - 1, 0, k]
             Ws[i, 0, 0, k] = 0.0
             Ws[i, 0, 1, k] = 1.0
             Ws[i, 0, 2, k] = 0.0
-    for j in range(M - 1, 0, -1):                         # first row: only the left neighbour
+    for j in range(M - 1, 0, -1):  # first row: only the left neighbour
         for k in range(nb):
             Ct[0, j, k] += Ct[0, j - 1, k]
             Ws[0, j, 0, k] = 0.0
             Ws[0, j, 1, k] = 0.0
             Ws[0, j, 2, k] = 1.0
-    for k in range(nb):                                   # (0, 0): three zero neighbours
+    for k in range(nb):  # (0, 0): three zero neighbours
         Ct[0, 0, k] -= gs * LN3
         Ws[0, 0, 0, k] = third
         Ws[0, 0, 1, k] = third
@@ -131,18 +143,28 @@ def _fwd_chunk(C4, sign, b0, nb, lp, lq, gs, gamma, tau, big, Ct, Ws, W, R2, ren
     for k in range(nb):
         prev[0, k] = 0.0
     for p in range(1, P + 1):
-        real_row = (p % 2) == 0                           # lattice row p-1 odd
+        real_row = (p % 2) == 0  # lattice row p-1 odd
         i = (p - 2) // 2
         for q in range(1, Q + 1):
             real = real_row and (q % 2) == 0
             if store:
                 wq = W[p, q]
                 if real:
-                    _dp_cells(prev[q - 1], prev[q], cur[q - 1], cur[q], Ct[i, (q - 2) // 2],
-                              wq[0], wq[1], wq[2], gamma, inv_g, nb)
+                    _dp_cells(
+                        prev[q - 1],
+                        prev[q],
+                        cur[q - 1],
+                        cur[q],
+                        Ct[i, (q - 2) // 2],
+                        wq[0],
+                        wq[1],
+                        wq[2],
+                        gamma,
+                        inv_g,
+                        nb,
+                    )
                 else:
-                    _dp_cells_tau(prev[q - 1], prev[q], cur[q - 1], cur[q], tau,
-                                  wq[0], wq[1], wq[2], gamma, inv_g, nb)
+                    _dp_cells_tau(prev[q - 1], prev[q], cur[q - 1], cur[q], tau, wq[0], wq[1], wq[2], gamma, inv_g, nb)
             elif real:
                 _dp_cells_value(prev[q - 1], prev[q], cur[q - 1], cur[q], Ct[i, (q - 2) // 2], gamma, inv_g, nb)
             else:
@@ -162,8 +184,24 @@ def _fwd_kernel(C4, sign, lp, lq, gs, gamma, tau, big, nch, Ct, Ws, W, R2, rend)
     T = Ct.shape[0]
     for t in prange(T):
         for c in range(t, nch, T):
-            _fwd_chunk(C4, sign, c * L, min(B, c * L + L) - c * L, lp, lq, gs, gamma, tau, big, Ct[t], Ws[t], W[t],
-                       R2[t], rend, False)
+            _fwd_chunk(
+                C4,
+                sign,
+                c * L,
+                min(B, c * L + L) - c * L,
+                lp,
+                lq,
+                gs,
+                gamma,
+                tau,
+                big,
+                Ct[t],
+                Ws[t],
+                W[t],
+                R2[t],
+                rend,
+                False,
+            )
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
@@ -201,24 +239,31 @@ def _bwd_chunk(W, Ws, lp, lq, g, b0, nb, sign, E2, dC, O, G4):
         for q in range(Q + 1):
             for k in range(nb):
                 cur[q, k] = 0.0
-        for k in range(nb):                               # the seed: dL/dR_end = g[b] at the pair's end cell
+        for k in range(nb):  # the seed: dL/dR_end = g[b] at the pair's end cell
             if lp[b0 + k] == p:
                 cur[lq[b0 + k], k] = g[b0 + k]
         for q in range(Q, 0, -1):
-            _back_cells(cur[q], nxt[q + 1], W[p + 1, q + 1, 0], nxt[q], W[p + 1, q, 1], cur[q + 1], W[p, q + 1, 2],
-                        nb)
+            _back_cells(cur[q], nxt[q + 1], W[p + 1, q + 1, 0], nxt[q], W[p + 1, q, 1], cur[q + 1], W[p, q + 1, 2], nb)
         if real_row:
             for j in range(M):
                 e = cur[2 * j + 2]
                 for k in range(nb):
                     dC[i, j, k] = e[k]
         nxt, cur = cur, nxt
-    for i in range(N - 1, -1, -1):                         # smoothing backward
+    for i in range(N - 1, -1, -1):  # smoothing backward
         for j in range(M - 1, -1, -1):
-            _smooth_back_cells(O[i, j], dC[i, j], dC[i + 1, j + 1], Ws[i + 1, j + 1, 0] if i + 1 < N and j + 1 < M
-                               else Ws[0, 0, 0], dC[i + 1, j], Ws[i + 1, j, 1] if i + 1 < N else Ws[0, 0, 1],
-                               dC[i, j + 1], Ws[i, j + 1, 2] if j + 1 < M else Ws[0, 0, 2], nb)
-    for k in range(nb):                                   # scatter into the caller's layout
+            _smooth_back_cells(
+                O[i, j],
+                dC[i, j],
+                dC[i + 1, j + 1],
+                Ws[i + 1, j + 1, 0] if i + 1 < N and j + 1 < M else Ws[0, 0, 0],
+                dC[i + 1, j],
+                Ws[i + 1, j, 1] if i + 1 < N else Ws[0, 0, 1],
+                dC[i, j + 1],
+                Ws[i, j + 1, 2] if j + 1 < M else Ws[0, 0, 2],
+                nb,
+            )
+    for k in range(nb):  # scatter into the caller's layout
         b = b0 + k
         c = b // by
         a = b - c * by
@@ -241,7 +286,7 @@ def _bwd_kernel(C4, sign, lp, lq, gs, gamma, tau, big, g, nch, Ct, Ws, W, R2, re
             _bwd_chunk(W[t], Ws[t], lp, lq, g, b0, nb, sign, E2[t], dC[t], O[t], G4)
 
 
-_POOL: dict = {}       # (shape, dtype) -> spare scratch arrays, so repeated calls reuse already-mapped pages
+_POOL: dict = {}  # (shape, dtype) -> spare scratch arrays, so repeated calls reuse already-mapped pages
 
 
 def _take(shape, dtype) -> np.ndarray:
@@ -270,17 +315,29 @@ def _lanes(batch: int) -> int:
 
 def _scratch(dt, T, N, M, L):
     P, Q = 2 * N + 1, 2 * M + 1
-    return (_take((T, N, M, L), dt), _take((T, N, M, 3, L), dt), _take((T, P + 2, Q + 2, 3, L), dt),
-            _take((T, 2, Q + 1, L), dt))
+    return (
+        _take((T, N, M, L), dt),
+        _take((T, N, M, 3, L), dt),
+        _take((T, P + 2, Q + 2, 3, L), dt),
+        _take((T, 2, Q + 1, L), dt),
+    )
 
 
 def _scalars(dt, sign, smooth_gamma, gamma, tau):
-    sc = dt.type                                          # scalars in the lanes' dtype: float32 math for float32
+    sc = dt.type  # scalars in the lanes' dtype: float32 math for float32
     return sc(sign), sc(smooth_gamma), sc(gamma), sc(tau), sc(BIG32 if dt == np.float32 else BIG)
 
 
-def forward(C4: torch.Tensor, sign: float, lp: torch.Tensor, lq: torch.Tensor, gamma: float, smooth_gamma: float,
-            tau: float, need_grad: bool):
+def forward(
+    C4: torch.Tensor,
+    sign: float,
+    lp: torch.Tensor,
+    lq: torch.Tensor,
+    gamma: float,
+    smooth_gamma: float,
+    tau: float,
+    need_grad: bool,
+):
     """C4: (bx, N, by, M) CPU float32/float64 tensor; lp, lq: (bx*by,) lattice ends 2n+1, 2m+1 (1-based R).
 
     Stores nothing for the backward but the (already existing) costs: the backward reruns each chunk's forward
@@ -322,7 +379,7 @@ def backward(ctx, grad_r: torch.Tensor) -> torch.Tensor:
     dC = _take((T, N + 1, M + 1, L), dt)
     O = _take((T, N, M, L), dt)
     rend = np.empty(B, np.float64)
-    G4 = np.empty(a.shape, dt)                            # handed to autograd: never pooled
+    G4 = np.empty(a.shape, dt)  # handed to autograd: never pooled
     s, gs, gm, t, big = _scalars(dt, sign, smooth_gamma, gamma, tau)
     _bwd_kernel(a, s, lp, lq, gs, gm, t, big, g, nch, *scr, rend, E2, dC, O, G4)
     _give(*scr, E2, dC, O)

@@ -9,6 +9,7 @@ recursive: C~ reads C, not C~), and the DP kernel of dp_triton.py reads the weak
 from C~, every other cell tau), so the (2N+1) x (2M+1) lattice is never built; its backward returns E at the real
 cells only. float32 throughout (functional.py casts half inputs up before calling this).
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,16 @@ from . import dp_triton
 from .lattice import smooth_backward, smooth_forward
 
 
-def forward(C4: torch.Tensor, sign: float, lp: torch.Tensor, lq: torch.Tensor, gamma: float, smooth_gamma: float,
-            tau: float, need_grad: bool):
+def forward(
+    C4: torch.Tensor,
+    sign: float,
+    lp: torch.Tensor,
+    lq: torch.Tensor,
+    gamma: float,
+    smooth_gamma: float,
+    tau: float,
+    need_grad: bool,
+):
     bx, N, by, M = C4.shape
     cost = (sign * C4.detach()).permute(0, 2, 1, 3).reshape(bx * by, N, M)
     ct, ws, _ = smooth_forward(cost, smooth_gamma)
@@ -29,6 +38,6 @@ def forward(C4: torch.Tensor, sign: float, lp: torch.Tensor, lq: torch.Tensor, g
 def backward(ctx, grad_r: torch.Tensor) -> torch.Tensor:
     dctx, ws, sign, shape = ctx
     bx, N, by, M = shape
-    e = dp_triton.backward(dctx)                                   # (B, N, M) = dR / dC~ at the real cells
+    e = dp_triton.backward(dctx)  # (B, N, M) = dR / dC~ at the real cells
     dcost = smooth_backward(e * grad_r.to(e.dtype)[:, None, None], ws)
     return (sign * dcost).reshape(bx, by, N, M).permute(0, 2, 1, 3).contiguous()

@@ -6,6 +6,7 @@
 Both are vectorised over the whole matrix (no recursion: the smoothing reads C, not Ct). Neighbour order in
 every weight tensor is (diag, up, left) = ((i-1, j-1), (i-1, j), (i, j-1)).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,19 +51,20 @@ def smooth_forward(cost: torch.Tensor, gamma_s: float) -> tuple[torch.Tensor, to
 def smooth_backward(grad: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """dL/dC from dL/dC~: identity plus each cell's weight share sent back to its three neighbours."""
     out = grad.clone()
-    gw = grad.unsqueeze(-1) * w                                    # (B, N, M, 3)
-    out[:, :-1, :-1] += gw[:, 1:, 1:, 0]                           # (i, j) is the diag neighbour of (i+1, j+1)
-    out[:, :-1, :] += gw[:, 1:, :, 1]                              # up neighbour of (i+1, j)
-    out[:, :, :-1] += gw[:, :, 1:, 2]                              # left neighbour of (i, j+1)
+    gw = grad.unsqueeze(-1) * w  # (B, N, M, 3)
+    out[:, :-1, :-1] += gw[:, 1:, 1:, 0]  # (i, j) is the diag neighbour of (i+1, j+1)
+    out[:, :-1, :] += gw[:, 1:, :, 1]  # up neighbour of (i+1, j)
+    out[:, :, :-1] += gw[:, :, 1:, 2]  # left neighbour of (i, j+1)
     return out
 
 
-def smooth_gamma_grad(grad: torch.Tensor, w: torch.Tensor, val: torch.Tensor, cost: torch.Tensor,
-                      gamma_s: float) -> torch.Tensor:
+def smooth_gamma_grad(
+    grad: torch.Tensor, w: torch.Tensor, val: torch.Tensor, cost: torch.Tensor, gamma_s: float
+) -> torch.Tensor:
     """Per-sample dL/dgamma_s = sum_ij grad_ij (softmin_ij - sum_r w_r a_r) / gamma_s  (0 when gamma_s = 0)."""
     if gamma_s == 0:
         return grad.new_zeros(grad.shape[0])
-    nb = smooth_neighbours(cost).nan_to_num(posinf=0.0)           # inf neighbours have weight 0
+    nb = smooth_neighbours(cost).nan_to_num(posinf=0.0)  # inf neighbours have weight 0
     dval = (val - (w * nb).sum(-1)) / gamma_s
     return (grad * dval).sum((1, 2))
 
@@ -84,8 +86,9 @@ def weak_lattice_backward(e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 LN3 = math.log(3.0)
 
 
-def s2dtw_lattice(cost: torch.Tensor, n: torch.Tensor, m: torch.Tensor, smooth: bool, weak: bool,
-                  smooth_gamma: float, tau: float):
+def s2dtw_lattice(
+    cost: torch.Tensor, n: torch.Tensor, m: torch.Tensor, smooth: bool, weak: bool, smooth_gamma: float, tau: float
+):
     """The cost -> DP-input steps of S2DTW (docs/method.md §3 steps 2-3): optional smoothing, optional weak lattice.
 
     Parameters

@@ -5,6 +5,7 @@
 
 Both run the same lattice as s2dtw and read E from the DP backward directly (no autograd).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -17,16 +18,16 @@ from .lattice import s2dtw_lattice
 
 
 class Alignment(NamedTuple):
-    real: torch.Tensor            # (B, N, M): expected occupancy of each real (clip, caption) cell
+    real: torch.Tensor  # (B, N, M): expected occupancy of each real (clip, caption) cell
     lattice: torch.Tensor | None  # (B, 2N+1, 2M+1) occupancy of the whole weak lattice (dummy cells = skips)
-    value: torch.Tensor           # (B,) the alignment value (== s2dtw)
+    value: torch.Tensor  # (B,) the alignment value (== s2dtw)
 
 
 class HardPath(NamedTuple):
-    pairs: torch.Tensor        # (K, 2) int64 (i, j) of the matched real cells, in path order
+    pairs: torch.Tensor  # (K, 2) int64 (i, j) of the matched real cells, in path order
     unmatched_x: torch.Tensor  # indices i < n that the path skipped (no real cell in row i)
     unmatched_y: torch.Tensor  # indices j < m that the path skipped
-    value: float               # hard DTW value on the lattice
+    value: float  # hard DTW value on the lattice
 
 
 def _occupancy(x, y, gamma, smooth_gamma, tau, smooth, weak, x_lengths, y_lengths):
@@ -45,8 +46,9 @@ def _occupancy(x, y, gamma, smooth_gamma, tau, smooth, weak, x_lengths, y_length
     return e, r, n, m
 
 
-def soft_alignment(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None,
-                   y_lengths=None) -> Alignment:
+def soft_alignment(
+    x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None, y_lengths=None
+) -> Alignment:
     """Expected alignment E = dR/dL of s2dtw (same options): `real` (B, N, M), `lattice` when weak, `value` (B,).
 
     Each entry of E is the probability (under the Gibbs distribution over paths at temperature gamma) that the
@@ -58,8 +60,9 @@ def soft_alignment(x, y, gamma=0.1, smooth_gamma=0.1, tau=0.5, smooth=True, weak
     return Alignment(e, None, r)
 
 
-def hard_path(x, y, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None,
-              y_lengths=None) -> list[HardPath]:
+def hard_path(
+    x, y, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths=None, y_lengths=None
+) -> list[HardPath]:
     """Best (gamma = 0) path per pair on s2dtw's lattice: matched (i, j) pairs and the skipped clips/captions.
 
     Ties are broken deterministically towards the diagonal, then (i-1, j), then (i, j-1).
@@ -69,7 +72,7 @@ def hard_path(x, y, smooth_gamma=0.1, tau=0.5, smooth=True, weak=True, x_lengths
     out = []
     for b in range(real.shape[0]):
         nb, mb = int(n[b]), int(m[b])
-        pairs = (real[b, :nb, :mb] > 0.5).nonzero()          # row-major order == path order for monotone paths
+        pairs = (real[b, :nb, :mb] > 0.5).nonzero()  # row-major order == path order for monotone paths
         used_x = torch.zeros(nb, dtype=torch.bool, device=x.device)
         used_y = torch.zeros(mb, dtype=torch.bool, device=x.device)
         used_x[pairs[:, 0]] = True

@@ -12,6 +12,7 @@ it (an int 1 becomes a constexpr, 16-divisible ints and pointers get tt.divisibi
 run builds. Run it with TRITON_INTERPRET unset: under the interpreter the kernels are not compilable objects.
 Tested with triton 3.6 and 3.9 (the ASTSource/GPUTarget API and the signature format are the same there).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,17 +28,18 @@ import torch
 
 log = logging.getLogger(__name__)
 
-SMALL = (5, 3)       # lattice sides of the small cases: the smallest tile (16)
-LARGE = 520          # a side whose tile is the largest one (MAX_BLOCK = 1024)
+SMALL = (5, 3)  # lattice sides of the small cases: the smallest tile (16)
+LARGE = 520  # a side whose tile is the largest one (MAX_BLOCK = 1024)
 
 
 @dataclass
 class Launch:
     """One recorded kernel launch: the JIT function, its positional arguments and constexpr keywords."""
+
     kernel: object
     args: tuple
     constexprs: dict
-    path: str                      # "dp" or "fused": which launcher made it
+    path: str  # "dp" or "fused": which launcher made it
     grid: tuple = field(default=())
 
 
@@ -54,6 +56,7 @@ class _Recorder:
 @contextmanager
 def _recording(sink: list, path: list):
     from . import dp_triton  # deferred: triton
+
     saved = dp_triton.fwd_kernel, dp_triton.bwd_kernel
     dp_triton.fwd_kernel = _Recorder(saved[0], sink, path)
     dp_triton.bwd_kernel = _Recorder(saved[1], sink, path)
@@ -80,6 +83,7 @@ def record_launches(dtypes=None) -> list[Launch]:
     """Every launch the dp and fused launchers make over the cases of `_dp_cases` (dtypes: default, all the
     triton backend serves) and the fused S2DTW forward/backward (soft, with and without gradient, both sizes)."""
     from . import backends, dp_triton, fused_triton  # deferred: triton
+
     dtypes = dtypes or backends.BACKENDS["triton"].dtypes
     sink, path = [], ["dp"]
     with _recording(sink, path), torch.no_grad():
@@ -106,6 +110,7 @@ def specialise(launch: Launch, backend) -> tuple[dict, dict, dict]:
     """(signature by name, constexprs by argument index, attrs) of a launch, as triton's JIT derives them."""
     # the JIT's own specialiser (imported by triton.runtime.jit on 3.6 and 3.9)
     from triton.runtime.jit import native_specialize_impl
+
     kernel = launch.kernel
     values = iter(launch.args)
     signature, constexprs, attrs = {}, {}, {}
@@ -114,10 +119,11 @@ def specialise(launch: Launch, backend) -> tuple[dict, dict, dict]:
             signature[p.name], constexprs[(i,)] = "constexpr", launch.constexprs[p.name]
             continue
         value = next(values)
-        ty, key = native_specialize_impl(backend, value, p.is_const, not p.do_not_specialize,
-                                         not p.do_not_specialize_on_alignment)
+        ty, key = native_specialize_impl(
+            backend, value, p.is_const, not p.do_not_specialize, not p.do_not_specialize_on_alignment
+        )
         signature[p.name] = ty
-        if ty == "constexpr":                               # an int 1: the JIT makes it a compile-time constant
+        if ty == "constexpr":  # an int 1: the JIT makes it a compile-time constant
             constexprs[(i,)] = key
         elif isinstance(key, str) and key:
             attrs[(i,)] = backend.parse_attr(key)
@@ -130,6 +136,7 @@ def compile_launch(launch: Launch, arch: int):
     """The CompiledKernel of one launch for sm_<arch> (its .asm holds ttir, ttgir, llir, ptx, cubin)."""
     import triton
     from triton.compiler import ASTSource
+
     signature, constexprs, attrs = specialise(launch, _backend(arch))
     src = ASTSource(fn=launch.kernel, signature=signature, constexprs=constexprs, attrs=attrs)
     return triton.compile(src, target=_target(arch))
@@ -137,11 +144,13 @@ def compile_launch(launch: Launch, arch: int):
 
 def _target(arch: int):
     from triton.backends.compiler import GPUTarget
+
     return GPUTarget("cuda", arch, 32)
 
 
 def _backend(arch: int):
     from triton.compiler.compiler import make_backend
+
     return make_backend(_target(arch))
 
 
@@ -174,11 +183,17 @@ def compile_all(archs=(90, 80), out: str | Path | None = None) -> list[dict]:
 def _compile_row(launch: Launch, arch: int, key: str, out: Path | None) -> dict:
     name = launch.kernel.__name__
     signature, _, _ = specialise(launch, _backend(arch))
-    row = {"kernel": name, "arch": arch, "key": key, "paths": [], "constexprs": dict(launch.constexprs),
-           "signature": signature}
+    row = {
+        "kernel": name,
+        "arch": arch,
+        "key": key,
+        "paths": [],
+        "constexprs": dict(launch.constexprs),
+        "signature": signature,
+    }
     try:
         compiled = compile_launch(launch, arch)
-    except Exception as exc:   # noqa: BLE001 (reported per launch; the CLI exits 1)
+    except Exception as exc:  # noqa: BLE001 (reported per launch; the CLI exits 1)
         row["error"] = f"{type(exc).__name__}: {exc}"[:4000]
         return row
     row.update(ptx_lines=len(compiled.asm["ptx"].splitlines()), cubin_bytes=len(compiled.asm.get("cubin", b"")))
@@ -195,11 +210,17 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     import triton
+
     rows = compile_all(a.arch, a.out)
     bad = [r for r in rows if "error" in r]
     for r in rows:
-        log.info("%-12s sm_%d %-60s %s", r["kernel"], r["arch"], r["constexprs"],
-                 r.get("error") or f"{r['ptx_lines']} PTX lines")
+        log.info(
+            "%-12s sm_%d %-60s %s",
+            r["kernel"],
+            r["arch"],
+            r["constexprs"],
+            r.get("error") or f"{r['ptx_lines']} PTX lines",
+        )
     log.info("triton %s: %d kernels compiled, %d failed", triton.__version__, len(rows) - len(bad), len(bad))
     return 1 if bad else 0
 

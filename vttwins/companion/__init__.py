@@ -8,10 +8,27 @@ none of it. Submodules load on first use:
     from vttwins.companion import config, training, results
     from vttwins.companion.synth import ensure_synth
 """
+
 from __future__ import annotations
 
 from vttwins.exports import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {}, modules=[
-    "config", "config_ranges", "training", "evaluation", "experiments", "pipeline", "results", "plots",
-    "plots_compare", "stats", "figure_check", "synth", "outputs"])
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {},
+    modules=[
+        "config",
+        "config_ranges",
+        "training",
+        "evaluation",
+        "experiments",
+        "pipeline",
+        "results",
+        "plots",
+        "plots_compare",
+        "stats",
+        "figure_check",
+        "synth",
+        "outputs",
+    ],
+)

@@ -19,6 +19,7 @@ A YAML of your own names the profile it extends with `base: <profile>` (e.g. `ba
 first and the file's sections are merged over it key by key. Without `base:` the keys a file leaves out take the
 code's defaults (the dataclasses below), not a profile's; loading such a file logs one line that says so.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,14 +55,15 @@ class DataConfig:
     generated on first use with `vttwins.companion.synth.PROFILES[synth_profile]` updated by `synth`. The clip's
     feature window and the caption length come from the model section (`model.feature_window`, `model.max_words`).
     """
-    root: str | None = None                 # SynthHowTo folder; None -> data/synth/<synth_profile>
+
+    root: str | None = None  # SynthHowTo folder; None -> data/synth/<synth_profile>
     synth_profile: str = "smoke"
-    synth: dict = field(default_factory=dict)   # overrides of SynthConfig fields
-    video_list_csv: str | None = None       # real HowTo100M: set these (None = SynthHowTo)
+    synth: dict = field(default_factory=dict)  # overrides of SynthConfig fields
+    video_list_csv: str | None = None  # real HowTo100M: set these (None = SynthHowTo)
     caption_root: str | None = None
-    video_root: str | None = None           # pixel mode
-    feature_root: str | None = None         # feature mode
-    dict_path: str | None = None            # dict.npy vocabulary; None -> built from the pretraining captions
+    video_root: str | None = None  # pixel mode
+    feature_root: str | None = None  # feature mode
+    dict_path: str | None = None  # dict.npy vocabulary; None -> built from the pretraining captions
     num_workers: Int = Field(0, ge=0)
     n_clips: Int = Field(8, ge=1)
     clip_seconds: Float = Field(3.2, gt=0)
@@ -85,18 +87,20 @@ class LossConfig:
     e.g. MIL-NCE raw dot products at temperature 1, clip InfoNCE 0.07), resolved after every override; switching
     `loss.name` by an override resets them unless the same override sets them (see `apply_overrides`).
     """
+
     name: str = "s2dtw"
     gamma: Float = Field(0.1, ge=0)
     smooth_gamma: Float = Field(0.1, ge=0)
-    tau: Float = Field(0.5, ge=0, description="a negative tau rewards skipping: the loss stays at log(batch) and "
-                                              "nothing is learned")
+    tau: Float = Field(
+        0.5, ge=0, description="a negative tau rewards skipping: the loss stays at log(batch) and nothing is learned"
+    )
     direction: Literal["text", "video", "both"] = "text"
     temperature: Float | None = Field(None, gt=0)  # None -> the objective's own (1.0; clip_nce 0.07)
-    tda: Bool | None = None                 # None -> the objective's own (True only for s2dtw_tda)
+    tda: Bool | None = None  # None -> the objective's own (True only for s2dtw_tda)
     tda_max_shift: Int = Field(2, ge=0)
     tda_sharpness: Float = Field(50.0, gt=0)
     num_candidates: Int = Field(4, ge=1)
-    normalize: Bool | None = None           # None -> the objective's own (False only for mil_nce)
+    normalize: Bool | None = None  # None -> the objective's own (False only for mil_nce)
     learn_gamma: Bool = False
     learn_tau: Bool = False
 
@@ -115,6 +119,7 @@ Beta = Annotated[Float, Field(ge=0, lt=1)]
 @dataclass(config=SECTION)
 class OptimConfig:
     """Adam with a per-step linear warm-up then cosine decay to `min_lr_ratio * lr` (released defaults)."""
+
     lr: Float = Field(1e-3, gt=0)
     warmup_steps: Int = Field(0, ge=0)
     weight_decay: Float = Field(0.0, ge=0)
@@ -127,10 +132,12 @@ class OptimConfig:
 @dataclass(config=SECTION)
 class TrainConfig:
     """Loop, checkpoints and devices. `batch_size` is global (videos per step over all processes)."""
-    steps: Int | None = Field(None, ge=1)   # exactly one of steps / epochs
+
+    steps: Int | None = Field(None, ge=1)  # exactly one of steps / epochs
     epochs: Int | None = Field(None, ge=1)
-    batch_size: Int = Field(16, ge=2, description="every loss contrasts the videos of a batch; with 1 the loss is "
-                                                  "identically 0")
+    batch_size: Int = Field(
+        16, ge=2, description="every loss contrasts the videos of a batch; with 1 the loss is identically 0"
+    )
     seed: Int = Field(1, ge=0)
     log_every: Int = Field(10, ge=1)
     checkpoint_every: Int = Field(500, ge=1)
@@ -138,10 +145,10 @@ class TrainConfig:
     output_dir: str = "runs/default"
     resume: Bool = False
     amp: Literal["auto", "none", "bf16", "fp16"] = "auto"  # auto (bf16 on CUDA, off on CPU); fp16 CUDA only
-    device: str = "auto"                    # auto | cpu | cuda | cuda:N
-    progress: Literal["auto", "bar", "log"] = "auto"   # auto (tqdm on a TTY) | bar | log
-    sync_batchnorm: Bool = False            # pixel mode, several CUDA processes: BatchNorm statistics over the
-                                            #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    progress: Literal["auto", "bar", "log"] = "auto"  # auto (tqdm on a TTY) | bar | log
+    sync_batchnorm: Bool = False  # pixel mode, several CUDA processes: BatchNorm statistics over the
+    #   global batch (torch SyncBatchNorm; CUDA only). Off = per process
 
     @field_validator("device")
     @classmethod
@@ -155,11 +162,12 @@ class TrainConfig:
 class SlurmConfig:
     """`grid.executor=slurm`: submitit's executor, one job per grid cell (an array job). `cluster` local/debug are
     submitit's local-process and in-process executors (no Slurm needed: tests, debugging)."""
-    partition: str | None = None            # None = the cluster's default partition
-    time: Int = Field(60, ge=1)             # minutes a cell may run (submitit timeout_min)
-    cpus: Int = Field(1, ge=1)              # CPUs per cell
-    gpus: Int = Field(0, ge=0)              # GPUs per cell
-    folder: str = "runs/slurm"              # submitit's job files and logs (on the shared filesystem)
+
+    partition: str | None = None  # None = the cluster's default partition
+    time: Int = Field(60, ge=1)  # minutes a cell may run (submitit timeout_min)
+    cpus: Int = Field(1, ge=1)  # CPUs per cell
+    gpus: Int = Field(0, ge=0)  # GPUs per cell
+    folder: str = "runs/slurm"  # submitit's job files and logs (on the shared filesystem)
     cluster: Literal["slurm", "local", "debug"] = "slurm"
 
 
@@ -171,10 +179,11 @@ EXECUTORS = get_args(Executor)
 class GridConfig:
     """Where the cells of a grid (notebooks 02, 10, sweeps) run: one task per distinct run, keyed by its run-cache
     key; the results are the same on every executor, so no `grid` key enters a run's key (docs/cluster.md)."""
-    executor: Executor = "local"            # local (process pool here) | ray | slurm (submitit)
-    workers: Int = Field(1, ge=1)           # local: processes (1 = in this process); ray without an address: the
-                                            #   CPUs of the local Ray instance; slurm: cells running at once
-    ray_address: str | None = None          # ray: "auto", "ray://host:10001", ...; None = start a local instance
+
+    executor: Executor = "local"  # local (process pool here) | ray | slurm (submitit)
+    workers: Int = Field(1, ge=1)  # local: processes (1 = in this process); ray without an address: the
+    #   CPUs of the local Ray instance; slurm: cells running at once
+    ray_address: str | None = None  # ray: "auto", "ray://host:10001", ...; None = start a local instance
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
 
@@ -215,6 +224,7 @@ def config_from_dict(raw: Mapping[str, Any], training: bool = True) -> Config:
 def config_to_dict(config: Config) -> dict[str, Any]:
     """Nested plain data (JSON/YAML-ready: tuples as lists) of a `Config`, keys in field order; `config_from_dict`
     inverts it. This dict is what a run folder's `config.json` holds and what its run-cache key hashes."""
+
     def plain(obj):  # by hand, not pydantic's dump: that turns NaN in `notebooks` into None and warns on a Path
         if is_dataclass(obj) and not isinstance(obj, type):
             return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
@@ -223,6 +233,7 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         if isinstance(obj, (list, tuple)):
             return [plain(v) for v in obj]
         return str(obj) if isinstance(obj, Path) else obj
+
     return plain(config)
 
 
@@ -270,8 +281,10 @@ def apply_overrides(raw: dict[str, Any], overrides) -> dict[str, Any]:
         if not all(parts):
             raise ValueError(f"override key {key!r} is malformed")
         if parts[0] not in SECTIONS:
-            raise ValueError(f"unknown config section '{parts[0]}' in override {key!r}; allowed sections: "
-                             f"{', '.join(SECTIONS)} (and the shorthands {', '.join(ALIASES)})")
+            raise ValueError(
+                f"unknown config section '{parts[0]}' in override {key!r}; allowed sections: "
+                f"{', '.join(SECTIONS)} (and the shorthands {', '.join(ALIASES)})"
+            )
         node = raw
         for part in parts[:-1]:
             child = node.get(part)
@@ -297,14 +310,18 @@ def expand_all(notebooks: dict) -> dict:
     """`losses: all` / `*_losses: all` / `tasks: all` in a notebook's parameters -> every registered name, read
     from the registries now (a variant or task registered after import is included); for losses, every objective
     with `in_study` (a diagnostic variant such as `s2dtw_tda_strong` is named explicitly when wanted)."""
+
     def expand(key: str, value):
         if value != "all":
             return value
         if key == "losses" or key.endswith("_losses"):
             return list(objectives.names(in_study=True))
         return registered_tasks() if key == "tasks" or key.endswith("_tasks") else value
-    return {name: {k: expand(k, v) for k, v in params.items()} if isinstance(params, dict) else params
-            for name, params in notebooks.items()}
+
+    return {
+        name: {k: expand(k, v) for k, v in params.items()} if isinstance(params, dict) else params
+        for name, params in notebooks.items()
+    }
 
 
 def validate(config: Config, training: bool = True) -> None:
@@ -320,14 +337,19 @@ def _cross_checks(config: Config, training: bool) -> None:
     """What one field's type and range cannot say: checks across keys, the synth keys, the lr warning."""
     train, loss, data = config.train, config.loss, config.data
     if training and (train.steps is None) == (train.epochs is None):
-        raise ValueError("set exactly one of 'train.steps' and 'train.epochs' "
-                         f"(got steps={train.steps}, epochs={train.epochs})")
+        raise ValueError(
+            f"set exactly one of 'train.steps' and 'train.epochs' (got steps={train.steps}, epochs={train.epochs})"
+        )
     if loss.name == "mil_nce" and not 1 <= loss.num_candidates <= data.n_clips:
         raise ValueError(f"loss.num_candidates={loss.num_candidates!r}: must be in [1, data.n_clips={data.n_clips}]")
     _check_synth_keys(data.synth)
     if config.optim.lr > MAX_USUAL_LR:
-        log.warning("config key 'optim.lr' = %g is far above any usual Adam learning rate (<= %g): training will "
-                    "likely diverge (released: 1e-3)", config.optim.lr, MAX_USUAL_LR)
+        log.warning(
+            "config key 'optim.lr' = %g is far above any usual Adam learning rate (<= %g): training will "
+            "likely diverge (released: 1e-3)",
+            config.optim.lr,
+            MAX_USUAL_LR,
+        )
 
 
 MAX_USUAL_LR = 1.0  # Adam at lr > 1 moves every weight by ~lr per step: never a setting, always a slip
@@ -335,13 +357,16 @@ MAX_USUAL_LR = 1.0  # Adam at lr > 1 moves every weight by ~lr per step: never a
 
 def _check_synth_keys(synth: dict) -> None:
     """`data.synth` overrides SynthConfig fields (and `noise` a NoiseConfig's or a preset name)."""
-    for prefix, cls, values in (("data.synth", SynthConfig, synth),
-                                ("data.synth.noise", NoiseConfig, synth.get("noise"))):
+    for prefix, cls, values in (
+        ("data.synth", SynthConfig, synth),
+        ("data.synth.noise", NoiseConfig, synth.get("noise")),
+    ):
         allowed = [f.name for f in fields(cls)]
         unknown = sorted(set(values) - set(allowed)) if isinstance(values, dict) else []
         if unknown:
-            raise ValueError(f"unknown config key '{prefix}.{unknown[0]}'; allowed keys in '{prefix}': "
-                             f"{', '.join(allowed)}")
+            raise ValueError(
+                f"unknown config key '{prefix}.{unknown[0]}'; allowed keys in '{prefix}': {', '.join(allowed)}"
+            )
 
 
 # ------------------------------------------------------------------------------------------- loading
@@ -366,8 +391,11 @@ def read_profile(path: Path, seen: tuple = ()) -> dict:
     base = raw.pop("base", None)
     if base is None:
         if Path(path).resolve().parent != CONFIG_DIR.resolve() and not seen:
-            log.info("%s has no `base:`, so the keys it leaves out take the code defaults (vttwins.companion.config), not a "
-                     "profile's; add `base: default` to start from configs/default.yaml", path)
+            log.info(
+                "%s has no `base:`, so the keys it leaves out take the code defaults (vttwins.companion.config), not a "
+                "profile's; add `base: default` to start from configs/default.yaml",
+                path,
+            )
         return raw
     base_path = profile_path(str(base))
     if base_path.resolve() in seen or base_path.resolve() == Path(path).resolve():
@@ -388,6 +416,22 @@ def replace(config: Config, overrides) -> Config:
     return config_from_dict(apply_overrides(config_to_dict(config), overrides))
 
 
-__all__ = ["Config", "DataConfig", "LossConfig", "OptimConfig", "TrainConfig", "GridConfig", "SlurmConfig",
-           "load_config", "read_profile", "config_to_dict", "config_from_dict", "apply_overrides", "parse_override",
-           "replace", "validate", "expand_all", "LOSSES"]
+__all__ = [
+    "Config",
+    "DataConfig",
+    "LossConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "GridConfig",
+    "SlurmConfig",
+    "load_config",
+    "read_profile",
+    "config_to_dict",
+    "config_from_dict",
+    "apply_overrides",
+    "parse_override",
+    "replace",
+    "validate",
+    "expand_all",
+    "LOSSES",
+]

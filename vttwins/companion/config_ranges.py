@@ -9,6 +9,7 @@ Every bad value is reported as `<dotted key>=<value given>: must be <allowed ran
 `unknown config key 'train.stepz'; allowed keys in 'train': steps, epochs, ...`. pydantic checks the values
 (`Field(ge=...)`, `Literal[...]`, validators); `config_error` turns its `ValidationError` into that one line.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,25 +39,39 @@ def _not_text(value: Any) -> Any:
 
 Int = Annotated[int, BeforeValidator(_not_text)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
-Bool = Annotated[bool, Strict()]       # true/false only (not 1, "yes")
+Bool = Annotated[bool, Strict()]  # true/false only (not 1, "yes")
 
 
 def strict_scalars(cls: type) -> BeforeValidator:
     """For a section that is a core (stdlib) dataclass (ModelConfig: no pydantic in the core): true/false only for
     its bool fields and never for its numbers, as `Bool`, `Int` and `Float` do in the pydantic sections."""
+
     def check(values):
         hints = typing.get_type_hints(cls) if isinstance(values, dict) else {}
-        for key, value in (values.items() if hints else ()):
+        for key, value in values.items() if hints else ():
             hint = _plain(hints.get(key, Any))
-            if value is not None and ((hint is bool) != isinstance(value, bool) and hint in (bool, int, float)
-                                      or hint is int and isinstance(value, str)):
+            if value is not None and (
+                (hint is bool) != isinstance(value, bool)
+                and hint in (bool, int, float)
+                or hint is int
+                and isinstance(value, str)
+            ):
                 raise ValueError(f"{cls.__name__}.{key} must be {KINDS[hint.__name__]}, got {value!r}")
         return values
+
     return BeforeValidator(check)
 
 
-KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
-         "dict": "a mapping", "dataclass": "a mapping", "list": "a list", "tuple": "a list"}
+KINDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "dict": "a mapping",
+    "dataclass": "a mapping",
+    "list": "a list",
+    "tuple": "a list",
+}
 CORE_CHECK = re.compile(r"^\w+\.(\w+) must be (.*), got (.*)$", re.S)  # "ModelConfig.mode must be X, got Y"
 BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
@@ -73,8 +88,7 @@ def config_error(exc: ValidationError, root: type) -> ValueError:
     if err["type"] == "missing" and loc and isinstance(loc[-1], int):
         loc = loc[:-1]  # a tuple given too few values: report the whole list
     annotation, metadata, description = _field_info(root, loc)
-    return ValueError(f"{_dotted(loc)}={_given(err)!r}: "
-                      f"{_expected(err, annotation, metadata, description)}")
+    return ValueError(f"{_dotted(loc)}={_given(err)!r}: {_expected(err, annotation, metadata, description)}")
 
 
 def _unknown(root: type, loc: tuple) -> str:

@@ -13,6 +13,7 @@ What counts as a panel: every Axes with its axis on, except colour bars. The rul
   method (DTW, soft-DTW, S2DTW) says whether that is the trained objective or a readout ("trained", "readout",
   "untrained", "before training"): "DTW · after" reads as a model trained with DTW.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,7 +56,8 @@ def _categorical(axis) -> bool:
 
     fmt = axis.get_major_formatter()
     labelled = fmt.__class__.__name__ in ("FixedFormatter", "StrCategoryFormatter") or (
-        fmt.__class__.__name__ == "FuncFormatter" and isinstance(axis.get_major_locator(), FixedLocator))
+        fmt.__class__.__name__ == "FuncFormatter" and isinstance(axis.get_major_locator(), FixedLocator)
+    )
     return labelled
 
 
@@ -73,8 +75,10 @@ def _limits(name: str, axis: str, label: str, lim: tuple[float, float]) -> list[
         return []
     lo, hi = sorted(lim)
     if lo < natural[0] - _TOL or hi > natural[1] + _TOL:
-        return [f"{name}: {axis} axis runs {lo:.3g}..{hi:.3g}, past the natural range {natural[0]:g}..{natural[1]:g}"
-                f" of {label!r}"]
+        return [
+            f"{name}: {axis} axis runs {lo:.3g}..{hi:.3g}, past the natural range {natural[0]:g}..{natural[1]:g}"
+            f" of {label!r}"
+        ]
     return []
 
 
@@ -96,6 +100,5 @@ def check_figure(fig) -> list[str]:
         if not _categorical(ax.yaxis):
             problems += _limits(name, "y", ylabel, ax.get_ylim())
         if _METHOD.search(title) and _MODEL.search(title) and not any(w in title.lower() for w in _TRAINED):
-            problems.append(f"{name}: the title names an alignment method but not whether it was trained or read "
-                            "out")
+            problems.append(f"{name}: the title names an alignment method but not whether it was trained or read out")
     return problems

@@ -8,6 +8,7 @@
 Every function takes plain data (DataFrames, numpy arrays) and returns a matplotlib Figure; nothing here trains,
 reads files or writes results, so the notebooks decide what is saved (inline in Jupyter, any backend elsewhere).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -20,13 +21,15 @@ import seaborn as sns
 
 from vttwins import objectives
 
+
 def _color(name: str, i: int) -> str:
     """An objective's registry colour (by name or label), else the i-th default colour."""
     return objectives.color(str(name), fallback=f"C{i % 10}")
 
 
-def loss_curves(runs: dict, x: str = "step", y: str = "loss", title: str = "", *,
-                log_b: dict[str, int] | None = None) -> plt.Figure:
+def loss_curves(
+    runs: dict, x: str = "step", y: str = "loss", title: str = "", *, log_b: dict[str, int] | None = None
+) -> plt.Figure:
     """One panel per run label: losses of different objectives live on different scales, so they share no axis.
 
     runs: label -> metrics DataFrame (columns `x`, `y`), or label -> {seed label: DataFrame} (every seed of that
@@ -39,8 +42,13 @@ def loss_curves(runs: dict, x: str = "step", y: str = "loss", title: str = "", *
             color = _color(label, i) if len(seeds) == 1 else f"C{k % 10}"
             ax.plot(d[x], d[y], color=color, lw=0.8, alpha=0.6, label=f"{seed} per step".strip())
             if len(d) >= 10:  # a running mean makes the trend readable at small batches
-                ax.plot(d[x], d[y].rolling(max(3, len(d) // 10), min_periods=1).mean(), color=color, lw=1.8,
-                        label=f"{seed} running mean".strip())
+                ax.plot(
+                    d[x],
+                    d[y].rolling(max(3, len(d) // 10), min_periods=1).mean(),
+                    color=color,
+                    lw=1.8,
+                    label=f"{seed} running mean".strip(),
+                )
         if log_b and label in log_b:
             ax.axhline(np.log(log_b[label]), color="k", ls="--", lw=1, label=f"log B = log {log_b[label]}")
         ax.set(xlabel=x, ylabel=f"{y} (lower is better)" if y == "loss" else y, title=label)
@@ -51,8 +59,9 @@ def loss_curves(runs: dict, x: str = "step", y: str = "loss", title: str = "", *
     return fig
 
 
-def skip_share_curves(runs: dict[str, pd.DataFrame], x: str = "step", y: str = "skip_share",
-                      title: str = "") -> plt.Figure:
+def skip_share_curves(
+    runs: dict[str, pd.DataFrame], x: str = "step", y: str = "skip_share", title: str = ""
+) -> plt.Figure:
     """The collapse detector: one labelled line per run on one [0, 1] axis (a run that never skips is a line at
     0 beside the collapsing one, not a panel of its own)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
@@ -81,8 +90,7 @@ def alignment_panels(rows: Sequence[dict], title: str = "") -> plt.Figure:
     for ax_row, row in zip(axes, rows):
         cost = np.asarray(row["cost"])
         im = ax_row[0].imshow(cost, cmap="RdYlGn_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
-        fig.colorbar(im, ax=ax_row[0], fraction=0.046, pad=0.02).set_label("cost -cos (green = good match)",
-                                                                           fontsize=8)
+        fig.colorbar(im, ax=ax_row[0], fraction=0.046, pad=0.02).set_label("cost -cos (green = good match)", fontsize=8)
         _axes(ax_row[0], f"{row['label']}\ncost C = -<clip, caption>")
         _soft(ax_row[1], np.asarray(row["E_real"]), bool(row.get("weak")))
         _path(ax_row[2], cost.shape, row)
@@ -101,17 +109,35 @@ def _axes(ax, title: str, pad: float = 6.0) -> None:
 def _soft(ax, E: np.ndarray, weak: bool) -> None:
     im = ax.imshow(E, cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.12 if weak else 0.02).set_label(
-        "E: probability the pair is on the path", fontsize=8)
-    _axes(ax, "soft alignment E (dark = on the path)" + ("\nbars: skip mass of each clip / caption" if weak else ""),
-          pad=34.0 if weak else 6.0)
+        "E: probability the pair is on the path", fontsize=8
+    )
+    _axes(
+        ax,
+        "soft alignment E (dark = on the path)" + ("\nbars: skip mass of each clip / caption" if weak else ""),
+        pad=34.0 if weak else 6.0,
+    )
     if not weak:
         return
     n, m = E.shape
     skip_x, skip_y = 1 - np.minimum(1, E.sum(axis=1)), 1 - np.minimum(1, E.sum(axis=0))
-    ax.barh(np.arange(n), skip_x * 1.5, left=m - 0.5 + 0.2, height=0.7, color="#c0392b", clip_on=False,
-            label="skip mass of a clip (right)")
-    ax.bar(np.arange(m), -skip_y * 1.5, bottom=-0.5 - 0.2, width=0.7, color="#e67e22", clip_on=False,
-           label="skip mass of a caption (top)")
+    ax.barh(
+        np.arange(n),
+        skip_x * 1.5,
+        left=m - 0.5 + 0.2,
+        height=0.7,
+        color="#c0392b",
+        clip_on=False,
+        label="skip mass of a clip (right)",
+    )
+    ax.bar(
+        np.arange(m),
+        -skip_y * 1.5,
+        bottom=-0.5 - 0.2,
+        width=0.7,
+        color="#e67e22",
+        clip_on=False,
+        label="skip mass of a caption (top)",
+    )
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=2, frameon=False)
     ax.set_xlim(-0.5, m - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
@@ -128,14 +154,35 @@ def _path(ax, shape: tuple[int, int], row: dict) -> None:
     if hits:
         ax.plot([j for _, j in hits], [i for i, _ in hits], "o", color="#1e8449", ms=8, label="path, true match")
     if misses:
-        ax.plot([j for _, j in misses], [i for i, _ in misses], "x", color="#c0392b", ms=8, mew=2,
-                label="path, no true match")
+        ax.plot(
+            [j for _, j in misses],
+            [i for i, _ in misses],
+            "x",
+            color="#c0392b",
+            ms=8,
+            mew=2,
+            label="path, no true match",
+        )
     if len(row.get("unmatched_x", [])):
-        ax.plot([m - 0.5 + 0.3] * len(row["unmatched_x"]), row["unmatched_x"], ">", color="#c0392b", ms=7,
-                clip_on=False, label="skipped clip")
+        ax.plot(
+            [m - 0.5 + 0.3] * len(row["unmatched_x"]),
+            row["unmatched_x"],
+            ">",
+            color="#c0392b",
+            ms=7,
+            clip_on=False,
+            label="skipped clip",
+        )
     if len(row.get("unmatched_y", [])):
-        ax.plot(row["unmatched_y"], [-0.5 - 0.3] * len(row["unmatched_y"]), "v", color="#e67e22", ms=7,
-                clip_on=False, label="skipped caption")
+        ax.plot(
+            row["unmatched_y"],
+            [-0.5 - 0.3] * len(row["unmatched_y"]),
+            "v",
+            color="#e67e22",
+            ms=7,
+            clip_on=False,
+            label="skipped caption",
+        )
     ax.set_xlim(-0.5, m - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
     _axes(ax, "hard path over the true step match (grey)", pad=16.0 if len(row.get("unmatched_y", [])) else 6.0)
@@ -167,17 +214,31 @@ def _timeline(ax, e: dict) -> None:
     steps, captions = e["steps"], e["captions"]
     for n, (_, s) in enumerate(steps.iterrows()):
         ax.axvspan(s["start"], s["end"], ymin=0.6, ymax=0.95, color=f"C{n % 10}", alpha=0.45)
-        ax.text((s["start"] + s["end"]) / 2, 0.78, f"{n}: {s['label']}", ha="center", va="center", fontsize=7,
-                transform=ax.get_xaxis_transform())
+        ax.text(
+            (s["start"] + s["end"]) / 2,
+            0.78,
+            f"{n}: {s['label']}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            transform=ax.get_xaxis_transform(),
+        )
     for n, (_, c) in enumerate(captions.iterrows()):
         y = 0.08 + 0.12 * (n % 4)
         filler = pd.isna(c["step"])
         color = "#95a5a6" if filler else f"C{int(c['step']) % 10}"
-        ax.plot([c["start"], c["end"]], [y, y], transform=ax.get_xaxis_transform(), lw=4, color=color,
-                solid_capstyle="butt")
+        ax.plot(
+            [c["start"], c["end"]], [y, y], transform=ax.get_xaxis_transform(), lw=4, color=color, solid_capstyle="butt"
+        )
         tag = "" if filler else f"[{int(c['step'])}] "
-        ax.text(c["start"], y + 0.035, tag + str(c["text"])[:30], fontsize=6, transform=ax.get_xaxis_transform(),
-                color="#7f8c8d" if filler else "#2c3e50")
+        ax.text(
+            c["start"],
+            y + 0.035,
+            tag + str(c["text"])[:30],
+            fontsize=6,
+            transform=ax.get_xaxis_transform(),
+            color="#7f8c8d" if filler else "#2c3e50",
+        )
     ax.set_xlim(0, e["duration"])
     ax.set_ylim(0, 1)
     ax.set_yticks([0.25, 0.78], ["narration (ASR)", "true steps"], fontsize=8)
@@ -190,11 +251,13 @@ def offset_histogram(offsets: pd.DataFrame, title: str = "") -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     step = offsets[offsets["kind"] == "step"]["offset"]
     share = float((offsets["kind"] == "filler").mean())
-    ax.hist(step, bins=40, color="#2471a3", alpha=0.8,
-            label=f"step captions (n={len(step)}, std {step.std():.1f} s)")
+    ax.hist(step, bins=40, color="#2471a3", alpha=0.8, label=f"step captions (n={len(step)}, std {step.std():.1f} s)")
     ax.axvline(0, color="k", lw=1)
-    ax.set(xlabel="caption time - step time (s)", ylabel="captions", title=title or
-           f"weak alignment: offsets of narration; filler captions {100 * share:.0f}%")
+    ax.set(
+        xlabel="caption time - step time (s)",
+        ylabel="captions",
+        title=title or f"weak alignment: offsets of narration; filler captions {100 * share:.0f}%",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -235,8 +298,9 @@ def benchmark_bars(name: str, df: pd.DataFrame, ax) -> None:
         x, xlabel = "ratio", f"{column} relative to the case's first implementation (x, log)\nlower is faster"
     else:
         x, xlabel = column, f"{column} (log)\n" + ("higher is faster" if higher else "lower is faster")
-    sns.barplot(data=data, y="case_label", x=x, hue="impl_label", orient="h", errorbar=None, ax=ax,
-                palette="tab10", dodge=True)
+    sns.barplot(
+        data=data, y="case_label", x=x, hue="impl_label", orient="h", errorbar=None, ax=ax, palette="tab10", dodge=True
+    )
     if compared:
         ax.axvline(1.0, color="k", lw=1, ls="--", label="reference implementation (= 1)")
     values = data[x].astype(float)
@@ -258,10 +322,13 @@ def benchmark_overview(benchmarks: dict[str, dict]) -> plt.Figure:
     """One panel per benchmark file (see `benchmark_bars`)."""
     if not benchmarks:
         raise ValueError("benchmarks is empty: no results/benchmarks/*.json to draw")
-    heights = [max(2.2, 0.28 * _case_labels(b["records"], _impl_column(b["records"])).nunique() + 1.2)
-               for b in benchmarks.values()]
-    fig, axes = plt.subplots(len(benchmarks), 1, figsize=(12, sum(heights)), squeeze=False,
-                             gridspec_kw={"height_ratios": heights})
+    heights = [
+        max(2.2, 0.28 * _case_labels(b["records"], _impl_column(b["records"])).nunique() + 1.2)
+        for b in benchmarks.values()
+    ]
+    fig, axes = plt.subplots(
+        len(benchmarks), 1, figsize=(12, sum(heights)), squeeze=False, gridspec_kw={"height_ratios": heights}
+    )
     for ax, (name, b) in zip(axes[:, 0], benchmarks.items()):
         benchmark_bars(name, b["records"], ax)
     fig.tight_layout()
@@ -286,11 +353,17 @@ def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
     `experiments.benchmarks.alignment_shapes`."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     _log_lines(left, df[df["kind"] == "loss"], "B", "ms")
-    left.set(xlabel="batch B (videos; B x B sequence pairs)", ylabel="ms, forward + backward",
-             title="S2DTW contrastive loss vs batch")
+    left.set(
+        xlabel="batch B (videos; B x B sequence pairs)",
+        ylabel="ms, forward + backward",
+        title="S2DTW contrastive loss vs batch",
+    )
     _log_lines(right, df[df["kind"] == "soft_dtw"], "N", "Mcells_per_s")
-    right.set(xlabel="sequence length N (N x N lattices; 1024: forward only)", ylabel="M lattice cells / s",
-              title="soft-DTW vs peers (higher is faster)")
+    right.set(
+        xlabel="sequence length N (N x N lattices; 1024: forward only)",
+        ylabel="M lattice cells / s",
+        title="soft-DTW vs peers (higher is faster)",
+    )
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -301,8 +374,17 @@ def alignment_benchmark(df: pd.DataFrame, title: str = "") -> plt.Figure:
 
 # ------------------------------------------------------------------------------------------- fair ablation
 from vttwins.companion.figure_check import check_figure  # noqa: E402,F401  (re-exported: save_figure runs it)
-from vttwins.companion.plots_compare import (METRIC_LABELS, intervals, knob_sweeps, learning_curves, metric_label,  # noqa: E402,F401
-                                   registry_order, world_bars)
+
+# the comparison figures live in plots_compare; re-exported here (`name as name`) for the notebooks
+from vttwins.companion.plots_compare import (  # noqa: E402
+    METRIC_LABELS as METRIC_LABELS,
+    intervals as intervals,
+    knob_sweeps as knob_sweeps,
+    learning_curves as learning_curves,
+    metric_label as metric_label,
+    registry_order as registry_order,
+    world_bars as world_bars,
+)
 
 
 def phase_diagram(table: pd.DataFrame, title: str = "") -> plt.Figure:
@@ -317,8 +399,15 @@ def phase_diagram(table: pd.DataFrame, title: str = "") -> plt.Figure:
         im = ax.imshow(grid, cmap="Reds", vmin=0, vmax=1, origin="lower", aspect="auto")
         for i, t in enumerate(taus):
             for j, lr in enumerate(lrs):
-                ax.text(j, i, f"{grid[i, j]:.0%}\nskip {cells.loc[(t, lr), 'skip']:.2f}", ha="center",
-                        va="center", fontsize=8, color="white" if grid[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{grid[i, j]:.0%}\nskip {cells.loc[(t, lr), 'skip']:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if grid[i, j] > 0.5 else "black",
+                )
         ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], fontsize=8)
         ax.set_yticks(range(len(taus)), [f"{v:g}" for v in taus], fontsize=8)
         ax.set_xlabel("learning rate", fontsize=9)

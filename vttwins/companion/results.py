@@ -7,6 +7,7 @@ Tables are deterministic text: rows sorted, columns in a fixed order, one float 
 provenance (git revision, package versions, config, seed) goes to a `NAME.meta.json` beside the table or figure,
 so re-running with the same inputs rewrites identical table files.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,9 @@ _context: dict[str, Any] = {}
 
 def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -53,8 +55,11 @@ def code_digest(paths: Iterable[str] = CODE_PATHS) -> str:
     """12 hex digits over the files under `paths` (tracked and untracked, ignored ones left out); a notebook counts
     by its code cells only, so outputs saved by JupyterLab do not change the digest."""
     listed = _git("ls-files", "-co", "--exclude-standard", "--", *paths)
-    files = sorted(listed.splitlines()) if listed is not None else sorted(
-        str(f.relative_to(REPO_ROOT)) for p in paths for f in (REPO_ROOT / p).rglob("*") if f.is_file())
+    files = (
+        sorted(listed.splitlines())
+        if listed is not None
+        else sorted(str(f.relative_to(REPO_ROOT)) for p in paths for f in (REPO_ROOT / p).rglob("*") if f.is_file())
+    )
     h = hashlib.sha256()
     for rel in files:
         f = REPO_ROOT / rel
@@ -157,9 +162,15 @@ def provenance(config: Any = None, seed: int | None = None, **extra: Any) -> dic
 
 def header_line(record: dict[str, Any]) -> str:
     """The provenance line under a markdown table's description: notebook, profile, seeds, revision, parameters."""
-    labels = {"notebook": "notebook", "profile": "profile", "seeds": "seeds", "n_seeds": "n_seeds",
-              "candidates": "candidates", "git_revision": "revision",
-              "parameters": "parameters"}
+    labels = {
+        "notebook": "notebook",
+        "profile": "profile",
+        "seeds": "seeds",
+        "n_seeds": "n_seeds",
+        "candidates": "candidates",
+        "git_revision": "revision",
+        "parameters": "parameters",
+    }
     parts = []
     for key, label in labels.items():
         value = record.get(key)
@@ -177,16 +188,16 @@ def _markdown(df: pd.DataFrame, float_format: str) -> str:
     return "\n".join([header, rule, *rows]) + "\n"
 
 
-def format_table(df: pd.DataFrame, columns: Sequence[str] | None = None,
-                 sort_by: Sequence[str] | None = None) -> pd.DataFrame:
+def format_table(
+    df: pd.DataFrame, columns: Sequence[str] | None = None, sort_by: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Fixed column order and sorted rows: the canonical form every results table is written in."""
     if columns is not None:
         missing = [c for c in columns if c not in df.columns]
         if missing:
             raise ValueError(f"table is missing columns {missing}; it has {list(df.columns)}")
         df = df[list(columns)]
-    keys = list(sort_by) if sort_by is not None else [
-        c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    keys = list(sort_by) if sort_by is not None else [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if keys:
         df = df.sort_values(keys, kind="mergesort")
     return df.reset_index(drop=True)
@@ -224,8 +235,9 @@ def table_tolerance(df: pd.DataFrame, float_format: str = "%.4f") -> dict[str, A
         elif std is not None and n is not None:
             scale = 2 * (2 / n) ** 0.5 if col.endswith("_mean") else 2 / (n - 1).clip(lower=1) ** 0.5
             values = (std.astype(float) * scale).where(n > 1).fillna(unit).clip(lower=unit)
-            why = ("2*std*sqrt(2/n)" if col.endswith("_mean") else "2*std/sqrt(n-1)") + \
-                " of the seeds (the printed precision where n = 1)"
+            why = (
+                "2*std*sqrt(2/n)" if col.endswith("_mean") else "2*std/sqrt(n-1)"
+            ) + " of the seeds (the printed precision where n = 1)"
         else:
             values, why = pd.Series(unit, index=df.index), f"printed precision {float_format} (one run)"
         values = values.where(~chance_row, 0.0) if len(chance_row) else values
@@ -233,10 +245,19 @@ def table_tolerance(df: pd.DataFrame, float_format: str = "%.4f") -> dict[str, A
     return {"float_format": float_format, "columns": tol, "basis": basis}
 
 
-def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None = None, *,
-                columns: Sequence[str] | None = None, sort_by: Sequence[str] | None = None,
-                float_format: str = "%.4f", description: str = "", config: Any = None,
-                seed: int | None = None, **meta: Any) -> tuple[Path, Path]:
+def write_table(
+    df: pd.DataFrame,
+    name: str,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    sort_by: Sequence[str] | None = None,
+    float_format: str = "%.4f",
+    description: str = "",
+    config: Any = None,
+    seed: int | None = None,
+    **meta: Any,
+) -> tuple[Path, Path]:
     """Write `results/tables/NAME.csv` and `NAME.md` (+ `NAME.meta.json`); returns the csv and md paths.
 
     The markdown's second comment line and the meta.json record the provenance (`provenance`); `meta` adds keys
@@ -255,9 +276,18 @@ def write_table(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None =
     return csv_path, md_path
 
 
-def write_items(df: pd.DataFrame, name: str, out_dir: str | os.PathLike | None = None, *,
-                sort_by: Sequence[str] | None = None, float_format: str = "%.4f", description: str = "",
-                config: Any = None, seed: int | None = None, **meta: Any) -> Path:
+def write_items(
+    df: pd.DataFrame,
+    name: str,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    sort_by: Sequence[str] | None = None,
+    float_format: str = "%.4f",
+    description: str = "",
+    config: Any = None,
+    seed: int | None = None,
+    **meta: Any,
+) -> Path:
     """Per-item scores: `results/tables/NAME.csv.gz` (+ `NAME.meta.json`), no markdown; returns the path.
 
     Tens of thousands of rows (every test item of every run) are data for the statistics, not a table to read:
@@ -300,16 +330,25 @@ def table_seeds(df: pd.DataFrame, seeds: Sequence[int] | None = None) -> dict[st
     return {}
 
 
-def write_meta(path: str | os.PathLike, description: str = "", config: Any = None,
-               seed: int | None = None, **extra: Any) -> dict[str, Any]:
+def write_meta(
+    path: str | os.PathLike, description: str = "", config: Any = None, seed: int | None = None, **extra: Any
+) -> dict[str, Any]:
     """Write `{description, **provenance(...)}` to `path` and return that record."""
     record = {"description": description, **provenance(config, seed, **extra)}
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     return record
 
 
-def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, description: str = "",
-                config: Any = None, seed: int | None = None, dpi: int = 120) -> None:
+def save_figure(
+    fig,
+    name: str,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    description: str = "",
+    config: Any = None,
+    seed: int | None = None,
+    dpi: int = 120,
+) -> None:
     """Save a matplotlib figure to `results/figures/NAME.png` (+ `NAME.meta.json`) after `check_figure`: its
     problems are logged as a warning naming the figure, or raised (ValueError) when `VTTWINS_STRICT_FIGURES` is set."""
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / "figures"
@@ -329,9 +368,17 @@ def save_figure(fig, name: str, out_dir: str | os.PathLike | None = None, *, des
     log.info("wrote %s", path)  # nothing returned: a save as a cell's last line must not echo a path
 
 
-def write_benchmark(records: list[dict[str, Any]], name: str, out_dir: str | os.PathLike | None = None, *,
-                    columns: Sequence[str] | None = None, title: str = "", float_format: str = "%.3f",
-                    notes: Sequence[str] = (), config: Any = None) -> tuple[Path, Path]:
+def write_benchmark(
+    records: list[dict[str, Any]],
+    name: str,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    title: str = "",
+    float_format: str = "%.3f",
+    notes: Sequence[str] = (),
+    config: Any = None,
+) -> tuple[Path, Path]:
     """Write `results/benchmarks/NAME.json` (records + provenance) and `NAME.md` (a table of the records)."""
     if not records:
         raise ValueError(f"benchmark {name!r}: no records to write")
@@ -339,10 +386,16 @@ def write_benchmark(records: list[dict[str, Any]], name: str, out_dir: str | os.
     df = pd.DataFrame.from_records(records)
     if columns is not None:
         df = format_table(df, columns, sort_by=[])
-    payload = {"name": name, "title": title, "notes": list(notes), "records": _plain(records),
-               "provenance": provenance(config)}
-    json_path = atomic_write_text(out / f"{name}.json",
-                                  json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    payload = {
+        "name": name,
+        "title": title,
+        "notes": list(notes),
+        "records": _plain(records),
+        "provenance": provenance(config),
+    }
+    json_path = atomic_write_text(
+        out / f"{name}.json", json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+    )
     head = f"# {title}\n\n" if title else ""
     tail = "".join(f"\n- {n}" for n in notes)
     md_path = atomic_write_text(out / f"{name}.md", head + _markdown(df, float_format) + (tail + "\n" if tail else ""))

@@ -22,6 +22,7 @@ S - 1 degrees of freedom, as a paired t-test over seeds would, on that standard 
 to undo the bootstrap's 1/S variance). With many seeds this is the usual bootstrap interval; with few it is as wide
 as the seeds allow; with one seed nothing is resolved (interval and p are NaN).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,12 +37,13 @@ __all__ = ["Effect", "paired_difference", "mean_interval", "holm", "bootstrap_me
 @dataclasses.dataclass(frozen=True)
 class Effect:
     """A paired difference `a - b`: its mean, its interval at `level`, a two-sided p-value and the sample sizes."""
+
     diff: float
     low: float
     high: float
-    p: float              # two-sided; NaN with one seed
+    p: float  # two-sided; NaN with one seed
     n_seeds: int
-    n_items: int          # 0 when only per-seed values were given
+    n_items: int  # 0 when only per-seed values were given
     level: float = 0.95
 
     @property
@@ -60,8 +62,9 @@ def _as_scores(x, name: str) -> np.ndarray:
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"{name} must be (S,) per-seed values or (S, I) per-seed per-item scores, got shape "
-                         f"{np.shape(x)}")
+        raise ValueError(
+            f"{name} must be (S,) per-seed values or (S, I) per-seed per-item scores, got shape {np.shape(x)}"
+        )
     if not np.isfinite(a).all():
         raise ValueError(f"{name} has {int((~np.isfinite(a)).sum())} non-finite values; drop or impute them first")
     return a
@@ -85,12 +88,12 @@ def bootstrap_means(scores, item_weights=None, n_boot: int = 4000, seed: int = 0
     s, i = x.shape
     w = _weights(item_weights, i)
     rng = np.random.default_rng([seed, s, i])
-    seed_counts = rng.multinomial(s, np.full(s, 1.0 / s), size=n_boot)             # (B, S)
+    seed_counts = rng.multinomial(s, np.full(s, 1.0 / s), size=n_boot)  # (B, S)
     if i == 1:
         item_counts = np.ones((n_boot, 1))
     else:
-        item_counts = rng.multinomial(i, np.full(i, 1.0 / i), size=n_boot)         # (B, I)
-    item_w = item_counts * w                                                         # (B, I)
+        item_counts = rng.multinomial(i, np.full(i, 1.0 / i), size=n_boot)  # (B, I)
+    item_w = item_counts * w  # (B, I)
     # replicate mean = sum_s c_s sum_i c_i w_i x_si / (S * sum_i c_i w_i)
     num = np.einsum("bs,si,bi->b", seed_counts, x, item_w)
     return num / (s * item_w.sum(axis=1))
@@ -112,8 +115,9 @@ def _t_interval(point: float, reps: np.ndarray, n_seeds: int, level: float) -> t
     return float(point - half), float(point + half), float(min(1.0, 2.0 * _t.t.sf(abs(point) / se, df)))
 
 
-def mean_interval(scores, item_weights=None, level: float = 0.95, n_boot: int = 4000,
-                  seed: int = 0) -> tuple[float, float]:
+def mean_interval(
+    scores, item_weights=None, level: float = 0.95, n_boot: int = 4000, seed: int = 0
+) -> tuple[float, float]:
     """Interval at `level` of the mean of (S,) or (S, I) scores (the error bar of one method), as in the tables."""
     x = _as_scores(scores, "scores")
     w = _weights(item_weights, x.shape[1])
@@ -121,8 +125,7 @@ def mean_interval(scores, item_weights=None, level: float = 0.95, n_boot: int = 
     return low, high
 
 
-def paired_difference(a, b, item_weights=None, level: float = 0.95, n_boot: int = 4000,
-                      seed: int = 0) -> Effect:
+def paired_difference(a, b, item_weights=None, level: float = 0.95, n_boot: int = 4000, seed: int = 0) -> Effect:
     """Mean of `a - b` over shared seeds (and items) with a paired hierarchical-bootstrap interval and p-value.
 
     Parameters
@@ -140,8 +143,15 @@ def paired_difference(a, b, item_weights=None, level: float = 0.95, n_boot: int 
     d = xa - xb
     point = _point(d, w)
     low, high, p = _t_interval(point, bootstrap_means(d, w, n_boot, seed), xa.shape[0], level)
-    return Effect(diff=point, low=low, high=high, p=p, n_seeds=xa.shape[0],
-                  n_items=xa.shape[1] if np.ndim(a) == 2 else 0, level=level)
+    return Effect(
+        diff=point,
+        low=low,
+        high=high,
+        p=p,
+        n_seeds=xa.shape[0],
+        n_items=xa.shape[1] if np.ndim(a) == 2 else 0,
+        level=level,
+    )
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:

@@ -11,6 +11,7 @@ checkpoint `{"state_dict": ..., "epoch", "optimizer", ...}`; this project's `{"m
 (`s3d.` when a bare S3D checkpoint meets a pixel-mode VideoTextModel). The S3D stem is switched to match the
 checkpoint's conv1 weight. Anything else that does not match raises CheckpointMismatch — no partial silent load.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -71,8 +72,13 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
 def checkpoint_state(model: nn.Module, step: int = 0, vocab: list[str] | None = None, **extra) -> dict:
     """This project's checkpoint dict for `model` (a VideoTextModel carries its `config`)."""
     config = getattr(model, "config", None)
-    return {"model": model.state_dict(), "config": _plain(config), "step": int(step),
-            "vocab": list(vocab) if vocab is not None else None, **extra}
+    return {
+        "model": model.state_dict(),
+        "config": _plain(config),
+        "step": int(step),
+        "vocab": list(vocab) if vocab is not None else None,
+        **extra,
+    }
 
 
 def _plain(value):
@@ -91,20 +97,21 @@ def extract_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], dict | None]:
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
             return dict(obj), None
     keys = sorted(obj)[:10] if isinstance(obj, Mapping) else type(obj).__name__
-    raise ValueError(f"not a recognised checkpoint: expected a state dict, {{'state_dict': ...}} or "
-                     f"{{'model': ...}}; found {keys}")
+    raise ValueError(
+        f"not a recognised checkpoint: expected a state dict, {{'state_dict': ...}} or {{'model': ...}}; found {keys}"
+    )
 
 
 def _candidates(model_keys: set[str], ckpt: dict[str, torch.Tensor]):
     """Yield (description, remapped state dict) for each prefix mapping worth trying."""
-    base = {k[len("module."):] if k.startswith("module.") else k: v for k, v in ckpt.items()}
+    base = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in ckpt.items()}
     strip = "strip 'module.'" if any(k.startswith("module.") for k in ckpt) else "as is"
     yield strip, base
     for top in sorted({k.split(".", 1)[0] for k in model_keys}):
         yield f"{strip}, add '{top}.'", {f"{top}.{k}": v for k, v in base.items()}
     for top in sorted({k.split(".", 1)[0] for k in base}):
         if all(k.startswith(top + ".") for k in base):
-            yield f"{strip}, strip '{top}.'", {k[len(top) + 1:]: v for k, v in base.items()}
+            yield f"{strip}, strip '{top}.'", {k[len(top) + 1 :]: v for k, v in base.items()}
 
 
 def _stem_plan(model: nn.Module, state: dict[str, torch.Tensor]) -> list[tuple[str, nn.Module, bool]]:
@@ -128,16 +135,16 @@ def _apply_stems(model: nn.Module, plan) -> None:
             model.config.space_to_depth = s2d
 
 
-def load_pretrained(model: nn.Module, path_or_state: Any, strict: bool = True,
-                    weights_only: bool = True) -> LoadReport:
+def load_pretrained(model: nn.Module, path_or_state: Any, strict: bool = True, weights_only: bool = True) -> LoadReport:
     """Load a checkpoint (path or already-loaded object) into `model`; see the module docstring.
 
     strict=False loads the keys present in both (shapes must still agree) and returns what was left out —
     for deliberate partial loads such as the text encoder alone.
     """
     source = str(path_or_state) if isinstance(path_or_state, (str, os.PathLike)) else "checkpoint"
-    obj = load_checkpoint(path_or_state, weights_only) if isinstance(path_or_state, (str, os.PathLike)) \
-        else path_or_state
+    obj = (
+        load_checkpoint(path_or_state, weights_only) if isinstance(path_or_state, (str, os.PathLike)) else path_or_state
+    )
     ckpt, saved_config = extract_state_dict(obj)
     model_keys = set(model.state_dict())
     mapping, state = max(_candidates(model_keys, ckpt), key=lambda c: len(model_keys & c[1].keys()))
@@ -147,11 +154,15 @@ def load_pretrained(model: nn.Module, path_or_state: Any, strict: bool = True,
         target[key] = torch.Size([target[key][0], *((24, 2, 4, 4) if s2d else (3, 3, 7, 7))])
     missing = [k for k in target if k not in state]
     unexpected = [k for k in state if k not in target]
-    conflicts = [f"{k}: checkpoint {list(state[k].shape)} vs model {list(target[k])}"
-                 for k in target if k in state and state[k].shape != target[k]]
+    conflicts = [
+        f"{k}: checkpoint {list(state[k].shape)} vs model {list(target[k])}"
+        for k in target
+        if k in state and state[k].shape != target[k]
+    ]
     if conflicts or (strict and (missing or unexpected)):
-        raise CheckpointMismatch(_mismatch_message(source, mapping, missing, unexpected, conflicts,
-                                                   model, saved_config))
+        raise CheckpointMismatch(
+            _mismatch_message(source, mapping, missing, unexpected, conflicts, model, saved_config)
+        )
     _apply_stems(model, plan)
     model.load_state_dict({k: v for k, v in state.items() if k in target}, strict=strict)
     if missing or unexpected:

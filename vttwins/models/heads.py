@@ -7,6 +7,7 @@
 Per-vector MLP (Linear + ReLU) -> temporal pooling over the window -> Linear to the joint space, the shape of
 the feature-level heads of TAN / VideoCLIP-style pretraining on frozen features.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,8 +20,9 @@ class FeatureVideoEncoder(nn.Module):
     """`temporal`: "mean" / "max" pooling, "conv" (a 3-tap temporal Conv1d + ReLU, then mean) or
     "attention" (a learned softmax weight per position)."""
 
-    def __init__(self, in_dim: int = 1024, embed_dim: int = 512, hidden: int = 512, temporal: str = "mean",
-                 dropout: float = 0.0):
+    def __init__(
+        self, in_dim: int = 1024, embed_dim: int = 512, hidden: int = 512, temporal: str = "mean", dropout: float = 0.0
+    ):
         super().__init__()
         if temporal not in TEMPORAL:
             raise ValueError(f"temporal must be one of {TEMPORAL}, got {temporal!r}")

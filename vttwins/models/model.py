@@ -1,10 +1,11 @@
 """`VideoTextModel`, its `ModelConfig`, and the `build_model` factory that training and evaluation call.
 
-    cfg = ModelConfig(mode="feature", feature_dim=1024, temporal="mean")
-    model = build_model(cfg, vocab=tokenizer.words)
-    v = model.encode_video(feats, normalize=True)     # feature: (B, W, F) or (B, F); pixel: (B, 3, T, H, W)
-    t = model.encode_text(tokens, normalize=True)     # (B, L) int64 -> (B, embed_dim)
+cfg = ModelConfig(mode="feature", feature_dim=1024, temporal="mean")
+model = build_model(cfg, vocab=tokenizer.words)
+v = model.encode_video(feats, normalize=True)     # feature: (B, W, F) or (B, F); pixel: (B, 3, T, H, W)
+t = model.encode_text(tokens, normalize=True)     # (B, L) int64 -> (B, embed_dim)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,23 +32,23 @@ GLOVE_DIM = 50
 class ModelConfig:
     """Model hyper-parameters; defaults are the released ones where the paper has them (docs/method.md §2, §7)."""
 
-    mode: str = "feature"            # "feature": precomputed clip features; "pixel": S3D-G on frames
-    embed_dim: int = 512             # joint space
-    width: float = 1.0               # S3D channel multiplier (pixel mode); only 1.0 loads public checkpoints
-    space_to_depth: bool = False     # S3D stem; load_pretrained switches it to match a checkpoint
-    feature_dim: int = 1024          # feature mode: F of the input vectors
-    feature_window: int = 4          # feature mode: vectors per clip the data pipeline provides (informational)
-    hidden: int = 512                # feature mode: hidden width of the feature encoder
-    temporal: str = "mean"           # feature mode: "mean" | "max" | "conv" | "attention"
-    dropout: float = 0.0             # feature mode: dropout after the first layer
-    word_dim: int = 300              # word-vector size (GloVe forces 50)
-    vocab_size: int = 66250          # embedding rows; replaced by len(vocab) + 1 when a vocabulary is given
-    text_hidden: int = 2048          # sentence encoder fc1 width (released: 2048)
-    word_init: str = "random"        # "random" | "glove" | path to a word2vec.pth tensor
-    freeze_words: bool = True        # released: word vectors frozen
-    word_seed: int = 0               # seed of the random rows for words missing from GloVe
-    max_words: int = 20              # tokenizer length in training (evaluation uses 30)
-    checkpoint: str | None = None    # loaded with load_pretrained after building
+    mode: str = "feature"  # "feature": precomputed clip features; "pixel": S3D-G on frames
+    embed_dim: int = 512  # joint space
+    width: float = 1.0  # S3D channel multiplier (pixel mode); only 1.0 loads public checkpoints
+    space_to_depth: bool = False  # S3D stem; load_pretrained switches it to match a checkpoint
+    feature_dim: int = 1024  # feature mode: F of the input vectors
+    feature_window: int = 4  # feature mode: vectors per clip the data pipeline provides (informational)
+    hidden: int = 512  # feature mode: hidden width of the feature encoder
+    temporal: str = "mean"  # feature mode: "mean" | "max" | "conv" | "attention"
+    dropout: float = 0.0  # feature mode: dropout after the first layer
+    word_dim: int = 300  # word-vector size (GloVe forces 50)
+    vocab_size: int = 66250  # embedding rows; replaced by len(vocab) + 1 when a vocabulary is given
+    text_hidden: int = 2048  # sentence encoder fc1 width (released: 2048)
+    word_init: str = "random"  # "random" | "glove" | path to a word2vec.pth tensor
+    freeze_words: bool = True  # released: word vectors frozen
+    word_seed: int = 0  # seed of the random rows for words missing from GloVe
+    max_words: int = 20  # tokenizer length in training (evaluation uses 30)
+    checkpoint: str | None = None  # loaded with load_pretrained after building
 
     def __post_init__(self):
         self.validate()
@@ -57,8 +58,16 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.mode must be one of {MODES}, got {self.mode!r}")
         if self.temporal not in TEMPORAL:
             raise ValueError(f"ModelConfig.temporal must be one of {TEMPORAL}, got {self.temporal!r}")
-        for name in ("embed_dim", "feature_dim", "feature_window", "hidden", "word_dim", "vocab_size",
-                     "text_hidden", "max_words"):
+        for name in (
+            "embed_dim",
+            "feature_dim",
+            "feature_window",
+            "hidden",
+            "word_dim",
+            "vocab_size",
+            "text_hidden",
+            "max_words",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")
@@ -97,14 +106,22 @@ class VideoTextModel(nn.Module):
         config.validate()
         self.config = config
         if config.mode == "pixel":
-            self.s3d = S3D(config.embed_dim, config.space_to_depth, config.vocab_size, config.word_dim,
-                           config.width, config.text_hidden)
+            self.s3d = S3D(
+                config.embed_dim,
+                config.space_to_depth,
+                config.vocab_size,
+                config.word_dim,
+                config.width,
+                config.text_hidden,
+            )
             self.s3d.text_module.word_embd.weight.requires_grad_(not config.freeze_words)
         else:
-            self.video = FeatureVideoEncoder(config.feature_dim, config.embed_dim, config.hidden,
-                                             config.temporal, config.dropout)
-            self.text_module = SentenceEncoder(config.vocab_size, config.word_dim, config.text_hidden,
-                                               config.embed_dim, config.freeze_words)
+            self.video = FeatureVideoEncoder(
+                config.feature_dim, config.embed_dim, config.hidden, config.temporal, config.dropout
+            )
+            self.text_module = SentenceEncoder(
+                config.vocab_size, config.word_dim, config.text_hidden, config.embed_dim, config.freeze_words
+            )
 
     @property
     def mode(self) -> str:
@@ -171,8 +188,9 @@ def build_model(config: ModelConfig, vocab: Sequence[str] | None = None) -> Vide
         config.vocab_size = table.shape[0]
     if table is not None:
         if table.shape[0] != config.vocab_size:
-            raise ValueError(f"word vectors have {table.shape[0]} rows, vocabulary needs {config.vocab_size} "
-                             f"(len(vocab) + 1)")
+            raise ValueError(
+                f"word vectors have {table.shape[0]} rows, vocabulary needs {config.vocab_size} (len(vocab) + 1)"
+            )
         config.word_dim = table.shape[1]
     model = VideoTextModel(config)
     if table is not None:

@@ -10,6 +10,7 @@ max-pool -> conv_2b (1x1x1) -> conv_2c (separable 3x3x3) -> self-gating -> max-p
 max-pool -> 4b..4f -> max-pool -> 5b, 5c -> mean over (T, H, W) -> fc. `width` scales every channel count of the
 video tower (for CPU-sized experiments); only width 1.0 matches the public checkpoints.
 """
+
 from __future__ import annotations
 
 
@@ -32,8 +33,12 @@ INCEPTION = {
     "mixed_5c": (384, 192, 384, 48, 128, 128),
 }
 # Max-pools (kernel, stride) placed *before* the named block.
-POOLS = {"maxpool_2a": ((1, 3, 3), (1, 2, 2)), "maxpool_3a": ((1, 3, 3), (1, 2, 2)),
-         "maxpool_4a": ((3, 3, 3), (2, 2, 2)), "maxpool_5a": ((2, 2, 2), (2, 2, 2))}
+POOLS = {
+    "maxpool_2a": ((1, 3, 3), (1, 2, 2)),
+    "maxpool_3a": ((1, 3, 3), (1, 2, 2)),
+    "maxpool_4a": ((3, 3, 3), (2, 2, 2)),
+    "maxpool_5a": ((2, 2, 2), (2, 2, 2)),
+}
 
 
 class ConvBNReLU3d(nn.Module):
@@ -144,8 +149,15 @@ def scaled(channels: int, width: float) -> int:
 class S3D(nn.Module):
     """S3D-G video tower + `text_module` (word2vec sentence encoder), as released by MIL-NCE."""
 
-    def __init__(self, embed_dim: int = 512, space_to_depth: bool = False, vocab_size: int = 66250,
-                 word_dim: int = 300, width: float = 1.0, text_hidden: int = 2048):
+    def __init__(
+        self,
+        embed_dim: int = 512,
+        space_to_depth: bool = False,
+        vocab_size: int = 66250,
+        word_dim: int = 300,
+        width: float = 1.0,
+        text_hidden: int = 2048,
+    ):
         super().__init__()
         if not 0 < width <= 4:
             raise ValueError(f"width must be in (0, 4], got {width}")
@@ -271,8 +283,12 @@ def stage_sizes(thw: tuple[int, int, int], space_to_depth: bool) -> dict[str, tu
     if min(size) < 1:
         raise ValueError(f"the stem output would be {size}")
     sizes = {"conv1": size}
-    for stage, block in (("maxpool_2a", "conv_2c"), ("maxpool_3a", "mixed_3c"),
-                         ("maxpool_4a", "mixed_4f"), ("maxpool_5a", "mixed_5c")):
+    for stage, block in (
+        ("maxpool_2a", "conv_2c"),
+        ("maxpool_3a", "mixed_3c"),
+        ("maxpool_4a", "mixed_4f"),
+        ("maxpool_5a", "mixed_5c"),
+    ):
         kernel, stride = POOLS[stage]
         size = tuple(_pool_size(n, k, s) for n, k, s in zip(size, kernel, stride))
         sizes[stage] = sizes[block] = size

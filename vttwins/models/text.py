@@ -1,10 +1,11 @@
 """Tokenizer and word2vec sentence encoder of MIL-NCE / VT-TWINS (docs/method.md §2).
 
-    tok = Tokenizer.from_dict_npy("dict.npy")                  # or Tokenizer(words), Tokenizer.from_corpus(texts)
-    ids = tok(["Spread the butter", "fold it"], max_words=20)  # (2, 20) int64, 0 = padding
-    enc = SentenceEncoder(tok.vocab_size, 300); enc.word_embd.weight.data[:] = load_word2vec("word2vec.pth")
-    emb = enc(ids)                                             # (2, 512)
+tok = Tokenizer.from_dict_npy("dict.npy")                  # or Tokenizer(words), Tokenizer.from_corpus(texts)
+ids = tok(["Spread the butter", "fold it"], max_words=20)  # (2, 20) int64, 0 = padding
+enc = SentenceEncoder(tok.vocab_size, 300); enc.word_embd.weight.data[:] = load_word2vec("word2vec.pth")
+emb = enc(ids)                                             # (2, 512)
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,15 +81,21 @@ class Tokenizer:
         out = torch.zeros(len(sentences), max_words, dtype=torch.int64)
         for row, sentence in enumerate(sentences):
             ids = self.encode(sentence)[:max_words]
-            out[row, :len(ids)] = torch.tensor(ids, dtype=torch.int64)
+            out[row, : len(ids)] = torch.tensor(ids, dtype=torch.int64)
         return out
 
 
 class SentenceEncoder(nn.Module):
     """word_embd -> fc1 + ReLU -> max over words (padding not masked, as released) -> fc2."""
 
-    def __init__(self, vocab_size: int = 66250, word_dim: int = 300, hidden: int = 2048, embed_dim: int = 512,
-                 freeze_words: bool = True):
+    def __init__(
+        self,
+        vocab_size: int = 66250,
+        word_dim: int = 300,
+        hidden: int = 2048,
+        embed_dim: int = 512,
+        freeze_words: bool = True,
+    ):
         super().__init__()
         self.word_embd = nn.Embedding(vocab_size, word_dim)
         self.fc1 = nn.Linear(word_dim, hidden)
@@ -154,8 +161,10 @@ def load_glove() -> tuple[list[str], np.ndarray]:
         import pyarrow.parquet as pq  # part of the `glove` extra, like the vectors themselves
 
         vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
-        words = [str(w) for w in pq.read_table(root / "glove_6B_index.parquet", columns=["index"])
-                 .column("index").to_pylist()]
+        words = [
+            str(w)
+            for w in pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
+        ]
         if len(words) != vectors.shape[0]:
             raise ValueError(f"{root}: {len(words)} words but {vectors.shape[0]} vectors")
         _GLOVE_CACHE[key] = (words, vectors)

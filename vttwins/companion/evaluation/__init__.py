@@ -12,15 +12,23 @@ Names resolve lazily (`vttwins.exports`), so `vttwins.companion.config` (which r
 scipy or scikit-learn. `retrieval`, `step_localization` and `action_recognition` are the functions, not the
 modules of the same name, however those are imported.
 """
+
 from vttwins.exports import lazy_exports
 
 _SHADOWED = ("action_recognition", "retrieval", "step_localization")
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    **{name: f"vttwins.companion.evaluation.{name}" for name in _SHADOWED},
-    "cli_main": "vttwins.companion.evaluation.cli",
-    "COLUMNS": "vttwins.companion.evaluation.common", "KEYS": "vttwins.companion.evaluation.common",
-    "EvalConfig": "vttwins.companion.evaluation.config",
-    "TASKS": "vttwins.companion.evaluation.registry", "Task": "vttwins.companion.evaluation.registry",
-    "register": "vttwins.companion.evaluation.registry",
-    "evaluate_model": "vttwins.companion.evaluation.run", "evaluate_run": "vttwins.companion.evaluation.run",
-}, shadowed=_SHADOWED)
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        **{name: f"vttwins.companion.evaluation.{name}" for name in _SHADOWED},
+        "cli_main": "vttwins.companion.evaluation.cli",
+        "COLUMNS": "vttwins.companion.evaluation.common",
+        "KEYS": "vttwins.companion.evaluation.common",
+        "EvalConfig": "vttwins.companion.evaluation.config",
+        "TASKS": "vttwins.companion.evaluation.registry",
+        "Task": "vttwins.companion.evaluation.registry",
+        "register": "vttwins.companion.evaluation.registry",
+        "evaluate_model": "vttwins.companion.evaluation.run",
+        "evaluate_run": "vttwins.companion.evaluation.run",
+    },
+    shadowed=_SHADOWED,
+)

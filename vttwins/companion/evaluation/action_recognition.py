@@ -12,6 +12,7 @@ baseline a learned representation has to beat. Zero-shot: the mean window embedd
 against the text embedding of each class name (`zero_shot_template`, underscores read as spaces). Ties count as
 wrong. Chance: the better of a uniform guess and the training set's majority class (`chance.classification_chance`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,18 @@ import torch
 from vttwins.data import read_action_csv
 
 from . import chance, metrics
-from .common import dataset_path, encode_batches, encode_text, guarded, labelled, make_table, model_device, \
-    maybe_normalize, resolve_mode, resolve_model
+from .common import (
+    dataset_path,
+    encode_batches,
+    encode_text,
+    guarded,
+    labelled,
+    make_table,
+    model_device,
+    maybe_normalize,
+    resolve_mode,
+    resolve_model,
+)
 from .config import EvalConfig
 from .windows import WindowSource, even_starts
 
@@ -51,8 +62,12 @@ def video_dir(label: str, kind: str) -> str | None:
 def video_windows(model, dataset, videos: pd.DataFrame, config: EvalConfig, mode: str, kind: str = "hmdb"):
     """-> (features (V, n, P), embeddings (V, E), kept row positions, raw (V, n, F) window means of the input
     vectors in feature mode with config.raw_probe, else None) for every readable video."""
-    src = WindowSource(config, mode, videos=dataset_path(dataset, "action", "videos", required=mode == "pixel"),
-                       features=dataset_path(dataset, "action", "features", required=mode == "feature"))
+    src = WindowSource(
+        config,
+        mode,
+        videos=dataset_path(dataset, "action", "videos", required=mode == "pixel"),
+        features=dataset_path(dataset, "action", "features", required=mode == "feature"),
+    )
     device = model_device(model)
     feats, embs, keep, raw = [], [], [], []
     for i, row in enumerate(videos.itertuples(index=False)):
@@ -86,21 +101,30 @@ def _embed_from(model, x: torch.Tensor, feats: np.ndarray, config: EvalConfig) -
     return encode_batches(model.encode_video, x, config.batch_size, model_device(model))
 
 
-def linear_probe_split(feats: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray,
-                       num_classes: int, config: EvalConfig, unconverged: list | None = None,
-                       what: str = "") -> np.ndarray:
+def linear_probe_split(
+    feats: np.ndarray,
+    labels: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    num_classes: int,
+    config: EvalConfig,
+    unconverged: list | None = None,
+    what: str = "",
+) -> np.ndarray:
     """Train LinearSVC on every window of the training videos -> (test videos, num_classes) summed decisions.
 
     A fit that does not converge is appended as `what` to `unconverged` (the caller warns once for all of them),
     or, without that list, logged at once."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
+
     n_win = feats.shape[1]
     x_train = feats[train].reshape(-1, feats.shape[-1])
     y_train = np.repeat(labels[train], n_win)
     x_test = feats[test].reshape(-1, feats.shape[-1])
     if config.svm_scale:  # unscaled features make LinearSVC converge slowly (or not at all) and weigh dims unevenly
         from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(x_train)
         x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
     clf = LinearSVC(C=config.svm_c, max_iter=config.svm_max_iter)
@@ -109,8 +133,11 @@ def linear_probe_split(feats: np.ndarray, labels: np.ndarray, train: np.ndarray,
         clf.fit(x_train, y_train)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         if unconverged is None:
-            log.warning("%s: LinearSVC did not converge in %d iterations (eval.svm_max_iter)",
-                        labelled(what or "linear probe"), config.svm_max_iter)
+            log.warning(
+                "%s: LinearSVC did not converge in %d iterations (eval.svm_max_iter)",
+                labelled(what or "linear probe"),
+                config.svm_max_iter,
+            )
         else:
             unconverged.append(what)
     dec = clf.decision_function(x_test)
@@ -127,12 +154,15 @@ def class_names(videos: pd.DataFrame, config: EvalConfig) -> list[str]:
     names = videos.drop_duplicates("label_index").set_index("label_index")["label"]
     if names.empty or names.index.min() < 0:
         raise ValueError("action CSV has no labels (or a negative label_index)")
-    return [config.zero_shot_template.format(str(names[i]).replace("_", " ")) if i in names.index else None
-            for i in range(int(names.index.max()) + 1)]
+    return [
+        config.zero_shot_template.format(str(names[i]).replace("_", " ")) if i in names.index else None
+        for i in range(int(names.index.max()) + 1)
+    ]
 
 
-def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None = None, kind: str = "hmdb",
-                       protocol: str | None = None) -> pd.DataFrame:
+def action_recognition(
+    model, dataset, tokenizer=None, config: EvalConfig | None = None, kind: str = "hmdb", protocol: str | None = None
+) -> pd.DataFrame:
     """Linear-probe and zero-shot top-1 (percent) per split and their mean, each with its chance level."""
     config = config or EvalConfig()
     model, tokenizer = resolve_model(model, tokenizer)
@@ -145,31 +175,65 @@ def action_recognition(model, dataset, tokenizer=None, config: EvalConfig | None
     labels = videos["label_index"].to_numpy(dtype=np.int64)
     present = [i for i, t in enumerate(class_text) if t is not None]
     text = np.full((num_classes, embs.shape[1]), 0.0)
-    text[present] = encode_text(model, tokenizer, [class_text[i] for i in present], config, what=f"{protocol} class names")
+    text[present] = encode_text(
+        model, tokenizer, [class_text[i] for i in present], config, what=f"{protocol} class names"
+    )
     absent = np.array([t is None for t in class_text])
     rows, unconverged = [], []
     for split in config.action_splits:
         col = videos[f"split{split}"].to_numpy()
         train, test = col == 1, col == 2
         if not train.any() or not test.any():
-            raise ValueError(f"action split {split}: needs training (1) and test (2) videos, got {train.sum()} "
-                             f"and {test.sum()}")
+            raise ValueError(
+                f"action split {split}: needs training (1) and test (2) videos, got {train.sum()} and {test.sum()}"
+            )
         ch = chance.classification_chance(labels[test], len(present), labels[train])
         probe = linear_probe_split(feats, labels, train, test, num_classes, config, unconverged, f"linear split{split}")
         zs = embs[test] @ text.T
         zs[:, absent] = np.finfo(np.float64).min  # a label with no video is never predicted
         scored = [("linear", probe), ("zero_shot", zs)]
         if raw is not None:  # the baseline a learned representation must beat: the input features themselves
-            scored.append(("linear_raw", linear_probe_split(raw, labels, train, test, num_classes, config, unconverged,
-                                                            f"linear_raw split{split}")))
+            scored.append(
+                (
+                    "linear_raw",
+                    linear_probe_split(
+                        raw, labels, train, test, num_classes, config, unconverged, f"linear_raw split{split}"
+                    ),
+                )
+            )
         for variant, s in scored:
-            rows.append(dict(task="action", protocol=protocol, variant=variant, metric="top1", split=f"split{split}",
-                             value=metrics.accuracy(s, labels[test]), chance=ch, n=int(test.sum())))
+            rows.append(
+                dict(
+                    task="action",
+                    protocol=protocol,
+                    variant=variant,
+                    metric="top1",
+                    split=f"split{split}",
+                    value=metrics.accuracy(s, labels[test]),
+                    chance=ch,
+                    n=int(test.sum()),
+                )
+            )
     if unconverged:
-        log.warning("%s: LinearSVC did not converge in %d iterations (eval.svm_max_iter) for %d of the probes: %s",
-                    labelled(f"action {protocol}"), config.svm_max_iter, len(unconverged), ", ".join(unconverged))
+        log.warning(
+            "%s: LinearSVC did not converge in %d iterations (eval.svm_max_iter) for %d of the probes: %s",
+            labelled(f"action {protocol}"),
+            config.svm_max_iter,
+            len(unconverged),
+            ", ".join(unconverged),
+        )
     df = pd.DataFrame(rows)
     for variant, g in df.groupby("variant", sort=False):
-        rows.append(dict(task="action", protocol=protocol, variant=variant, metric="top1", split="mean",
-                         value=g["value"].mean(), chance=g["chance"].mean(), n=int(g["n"].sum())))
+        rows.append(
+            dict(
+                task="action",
+                protocol=protocol,
+                variant=variant,
+                metric="top1",
+                split="mean",
+                value=g["value"].mean(),
+                chance=g["chance"].mean(),
+                n=int(g["n"].sum()),
+            )
+        )
     return make_table(rows)

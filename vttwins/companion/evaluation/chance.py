@@ -14,6 +14,7 @@ Definitions (the same units as `metrics`: percent for recalls and accuracies, 1-
 - classification (CTR, linear probe, zero-shot): the better of two label-only predictors, a uniform guess
   (1 / number of candidate classes) and always answering the most frequent training class (ties: lowest index).
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -26,8 +27,14 @@ from vttwins.data.features import shared_reads_enabled
 
 from . import metrics
 
-__all__ = ["rank_pmf", "retrieval_chance", "expected_sample_median", "crosstask_chance",
-           "ordered_crosstask_chance", "classification_chance"]
+__all__ = [
+    "rank_pmf",
+    "retrieval_chance",
+    "expected_sample_median",
+    "crosstask_chance",
+    "ordered_crosstask_chance",
+    "classification_chance",
+]
 
 
 def rank_pmf(num_candidates: int, num_positives: int = 1) -> np.ndarray:
@@ -57,8 +64,12 @@ def expected_sample_median(pmf: np.ndarray, num_queries: int) -> float:
     return 0.5 * (order_stat_mean(q // 2) + order_stat_mean(q // 2 + 1))
 
 
-def retrieval_chance(num_candidates: int, num_positives: Sequence[int] | int = 1, num_queries: int | None = None,
-                     ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+def retrieval_chance(
+    num_candidates: int,
+    num_positives: Sequence[int] | int = 1,
+    num_queries: int | None = None,
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, float]:
     """Expected R@k (percent), MedR and MeanR of a random ranking. num_positives: per query or one number."""
     pos = np.atleast_1d(np.asarray(num_positives, dtype=np.int64))
     q = int(num_queries if num_queries is not None else pos.size)
@@ -84,8 +95,9 @@ def crosstask_chance(videos: Iterable[tuple[str, np.ndarray]]) -> dict[str, floa
     return {t: 100.0 * hits[t] / total[t] for t in sorted(total) if total[t] > 0}
 
 
-def ordered_crosstask_chance(videos: Iterable[tuple[str, np.ndarray]], draws: int = 100,
-                             seed: int = 0) -> dict[str, float]:
+def ordered_crosstask_chance(
+    videos: Iterable[tuple[str, np.ndarray]], draws: int = 100, seed: int = 0
+) -> dict[str, float]:
     """Expected pooled recall per task (percent) of the ordered decoder on i.i.d. N(0, 1) scores (Monte Carlo).
 
     A function of the ground truth alone: computed once per process for the same videos, draws and seed (every

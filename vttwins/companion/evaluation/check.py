@@ -17,6 +17,7 @@ and decodability are read from a stated sample (`--sample`). Every problem names
 inputs; under `on_error="skip"` (training's default) bad files are only a WARNING, since the run skips them,
 unless none is left.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,19 @@ import pandas as pd
 
 from vttwins.companion.config import load_config
 from vttwins.data.captions import CaptionStore
-from vttwins.data.check import (READ_ERRORS, check_pretraining, feature_headers, feature_values,
-                                files_row, format_rows, gate, odd_widths, problems, row, sample_ids)
+from vttwins.data.check import (
+    READ_ERRORS,
+    check_pretraining,
+    feature_headers,
+    feature_values,
+    files_row,
+    format_rows,
+    gate,
+    odd_widths,
+    problems,
+    row,
+    sample_ids,
+)
 from vttwins.data.howto100m import read_howto_csv
 from vttwins.companion.synth import synth_paths
 from vttwins.errors import split_overrides
@@ -44,8 +56,16 @@ log = logging.getLogger(__name__)
 SLACK_S = 1.0  # a segment may end this far past the last feature vector (features are one per whole second)
 
 
-def check_task(task: str, dataset: dict, mode: str, config: EvalConfig, sample: int = 20, tokenizer=None,
-               feature_dim: int | None = None, configured: bool = True) -> list:
+def check_task(
+    task: str,
+    dataset: dict,
+    mode: str,
+    config: EvalConfig,
+    sample: int = 20,
+    tokenizer=None,
+    feature_dim: int | None = None,
+    configured: bool = True,
+) -> list:
     """Rows for one registered task: its inputs, its reader, every video/feature file, its segments, its words.
 
     configured: False when nothing asked for the task (no `eval.paths` key of it, not named on the command line);
@@ -59,14 +79,21 @@ def check_task(task: str, dataset: dict, mode: str, config: EvalConfig, sample: 
     try:
         items, texts = get(task).items(dataset, config)
     except READ_ERRORS as err:
-        return [row(task, "annotations", "missing" if isinstance(err, FileNotFoundError) else "error",
-                    detail=str(err))]
-    rows = [row(task, "annotations", "ok", count=len(items), detail=f"{items['video_id'].nunique()} videos, "
-                f"{len(texts)} texts")]
+        return [row(task, "annotations", "missing" if isinstance(err, FileNotFoundError) else "error", detail=str(err))]
+    rows = [
+        row(
+            task,
+            "annotations",
+            "ok",
+            count=len(items),
+            detail=f"{items['video_id'].nunique()} videos, {len(texts)} texts",
+        )
+    ]
     empty = sum(1 for t in texts if not str(t).strip())
     if empty:
-        rows.append(row(task, "text", "warning", count=empty,
-                        detail=f"{empty} empty sentence(s): they embed as padding only"))
+        rows.append(
+            row(task, "text", "warning", count=empty, detail=f"{empty} empty sentence(s): they embed as padding only")
+        )
     rows += _files(task, dataset, mode, config, items, sample, feature_dim)
     if tokenizer is not None:
         rows.append(_vocabulary(task, tokenizer, texts))
@@ -94,8 +121,11 @@ def _files(task, dataset, mode, config, items, sample, feature_dim) -> list[dict
         bad += list(bad_keys.values()) + feature_values(good, sample)
         lengths, how = {k: float(v) for k, v in seconds.items()}, "feature length"
         extra = f"values of {min(sample, len(good))} sampled files loaded"
-        out = [files_row(task, key, dataset[key], n, bad, "feature files complete (.npy headers)",
-                         odd_widths(widths)[0], extra)]
+        out = [
+            files_row(
+                task, key, dataset[key], n, bad, "feature files complete (.npy headers)", odd_widths(widths)[0], extra
+            )
+        ]
     else:
         lengths, how = {}, "video duration"
         for k in sample_ids(list(paths), sample):
@@ -103,8 +133,17 @@ def _files(task, dataset, mode, config, items, sample, feature_dim) -> list[dict
                 lengths[k] = src.duration(*k)
             except READ_ERRORS as err:
                 bad.append(f"{paths[k]}: {err}")
-        out = [files_row(task, key, dataset[key], n, bad, "video files found",
-                         extra=f"{len(lengths)} sampled containers probed for their duration")]
+        out = [
+            files_row(
+                task,
+                key,
+                dataset[key],
+                n,
+                bad,
+                "video files found",
+                extra=f"{len(lengths)} sampled containers probed for their duration",
+            )
+        ]
     if "start" in items.columns and items["start"].notna().any():
         out.append(_segments(task, items.dropna(subset=["start"]), lengths, how, feature))
     return out
@@ -120,12 +159,22 @@ def _segments(task: str, segs: pd.DataFrame, lengths: dict, how: str, complete: 
             continue
         checked += 1
         if seg.start >= length or seg.end > length + SLACK_S:
-            where = f"{_line_of(seg)}: segment {seg.start:g}-{seg.end:g} s of video {seg.video_id} " \
-                    f"{'starts after' if seg.start >= length else 'ends after'} its end ({how} {length:g} s)"
+            where = (
+                f"{_line_of(seg)}: segment {seg.start:g}-{seg.end:g} s of video {seg.video_id} "
+                f"{'starts after' if seg.start >= length else 'ends after'} its end ({how} {length:g} s)"
+            )
             (bad if seg.start >= length else late).append(where)
     scope = "" if complete else f" (durations of {len(lengths)} sampled videos)"
-    return files_row(task, "segments vs length", None, checked, bad, f"segments inside their video{scope}",
-                     warnings=late, per_file=False)
+    return files_row(
+        task,
+        "segments vs length",
+        None,
+        checked,
+        bad,
+        f"segments inside their video{scope}",
+        warnings=late,
+        per_file=False,
+    )
 
 
 def _line_of(seg) -> str:
@@ -152,16 +201,34 @@ def _vocabulary(task: str, tokenizer, texts) -> dict:
     n = sum(missing.values())
     status = "ok" if n == 0 else ("error" if n == total else "warning")
     examples = ", ".join(w for w, _ in missing.most_common(8))
-    return row(task, "vocabulary", status, count=total - n,
-               detail=f"{100.0 * (total - n) / max(total, 1):.1f}% of {total} words in the vocabulary"
-                      + (f"; missing e.g. {examples}" if n else ""))
+    return row(
+        task,
+        "vocabulary",
+        status,
+        count=total - n,
+        detail=f"{100.0 * (total - n) / max(total, 1):.1f}% of {total} words in the vocabulary"
+        + (f"; missing e.g. {examples}" if n else ""),
+    )
 
 
-def check_downstream(dataset: dict, tasks, mode: str, config: EvalConfig, sample: int = 20, tokenizer=None,
-                     feature_dim: int | None = None, configured=None):
+def check_downstream(
+    dataset: dict,
+    tasks,
+    mode: str,
+    config: EvalConfig,
+    sample: int = 20,
+    tokenizer=None,
+    feature_dim: int | None = None,
+    configured=None,
+):
     """Rows of every task; `configured` (a set of task names, default all) decides "missing" vs "skipped"."""
-    return [r for task in tasks for r in check_task(task, dataset, mode, config, sample, tokenizer, feature_dim,
-                                                    configured is None or task in configured)]
+    return [
+        r
+        for task in tasks
+        for r in check_task(
+            task, dataset, mode, config, sample, tokenizer, feature_dim, configured is None or task in configured
+        )
+    ]
 
 
 def configured_tasks(tasks, mode: str, paths: dict, explicit: bool) -> set[str]:
@@ -169,12 +236,12 @@ def configured_tasks(tasks, mode: str, paths: dict, explicit: bool) -> set[str]:
     return {t for t in tasks if explicit or any(k in (paths or {}) for k in get(t).inputs(mode))}
 
 
-def preflight(dataset: dict, tasks, mode: str, config: EvalConfig, sample: int = 2,
-              feature_dim: int | None = None) -> None:
+def preflight(
+    dataset: dict, tasks, mode: str, config: EvalConfig, sample: int = 2, feature_dim: int | None = None
+) -> None:
     """`evaluate`'s check of `tasks` before the first one runs (the rows of `data check`): ValueError naming every
     broken input; bad video/feature files pass only under eval.on_error="skip" (the evaluation drops them)."""
-    gate(check_downstream(dataset, tasks, mode, config, sample, feature_dim=feature_dim), config.on_error,
-         "evaluate")
+    gate(check_downstream(dataset, tasks, mode, config, sample, feature_dim=feature_dim), config.on_error, "evaluate")
 
 
 def config_inputs(config) -> tuple[dict, dict]:
@@ -185,8 +252,12 @@ def config_inputs(config) -> tuple[dict, dict]:
     data, down = config.data, {}
     if data.synthetic:
         sp = synth_paths(data.root)
-        pre = {"video_list_csv": sp.howto_csv, "caption_root": sp.howto_captions, "feature_root": sp.howto_features,
-               "video_root": sp.howto_videos}
+        pre = {
+            "video_list_csv": sp.howto_csv,
+            "caption_root": sp.howto_captions,
+            "feature_root": sp.howto_features,
+            "video_root": sp.howto_videos,
+        }
         down = {k: v for k, v in vars(sp).items()}
     else:
         pre = {k: getattr(data, k) for k in ("video_list_csv", "caption_root", "feature_root", "video_root")}
@@ -224,14 +295,27 @@ def check_config(config, tasks=None, sample: int = 20) -> list[dict]:
     ev = config.eval if isinstance(config.eval, EvalConfig) else EvalConfig(**dict(config.eval or {}))
     mode = ev.mode or config.model.mode
     dim = config.model.feature_dim if config.model.mode == "feature" else None
-    rows = check_pretraining(pre["video_list_csv"], pre["caption_root"], pre["feature_root"], pre["video_root"],
-                             config.model.mode, sample, dim)
+    rows = check_pretraining(
+        pre["video_list_csv"],
+        pre["caption_root"],
+        pre["feature_root"],
+        pre["video_root"],
+        config.model.mode,
+        sample,
+        dim,
+    )
     if config.data.synthetic and not down["meta"].exists():
-        rows = [row("pretraining", "SynthHowTo", "note", config.data.root,
-                    detail="not generated yet: `train` (or `data synth --out`) generates it")]
+        rows = [
+            row(
+                "pretraining",
+                "SynthHowTo",
+                "note",
+                config.data.root,
+                detail="not generated yet: `train` (or `data synth --out`) generates it",
+            )
+        ]
     tok, how = vocabulary(pre)
-    rows.append(row("pretraining", "vocabulary", "ok" if tok else "note", count=len(tok) if tok else None,
-                    detail=how))
+    rows.append(row("pretraining", "vocabulary", "ok" if tok else "note", count=len(tok) if tok else None, detail=how))
     names = list(tasks or ev.tasks)
     for name in names:
         get(name)  # an unknown task name is a ValueError naming the known ones
@@ -242,12 +326,17 @@ def check_config(config, tasks=None, sample: int = 20) -> list[dict]:
 def cli_main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vttwins data check", description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="default", help="profile name or YAML path")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="config overrides, anywhere on the line, e.g. data_dir=/d")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, anywhere on the line, e.g. data_dir=/d"
+    )
     parser.add_argument("--tasks", nargs="+", help="downstream tasks (default: the config's eval.tasks)")
-    parser.add_argument("--sample", type=int, default=20,
-                        help="files whose arrays are loaded / containers opened per set (default 20); headers, "
-                             "captions and segments are read for every file")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=20,
+        help="files whose arrays are loaded / containers opened per set (default 20); headers, "
+        "captions and segments are read for every file",
+    )
     argv, given = split_overrides(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     config = load_config(args.config, [*given, *args.overrides], training=False)
@@ -255,7 +344,11 @@ def cli_main(argv=None) -> int:
     sys.stdout.write(format_rows(rows) + "\n")
     found = problems(rows)
     skipped = [r["set"] for r in rows if r["status"] == "skipped"]
-    sys.stdout.write(f"{len(found)} problem(s)\n" if found else
-                     "all inputs found and readable" + (f" (skipped, not configured: {', '.join(skipped)})"
-                                                         if skipped else "") + "\n")
+    sys.stdout.write(
+        f"{len(found)} problem(s)\n"
+        if found
+        else "all inputs found and readable"
+        + (f" (skipped, not configured: {', '.join(skipped)})" if skipped else "")
+        + "\n"
+    )
     return 1 if found else 0

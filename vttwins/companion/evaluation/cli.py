@@ -14,6 +14,7 @@ files). Each task's table is written as soon as it finishes.
 
 The headline rows go to stdout (this is the command's output); progress goes to the log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ def parse_set(items) -> dict:
     trained run's data and model are fixed.
     """
     import yaml
+
     changes: dict = {}
     for item in items or []:
         if "=" not in item:
@@ -60,6 +62,7 @@ def _put(changes: dict, key: str, value, where: str) -> None:
 def read_data_config(path) -> dict:
     """A YAML file of eval keys (optionally under `eval:`), e.g. `paths: {youcook2_csv: ..., ...}` -> changes."""
     import yaml
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--data-config {path}: not a file")
@@ -85,12 +88,21 @@ def cli_main(argv=None) -> int:
     parser.add_argument("--run", required=True, help="run directory (or a checkpoint file of one)")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), help="default: the run's eval.tasks")
     parser.add_argument("--untrained", action="store_true", help="also score the run's initial model")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="EvalConfig overrides, e.g. max_clips=100 eval.paths.youcook2_csv=FILE")
-    parser.add_argument("--data-config", metavar="FILE",
-                        help="YAML of eval keys (e.g. paths:) for data the run did not see; --set wins")
-    parser.add_argument("--train-shape", action="store_true",
-                        help="pixel mode: decode windows at the run's training num_frames/fps/size")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="EvalConfig overrides, e.g. max_clips=100 eval.paths.youcook2_csv=FILE",
+    )
+    parser.add_argument(
+        "--data-config", metavar="FILE", help="YAML of eval keys (e.g. paths:) for data the run did not see; --set wins"
+    )
+    parser.add_argument(
+        "--train-shape",
+        action="store_true",
+        help="pixel mode: decode windows at the run's training num_frames/fps/size",
+    )
     argv, given = split_overrides(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     t0 = time.perf_counter()

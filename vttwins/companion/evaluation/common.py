@@ -1,8 +1,9 @@
 """Shared plumbing of the evaluations: model/tokenizer resolution, batched encoding, dataset paths, tables.
 
-    model, tok = resolve_model("runs/x")                       # a run dir / checkpoint, or (model, tokenizer)
-    emb = encode_windows(model, x, batch_size=16)              # (n, ...) windows -> (n, E) numpy
+model, tok = resolve_model("runs/x")                       # a run dir / checkpoint, or (model, tokenizer)
+emb = encode_windows(model, x, batch_size=16)              # (n, ...) windows -> (n, E) numpy
 """
+
 from __future__ import annotations
 
 import logging
@@ -99,10 +100,11 @@ def model_device(model) -> torch.device:
 
 
 @torch.no_grad()
-def encode_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int,
-                   device: torch.device) -> np.ndarray:
+def encode_batches(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int, device: torch.device
+) -> np.ndarray:
     """Apply fn to x in chunks of batch_size on device -> float64 numpy (n, E)."""
-    outs = [fn(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    outs = [fn(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
     return torch.cat(outs).double().numpy()
 
 
@@ -118,9 +120,15 @@ def warn_missing_words(tokenizer, texts, what: str, examples: int = 8) -> Counte
     missing, total = missing_words(tokenizer, texts)
     if missing:
         n = sum(missing.values())
-        log.warning("%s: %d of %d words (%.1f%%, %d distinct) are not in the model's vocabulary and are dropped, "
-                    "e.g. %s", labelled(what), n, total, 100.0 * n / max(total, 1), len(missing),
-                    ", ".join(w for w, _ in missing.most_common(examples)))
+        log.warning(
+            "%s: %d of %d words (%.1f%%, %d distinct) are not in the model's vocabulary and are dropped, e.g. %s",
+            labelled(what),
+            n,
+            total,
+            100.0 * n / max(total, 1),
+            len(missing),
+            ", ".join(w for w, _ in missing.most_common(examples)),
+        )
     return missing
 
 

@@ -6,6 +6,7 @@
 
 `dataset` is a mapping {eval.paths key: path} (or a SynthPaths); see docs/data.md for every key and layout.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,7 @@ def check_path_keys(paths: dict, where: str) -> None:
     """ValueError naming any key of `paths` no registered task reads (a typo would otherwise be ignored)."""
     unknown = sorted(set(paths) - set(known_path_keys()))
     if unknown:
-        raise ValueError(f"{where}: unknown eval.paths key(s) {unknown}; known: {known_path_keys()} "
-                         "(see docs/data.md)")
+        raise ValueError(f"{where}: unknown eval.paths key(s) {unknown}; known: {known_path_keys()} (see docs/data.md)")
 
 
 def as_mapping(dataset) -> dict:

@@ -11,6 +11,7 @@ and a collapsed model (every score equal) lands at the bottom instead of being r
 For a per-step argmax over seconds (CrossTask) a tie picks the *earliest* second (numpy's argmax), documented
 in `crosstask_predict`.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -18,8 +19,16 @@ from typing import Iterable, Sequence
 import numpy as np
 
 __all__ = [
-    "retrieval_ranks", "rank_summary", "top1_correct", "accuracy",
-    "interval_mask", "crosstask_hits", "crosstask_predict", "ordered_instants", "monotone_paths", "standardize_steps",
+    "retrieval_ranks",
+    "rank_summary",
+    "top1_correct",
+    "accuracy",
+    "interval_mask",
+    "crosstask_hits",
+    "crosstask_predict",
+    "ordered_instants",
+    "monotone_paths",
+    "standardize_steps",
     "pooled_recall",
 ]
 
@@ -106,7 +115,7 @@ def interval_mask(num_seconds: int, num_steps: int, segments: Iterable[tuple[int
     for step, start, end in segments:
         if not 0 <= int(step) < num_steps:
             raise ValueError(f"step {step} outside [0, {num_steps})")
-        y[int(np.floor(start)):int(np.ceil(end)), int(step)] = True
+        y[int(np.floor(start)) : int(np.ceil(end)), int(step)] = True
     return y
 
 

@@ -11,6 +11,7 @@ Everything that knows about a benchmark reads this table: `EvalConfig.tasks` val
 writer in one `Task`; it is registered below, one line each, in the order `eval.tasks` runs them by default.
 A third-party benchmark module calls `register(Task(...))` itself.
 """
+
 from __future__ import annotations
 
 from .benchmarks import action, crosstask, msrvtt, youcook2

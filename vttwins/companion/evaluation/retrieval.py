@@ -10,6 +10,7 @@ Exact duplicates count as positives (a clip with the same video and interval for
 tokens for v2t): they score identically, and the pessimistic tie rule would otherwise punish the model for
 them. Chance: a uniformly random ranking with the same candidates and positives (`chance.retrieval_chance`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,16 @@ import pandas as pd
 from vttwins.data import read_msrvtt_csv, read_youcook2_csv
 
 from . import chance, metrics
-from .common import (dataset_path, encode_text, guarded, make_table, resolve_mode, resolve_model,
-                     video_embedding, with_items)
+from .common import (
+    dataset_path,
+    encode_text,
+    guarded,
+    make_table,
+    resolve_mode,
+    resolve_model,
+    video_embedding,
+    with_items,
+)
 from .config import EvalConfig
 from .windows import WindowSource, even_starts, youcook2_starts
 
@@ -35,13 +44,26 @@ def read_pairs(dataset, protocol: str, config: EvalConfig) -> pd.DataFrame:
     """The clip/caption pairs: columns video_id, subdir, start, end, text (start/end NaN = whole video)."""
     if protocol == "youcook2":
         df = read_youcook2_csv(dataset_path(dataset, "youcook2", "csv"))
-        pairs = pd.DataFrame({"video_id": df["video_id"].astype(str), "subdir": df["task"].astype(str),
-                              "start": df["start"].astype(float), "end": df["end"].astype(float),
-                              "text": df["text"].astype(str)})
+        pairs = pd.DataFrame(
+            {
+                "video_id": df["video_id"].astype(str),
+                "subdir": df["task"].astype(str),
+                "start": df["start"].astype(float),
+                "end": df["end"].astype(float),
+                "text": df["text"].astype(str),
+            }
+        )
     else:
         df = read_msrvtt_csv(dataset_path(dataset, "msrvtt", "csv"))
-        pairs = pd.DataFrame({"video_id": df["video_id"].astype(str), "subdir": None, "start": np.nan,
-                              "end": np.nan, "text": df["text"].astype(str)})
+        pairs = pd.DataFrame(
+            {
+                "video_id": df["video_id"].astype(str),
+                "subdir": None,
+                "start": np.nan,
+                "end": np.nan,
+                "text": df["text"].astype(str),
+            }
+        )
     if config.max_clips is not None:
         pairs = pairs.iloc[: config.max_clips]
     return pairs.reset_index(drop=True)
@@ -49,8 +71,13 @@ def read_pairs(dataset, protocol: str, config: EvalConfig) -> pd.DataFrame:
 
 def _source(dataset, protocol: str, mode: str, config: EvalConfig) -> WindowSource:
     fps = config.msrvtt_fps if protocol == "msrvtt" else config.fps
-    return WindowSource(config, mode, videos=dataset_path(dataset, protocol, "videos", required=mode == "pixel"),
-                        features=dataset_path(dataset, protocol, "features", required=mode == "feature"), fps=fps)
+    return WindowSource(
+        config,
+        mode,
+        videos=dataset_path(dataset, protocol, "videos", required=mode == "pixel"),
+        features=dataset_path(dataset, protocol, "features", required=mode == "feature"),
+        fps=fps,
+    )
 
 
 def _clip_embedding(model, src: WindowSource, row, protocol: str, config: EvalConfig) -> np.ndarray:
@@ -71,8 +98,9 @@ def retrieval_scores(model, dataset, protocol: str = "youcook2", tokenizer=None,
     pairs = read_pairs(dataset, protocol, config)
     videos, keep = [], []
     for i, row in enumerate(pairs.itertuples(index=False)):
-        emb = guarded(config, f"{protocol} clip {row.video_id}",
-                      lambda: _clip_embedding(model, src, row, protocol, config))
+        emb = guarded(
+            config, f"{protocol} clip {row.video_id}", lambda: _clip_embedding(model, src, row, protocol, config)
+        )
         if emb is not None:
             videos.append(emb)
             keep.append(i)
@@ -93,8 +121,9 @@ def duplicate_masks(pairs: pd.DataFrame, tokens: np.ndarray) -> tuple[np.ndarray
     return same_clip, same_text
 
 
-def retrieval(model, dataset, protocol: str = "youcook2", tokenizer=None,
-              config: EvalConfig | None = None) -> pd.DataFrame:
+def retrieval(
+    model, dataset, protocol: str = "youcook2", tokenizer=None, config: EvalConfig | None = None
+) -> pd.DataFrame:
     """R@1/5/10 (percent), MedR and MeanR, text->video and video->text, each with its chance level."""
     config = config or EvalConfig()
     scores, pairs, tokens = retrieval_scores(model, dataset, protocol, tokenizer, config)
@@ -105,21 +134,47 @@ def retrieval(model, dataset, protocol: str = "youcook2", tokenizer=None,
         ranks = metrics.retrieval_ranks(s, pos)
         values = metrics.rank_summary(ranks, KS)
         ch = chance.retrieval_chance(s.shape[1], pos.sum(axis=1), s.shape[0], KS)
-        rows += [dict(task="retrieval", protocol=protocol, variant=variant, metric=m, split=split, value=v,
-                      chance=ch[m], n=s.shape[0]) for m, v in values.items()]
+        rows += [
+            dict(
+                task="retrieval",
+                protocol=protocol,
+                variant=variant,
+                metric=m,
+                split=split,
+                value=v,
+                chance=ch[m],
+                n=s.shape[0],
+            )
+            for m, v in values.items()
+        ]
         items.append(rank_items(ranks, query_ids(pairs), protocol, variant, split))
     return with_items(make_table(rows), pd.concat(items, ignore_index=True))
 
 
 def query_ids(pairs: pd.DataFrame) -> list[str]:
     """One id per kept pair (a query of t2v, a candidate caption of v2t): position, video and interval."""
-    return [f"{i:05d}:{v}@{s!r}-{e!r}" for i, (v, s, e) in enumerate(zip(pairs["video_id"], pairs["start"],
-                                                                          pairs["end"]))]
+    return [
+        f"{i:05d}:{v}@{s!r}-{e!r}" for i, (v, s, e) in enumerate(zip(pairs["video_id"], pairs["start"], pairs["end"]))
+    ]
 
 
 def rank_items(ranks: np.ndarray, ids: list[str], protocol: str, variant: str, split: str) -> pd.DataFrame:
     """Per-query R@k (0 or 100, weight 1) for k in KS: their mean is the table's R@k exactly as rank_summary's."""
-    return pd.concat([pd.DataFrame({"task": "retrieval", "protocol": protocol, "variant": variant,
-                                    "metric": f"R@{k}", "split": split, "item": ids,
-                                    "score": 100.0 * (np.asarray(ranks) <= k), "weight": 1.0}) for k in KS],
-                     ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "task": "retrieval",
+                    "protocol": protocol,
+                    "variant": variant,
+                    "metric": f"R@{k}",
+                    "split": split,
+                    "item": ids,
+                    "score": 100.0 * (np.asarray(ranks) <= k),
+                    "weight": 1.0,
+                }
+            )
+            for k in KS
+        ],
+        ignore_index=True,
+    )

@@ -8,6 +8,7 @@ Writes `<run>/eval/<task>.csv` (the tidy table of each task, `COLUMNS` plus `unt
 `eval.paths` overriding any file (real YouCook2, MSR-VTT, CrossTask, HMDB/UCF: see EvalConfig.paths).
 `--untrained` also scores the run's initial model (same seed, vocabulary and config, no training step).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,8 +39,9 @@ def run_task(task: str, model, dataset, tokenizer, config: EvalConfig) -> pd.Dat
     return get(task).evaluator()(model, dataset, tokenizer, config)
 
 
-def evaluate_model(model, dataset, tokenizer=None, config: EvalConfig | None = None,
-                   tasks=None, label: str = "model") -> dict[str, pd.DataFrame]:
+def evaluate_model(
+    model, dataset, tokenizer=None, config: EvalConfig | None = None, tasks=None, label: str = "model"
+) -> dict[str, pd.DataFrame]:
     """{task: table} for `tasks` (default config.tasks), each timed in the log; `label` names the model there and
     in every warning the task logs (`common.model_label`)."""
     config = config or EvalConfig()
@@ -84,8 +86,9 @@ def training_clip_shape(config) -> dict:
     return {"num_frames": config.data.num_frames, "fps": config.data.fps, "size": config.data.size}
 
 
-def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool = False,
-                 **eval_changes) -> dict[str, pd.DataFrame]:
+def evaluate_run(
+    run_dir, tasks=None, untrained: bool = False, train_shape: bool = False, **eval_changes
+) -> dict[str, pd.DataFrame]:
     """Evaluate a finished (or checkpointed) run; writes `<run_dir>/eval/<task>.csv`; returns {task: table}.
 
     eval_changes: EvalConfig fields; `paths` is merged key by key over the run's own `eval.paths` (new data the
@@ -108,10 +111,13 @@ def evaluate_run(run_dir, tasks=None, untrained: bool = False, train_shape: bool
     if skipped and tasks:
         raise FileNotFoundError(f"evaluate: inputs of the requested task(s) are missing: {skipped}")
     from .check import configured_tasks, preflight  # deferred: av
+
     configured = configured_tasks(list(skipped), mode, ev.paths, explicit=False)
     if configured:  # what `data check` reports as missing: a path the config gives but that is not there
-        raise FileNotFoundError("evaluate: inputs that eval.paths configures are missing: "
-                                f"{ {t: skipped[t] for t in configured} } (see docs/data.md)")
+        raise FileNotFoundError(
+            "evaluate: inputs that eval.paths configures are missing: "
+            f"{ {t: skipped[t] for t in configured} } (see docs/data.md)"
+        )
     for task, why in skipped.items():
         log.warning("skipping task %s: %s (not configured in eval.paths)", task, "; ".join(why))
     if not chosen:
@@ -146,17 +152,28 @@ def _run_eval_config(config, mode: str, train_shape: bool, changes: dict, run_di
     if mode == "pixel":
         differs = {k: (getattr(ev, k), v) for k, v in training_clip_shape(config).items() if getattr(ev, k) != v}
         if differs:
-            log.warning("pixel run %s is evaluated at a clip shape it was not trained on (eval, train): %s; "
-                        "--train-shape (train_shape=True) evaluates at the training shape", run_dir, differs)
+            log.warning(
+                "pixel run %s is evaluated at a clip shape it was not trained on (eval, train): %s; "
+                "--train-shape (train_shape=True) evaluates at the training shape",
+                run_dir,
+                differs,
+            )
     return ev
 
 
-def _write_provenance(out_dir: Path, ev: EvalConfig, config, run_dir, t0: float, dataset: dict, done: list,
-                      skipped: dict) -> None:
+def _write_provenance(
+    out_dir: Path, ev: EvalConfig, config, run_dir, t0: float, dataset: dict, done: list, skipped: dict
+) -> None:
     used = sorted({k for t in done for k in (*get(t).inputs(ev.mode or config.model.mode), *get(t).optional)})
-    record = provenance(dataclasses.asdict(ev), config.train.seed, run=str(run_dir),
-                        wall_seconds=round(time.perf_counter() - t0, 1), tasks_done=done, skipped=skipped,
-                        paths_used={k: str(dataset[k]) for k in used if dataset.get(k) is not None})
+    record = provenance(
+        dataclasses.asdict(ev),
+        config.train.seed,
+        run=str(run_dir),
+        wall_seconds=round(time.perf_counter() - t0, 1),
+        tasks_done=done,
+        skipped=skipped,
+        paths_used={k: str(dataset[k]) for k in used if dataset.get(k) is not None},
+    )
     atomic_write_text(out_dir / "provenance.json", json.dumps(record, indent=2))
 
 

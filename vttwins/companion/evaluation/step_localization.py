@@ -12,6 +12,7 @@
 (b) VT-TWINS "CTR": one window at each ground-truth segment's start (the flattened CSV), classified among its task's
     step texts by argmax (pessimistic ties); accuracy per task, averaged. Oracle boundaries: not comparable to (a).
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,19 @@ from vttwins.alignment import hard_path
 from vttwins.data import read_crosstask, read_crosstask_flat
 
 from . import chance, metrics
-from .common import (dataset_path, encode_text, encode_windows, guarded, item_table, make_table, maybe_normalize,
-                     resolve_mode, resolve_model, warn_missing_words, with_items)
+from .common import (
+    dataset_path,
+    encode_text,
+    encode_windows,
+    guarded,
+    item_table,
+    make_table,
+    maybe_normalize,
+    resolve_mode,
+    resolve_model,
+    warn_missing_words,
+    with_items,
+)
 from .config import EvalConfig
 from .windows import WindowSource, centered_starts, floor_seconds
 
@@ -33,8 +45,12 @@ log = logging.getLogger(__name__)
 
 
 def _source(dataset, mode: str, config: EvalConfig) -> WindowSource:
-    return WindowSource(config, mode, videos=dataset_path(dataset, "crosstask", "videos", required=mode == "pixel"),
-                        features=dataset_path(dataset, "crosstask", "features", required=mode == "feature"))
+    return WindowSource(
+        config,
+        mode,
+        videos=dataset_path(dataset, "crosstask", "videos", required=mode == "pixel"),
+        features=dataset_path(dataset, "crosstask", "features", required=mode == "feature"),
+    )
 
 
 def annotated_videos(data, config: EvalConfig) -> pd.DataFrame:
@@ -62,8 +78,13 @@ def _unannotated(vids: pd.DataFrame, ann: pd.DataFrame, data, config: EvalConfig
     known = set(zip(ann["task"], ann["video_id"]))
     unknown = [f"{t}_{v}" for t, v in zip(listed["task"], listed["video_id"]) if (t, v) not in known]
     if unknown:
-        log.warning("crosstask: skipping %d video(s) of split %r listed without an annotation file (first: %s); "
-                    "they are not scored", len(unknown), config.crosstask_split, ", ".join(unknown[:3]))
+        log.warning(
+            "crosstask: skipping %d video(s) of split %r listed without an annotation file (first: %s); "
+            "they are not scored",
+            len(unknown),
+            config.crosstask_split,
+            ", ".join(unknown[:3]),
+        )
     return unknown
 
 
@@ -100,30 +121,57 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
     gts = []
     for row in annotated_videos(data, config).itertuples(index=False):
         steps = step_emb[row.task]
-        emb = guarded(config, f"crosstask video {row.video_id}",
-                      lambda: _second_embeddings(model, src, row.task, row.video_id, config))
+        emb = guarded(
+            config,
+            f"crosstask video {row.video_id}",
+            lambda: _second_embeddings(model, src, row.task, row.video_id, config),
+        )
         if emb is None:
             continue
         segs = ann[(ann["task"] == row.task) & (ann["video_id"] == row.video_id)]
         gt = metrics.interval_mask(len(emb), len(steps), zip(segs["step"] - 1, segs["start"], segs["end"]))
         scores = emb @ steps.T
         gts.append((row.task, gt))
-        for variant, inst in (("standard", metrics.crosstask_predict(scores)),
-                              ("ordered", metrics.ordered_instants(scores, ordered_path(emb, steps)))):
+        for variant, inst in (
+            ("standard", metrics.crosstask_predict(scores)),
+            ("ordered", metrics.ordered_instants(scores, ordered_path(emb, steps))),
+        ):
             results[variant].append((row.task, *metrics.crosstask_hits(inst, gt), row.video_id))
     if not gts:
         raise ValueError("no CrossTask video could be evaluated")
-    chances = {"standard": chance.crosstask_chance(gts),
-               "ordered": chance.ordered_crosstask_chance(gts, config.ordered_chance_draws, config.seed)}
+    chances = {
+        "standard": chance.crosstask_chance(gts),
+        "ordered": chance.ordered_crosstask_chance(gts, config.ordered_chance_draws, config.seed),
+    }
     counts = pd.Series([t for t, _ in gts]).value_counts()
     rows = []
     for variant, per_video in results.items():
         rec, ch = metrics.pooled_recall([v[:3] for v in per_video]), chances[variant]
-        rows += [dict(task="step_localization", protocol="crosstask", variant=variant, metric="recall", split=t,
-                      value=rec[t], chance=ch[t], n=int(counts[t])) for t in rec]
-        rows.append(dict(task="step_localization", protocol="crosstask", variant=variant, metric="recall",
-                         split="mean", value=np.mean(list(rec.values())), chance=np.mean([ch[t] for t in rec]),
-                         n=len(gts)))
+        rows += [
+            dict(
+                task="step_localization",
+                protocol="crosstask",
+                variant=variant,
+                metric="recall",
+                split=t,
+                value=rec[t],
+                chance=ch[t],
+                n=int(counts[t]),
+            )
+            for t in rec
+        ]
+        rows.append(
+            dict(
+                task="step_localization",
+                protocol="crosstask",
+                variant=variant,
+                metric="recall",
+                split="mean",
+                value=np.mean(list(rec.values())),
+                chance=np.mean([ch[t] for t in rec]),
+                n=len(gts),
+            )
+        )
     return with_items(make_table(rows), video_items(results))
 
 
@@ -135,12 +183,22 @@ def video_items(results: dict[str, list[tuple[str, int, int, str]]]) -> pd.DataF
     for variant, per_video in results.items():
         df = pd.DataFrame(per_video, columns=["t", "hits", "total", "video"])
         task_total = df.groupby("t")["total"].transform("sum")
-        frames.append(pd.DataFrame({
-            "task": "step_localization", "protocol": "crosstask", "variant": variant, "metric": "recall",
-            "split": "mean", "item": df["t"].astype(str) + "/" + df["video"].astype(str),
-            "score": np.where(df["total"] > 0, 100.0 * df["hits"] / df["total"].clip(lower=1), 0.0),
-            "weight": np.where(task_total > 0, df["total"] / task_total.clip(lower=1), 0.0),
-            "hits": df["hits"], "total": df["total"]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "task": "step_localization",
+                    "protocol": "crosstask",
+                    "variant": variant,
+                    "metric": "recall",
+                    "split": "mean",
+                    "item": df["t"].astype(str) + "/" + df["video"].astype(str),
+                    "score": np.where(df["total"] > 0, 100.0 * df["hits"] / df["total"].clip(lower=1), 0.0),
+                    "weight": np.where(task_total > 0, df["total"] / task_total.clip(lower=1), 0.0),
+                    "hits": df["hits"],
+                    "total": df["total"],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -156,8 +214,11 @@ def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = No
     step_emb = {t: encode_text(model, tokenizer, c, config) for t, c in candidates.items()}
     correct: dict[str, list[bool]] = {}
     for row in flat.itertuples(index=False):
-        x = guarded(config, f"crosstask segment {row.video_id}@{row.start}",
-                    lambda: src.windows(str(row.video_id), [float(row.start)], row.task_id))
+        x = guarded(
+            config,
+            f"crosstask segment {row.video_id}@{row.start}",
+            lambda: src.windows(str(row.video_id), [float(row.start)], row.task_id),
+        )
         if x is None:
             continue
         v = maybe_normalize(encode_windows(model, x, config), config)
@@ -167,11 +228,31 @@ def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = No
         raise ValueError("no CrossTask segment could be evaluated")
     rows = []
     for t in sorted(correct):
-        rows.append(dict(task="step_localization", protocol="crosstask", variant="ctr", metric="accuracy", split=t,
-                         value=100.0 * np.mean(correct[t]), chance=100.0 / len(candidates[t]), n=len(correct[t])))
+        rows.append(
+            dict(
+                task="step_localization",
+                protocol="crosstask",
+                variant="ctr",
+                metric="accuracy",
+                split=t,
+                value=100.0 * np.mean(correct[t]),
+                chance=100.0 / len(candidates[t]),
+                n=len(correct[t]),
+            )
+        )
     mean = pd.DataFrame(rows)
-    rows.append(dict(task="step_localization", protocol="crosstask", variant="ctr", metric="accuracy", split="mean",
-                     value=mean["value"].mean(), chance=mean["chance"].mean(), n=int(mean["n"].sum())))
+    rows.append(
+        dict(
+            task="step_localization",
+            protocol="crosstask",
+            variant="ctr",
+            metric="accuracy",
+            split="mean",
+            value=mean["value"].mean(),
+            chance=mean["chance"].mean(),
+            n=int(mean["n"].sum()),
+        )
+    )
     return make_table(rows)
 
 
@@ -190,8 +271,14 @@ def _step_candidates(dataset, flat: pd.DataFrame) -> dict[str, list[str]]:
     return out
 
 
-def step_localization(model, dataset, protocol: str = "crosstask", tokenizer=None,
-                      config: EvalConfig | None = None, variants=("standard", "ordered", "ctr")) -> pd.DataFrame:
+def step_localization(
+    model,
+    dataset,
+    protocol: str = "crosstask",
+    tokenizer=None,
+    config: EvalConfig | None = None,
+    variants=("standard", "ordered", "ctr"),
+) -> pd.DataFrame:
     """Both CrossTask protocols: per-second recall (standard, ordered) and CTR accuracy, per task and mean."""
     if protocol != "crosstask":
         raise ValueError(f"protocol must be 'crosstask', got {protocol!r}")

@@ -6,6 +6,7 @@
 
 The registry (`registry.py`) names one of these per task (`Task.table`).
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -7,6 +7,7 @@ A leaf (it imports only `vttwins.companion.outputs`), so a benchmark module can 
 registry that imports the built-in benchmarks. Evaluators, readers and tables may be "module:function" strings,
 resolved at call time, so importing a benchmark module loads nothing heavy.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,6 +31,7 @@ class Task:
     notebook: its notebook's name; spec: that notebook's declared outputs (`notebook` defaults to `spec.name`).
     synth: the SynthHowTo writer of its split (documentation of where the synthetic set comes from).
     """
+
     name: str
     evaluate: Ref
     table: Ref
@@ -37,22 +39,27 @@ class Task:
     inputs_by_mode: dict = field(default_factory=dict)
     optional: tuple = ()
     notebook: str | None = None
-    default: bool = True      # run when `eval.tasks` is not given
+    default: bool = True  # run when `eval.tasks` is not given
     reader: Ref | None = None
-    spec: NotebookSpec | None = None   # its notebook's declared tables and figures (vttwins.companion.pipeline.specs lists it)
-    synth: Ref | None = None           # SynthHowTo's writer of its synthetic split (vttwins.companion.synth.downstream)
+    spec: NotebookSpec | None = (
+        None  # its notebook's declared tables and figures (vttwins.companion.pipeline.specs lists it)
+    )
+    synth: Ref | None = None  # SynthHowTo's writer of its synthetic split (vttwins.companion.synth.downstream)
 
     def __post_init__(self):
         if self.spec is not None and self.notebook is None:
             object.__setattr__(self, "notebook", self.spec.name)
         if self.spec is not None and self.spec.name != self.notebook:
-            raise ValueError(f"task {self.name!r}: notebook {self.notebook!r} differs from its spec's "
-                             f"{self.spec.name!r}")
+            raise ValueError(
+                f"task {self.name!r}: notebook {self.notebook!r} differs from its spec's {self.spec.name!r}"
+            )
 
     def inputs(self, mode: str) -> tuple[str, ...]:
         """The eval.paths keys this task needs in `mode` ("feature" or "pixel")."""
         if mode not in self.inputs_by_mode:
-            raise ValueError(f"task {self.name!r} has no inputs for mode {mode!r}; known: {sorted(self.inputs_by_mode)}")
+            raise ValueError(
+                f"task {self.name!r} has no inputs for mode {mode!r}; known: {sorted(self.inputs_by_mode)}"
+            )
         return tuple(self.inputs_by_mode[mode])
 
     def evaluator(self) -> Callable:

@@ -11,6 +11,7 @@ vocabulary coverage.
 
 `registry.py` names these as "vttwins.companion.evaluation.tasks:<name>" so that the registry stays a leaf module.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,11 @@ def crosstask(model, dataset, tokenizer, config: EvalConfig) -> pd.DataFrame:
     flat = dataset_path(dataset, "crosstask", "flat_csv", required=False)
     if flat is not None and flat.exists():
         return step_localization(model, dataset, "crosstask", tokenizer, config)
-    log.warning("crosstask: no flat CSV (eval.paths.crosstask_flat_csv = %s), so the CTR protocol is skipped; "
-                "docs/data.md shows how to write one", flat)
+    log.warning(
+        "crosstask: no flat CSV (eval.paths.crosstask_flat_csv = %s), so the CTR protocol is skipped; "
+        "docs/data.md shows how to write one",
+        flat,
+    )
     return step_localization(model, dataset, "crosstask", tokenizer, config, variants=("standard", "ordered"))
 
 
@@ -69,15 +73,25 @@ def crosstask_items(dataset, config: EvalConfig):
     data = read_crosstask(root)
     videos = annotated_videos(data, config)
     segs = data.annotations.astype({"task": str, "video_id": str}).merge(videos, on=["task", "video_id"])
-    segs = segs.assign(source=[str(root / "annotations" / f"{t}_{v}.csv") for t, v in zip(segs["task"],
-                                                                                            segs["video_id"])])
+    segs = segs.assign(
+        source=[str(root / "annotations" / f"{t}_{v}.csv") for t, v in zip(segs["task"], segs["video_id"])]
+    )
     parts = [segs.rename(columns={"task": "subdir"})[["video_id", "subdir", "start", "end", "source"]]]
     flat = dataset_path(dataset, "crosstask", "flat_csv", required=False)
     if flat is not None and flat.exists():  # the CTR protocol reads a window at each of its segments
         df = read_crosstask_flat(flat)
         df = df.iloc[: config.max_clips] if config.max_clips is not None else df
-        parts.append(pd.DataFrame({"video_id": df["video_id"].astype(str), "subdir": df["task_id"].astype(str),
-                                   "start": df["start"], "end": df["end"], "source": str(flat)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "video_id": df["video_id"].astype(str),
+                    "subdir": df["task_id"].astype(str),
+                    "start": df["start"],
+                    "end": df["end"],
+                    "source": str(flat),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True), [s for task in data.tasks.values() for s in task.steps]
 
 

@@ -8,6 +8,7 @@ Pixel mode: `num_frames` frames at `fps` from each start, center crop `size` (af
 `resize`); a window lasts num_frames / fps seconds. Feature mode: `feature_window` consecutive vectors from
 floor(start) (edge-padded), one vector per second, so a window lasts feature_window seconds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,14 @@ def centered_starts(seconds: np.ndarray, clip_seconds: float, duration: float) -
 class WindowSource:
     """Reads windows of one data set, in pixel or feature mode (the model's inputs)."""
 
-    def __init__(self, config: EvalConfig, mode: str, videos: Path | None = None, features: Path | None = None,
-                 fps: float | None = None):
+    def __init__(
+        self,
+        config: EvalConfig,
+        mode: str,
+        videos: Path | None = None,
+        features: Path | None = None,
+        fps: float | None = None,
+    ):
         if mode not in ("pixel", "feature"):
             raise ValueError(f"mode must be 'pixel' or 'feature', got {mode!r}")
         root = videos if mode == "pixel" else features
@@ -68,6 +75,7 @@ class WindowSource:
         rel = f"{subdir}/{video_id}" if subdir else str(video_id)
         if self.mode == "pixel":
             from vttwins.data import find_video  # deferred: av
+
             return Path(find_video(self.root, rel))
         return feature_file(self.root, rel)
 
@@ -82,6 +90,7 @@ class WindowSource:
         if self.mode == "feature":
             return float(len(self._features(video_id, subdir)))
         from vttwins.data.video import probe_video  # deferred: av
+
         info = probe_video(self.path(video_id, subdir))
         for key in ("duration", "seconds", "duration_s"):
             if info.get(key):
@@ -98,10 +107,22 @@ class WindowSource:
             w = self.config.feature_window
             return torch.from_numpy(np.stack([feature_window(feats, float(s), w) for s in starts]).astype(np.float32))
         from vttwins.data.video import read_clip  # deferred: av
+
         path = self.path(video_id, subdir)
         cfg = self.config
-        clips = [read_clip(path, float(s), num_frames=cfg.num_frames, fps=self.fps, size=cfg.size, crop="center",
-                           hflip=False, resize=cfg.resize) for s in starts]
+        clips = [
+            read_clip(
+                path,
+                float(s),
+                num_frames=cfg.num_frames,
+                fps=self.fps,
+                size=cfg.size,
+                crop="center",
+                hflip=False,
+                resize=cfg.resize,
+            )
+            for s in starts
+        ]
         return torch.stack(clips)
 
 

@@ -9,6 +9,7 @@
 
 Reported numbers are on the `test` half of each world's downstream sets; `val` only chooses settings.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,6 +32,7 @@ LOWER_IS_BETTER = ("yc2_t2v_MedR",)
 @dataclasses.dataclass
 class World:
     """One SynthHowTo world: training config, val/test evaluation configs, held-out pretraining videos."""
+
     name: str
     config: Config
     val: Config
@@ -50,8 +52,9 @@ def worlds_setup(base: Config, worlds: dict[str, dict], n_heldout: int) -> dict[
     out = {}
     for name, synth in worlds.items():
         cfg = fair.world_config(base, name, synth)
-        out[name] = World(name, cfg, fair.split_config(cfg, "val"), fair.split_config(cfg, "test"),
-                          heldout(cfg, n_heldout))
+        out[name] = World(
+            name, cfg, fair.split_config(cfg, "val"), fair.split_config(cfg, "test"), heldout(cfg, n_heldout)
+        )
     return out
 
 
@@ -70,12 +73,12 @@ def items_table(setup: dict[str, World], cells, seeds: Sequence[int], root, task
     return job_items(_jobs(setup, cells, seeds, root, "test"), tasks, eval_changes)
 
 
-def _runs(setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes,
-          workers, grid=None) -> pd.DataFrame:
+def _runs(
+    setup: dict[str, World], cells, seeds: Sequence[int], root, tasks, split: str, eval_changes, workers, grid=None
+) -> pd.DataFrame:
     """Wide table (one row per world x cell x seed) of the cells trained on each world, scored on `split`;
     `cells` is one list for every world or a dict world -> its own list (the settings tuned on that world)."""
-    return wide(run_jobs(_jobs(setup, cells, seeds, root, split), tasks, eval_changes, workers=workers,
-                         grid=grid))
+    return wide(run_jobs(_jobs(setup, cells, seeds, root, split), tasks, eval_changes, workers=workers, grid=grid))
 
 
 def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFrame:
@@ -84,8 +87,9 @@ def with_truth(runs: pd.DataFrame, setup: dict[str, World], root) -> pd.DataFram
     return pd.concat([runs.reset_index(drop=True), pd.DataFrame(scores)[list(truth.COLUMNS)]], axis=1)
 
 
-def tuning_table(setup, losses, n_trials, extra_trials, search_seed, seeds, root, tasks, eval_changes=None,
-                 workers=1, grid=None) -> pd.DataFrame:
+def tuning_table(
+    setup, losses, n_trials, extra_trials, search_seed, seeds, root, tasks, eval_changes=None, workers=1, grid=None
+) -> pd.DataFrame:
     """The tuning search on the VAL split: `n_trials` seeded random-search trials per objective over its own knobs
     (`tuning.draw_trials`, the same count for all), then for each (world, objective) whose best trial sits at the
     edge of a range, `extra_trials` more in the widened range (`tuning.extension_trials`). One row per world x
@@ -107,8 +111,9 @@ def tuning_table(setup, losses, n_trials, extra_trials, search_seed, seeds, root
     return table
 
 
-def _score_trials(setup, trials: dict[str, pd.DataFrame], seeds, root, tasks, eval_changes, workers,
-                  grid=None) -> pd.DataFrame:
+def _score_trials(
+    setup, trials: dict[str, pd.DataFrame], seeds, root, tasks, eval_changes, workers, grid=None
+) -> pd.DataFrame:
     """Trial rows (per world) with their val mean/std over `seeds` and the `chosen` flag."""
     keys = ["world", "loss", "round", "trial"]
     cells = {w: tuning.trial_cells(t) for w, t in trials.items()}
@@ -126,8 +131,9 @@ def _choose(table: pd.DataFrame) -> pd.DataFrame:
     return out.assign(chosen=out.index.isin(best.dropna().to_numpy()))
 
 
-def test_table(setup, cells, seeds, root, tasks, eval_changes=None, workers=1,
-               grid=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def test_table(
+    setup, cells, seeds, root, tasks, eval_changes=None, workers=1, grid=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-run wide table with truth columns, mean/std per world x objective with `_unresolved` flags) on TEST.
 
     `<m>_unresolved`: the paired 95 % interval (over shared seeds) of the row minus its world's best row contains 0
@@ -146,12 +152,18 @@ def reference_rows(setup: dict[str, World], runs: pd.DataFrame, root) -> pd.Data
     for w in setup.values():
         rows.append({"world": w.name, "loss": "chance", **truth.chance_row(w.heldout)})
         sel = runs[runs.world == w.name].drop_duplicates("seed")
-        untrained = pd.DataFrame([truth.score_run(Path(root) / r.run, w.heldout, untrained=True)
-                                  for r in sel.itertuples()])
+        untrained = pd.DataFrame(
+            [truth.score_run(Path(root) / r.run, w.heldout, untrained=True) for r in sel.itertuples()]
+        )
         rows.append({"world": w.name, "loss": "untrained", **untrained.mean(numeric_only=True).to_dict()})
         for ref in sanity.reference_rows(truth.truth_matrices(w.heldout)):  # what a diagonal / the truth gets
-            rows.append({"world": w.name, "loss": ref["model"].split(" (")[0],
-                         **{k: ref[k] for k in (*truth.COLUMNS, "videos")}})
+            rows.append(
+                {
+                    "world": w.name,
+                    "loss": ref["model"].split(" (")[0],
+                    **{k: ref[k] for k in (*truth.COLUMNS, "videos")},
+                }
+            )
     return pd.DataFrame(rows)
 
 

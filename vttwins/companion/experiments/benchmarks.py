@@ -1,8 +1,9 @@
 """The benchmark records of `benchmarks/*.py` (`results/benchmarks/NAME.json`), read or re-run for notebook 08.
 
-    b = load_benchmarks()                 # {name: {"title", "notes", "records": DataFrame, "provenance"}}
-    index = benchmark_index(b)            # one row per benchmark file
+b = load_benchmarks()                 # {name: {"title", "notes", "records": DataFrame, "provenance"}}
+index = benchmark_index(b)            # one row per benchmark file
 """
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,26 @@ def load_benchmarks(bench_dir: str | os.PathLike = BENCH_DIR) -> dict[str, dict]
         payload = json.loads(path.read_text())
         if not isinstance(payload, dict) or "records" not in payload:
             continue
-        out[path.stem] = {"title": payload.get("title", ""), "notes": payload.get("notes", []),
-                          "records": pd.DataFrame(payload["records"]), "provenance": payload.get("provenance", {})}
+        out[path.stem] = {
+            "title": payload.get("title", ""),
+            "notes": payload.get("notes", []),
+            "records": pd.DataFrame(payload["records"]),
+            "provenance": payload.get("provenance", {}),
+        }
     return out
 
 
 def benchmark_index(benchmarks: dict[str, dict]) -> pd.DataFrame:
     """benchmark, title, records, git_revision (the code each file was measured on)."""
-    rows = [{"benchmark": name, "title": b["title"], "records": len(b["records"]),
-             "git_revision": b["provenance"].get("git_revision", "unknown")} for name, b in benchmarks.items()]
+    rows = [
+        {
+            "benchmark": name,
+            "title": b["title"],
+            "records": len(b["records"]),
+            "git_revision": b["provenance"].get("git_revision", "unknown"),
+        }
+        for name, b in benchmarks.items()
+    ]
     return pd.DataFrame(rows, columns=["benchmark", "title", "records", "git_revision"])
 
 

@@ -21,6 +21,7 @@ Verdict of a claim (every world it is measured on counts; "the direction" is the
 Stability: contradicted when the plateau share's interval excludes 0 (seeds collapse), supported when no seed
 plateaus with >= 5 seeds, else unresolved. Fewer than 5 seeds, or seeds only (no per-item scores): `provisional`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,57 +46,170 @@ ALPHA = 0.05
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """One testable statement of the paper; `a` vs `b` are objective labels (vttwins.objectives)."""
+
     id: str
     statement: str
-    where: str                      # "docs/method.md §N" or "not stated in docs/method.md"
+    where: str  # "docs/method.md §N" or "not stated in docs/method.md"
     a: str
     b: str
     metric: str
-    direction: int = +1             # +1: the paper expects a > b
-    kind: str = "objectives"        # objectives | skip | stability
+    direction: int = +1  # +1: the paper expects a > b
+    kind: str = "objectives"  # objectives | skip | stability
     evidence: str = "ablation_runs (table = tuned), figure ablation_tuned"
 
 
 _NS = "not stated in docs/method.md"
 _R10, _CT = "yc2_t2v_R@10", "crosstask_recall"
 CLAIMS: tuple[Claim, ...] = (
-    Claim("beats_milnce_retrieval", "S2DTW pretraining beats MIL-NCE on text-video retrieval", _NS + " (§1 motivates "
-          "S2DTW, §6 defines MIL-NCE)", "S2DTW", "MIL-NCE", _R10),
-    Claim("beats_milnce_steps", "S2DTW pretraining beats MIL-NCE on step localization", _NS + " (§1, §6)", "S2DTW",
-          "MIL-NCE", _CT),
-    Claim("beats_clipnce_retrieval", "S2DTW beats clip-level InfoNCE on retrieval", _NS + " (§6 defines it)", "S2DTW",
-          "clip InfoNCE", _R10),
-    Claim("beats_clipnce_steps", "S2DTW beats clip-level InfoNCE on step localization", _NS + " (§6)", "S2DTW",
-          "clip InfoNCE", _CT),
-    Claim("smoothing_helps_retrieval", "local neighbourhood smoothing helps (S2DTW vs its weak-only ablation)",
-          _NS + " (§3.2 defines it)", "S2DTW", "soft-DTW + weak alignment", _R10),
-    Claim("smoothing_helps_steps", "local neighbourhood smoothing helps (S2DTW vs its weak-only ablation)",
-          _NS + " (§3.2)", "S2DTW", "soft-DTW + weak alignment", _CT),
-    Claim("weak_helps_s2dtw_retrieval", "the weak-alignment lattice helps (S2DTW vs its smooth-only ablation)",
-          "docs/method.md §1, §3.3", "S2DTW", "soft-DTW + smoothing", _R10),
-    Claim("weak_helps_s2dtw_steps", "the weak-alignment lattice helps (S2DTW vs its smooth-only ablation)",
-          "docs/method.md §1, §3.3", "S2DTW", "soft-DTW + smoothing", _CT),
-    Claim("weak_helps_softdtw_retrieval", "the weak-alignment lattice helps (soft-DTW + weak vs soft-DTW)",
-          "docs/method.md §1, §3.3", "soft-DTW + weak alignment", "soft-DTW", _R10),
-    Claim("weak_helps_softdtw_steps", "the weak-alignment lattice helps (soft-DTW + weak vs soft-DTW)",
-          "docs/method.md §1, §3.3", "soft-DTW + weak alignment", "soft-DTW", _CT),
-    Claim("tda_helps_retrieval", "temporal data augmentation helps (S2DTW + TDA vs S2DTW)", _NS + " (§5 defines "
-          "TDA, off in the released loss)", "S2DTW + TDA", "S2DTW", _R10),
-    Claim("tda_helps_steps", "temporal data augmentation helps (S2DTW + TDA vs S2DTW)", _NS + " (§5)",
-          "S2DTW + TDA", "S2DTW", _CT),
-    Claim("skips_captions", "the learned alignment skips irrelevant captions (skip recall, trained vs untrained)",
-          "docs/method.md §3.3", "S2DTW", "untrained", "skip_caption_recall", kind="skip",
-          evidence="ablation_runs (tuned) vs ablation_truth_reference (untrained); alignment_truth"),
-    Claim("skips_clips", "the learned alignment skips clips nobody talks about (skip recall, trained vs untrained)",
-          "docs/method.md §3.3", "S2DTW", "untrained", "skip_clip_recall", kind="skip",
-          evidence="ablation_runs (tuned) vs ablation_truth_reference (untrained); alignment_truth"),
-    Claim("stable_released", "S2DTW trains stably at the released settings (lr 1e-3, tau 0.5, temperature 1)",
-          _NS + " (§7 lists the settings; §10 reports the collapse)", "S2DTW", "log-B plateau", "plateau",
-          direction=-1, kind="stability", evidence="collapse_runs / collapse_phase (notebook 10), figure "
-                                                   "collapse_phase"),
+    Claim(
+        "beats_milnce_retrieval",
+        "S2DTW pretraining beats MIL-NCE on text-video retrieval",
+        _NS + " (§1 motivates S2DTW, §6 defines MIL-NCE)",
+        "S2DTW",
+        "MIL-NCE",
+        _R10,
+    ),
+    Claim(
+        "beats_milnce_steps",
+        "S2DTW pretraining beats MIL-NCE on step localization",
+        _NS + " (§1, §6)",
+        "S2DTW",
+        "MIL-NCE",
+        _CT,
+    ),
+    Claim(
+        "beats_clipnce_retrieval",
+        "S2DTW beats clip-level InfoNCE on retrieval",
+        _NS + " (§6 defines it)",
+        "S2DTW",
+        "clip InfoNCE",
+        _R10,
+    ),
+    Claim(
+        "beats_clipnce_steps",
+        "S2DTW beats clip-level InfoNCE on step localization",
+        _NS + " (§6)",
+        "S2DTW",
+        "clip InfoNCE",
+        _CT,
+    ),
+    Claim(
+        "smoothing_helps_retrieval",
+        "local neighbourhood smoothing helps (S2DTW vs its weak-only ablation)",
+        _NS + " (§3.2 defines it)",
+        "S2DTW",
+        "soft-DTW + weak alignment",
+        _R10,
+    ),
+    Claim(
+        "smoothing_helps_steps",
+        "local neighbourhood smoothing helps (S2DTW vs its weak-only ablation)",
+        _NS + " (§3.2)",
+        "S2DTW",
+        "soft-DTW + weak alignment",
+        _CT,
+    ),
+    Claim(
+        "weak_helps_s2dtw_retrieval",
+        "the weak-alignment lattice helps (S2DTW vs its smooth-only ablation)",
+        "docs/method.md §1, §3.3",
+        "S2DTW",
+        "soft-DTW + smoothing",
+        _R10,
+    ),
+    Claim(
+        "weak_helps_s2dtw_steps",
+        "the weak-alignment lattice helps (S2DTW vs its smooth-only ablation)",
+        "docs/method.md §1, §3.3",
+        "S2DTW",
+        "soft-DTW + smoothing",
+        _CT,
+    ),
+    Claim(
+        "weak_helps_softdtw_retrieval",
+        "the weak-alignment lattice helps (soft-DTW + weak vs soft-DTW)",
+        "docs/method.md §1, §3.3",
+        "soft-DTW + weak alignment",
+        "soft-DTW",
+        _R10,
+    ),
+    Claim(
+        "weak_helps_softdtw_steps",
+        "the weak-alignment lattice helps (soft-DTW + weak vs soft-DTW)",
+        "docs/method.md §1, §3.3",
+        "soft-DTW + weak alignment",
+        "soft-DTW",
+        _CT,
+    ),
+    Claim(
+        "tda_helps_retrieval",
+        "temporal data augmentation helps (S2DTW + TDA vs S2DTW)",
+        _NS + " (§5 defines TDA, off in the released loss)",
+        "S2DTW + TDA",
+        "S2DTW",
+        _R10,
+    ),
+    Claim(
+        "tda_helps_steps",
+        "temporal data augmentation helps (S2DTW + TDA vs S2DTW)",
+        _NS + " (§5)",
+        "S2DTW + TDA",
+        "S2DTW",
+        _CT,
+    ),
+    Claim(
+        "skips_captions",
+        "the learned alignment skips irrelevant captions (skip recall, trained vs untrained)",
+        "docs/method.md §3.3",
+        "S2DTW",
+        "untrained",
+        "skip_caption_recall",
+        kind="skip",
+        evidence="ablation_runs (tuned) vs ablation_truth_reference (untrained); alignment_truth",
+    ),
+    Claim(
+        "skips_clips",
+        "the learned alignment skips clips nobody talks about (skip recall, trained vs untrained)",
+        "docs/method.md §3.3",
+        "S2DTW",
+        "untrained",
+        "skip_clip_recall",
+        kind="skip",
+        evidence="ablation_runs (tuned) vs ablation_truth_reference (untrained); alignment_truth",
+    ),
+    Claim(
+        "stable_released",
+        "S2DTW trains stably at the released settings (lr 1e-3, tau 0.5, temperature 1)",
+        _NS + " (§7 lists the settings; §10 reports the collapse)",
+        "S2DTW",
+        "log-B plateau",
+        "plateau",
+        direction=-1,
+        kind="stability",
+        evidence="collapse_runs / collapse_phase (notebook 10), figure collapse_phase",
+    ),
 )
-COLUMNS = ("claim", "statement", "where", "comparison", "metric", "direction", "world", "diff", "low", "high", "p",
-           "p_holm", "n_seeds", "n_items", "resampled", "source", "verdict", "provisional", "note")
+COLUMNS = (
+    "claim",
+    "statement",
+    "where",
+    "comparison",
+    "metric",
+    "direction",
+    "world",
+    "diff",
+    "low",
+    "high",
+    "p",
+    "p_holm",
+    "n_seeds",
+    "n_items",
+    "resampled",
+    "source",
+    "verdict",
+    "provisional",
+    "note",
+)
 
 
 def _read(results: Path, name: str) -> pd.DataFrame | None:
@@ -134,25 +248,45 @@ def _skip_rows(claim: Claim, runs: pd.DataFrame, reference: pd.DataFrame | None,
             continue
         eff = paired_difference(x, np.full_like(x, float(ref[claim.metric].iloc[0])))
         note = "no run skips anything (recall 0 on every seed)" if np.all(x == 0) else ""
-        rows.append({"world": world, **effects.effect_row(eff, "seeds"), "note": note,
-                     "source": f"02 {label} (ablation_runs.csv) minus untrained (ablation_truth_reference.csv), seeds"})
+        rows.append(
+            {
+                "world": world,
+                **effects.effect_row(eff, "seeds"),
+                "note": note,
+                "source": f"02 {label} (ablation_runs.csv) minus untrained (ablation_truth_reference.csv), seeds",
+            }
+        )
     return rows
 
 
 def _stability_rows(claim: Claim, collapse: pd.DataFrame | None) -> list[dict]:
     if collapse is None:
         return []
-    sel = collapse[(collapse["loss"] == claim.a) & np.isclose(collapse["lr"].astype(float), 1e-3)
-                   & np.isclose(collapse["tau"].astype(float), 0.5)
-                   & np.isclose(collapse["temperature"].astype(float), 1.0)]
+    sel = collapse[
+        (collapse["loss"] == claim.a)
+        & np.isclose(collapse["lr"].astype(float), 1e-3)
+        & np.isclose(collapse["tau"].astype(float), 0.5)
+        & np.isclose(collapse["temperature"].astype(float), 1.0)
+    ]
     if sel.empty:
         return []
     x = sel["plateau"].astype(str).str.lower().eq("true").to_numpy(float)
     low, high = mean_interval(x)
-    return [{"world": "default (10)", "diff": 100 * x.mean(), "low": 100 * low, "high": 100 * high, "p": np.nan,
-             "n_seeds": len(x), "n_items": 0, "resampled": "seeds", "unresolved": not low > 0,
-             "effect": f"{100 * x.mean():.0f} % of seeds at log B [{100 * low:.0f}, {100 * high:.0f}]",
-             "source": "10 (collapse_runs.csv, lr 1e-3, tau 0.5, T 1), seeds"}]
+    return [
+        {
+            "world": "default (10)",
+            "diff": 100 * x.mean(),
+            "low": 100 * low,
+            "high": 100 * high,
+            "p": np.nan,
+            "n_seeds": len(x),
+            "n_items": 0,
+            "resampled": "seeds",
+            "unresolved": not low > 0,
+            "effect": f"{100 * x.mean():.0f} % of seeds at log B [{100 * low:.0f}, {100 * high:.0f}]",
+            "source": "10 (collapse_runs.csv, lr 1e-3, tau 0.5, T 1), seeds",
+        }
+    ]
 
 
 def claims_table(results: str | os.PathLike = "results") -> pd.DataFrame:
@@ -162,8 +296,11 @@ def claims_table(results: str | os.PathLike = "results") -> pd.DataFrame:
     if runs is None:
         raise FileNotFoundError(f"{results / 'tables' / 'ablation_runs.csv'} is missing: run notebook 02 first")
     runs, label = _headline(runs)
-    items, reference, collapse = (_read(results, "ablation_items"), _read(results, "ablation_truth_reference"),
-                                  _read(results, "collapse_runs"))
+    items, reference, collapse = (
+        _read(results, "ablation_items"),
+        _read(results, "ablation_truth_reference"),
+        _read(results, "collapse_runs"),
+    )
     rows = []
     for c in CLAIMS:
         if c.kind == "objectives":
@@ -172,10 +309,15 @@ def claims_table(results: str | os.PathLike = "results") -> pd.DataFrame:
             found = _skip_rows(c, runs, reference, label)
         else:
             found = _stability_rows(c, collapse)
-        base = {"claim": c.id, "statement": c.statement, "where": c.where, "comparison": f"{c.a} vs {c.b}",
-                "metric": c.metric, "direction": "higher" if c.direction > 0 else "lower"}
-        missing = {**base, "world": "", "verdict": "not measured", "provisional": False,
-                   "note": "its table is missing"}
+        base = {
+            "claim": c.id,
+            "statement": c.statement,
+            "where": c.where,
+            "comparison": f"{c.a} vs {c.b}",
+            "metric": c.metric,
+            "direction": "higher" if c.direction > 0 else "lower",
+        }
+        missing = {**base, "world": "", "verdict": "not measured", "provisional": False, "note": "its table is missing"}
         rows += [{**base, "note": "", **r} for r in found] or [missing]
     table = pd.DataFrame(rows)
     has_p = table["p"].notna() if "p" in table else pd.Series(False, index=table.index)
@@ -258,10 +400,13 @@ def _cell(r) -> str:
     return f"{r['world']}: {eff} (n={int(r['n_seeds'])}{p})"
 
 
-def claims_markdown(table: pd.DataFrame, tda: pd.DataFrame | None = None,
-                    convergence: pd.DataFrame | None = None) -> str:
+def claims_markdown(
+    table: pd.DataFrame, tda: pd.DataFrame | None = None, convergence: pd.DataFrame | None = None
+) -> str:
     """CLAIMS.md: the header, one row per claim (its worlds in one cell), then the convergence check."""
-    head = "| claim | the paper says | where | A vs B | metric | expected | effect per world | verdict | evidence | note |"
+    head = (
+        "| claim | the paper says | where | A vs B | metric | expected | effect per world | verdict | evidence | note |"
+    )
     lines = [HEADER, head, "|" + "---|" * 10]
     by_id = {c.id: c for c in CLAIMS}
     for cid, g in table.groupby("claim", sort=False):
@@ -269,14 +414,18 @@ def claims_markdown(table: pd.DataFrame, tda: pd.DataFrame | None = None,
         note = "; ".join(dict.fromkeys(n for n in g["note"].fillna("") if n))
         if cid.startswith("tda_") and tda is not None and (tda["setting"] == "released").any():
             share = 100 * tda.loc[tda["setting"] == "released", "share"].max()
-            note += (f"{'; ' if note else ''}at the released sharpness 50 TDA keeps the identity: at most "
-                     f"{share:.1f} % of sequences draw another permutation (tables/tda_permutations.md), so this "
-                     f"row tests a near no-op; `s2dtw_tda_strong` (sharpness 10) is the variant that permutes")
+            note += (
+                f"{'; ' if note else ''}at the released sharpness 50 TDA keeps the identity: at most "
+                f"{share:.1f} % of sequences draw another permutation (tables/tda_permutations.md), so this "
+                f"row tests a near no-op; `s2dtw_tda_strong` (sharpness 10) is the variant that permutes"
+            )
         expected = f"A {'>' if c.direction > 0 else '<'} B" if c.kind != "stability" else "no seed at log B"
-        lines.append(f"| `{cid}` | {c.statement} | {c.where} | {r['comparison']} | {r['metric']} | {expected} | "
-                     + "<br>".join(_cell(x) for x in g.to_dict("records"))
-                     + f" | **{r['verdict']}**{' (provisional)' if r['provisional'] else ''} | {c.evidence}; "
-                     f"{'; '.join(dict.fromkeys(g['source'].dropna()))} | {note} |")
+        lines.append(
+            f"| `{cid}` | {c.statement} | {c.where} | {r['comparison']} | {r['metric']} | {expected} | "
+            + "<br>".join(_cell(x) for x in g.to_dict("records"))
+            + f" | **{r['verdict']}**{' (provisional)' if r['provisional'] else ''} | {c.evidence}; "
+            f"{'; '.join(dict.fromkeys(g['source'].dropna()))} | {note} |"
+        )
     return "\n".join(lines) + "\n" + (convergence_markdown(convergence) if convergence is not None else "")
 
 
@@ -286,21 +435,31 @@ def convergence_markdown(order: pd.DataFrame) -> str:
     sign changed at all, is listed; the verdicts above come from the default length."""
     flips = order[~order["agrees"].astype(bool)]
     short, long = int(order["steps_short"].max()), int(order["steps_long"].max())
-    text = (f"\n## Do the orderings hold with more training?\n\nThe verdicts above are measured at {short} steps. "
-            f"`tables/ablation_convergence_order.md` trains the headline objectives (at their tuned settings, on "
-            f"the first world's **validation** split) for up to {long} steps. ")
+    text = (
+        f"\n## Do the orderings hold with more training?\n\nThe verdicts above are measured at {short} steps. "
+        f"`tables/ablation_convergence_order.md` trains the headline objectives (at their tuned settings, on "
+        f"the first world's **validation** split) for up to {long} steps. "
+    )
     if flips.empty:
         return text + f"Every pairwise ordering at {short} steps has the same sign at {long}.\n"
-    rows = ["| A vs B | metric | A - B at {s} steps | A - B at {l} steps [95 % interval] | raw p | resolved |"
-            .format(s=short, l=long), "|---|---|---|---|---|---|"]
+    rows = [
+        "| A vs B | metric | A - B at {s} steps | A - B at {l} steps [95 % interval] | raw p | resolved |".format(
+            s=short, l=long
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     for r in flips.to_dict("records"):
-        rows.append(f"| {r['loss_a']} vs {r['loss_b']} ({r['world']}) | {r['metric']} | {r['diff_short']:+.1f} | "
-                    f"{r['diff_long']:+.1f} [{r['low_long']:+.1f}, {r['high_long']:+.1f}] | "
-                    f"{'< 0.01' if r['p_long'] < 0.01 else format(r['p_long'], '.2f')} | "
-                    f"{'yes' if r.get('resolved_long') else 'no'} |")
-    return (text + f"**{len(flips)} of {len(order)} orderings change sign between {short} and {long} steps** "
-            "(no multiple-comparison correction; validation split, one world): the 150-step verdicts are about "
-            "short training, not about converged models.\n\n" + "\n".join(rows) + "\n")
+        rows.append(
+            f"| {r['loss_a']} vs {r['loss_b']} ({r['world']}) | {r['metric']} | {r['diff_short']:+.1f} | "
+            f"{r['diff_long']:+.1f} [{r['low_long']:+.1f}, {r['high_long']:+.1f}] | "
+            f"{'< 0.01' if r['p_long'] < 0.01 else format(r['p_long'], '.2f')} | "
+            f"{'yes' if r.get('resolved_long') else 'no'} |"
+        )
+    return (
+        text + f"**{len(flips)} of {len(order)} orderings change sign between {short} and {long} steps** "
+        "(no multiple-comparison correction; validation split, one world): the 150-step verdicts are about "
+        "short training, not about converged models.\n\n" + "\n".join(rows) + "\n"
+    )
 
 
 def write_claims(results: str | os.PathLike = "results") -> tuple[Path, Path]:
@@ -308,11 +467,17 @@ def write_claims(results: str | os.PathLike = "results") -> tuple[Path, Path]:
     results = Path(results)
     table = claims_table(results)
     tda = _read(results, "tda_permutations")
-    csv, _ = write_table(table.drop(columns=["effect"]), "claims", results / "tables", sort_by=[],
-                         float_format="%.3f", description="the paper's claims, the paired effects per world and "
-                                                          "the verdicts (results/CLAIMS.md)")
-    md = atomic_write_text(results / "CLAIMS.md", claims_markdown(table, tda, _read(results,
-                                                                                 "ablation_convergence_order")))
+    csv, _ = write_table(
+        table.drop(columns=["effect"]),
+        "claims",
+        results / "tables",
+        sort_by=[],
+        float_format="%.3f",
+        description="the paper's claims, the paired effects per world and the verdicts (results/CLAIMS.md)",
+    )
+    md = atomic_write_text(
+        results / "CLAIMS.md", claims_markdown(table, tda, _read(results, "ablation_convergence_order"))
+    )
     log.info("wrote %s", md)
     return md, csv
 
@@ -327,6 +492,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         raise FileNotFoundError(f"--results {args.results}: no tables/ folder there")
     if not args.no_tda:
         from .tda import write_tda_table  # deferred: torch
+
         write_tda_table(Path(args.results) / "tables")
     write_claims(args.results)
     return 0
@@ -334,14 +500,20 @@ def cli_main(argv: list[str] | None = None) -> int:
 
 def summary_markdown(table: pd.DataFrame) -> str:
     """The README's compact form of claims.csv: claim, A vs B, metric, effect per world, verdict."""
-    lines = ["| claim | A vs B | metric | effect per world (95 % interval, n seeds) | verdict |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| claim | A vs B | metric | effect per world (95 % interval, n seeds) | verdict |",
+        "|---|---|---|---|---|",
+    ]
     for cid, g in table.groupby("claim", sort=False):
         r = g.iloc[0]
         unit = " % of seeds at log B" if r["metric"] == "plateau" else ""
-        cells = [f"{x['world']}: {x['diff']:+.1f}{unit} [{x['low']:+.1f}, {x['high']:+.1f}] (n={int(x['n_seeds'])})"
-                 for x in g.to_dict("records") if isinstance(x["world"], str) and x["world"]]
+        cells = [
+            f"{x['world']}: {x['diff']:+.1f}{unit} [{x['low']:+.1f}, {x['high']:+.1f}] (n={int(x['n_seeds'])})"
+            for x in g.to_dict("records")
+            if isinstance(x["world"], str) and x["world"]
+        ]
         prov = " (provisional)" if bool(g["provisional"].fillna(False).any()) else ""
-        lines.append(f"| `{cid}` | {r['comparison']} | {r['metric']} | {'<br>'.join(cells) or '–'} | "
-                     f"**{r['verdict']}**{prov} |")
+        lines.append(
+            f"| `{cid}` | {r['comparison']} | {r['metric']} | {'<br>'.join(cells) or '–'} | **{r['verdict']}**{prov} |"
+        )
     return "\n".join(lines) + "\n"

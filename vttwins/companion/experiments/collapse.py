@@ -9,6 +9,7 @@ pair of the batch is then equally far, which with S2DTW means the lattice skips 
 `skip_share` -- share of positive-pair cells costlier than the skip cost tau -- near 1) and the distances have no
 spread (`distance_spread` near 0). Both come from the loss's collapse detector, logged per step.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,15 +30,19 @@ from .runs import ensure_data, ensure_run, find_run, read_metrics, run_key
 log = logging.getLogger(__name__)
 
 
-def phase_cells(lrs: Sequence[float], taus: Sequence[float], temperatures: Sequence[float],
-                losses: Sequence[str] = ("s2dtw",)) -> list[tuple[dict, dict]]:
+def phase_cells(
+    lrs: Sequence[float], taus: Sequence[float], temperatures: Sequence[float], losses: Sequence[str] = ("s2dtw",)
+) -> list[tuple[dict, dict]]:
     """One cell per objective x lr x tau x temperature."""
     cells = []
     for name, lr, tau, temp in itertools.product(losses, lrs, taus, temperatures):
         obj = objectives.get(name)
-        cells.append(({"loss": obj.label, "lr": float(lr), "tau": float(tau), "temperature": float(temp)},
-                      {"loss.name": obj.name, "optim.lr": float(lr), "loss.tau": float(tau),
-                       "loss.temperature": float(temp)}))
+        cells.append(
+            (
+                {"loss": obj.label, "lr": float(lr), "tau": float(tau), "temperature": float(temp)},
+                {"loss.name": obj.name, "optim.lr": float(lr), "loss.tau": float(tau), "loss.temperature": float(temp)},
+            )
+        )
     return cells
 
 
@@ -63,14 +68,16 @@ def train_jobs(jobs: Sequence[Job], workers: int = 1, grid: GridConfig | None = 
     run_cells(_train, list(todo.values()), list(todo), grid, in_process=grid.workers <= 1)
     dirs = [find_run(cfg, job.runs_root) for job, cfg in zip(jobs, configs)]
     if any(d is None for d in dirs):
-        raise FileNotFoundError(f"runs finished on grid.executor={grid.executor} are not in {jobs[0].runs_root}: is "
-                                "the runs folder on a filesystem every worker shares? (docs/cluster.md)")
+        raise FileNotFoundError(
+            f"runs finished on grid.executor={grid.executor} are not in {jobs[0].runs_root}: is "
+            "the runs folder on a filesystem every worker shares? (docs/cluster.md)"
+        )
     return [(j.labels, d) for j, d in zip(jobs, dirs)]
 
 
 def plateau_row(metrics: pd.DataFrame, batch_size: int, tol: float = 0.01) -> dict:
     """Plateau flag and detector read-outs of one run's metrics (columns step, loss, skip_share, ...)."""
-    late = metrics.iloc[len(metrics) // 2:]
+    late = metrics.iloc[len(metrics) // 2 :]
     gap = float((late["loss"] - math.log(batch_size)).abs().mean())
     row = {"final_loss": float(metrics["loss"].iloc[-1]), "gap_to_logB": gap, "plateau": gap < tol}
     for col in ("skip_share", "distance_spread", "cosine_max"):

@@ -10,6 +10,7 @@ the world's VAL split (the test split stays for the reported tables). The orderi
 is the paired difference over shared seeds (`stats.paired_difference`); `agrees` says whether its sign at the
 longest length is the sign at the shortest.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -49,16 +50,19 @@ def select_cells(cells: Sequence[tuple[dict, dict]], names: Sequence[str]) -> li
     wanted = [objectives.get(n).label for n in names]
     missing = [n for n, label in zip(names, wanted) if label not in by_label]
     if missing:
-        raise ValueError(f"curve_losses {missing} have no tuned cell (tuned: {sorted(by_label)}); "
-                         "list them in `losses` too")
+        raise ValueError(
+            f"curve_losses {missing} have no tuned cell (tuned: {sorted(by_label)}); list them in `losses` too"
+        )
     return [by_label[label] for label in wanted]
 
 
 def curve_runs(world, cells, factors, seeds, root, tasks, eval_changes=None, workers=1, grid=None) -> pd.DataFrame:
     """Wide table (one row per objective x length x seed) of `cells` (e.g. the tuned ones) trained on `world`
     (an `ablation.World`) at each length, scored on its val split; `grid`: where the runs go (docs/cluster.md)."""
-    labelled = [({"world": world.name, **labels}, overrides)
-                for labels, overrides in curve_cells(cells, factors, world.config.train.steps)]
+    labelled = [
+        ({"world": world.name, **labels}, overrides)
+        for labels, overrides in curve_cells(cells, factors, world.config.train.steps)
+    ]
     jobs = grid_jobs(world.config, labelled, seeds, root, eval_base=world.val)
     return wide(run_jobs(jobs, tasks, eval_changes, workers=workers, grid=grid))
 
@@ -88,17 +92,36 @@ def ordering_table(runs: pd.DataFrame, metrics: Sequence[str], n_boot: int = 400
     for world, part in runs.groupby("world", sort=False):
         steps = part.groupby("factor")["steps"].first()
         for a, b in itertools.combinations(list(dict.fromkeys(part["loss"])), 2):
-            seeds = sorted(set.intersection(*(set(part[(part.loss == x) & (part.factor == f)].seed)
-                                              for x in (a, b) for f in (lo, hi))))
+            seeds = sorted(
+                set.intersection(
+                    *(set(part[(part.loss == x) & (part.factor == f)].seed) for x in (a, b) for f in (lo, hi))
+                )
+            )
             if not seeds:
                 raise ValueError(f"world {world!r}: {a!r} and {b!r} share no seed at factors {lo} and {hi}")
             for m in metrics:
-                short, long = (stats.paired_difference(_per_seed(part, world, a, f, m, seeds),
-                                                       _per_seed(part, world, b, f, m, seeds), n_boot=n_boot)
-                               for f in (lo, hi))
-                rows.append({"world": world, "loss_a": a, "loss_b": b, "metric": m, "n_seeds": len(seeds),
-                             "steps_short": int(steps[lo]), "steps_long": int(steps[hi]),
-                             "diff_short": short.diff, "diff_long": long.diff, "low_long": long.low,
-                             "high_long": long.high, "p_long": long.p, "resolved_long": long.resolved,
-                             "agrees": _sign(short.diff) == _sign(long.diff)})
+                short, long = (
+                    stats.paired_difference(
+                        _per_seed(part, world, a, f, m, seeds), _per_seed(part, world, b, f, m, seeds), n_boot=n_boot
+                    )
+                    for f in (lo, hi)
+                )
+                rows.append(
+                    {
+                        "world": world,
+                        "loss_a": a,
+                        "loss_b": b,
+                        "metric": m,
+                        "n_seeds": len(seeds),
+                        "steps_short": int(steps[lo]),
+                        "steps_long": int(steps[hi]),
+                        "diff_short": short.diff,
+                        "diff_long": long.diff,
+                        "low_long": long.low,
+                        "high_long": long.high,
+                        "p_long": long.p,
+                        "resolved_long": long.resolved,
+                        "agrees": _sign(short.diff) == _sign(long.diff),
+                    }
+                )
     return pd.DataFrame(rows)

@@ -1,10 +1,11 @@
 """The pretrained models of a profile and their downstream tables (notebooks 03-06).
 
-    run_dir = pretrained_run(config, runs_dir, "s2dtw")              # 01_pretrain's run, trained once
-    long = model_scores(config, runs_dir, ["untrained", "mil_nce", "s2dtw"], "youcook2")
-    table = retrieval_table(long)                                    # model, direction, R@1 ... MeanR
-    table = task_table(long, "youcook2")                             # the same, through the task registry
+run_dir = pretrained_run(config, runs_dir, "s2dtw")              # 01_pretrain's run, trained once
+long = model_scores(config, runs_dir, ["untrained", "mil_nce", "s2dtw"], "youcook2")
+table = retrieval_table(long)                                    # model, direction, R@1 ... MeanR
+table = task_table(long, "youcook2")                             # the same, through the task registry
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,13 @@ from .runs import ensure_run, evaluate
 log = logging.getLogger(__name__)
 
 
-def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str, seed: int | None = None,
-                   settings: dict[str, dict] | None = None) -> Path:
+def pretrained_run(
+    config: Config,
+    runs_dir: str | os.PathLike,
+    loss: str,
+    seed: int | None = None,
+    settings: dict[str, dict] | None = None,
+) -> Path:
     """The profile's pretraining with `loss` (the profile's data, model and schedule; only the loss changes), at
     training seed `seed` (None: the profile's) and with `settings[loss]` (overrides, e.g. 02's tuned choice) when
     given. Without seed and settings it is 01's run, trained once and shared."""
@@ -41,8 +47,9 @@ def pretrained_run(config: Config, runs_dir: str | os.PathLike, loss: str, seed:
     if seed is not None:
         overrides["train.seed"] = int(seed)
     tag = f"{loss}-tuned" if (settings or {}).get(name) else loss
-    return ensure_run(replace(config, overrides), Path(runs_dir) / "pretrain",
-                      tag if seed is None else f"{tag}-s{seed}")
+    return ensure_run(
+        replace(config, overrides), Path(runs_dir) / "pretrain", tag if seed is None else f"{tag}-s{seed}"
+    )
 
 
 def tuned_settings(tables_dir: str | os.PathLike, world: str | None = None) -> dict[str, dict]:
@@ -60,9 +67,15 @@ def tuned_settings(tables_dir: str | os.PathLike, world: str | None = None) -> d
     return {overrides["loss.name"]: overrides for _, overrides in picked}
 
 
-def model_scores(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
-                 eval_changes: dict | None = None, seeds: Sequence[int] | None = None,
-                 settings: dict[str, dict] | None = None) -> pd.DataFrame:
+def model_scores(
+    config: Config,
+    runs_dir: str | os.PathLike,
+    models: Sequence[str],
+    task: str,
+    eval_changes: dict | None = None,
+    seeds: Sequence[int] | None = None,
+    settings: dict[str, dict] | None = None,
+) -> pd.DataFrame:
     """Long table of one evaluation task for each model (`untrained` = the S2DTW run's initial model), plus
     `model = "chance"` rows holding the computed chance level of every metric. With `seeds`, every model is trained
     at each seed and `value` is the mean over them (`n_seeds` says how many; `model_scores_by_seed` keeps them)."""
@@ -70,18 +83,27 @@ def model_scores(config: Config, runs_dir: str | os.PathLike, models: Sequence[s
     if "seed" not in long:
         return long
     keys = [*KEYS, "model"]
-    mean = long.groupby(keys, sort=False, dropna=False).agg(value=("value", "mean"), chance=("chance", "first"),
-                                                             n_seeds=("seed", "nunique")).reset_index()
+    mean = (
+        long.groupby(keys, sort=False, dropna=False)
+        .agg(value=("value", "mean"), chance=("chance", "first"), n_seeds=("seed", "nunique"))
+        .reset_index()
+    )
     rest = [c for c in long.columns if c not in (*mean.columns, "seed")]
     return mean.merge(long.drop_duplicates(keys)[keys + rest], on=keys, how="left")
 
 
-def model_scores_by_seed(config: Config, runs_dir: str | os.PathLike, models: Sequence[str], task: str,
-                         eval_changes: dict | None = None, seeds: Sequence[int] | None = None,
-                         settings: dict[str, dict] | None = None) -> pd.DataFrame:
+def model_scores_by_seed(
+    config: Config,
+    runs_dir: str | os.PathLike,
+    models: Sequence[str],
+    task: str,
+    eval_changes: dict | None = None,
+    seeds: Sequence[int] | None = None,
+    settings: dict[str, dict] | None = None,
+) -> pd.DataFrame:
     """`model_scores` before the mean: one row per model, seed and number (column `seed` when `seeds` is given)."""
     frames = []
-    for seed in (list(seeds) if seeds else [None]):
+    for seed in list(seeds) if seeds else [None]:
         for name in models:
             run = pretrained_run(config, runs_dir, "s2dtw" if name == "untrained" else name, seed, settings)
             df = evaluate(run, [task], eval_changes, untrained=name == "untrained")
@@ -96,8 +118,14 @@ def task_table(long: pd.DataFrame, task: str):
     return get_task(task).tabulate(long)
 
 
-PIXEL_ROWS = [("youcook2", "t2v", "R@1"), ("youcook2", "t2v", "R@10"), ("youcook2", "t2v", "MeanR"),
-              ("crosstask", "standard", "recall"), ("crosstask", "ordered", "recall"), ("crosstask", "ctr", "accuracy")]
+PIXEL_ROWS = [
+    ("youcook2", "t2v", "R@1"),
+    ("youcook2", "t2v", "R@10"),
+    ("youcook2", "t2v", "MeanR"),
+    ("crosstask", "standard", "recall"),
+    ("crosstask", "ordered", "recall"),
+    ("crosstask", "ctr", "accuracy"),
+]
 
 
 def pixel_run_table(run_dir: str | os.PathLike, eval_changes: dict | None = None) -> pd.DataFrame:
@@ -126,6 +154,14 @@ def pixel_run_table(run_dir: str | os.PathLike, eval_changes: dict | None = None
         if len(sel) != 1:
             raise ValueError(f"pixel_run_table: expected one {benchmark}/{variant}/{metric} row, found {len(sel)}")
         r = sel.iloc[0]
-        rows.append({"benchmark": benchmark, "variant": variant, "metric": metric, "trained": float(r["value"]),
-                     "untrained": float(r["value_untrained"]), "chance": float(r["chance"])})
+        rows.append(
+            {
+                "benchmark": benchmark,
+                "variant": variant,
+                "metric": metric,
+                "trained": float(r["value"]),
+                "untrained": float(r["value_untrained"]),
+                "chance": float(r["chance"]),
+            }
+        )
     return pd.DataFrame(rows)

@@ -11,6 +11,7 @@ table of `vttwins.companion.evaluation.items`: run, metric, item, score, weight)
 (queries, videos); without them it resamples seeds only, and the `resampled` column says which. `unresolved` is
 True when the 95 % interval contains 0. `holm_column` adds Holm-adjusted p-values over a family of rows.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -20,14 +21,23 @@ import pandas as pd
 
 from vttwins.companion.stats import Effect, holm, paired_difference
 
-__all__ = ["EFFECT_COLUMNS", "compare", "effect_row", "holm_column", "paired_effects", "paired_knob_effects",
-           "score_matrix", "unresolved_vs_best"]
+__all__ = [
+    "EFFECT_COLUMNS",
+    "compare",
+    "effect_row",
+    "holm_column",
+    "paired_effects",
+    "paired_knob_effects",
+    "score_matrix",
+    "unresolved_vs_best",
+]
 
 EFFECT_COLUMNS = ("diff", "low", "high", "p", "n_seeds", "n_items", "resampled", "unresolved", "effect")
 
 
-def score_matrix(runs: pd.DataFrame, metric: str, seeds: Sequence[int], items: pd.DataFrame | None = None,
-                 seed_col: str = "seed") -> tuple[np.ndarray, np.ndarray | None]:
+def score_matrix(
+    runs: pd.DataFrame, metric: str, seeds: Sequence[int], items: pd.DataFrame | None = None, seed_col: str = "seed"
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(S,) per-seed values of `metric` in `runs` (one row per seed), or (S, I) per-item scores and (I,) weights
     when `items` holds that metric for every run (items sorted by id, the same for every seed)."""
     rows = runs.drop_duplicates(seed_col).set_index(seed_col).loc[list(seeds)]
@@ -47,9 +57,17 @@ def score_matrix(runs: pd.DataFrame, metric: str, seeds: Sequence[int], items: p
 
 def effect_row(eff: Effect, resampled: str, digits: int = 1) -> dict:
     """The EFFECT_COLUMNS of one paired difference."""
-    return {"diff": eff.diff, "low": eff.low, "high": eff.high, "p": eff.p, "n_seeds": eff.n_seeds,
-            "n_items": eff.n_items, "resampled": resampled, "unresolved": not eff.resolved,
-            "effect": eff.text(digits)}
+    return {
+        "diff": eff.diff,
+        "low": eff.low,
+        "high": eff.high,
+        "p": eff.p,
+        "n_seeds": eff.n_seeds,
+        "n_items": eff.n_items,
+        "resampled": resampled,
+        "unresolved": not eff.resolved,
+        "effect": eff.text(digits),
+    }
 
 
 def _has_items(items: pd.DataFrame | None, metric: str, run_ids) -> bool:
@@ -58,8 +76,14 @@ def _has_items(items: pd.DataFrame | None, metric: str, run_ids) -> bool:
     return set(run_ids) <= set(items.loc[items["metric"] == metric, "run"])
 
 
-def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str, items: pd.DataFrame | None = None,
-            seed_col: str = "seed", n_boot: int = 4000) -> dict | None:
+def compare(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    metric: str,
+    items: pd.DataFrame | None = None,
+    seed_col: str = "seed",
+    n_boot: int = 4000,
+) -> dict | None:
     """EFFECT_COLUMNS of `a - b` (two objectives' run rows) over their shared seeds; None when they share none or
     a value is missing."""
     seeds = sorted(set(a[seed_col]) & set(b[seed_col]))
@@ -74,9 +98,16 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str, items: pd.DataFrame |
     return effect_row(eff, "seeds+items" if use is not None else "seeds")
 
 
-def paired_effects(runs: pd.DataFrame, reference: str, metrics: Sequence[str], by: Sequence[str] = ("world",),
-                   label: str = "loss", items: pd.DataFrame | None = None, seed_col: str = "seed",
-                   n_boot: int = 4000) -> pd.DataFrame:
+def paired_effects(
+    runs: pd.DataFrame,
+    reference: str,
+    metrics: Sequence[str],
+    by: Sequence[str] = ("world",),
+    label: str = "loss",
+    items: pd.DataFrame | None = None,
+    seed_col: str = "seed",
+    n_boot: int = 4000,
+) -> pd.DataFrame:
     """Per group `by` and metric, every `label` value against `reference` (its rows vs the reference's rows).
 
     runs : one row per run (columns `by`, `label`, `seed_col`, `run` when `items` is given, and the metrics).
@@ -106,9 +137,15 @@ def holm_column(effects: pd.DataFrame, p_col: str = "p", out_col: str = "p_holm"
     return out
 
 
-def unresolved_vs_best(summary: pd.DataFrame, runs: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
-                       lower_is_better: Sequence[str] = (), label: str = "loss",
-                       items: pd.DataFrame | None = None) -> pd.DataFrame:
+def unresolved_vs_best(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    by: Sequence[str],
+    metrics: Sequence[str],
+    lower_is_better: Sequence[str] = (),
+    label: str = "loss",
+    items: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """`summary` (one row per group x `label`, `<m>_mean` columns) plus, per metric, `<m>_unresolved` (True where
     the paired 95 % interval of the row minus the group's best row contains 0; the best row itself is False) and
     `<m>_vs_best` (the paired effect, text). Replaces an earlier one-std rule."""
@@ -133,8 +170,9 @@ def unresolved_vs_best(summary: pd.DataFrame, runs: pd.DataFrame, by: Sequence[s
     return out
 
 
-def paired_knob_effects(knob_runs: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str],
-                        items: pd.DataFrame | None = None) -> pd.DataFrame:
+def paired_knob_effects(
+    knob_runs: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str], items: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per objective and knob, each metric at every other level minus at the world's level, paired by seed.
 
     knob_runs : one row per run (columns loss, knob, level, seed, run, metrics). Returns loss, knob, from, to,
@@ -147,19 +185,31 @@ def paired_knob_effects(knob_runs: pd.DataFrame, base_levels: dict[str, float], 
         at_base = np.isclose(g["level"].astype(float), base_levels[knob])
         base = g[at_base]
         if base.empty:
-            raise ValueError(f"knob {knob!r}: the runs of {loss!r} have no level at the world's value "
-                             f"{base_levels[knob]:g} (levels {sorted(set(g['level']))})")
+            raise ValueError(
+                f"knob {knob!r}: the runs of {loss!r} have no level at the world's value "
+                f"{base_levels[knob]:g} (levels {sorted(set(g['level']))})"
+            )
         for level, moved in g[~at_base].groupby("level", sort=False):
             seeds = sorted(set(moved["seed"]) & set(base["seed"]))
-            row = {"loss": loss, "knob": knob, "from": float(base_levels[knob]), "to": float(level),
-                   "n_seeds": len(seeds)}
+            row = {
+                "loss": loss,
+                "knob": knob,
+                "from": float(base_levels[knob]),
+                "to": float(level),
+                "n_seeds": len(seeds),
+            }
             for m in metrics:
                 eff = compare(moved, base, m, items)
                 per_seed = score_matrix(moved, m, seeds)[0] - score_matrix(base, m, seeds)[0] if seeds else []
                 std = float(np.std(per_seed, ddof=1)) if len(seeds) > 1 else float("nan")
-                row.update({f"delta_{m}_mean": np.nan if eff is None else eff["diff"], f"delta_{m}_std": std,
-                            f"delta_{m}_low": np.nan if eff is None else eff["low"],
-                            f"delta_{m}_high": np.nan if eff is None else eff["high"],
-                            f"delta_{m}_unresolved": eff is None or len(seeds) < 2 or bool(eff["unresolved"])})
+                row.update(
+                    {
+                        f"delta_{m}_mean": np.nan if eff is None else eff["diff"],
+                        f"delta_{m}_std": std,
+                        f"delta_{m}_low": np.nan if eff is None else eff["low"],
+                        f"delta_{m}_high": np.nan if eff is None else eff["high"],
+                        f"delta_{m}_unresolved": eff is None or len(seeds) < 2 or bool(eff["unresolved"]),
+                    }
+                )
             rows.append(row)
     return pd.DataFrame(rows)

@@ -1,9 +1,10 @@
 """Data and alignment examples for the figures: SynthHowTo counts, example videos, held-out alignment panels.
 
-    summary = data_summary(paths)                       # quantity / value rows from meta.json
-    ex = example_video(paths, 0, frames=8)              # frames, true steps and narration of one video
-    rows, stats = alignment_rows(model, tokenizer, config, videos)   # for plots.alignment_panels
+summary = data_summary(paths)                       # quantity / value rows from meta.json
+ex = example_video(paths, 0, frames=8)              # frames, true steps and narration of one video
+rows, stats = alignment_rows(model, tokenizer, config, videos)   # for plots.alignment_panels
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,9 +41,11 @@ def method_options(label: str) -> dict:
 def data_summary(paths) -> pd.DataFrame:
     """`meta.json` counts and measured narration noise of a SynthHowTo folder as [quantity, value] rows."""
     if paths is None:
-        raise ValueError("00_data draws SynthHowTo's ground truth (true steps, caption offsets); this profile points "
-                         "at real data (data.video_list_csv is set), which has none: skip 00_data "
-                         "(python -m vttwins reproduce --only 01_pretrain ...)")
+        raise ValueError(
+            "00_data draws SynthHowTo's ground truth (true steps, caption offsets); this profile points "
+            "at real data (data.video_list_csv is set), which has none: skip 00_data "
+            "(python -m vttwins reproduce --only 01_pretrain ...)"
+        )
     meta = json.loads(Path(paths.meta).read_text())
     rows = []
     for key, value in sorted(meta["counts"].items()):
@@ -73,11 +76,25 @@ def example_video(paths, index: int, frames: int = 8) -> dict:
     fps = frames / duration
     clip = read_clip(Path(paths.howto_videos) / f"{vid}.mp4", 0.0, num_frames=frames, fps=fps, size=None)
     steps = pd.DataFrame([{"start": s["start"], "end": s["end"], "label": s["name"]} for s in ann["steps"]])
-    captions = pd.DataFrame([{"start": c["start"], "end": c["end"], "text": c["text"] or "(empty)",
-                              "step": c["step"] if c["kind"] == "step" else np.nan} for c in ann["captions"]])
-    return {"frames": clip.permute(1, 2, 3, 0).numpy(), "frame_times": list(np.arange(frames) / fps),
-            "steps": steps, "captions": captions, "duration": duration,
-            "title": f"{vid}: true steps (top) vs. narration (bottom; grey = filler)"}
+    captions = pd.DataFrame(
+        [
+            {
+                "start": c["start"],
+                "end": c["end"],
+                "text": c["text"] or "(empty)",
+                "step": c["step"] if c["kind"] == "step" else np.nan,
+            }
+            for c in ann["captions"]
+        ]
+    )
+    return {
+        "frames": clip.permute(1, 2, 3, 0).numpy(),
+        "frame_times": list(np.arange(frames) / fps),
+        "steps": steps,
+        "captions": captions,
+        "duration": duration,
+        "title": f"{vid}: true steps (top) vs. narration (bottom; grey = filler)",
+    }
 
 
 def caption_offsets(paths) -> pd.DataFrame:
@@ -118,11 +135,13 @@ def embed_sequences(model, tokenizer, paths, video_id: str, n_clips: int, window
 
 def step_truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
     """(clip, caption) pairs that share a true step: the step under clip k's window vs. caption j's step."""
+
     def step_at(t):
         for i, s in enumerate(ann["steps"]):
             if s["start"] <= t < s["end"]:
                 return i
         return None
+
     clip_steps = [step_at(math.floor(c["start"]) + window / 2) for c in caps]
     cap_steps = [c["step"] if c["kind"] == "step" else None for c in caps]
     return np.array([[a is not None and a == b for b in cap_steps] for a in clip_steps])
@@ -131,8 +150,17 @@ def step_truth(caps: list[dict], ann: dict, window: int) -> np.ndarray:
 _MODELS = {"before": "untrained", "after": "S2DTW-trained"}  # stage -> the model the readouts are taken on
 
 
-def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str, n_clips: int = 8,
-                   window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[list[dict], pd.DataFrame]:
+def alignment_rows(
+    model,
+    tokenizer,
+    paths,
+    video_ids: Sequence[str],
+    stage: str,
+    n_clips: int = 8,
+    window: int = 4,
+    smooth_gamma: float = 0.1,
+    tau: float = 0.5,
+) -> tuple[list[dict], pd.DataFrame]:
     """Panels (for plots.alignment_panels) and hard-path statistics of DTW, soft-DTW and S2DTW per video."""
     rows, stats = [], []
     for vid in video_ids:
@@ -140,15 +168,33 @@ def alignment_rows(model, tokenizer, paths, video_ids: Sequence[str], stage: str
         truth = step_truth(caps, ann, window)
         for label in METHODS:
             o = method_options(label)
-            row, stat = alignment_row(v, t, truth, f"{vid} · readout: {label} on the {_MODELS.get(stage, stage)} model", gamma=o["gamma"], smooth=o["smooth"],
-                                      weak=o["weak"], smooth_gamma=smooth_gamma, tau=tau)
+            row, stat = alignment_row(
+                v,
+                t,
+                truth,
+                f"{vid} · readout: {label} on the {_MODELS.get(stage, stage)} model",
+                gamma=o["gamma"],
+                smooth=o["smooth"],
+                weak=o["weak"],
+                smooth_gamma=smooth_gamma,
+                tau=tau,
+            )
             rows.append(row)
             stats.append({"video_id": vid, "stage": stage, "method": label, **stat})
     return rows, pd.DataFrame(stats)
 
 
-def alignment_row(v: torch.Tensor, t: torch.Tensor, truth: np.ndarray, label: str, gamma: float, smooth: bool,
-                  weak: bool, smooth_gamma: float = 0.1, tau: float = 0.5) -> tuple[dict, dict]:
+def alignment_row(
+    v: torch.Tensor,
+    t: torch.Tensor,
+    truth: np.ndarray,
+    label: str,
+    gamma: float,
+    smooth: bool,
+    weak: bool,
+    smooth_gamma: float = 0.1,
+    tau: float = 0.5,
+) -> tuple[dict, dict]:
     """One panel row (plots.alignment_panels) and its hard-path statistics for embedded clips `v (N, D)` and
     captions `t (M, D)` under one alignment setting; `truth (N, M)` bool marks pairs that share a true step."""
     x, y = v[None], t[None]
@@ -158,15 +204,28 @@ def alignment_row(v: torch.Tensor, t: torch.Tensor, truth: np.ndarray, label: st
     path = hard_path(x, y, **opts)[0]
     pairs = [tuple(map(int, p)) for p in path.pairs]
     smoothed = smooth_forward(cost[None], smooth_gamma)[0][0].numpy() if smooth else None
-    row = {"label": label, "cost": cost.numpy(), "smoothed": smoothed,
-           "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(), "E_real": al.real[0].numpy(),
-           "weak": weak, "path": pairs, "unmatched_x": path.unmatched_x.tolist(),
-           "unmatched_y": path.unmatched_y.tolist(), "truth": truth}
+    row = {
+        "label": label,
+        "cost": cost.numpy(),
+        "smoothed": smoothed,
+        "E": (al.lattice if al.lattice is not None else al.real)[0].numpy(),
+        "E_real": al.real[0].numpy(),
+        "weak": weak,
+        "path": pairs,
+        "unmatched_x": path.unmatched_x.tolist(),
+        "unmatched_y": path.unmatched_y.tolist(),
+        "truth": truth,
+    }
     hits = sum(bool(truth[i, j]) for i, j in pairs)
     counts = path_counts(truth, pairs, path.unmatched_x.tolist(), path.unmatched_y.tolist())
-    stat = {"matched_pairs": len(pairs), "precision": hits / max(len(pairs), 1), "true_pairs": int(truth.sum()),
-            "skipped_clips": len(path.unmatched_x), "skipped_captions": len(path.unmatched_y),
-            **{f"n_{k}": v for k, v in counts.items()}}
+    stat = {
+        "matched_pairs": len(pairs),
+        "precision": hits / max(len(pairs), 1),
+        "true_pairs": int(truth.sum()),
+        "skipped_clips": len(path.unmatched_x),
+        "skipped_captions": len(path.unmatched_y),
+        **{f"n_{k}": v for k, v in counts.items()},
+    }
     return row, stat
 
 
@@ -197,10 +256,18 @@ def path_counts(truth: np.ndarray, pairs, unmatched_x, unmatched_y) -> dict[str,
     true_pairs = {tuple(p) for p in np.argwhere(truth)}
     skip_y, true_skip_y = set(map(int, unmatched_y)), set(np.flatnonzero(~truth.any(axis=0)).tolist())
     skip_x, true_skip_x = set(map(int, unmatched_x)), set(np.flatnonzero(~truth.any(axis=1)).tolist())
-    return {"pairs": len(pairs), "true_pairs": len(true_pairs), "pair_hits": len(pairs & true_pairs),
-            "skip_y": len(skip_y), "true_skip_y": len(true_skip_y), "skip_y_hits": len(skip_y & true_skip_y),
-            "skip_x": len(skip_x), "true_skip_x": len(true_skip_x), "skip_x_hits": len(skip_x & true_skip_x),
-            "cells": int(truth.size)}
+    return {
+        "pairs": len(pairs),
+        "true_pairs": len(true_pairs),
+        "pair_hits": len(pairs & true_pairs),
+        "skip_y": len(skip_y),
+        "true_skip_y": len(true_skip_y),
+        "skip_y_hits": len(skip_y & true_skip_y),
+        "skip_x": len(skip_x),
+        "true_skip_x": len(true_skip_x),
+        "skip_x_hits": len(skip_x & true_skip_x),
+        "cells": int(truth.size),
+    }
 
 
 def percent(hits: int, total: int) -> float:
@@ -210,8 +277,12 @@ def percent(hits: int, total: int) -> float:
 def rates(counts: pd.DataFrame) -> dict[str, float]:
     """Micro-averaged precision/recall (percent) over videos from `path_counts` rows."""
     s = counts.sum()
-    return {"pair_precision": percent(s.pair_hits, s.pairs), "pair_recall": percent(s.pair_hits, s.true_pairs),
-            "skip_caption_precision": percent(s.skip_y_hits, s.skip_y),
-            "skip_caption_recall": percent(s.skip_y_hits, s.true_skip_y),
-            "skip_clip_precision": percent(s.skip_x_hits, s.skip_x),
-            "skip_clip_recall": percent(s.skip_x_hits, s.true_skip_x), "videos": int(len(counts))}
+    return {
+        "pair_precision": percent(s.pair_hits, s.pairs),
+        "pair_recall": percent(s.pair_hits, s.true_pairs),
+        "skip_caption_precision": percent(s.skip_y_hits, s.skip_y),
+        "skip_caption_recall": percent(s.skip_y_hits, s.true_skip_y),
+        "skip_clip_precision": percent(s.skip_x_hits, s.skip_x),
+        "skip_clip_recall": percent(s.skip_x_hits, s.true_skip_x),
+        "videos": int(len(counts)),
+    }

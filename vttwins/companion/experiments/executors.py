@@ -11,6 +11,7 @@ before calling here). Outside this process a cell runs on one torch thread, as i
 executors need the runs and data folders on a filesystem every worker sees, and `vttwins` installed there
 (docs/cluster.md).
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,13 @@ def _one_thread(fn: Callable[[Any], Any], item: Any) -> Any:
     return fn(item)
 
 
-def run_cells(fn: Callable[[Any], Any], items: Sequence[Any], keys: Sequence[str], grid: GridConfig,
-              in_process: bool | None = None) -> None:
+def run_cells(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    keys: Sequence[str],
+    grid: GridConfig,
+    in_process: bool | None = None,
+) -> None:
     """Run `fn(item)` for every item on `grid.executor`, one task per item named by `keys` (its run-cache key);
     return when every task has finished, raising the first task's error.
 
@@ -124,8 +130,13 @@ def slurm_executor(grid: GridConfig):
     s = grid.slurm
     folder = Path(s.folder) if Path(s.folder).is_absolute() else REPO_ROOT / s.folder  # notebooks: cwd notebooks/
     executor = submitit.AutoExecutor(folder=str(folder / "%j"), cluster=s.cluster)
-    params = dict(name="vttwins-grid", timeout_min=s.time, cpus_per_task=s.cpus, gpus_per_node=s.gpus,
-                  slurm_array_parallelism=grid.workers)
+    params = dict(
+        name="vttwins-grid",
+        timeout_min=s.time,
+        cpus_per_task=s.cpus,
+        gpus_per_node=s.gpus,
+        slurm_array_parallelism=grid.workers,
+    )
     if s.partition:
         params["slurm_partition"] = s.partition
     executor.update_parameters(**params)

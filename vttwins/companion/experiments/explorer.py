@@ -7,6 +7,7 @@ tau, smoothing and the weak lattice; see the cost, the soft alignment and the ha
 
 Embeddings are computed once per (model, video); every redraw only runs the alignment (an 8 x 8 lattice: ms).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ MODES = ("auto", "widgets", "static")
 @dataclass(frozen=True)
 class Choice:
     """One setting of the explorer (what its widgets hold)."""
+
     video: str
     model: str
     gamma: float = 0.1
@@ -47,8 +49,15 @@ def widgets_available(mode: str = "auto") -> bool:
 
 
 class AlignmentExplorer:
-    def __init__(self, models: Mapping[str, object], tokenizer, paths, video_ids: Sequence[str], n_clips: int = 8,
-                 window: int = 4):
+    def __init__(
+        self,
+        models: Mapping[str, object],
+        tokenizer,
+        paths,
+        video_ids: Sequence[str],
+        n_clips: int = 8,
+        window: int = 4,
+    ):
         if not models:
             raise ValueError("models: give at least one model to explore")
         if not video_ids:
@@ -64,8 +73,9 @@ class AlignmentExplorer:
             raise ValueError(f"video: {video!r} is not one of the explorer's {len(self.video_ids)} videos")
         key = (model, video)
         if key not in self._embedded:
-            v, t, caps, ann = embed_sequences(self.models[model], self.tokenizer, self.paths, video, self.n_clips,
-                                         self.window)
+            v, t, caps, ann = embed_sequences(
+                self.models[model], self.tokenizer, self.paths, video, self.n_clips, self.window
+            )
             self._embedded[key] = (v, t, step_truth(caps, ann, self.window))
         return self._embedded[key]
 
@@ -74,8 +84,17 @@ class AlignmentExplorer:
         if choice.gamma < 0 or choice.tau < 0 or choice.smooth_gamma <= 0:
             raise ValueError(f"gamma and tau must be >= 0 and smooth_gamma > 0, got {choice}")
         v, t, truth = self._inputs(choice.model, choice.video)
-        return alignment_row(v, t, truth, choice.label(), gamma=choice.gamma, smooth=choice.smooth, weak=choice.weak,
-                             smooth_gamma=choice.smooth_gamma, tau=choice.tau)
+        return alignment_row(
+            v,
+            t,
+            truth,
+            choice.label(),
+            gamma=choice.gamma,
+            smooth=choice.smooth,
+            weak=choice.weak,
+            smooth_gamma=choice.smooth_gamma,
+            tau=choice.tau,
+        )
 
     def figure(self, **choice):
         """Cost, soft alignment (with skip bars on the weak lattice) and hard path over the truth of one setting."""
@@ -95,8 +114,9 @@ class AlignmentExplorer:
         controls = {
             "video": w.Dropdown(options=self.video_ids, value=c.video, description="video"),
             "model": w.Dropdown(options=list(self.models), value=c.model, description="model"),
-            "gamma": w.FloatLogSlider(value=max(c.gamma, 1e-3), base=10, min=-3, max=0.5, step=0.1,
-                                      description="γ", readout_format=".3f"),
+            "gamma": w.FloatLogSlider(
+                value=max(c.gamma, 1e-3), base=10, min=-3, max=0.5, step=0.1, description="γ", readout_format=".3f"
+            ),
             "tau": w.FloatSlider(value=c.tau, min=0.0, max=2.0, step=0.05, description="τ (skip)"),
             "smooth": w.Checkbox(value=c.smooth, description="local smoothing"),
             "weak": w.Checkbox(value=c.weak, description="weak lattice (skips)"),
@@ -111,9 +131,14 @@ class AlignmentExplorer:
                 plt.close(fig)
 
         w.interactive_output(redraw, controls)
-        box = w.VBox([w.HBox([controls["video"], controls["model"]]),
-                      w.HBox([controls["gamma"], controls["tau"]]),
-                      w.HBox([controls["smooth"], controls["weak"]]), out])
+        box = w.VBox(
+            [
+                w.HBox([controls["video"], controls["model"]]),
+                w.HBox([controls["gamma"], controls["tau"]]),
+                w.HBox([controls["smooth"], controls["weak"]]),
+                out,
+            ]
+        )
         return box
 
     def show(self, mode: str = "auto", **initial) -> str:
@@ -131,6 +156,8 @@ class AlignmentExplorer:
 
 
 def _stat_line(stat: dict) -> str:
-    return (f"hard path: {stat['matched_pairs']} pairs, {100 * stat['precision']:.0f}% on a true step match "
-            f"({stat['true_pairs']} true pairs); skipped {stat['skipped_clips']} clips, "
-            f"{stat['skipped_captions']} captions")
+    return (
+        f"hard path: {stat['matched_pairs']} pairs, {100 * stat['precision']:.0f}% on a true step match "
+        f"({stat['true_pairs']} true pairs); skipped {stat['skipped_clips']} clips, "
+        f"{stat['skipped_captions']} captions"
+    )

@@ -7,6 +7,7 @@
 The downstream sets of SynthHowTo are split by video, deterministically (sorted ids, alternating): the even ones
 are `val` (used only to choose settings), the odd ones `test` (the reported numbers). Nothing here trains.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,7 @@ def world_config(base: Config, name: str, synth: dict) -> Config:
 def _half(ids: Sequence[str], split: str) -> set[str]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return set(sorted(set(map(str, ids)))[SPLITS.index(split)::2])
+    return set(sorted(set(map(str, ids)))[SPLITS.index(split) :: 2])
 
 
 def _read_list(path: Path) -> pd.DataFrame | None:
@@ -67,8 +68,11 @@ def write_split(paths, split: str, out_dir: str | Path) -> dict[str, str]:
     (release / "videos.csv").write_text("")
     flat = pd.read_csv(paths.crosstask_flat_csv, dtype={"video_id": str, "task_id": str})
     flat[flat["video_id"].isin(_half(flat["video_id"], split))].to_csv(out / "crosstask_flat.csv", index=False)
-    return {"youcook2_csv": str(out / "youcook2" / Path(paths.youcook2_csv).name),
-            "crosstask_root": str(release), "crosstask_flat_csv": str(out / "crosstask_flat.csv")}
+    return {
+        "youcook2_csv": str(out / "youcook2" / Path(paths.youcook2_csv).name),
+        "crosstask_root": str(release),
+        "crosstask_flat_csv": str(out / "crosstask_flat.csv"),
+    }
 
 
 def split_config(config: Config, split: str) -> Config:

@@ -1,9 +1,10 @@
 """Grids of runs: losses x seeds, gamma/tau sweeps, narration-noise sweeps; long records -> mean ± std tables.
 
-    jobs = grid_jobs(base, loss_cells(["mil_nce", "s2dtw"]), seeds=[1, 2, 3], runs_root="runs/x/ablation")
-    records = run_jobs(jobs, tasks=["youcook2", "crosstask"], grid=config.grid)  # one row per (run, metric)
-    summary = summarize(wide(records), by=["loss"])                          # <metric>_mean, _std, n_seeds
+jobs = grid_jobs(base, loss_cells(["mil_nce", "s2dtw"]), seeds=[1, 2, 3], runs_root="runs/x/ablation")
+records = run_jobs(jobs, tasks=["youcook2", "crosstask"], grid=config.grid)  # one row per (run, metric)
+summary = summarize(wide(records), by=["loss"])                          # <metric>_mean, _std, n_seeds
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,11 +22,18 @@ from vttwins.companion.training.builders import synth_config
 
 from . import progress
 from .executors import run_cells
-from .runs import (ensure_data, ensure_run, evaluate, evaluate_items, evaluation_cache, find_run, read_evaluation,
-                   run_key)
+from .runs import (
+    ensure_data,
+    ensure_run,
+    evaluate,
+    evaluate_items,
+    evaluation_cache,
+    find_run,
+    read_evaluation,
+    run_key,
+)
 
 log = logging.getLogger(__name__)
-
 
 
 class _RegistryView(Mapping):
@@ -74,8 +82,9 @@ ABLATION_METRICS = {  # R@1 over a few hundred YouCook2-style candidates sits at
 @dataclasses.dataclass
 class Job:
     """One cell x seed of a grid: what to train, where, and the labels its records carry."""
+
     labels: dict[str, Any]
-    config: dict                    # config_to_dict of the run's config (picklable for worker processes)
+    config: dict  # config_to_dict of the run's config (picklable for worker processes)
     runs_root: str
     name: str
     eval_config: dict | None = None  # config_to_dict of the data to evaluate on (None = the run's own)
@@ -131,8 +140,13 @@ def knob_base_levels(base: Config) -> dict[str, float]:
     return {knob: float(noise[field]) for knob, (field, _) in KNOBS.items()}
 
 
-def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metrics: Sequence[str],
-                 runs: pd.DataFrame | None = None, items: pd.DataFrame | None = None) -> pd.DataFrame:
+def knob_effects(
+    knob_table: pd.DataFrame,
+    base_levels: dict[str, float],
+    metrics: Sequence[str],
+    runs: pd.DataFrame | None = None,
+    items: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """With `runs` (the per-run wide table of the sweep: loss, knob, level, seed, run, metrics): the paired
     differences of `effects.paired_knob_effects` (same seed, knob at the world's value vs moved, with a bootstrap
     interval; `items` adds the test items to the bootstrap). Without: the summary form below (kept for callers).
@@ -144,22 +158,35 @@ def knob_effects(knob_table: pd.DataFrame, base_levels: dict[str, float], metric
     do not resolve."""
     if runs is not None:
         from .effects import paired_knob_effects  # deferred: scipy
+
         return paired_knob_effects(runs, base_levels, metrics, items)
     rows = []
     for (loss, knob), g in knob_table.groupby(["loss", "knob"], sort=False):
         base = g[np.isclose(g["level"], base_levels[knob])]
         if base.empty:
-            raise ValueError(f"knob {knob!r}: the sweep of {loss!r} has no row at the world's level "
-                             f"{base_levels[knob]:g} (levels {sorted(g['level'])})")
+            raise ValueError(
+                f"knob {knob!r}: the sweep of {loss!r} has no row at the world's level "
+                f"{base_levels[knob]:g} (levels {sorted(g['level'])})"
+            )
         b = base.iloc[0]
         for _, r in g[~np.isclose(g["level"], base_levels[knob])].iterrows():  # (metric names hold "@")
-            row = {"loss": loss, "knob": knob, "from": float(b["level"]), "to": float(r["level"]),
-                   "n_seeds": int(min(r["n_seeds"], b["n_seeds"]))}
+            row = {
+                "loss": loss,
+                "knob": knob,
+                "from": float(b["level"]),
+                "to": float(r["level"]),
+                "n_seeds": int(min(r["n_seeds"], b["n_seeds"])),
+            }
             for m in metrics:
                 delta = r[f"{m}_mean"] - b[f"{m}_mean"]
                 spread = float(np.hypot(r[f"{m}_std"], b[f"{m}_std"]))
-                row.update({f"delta_{m}_mean": delta, f"delta_{m}_std": spread,
-                            f"delta_{m}_unresolved": not bool(abs(delta) >= spread)})  # one seed: no spread
+                row.update(
+                    {
+                        f"delta_{m}_mean": delta,
+                        f"delta_{m}_std": spread,
+                        f"delta_{m}_unresolved": not bool(abs(delta) >= spread),
+                    }
+                )  # one seed: no spread
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -174,18 +201,30 @@ def noise_cells(base: Config, levels: Sequence[Sequence[float]], losses: Iterabl
         if (float(offset), float(filler)) == (scfg.noise.offset_std, scfg.noise.filler_rate):
             data = {}
         else:
-            synth = {**base.data.synth, "render_videos": False,
-                     "noise": {**noise, "offset_std": float(offset), "filler_rate": float(filler)}}
+            synth = {
+                **base.data.synth,
+                "render_videos": False,
+                "noise": {**noise, "offset_std": float(offset), "filler_rate": float(filler)},
+            }
             data = {"data.root": f"{base.data.root}-noise-o{offset:g}-f{filler:g}", "data.synth": synth}
         for loss in losses:
             obj = objectives.get(loss)
-            cells.append(({"loss": obj.label, "offset_std": float(offset), "filler_rate": float(filler)},
-                          {"loss.name": obj.name, **data}))
+            cells.append(
+                (
+                    {"loss": obj.label, "offset_std": float(offset), "filler_rate": float(filler)},
+                    {"loss.name": obj.name, **data},
+                )
+            )
     return cells
 
 
-def grid_jobs(base: Config, cells: Sequence[tuple[dict, dict]], seeds: Sequence[int],
-              runs_root: str | os.PathLike, eval_base: Config | None = None) -> list[Job]:
+def grid_jobs(
+    base: Config,
+    cells: Sequence[tuple[dict, dict]],
+    seeds: Sequence[int],
+    runs_root: str | os.PathLike,
+    eval_base: Config | None = None,
+) -> list[Job]:
     """Every (cell, seed): the base config with the cell's overrides and `train.seed = seed`."""
     jobs = []
     for labels, overrides in cells:
@@ -193,14 +232,22 @@ def grid_jobs(base: Config, cells: Sequence[tuple[dict, dict]], seeds: Sequence[
             cfg = replace(base, {**overrides, "train.seed": int(seed)})
             slug = "-".join(f"{k}-{v}" if isinstance(v, float) else str(v) for k, v in labels.items()).lower()
             name = "".join(c if c.isalnum() else "_" for c in slug) + f"-s{seed}"
-            jobs.append(Job({**labels, "seed": int(seed)}, config_to_dict(cfg), str(runs_root), name,
-                            config_to_dict(eval_base) if eval_base is not None else None))
+            jobs.append(
+                Job(
+                    {**labels, "seed": int(seed)},
+                    config_to_dict(cfg),
+                    str(runs_root),
+                    name,
+                    config_to_dict(eval_base) if eval_base is not None else None,
+                )
+            )
     return jobs
 
 
 def _run_job(job: Job, tasks: Sequence[str], eval_changes: dict, threads: int | None) -> pd.DataFrame:
     if threads:
         import torch
+
         torch.set_num_threads(threads)
     cfg = config_from_dict(job.config)
     run_dir = ensure_run(cfg, job.runs_root, job.name)
@@ -216,8 +263,12 @@ def _job_items(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFra
     return None if items is None else items.assign(run=run_dir.name)
 
 
-def job_items(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
-              metrics: dict[str, tuple] = ABLATION_METRICS) -> pd.DataFrame:
+def job_items(
+    jobs: Sequence[Job],
+    tasks: Sequence[str],
+    eval_changes: dict | None = None,
+    metrics: dict[str, tuple] = ABLATION_METRICS,
+) -> pd.DataFrame:
     """Per-item scores of the jobs' evaluations (run after `run_jobs`: read from the eval caches), named like
     `wide`'s columns: run, metric, item, score, weight. Runs evaluated before per-item scores existed are left
     out (the effects then fall back to seeds only for them)."""
@@ -229,8 +280,13 @@ def job_items(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | No
     out = []
     for name, (task, protocol, variant, metric, split) in metrics.items():
         for items in frames.values():
-            sel = items[(items.task == task) & (items.protocol == protocol) & (items.variant == variant)
-                        & (items.metric == metric) & (items.split.astype(str) == split)]
+            sel = items[
+                (items.task == task)
+                & (items.protocol == protocol)
+                & (items.variant == variant)
+                & (items.metric == metric)
+                & (items.split.astype(str) == split)
+            ]
             out.append(sel[["run", "item", "score", "weight"]].assign(metric=name))
     cols = ["run", "metric", "item", "score", "weight"]
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
@@ -281,8 +337,13 @@ def _cached(job: Job, tasks: Sequence[str], eval_changes: dict) -> pd.DataFrame 
     return read_evaluation(cache).assign(run=run_dir.name) if cache.is_file() else None
 
 
-def run_jobs(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | None = None,
-             workers: int = 1, grid: GridConfig | None = None) -> pd.DataFrame:
+def run_jobs(
+    jobs: Sequence[Job],
+    tasks: Sequence[str],
+    eval_changes: dict | None = None,
+    workers: int = 1,
+    grid: GridConfig | None = None,
+) -> pd.DataFrame:
     """Train and evaluate every job (cached; identical jobs once) on `grid.executor` (docs/cluster.md); without
     `grid`, in a local pool of `workers` processes of one thread each (1 = in this process). Only the cells
     missing from the run cache are submitted, so a grid that stopped resumes where it was.
@@ -295,16 +356,24 @@ def run_jobs(jobs: Sequence[Job], tasks: Sequence[str], eval_changes: dict | Non
     for job in distinct.values():
         if _cached(job, tasks, eval_changes) is None:
             todo.setdefault(run_key_of(job), []).append(job)
-    log.info("%d grid cells x seeds, %d distinct runs, %d runs to train or evaluate", len(jobs), len(distinct),
-             len(todo))
-    run_cells(functools.partial(_cell, tasks=tasks, eval_changes=eval_changes), list(todo.values()), list(todo),
-              grid, in_process=grid.workers <= 1 or len(distinct) <= 1)  # as before: a pool for 2+ runs only
+    log.info(
+        "%d grid cells x seeds, %d distinct runs, %d runs to train or evaluate", len(jobs), len(distinct), len(todo)
+    )
+    run_cells(
+        functools.partial(_cell, tasks=tasks, eval_changes=eval_changes),
+        list(todo.values()),
+        list(todo),
+        grid,
+        in_process=grid.workers <= 1 or len(distinct) <= 1,
+    )  # as before: a pool for 2+ runs only
     by_key = {key: _cached(job, tasks, eval_changes) for key, job in distinct.items()}
     missing = [key for key, frame in by_key.items() if frame is None]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} cells finished on grid.executor={grid.executor} but their runs are "
-                                f"not in {distinct[missing[0]].runs_root}: is the runs folder on a filesystem every "
-                                "worker shares? (docs/cluster.md)")
+        raise FileNotFoundError(
+            f"{len(missing)} cells finished on grid.executor={grid.executor} but their runs are "
+            f"not in {distinct[missing[0]].runs_root}: is the runs folder on a filesystem every "
+            "worker shares? (docs/cluster.md)"
+        )
     out = []
     for job in jobs:
         labels = {k: v for k, v in job.labels.items() if k != "_key"}
@@ -336,12 +405,20 @@ def select(runs: pd.DataFrame, present: Sequence[str] = (), absent: Sequence[str
 # ------------------------------------------------------------------------------------------- tables
 def wide(records: pd.DataFrame, metrics: dict[str, tuple] = ABLATION_METRICS) -> pd.DataFrame:
     """One row per run (its labels), one column per named metric; chance levels in `<metric>_chance`."""
-    label_cols = [c for c in records.columns if c not in
-                  ("task", "protocol", "variant", "metric", "split", "value", "chance", "n")]
+    label_cols = [
+        c
+        for c in records.columns
+        if c not in ("task", "protocol", "variant", "metric", "split", "value", "chance", "n")
+    ]
     out = None
     for name, (task, protocol, variant, metric, split) in metrics.items():
-        sel = records[(records.task == task) & (records.protocol == protocol) & (records.variant == variant)
-                      & (records.metric == metric) & (records.split.astype(str) == split)]
+        sel = records[
+            (records.task == task)
+            & (records.protocol == protocol)
+            & (records.variant == variant)
+            & (records.metric == metric)
+            & (records.split.astype(str) == split)
+        ]
         if sel.empty:
             raise ValueError(f"no evaluation rows for metric {name!r} = {(task, protocol, variant, metric, split)}")
         part = sel[label_cols + ["value", "chance"]].rename(columns={"value": name, "chance": f"{name}_chance"})
@@ -352,8 +429,14 @@ def wide(records: pd.DataFrame, metrics: dict[str, tuple] = ABLATION_METRICS) ->
 def summarize(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Mean and sample std over seeds of each metric per group -> `<metric>_mean`, `<metric>_std`, `n_seeds`
     (a `by` column that is NaN for some rows, e.g. a knob one objective lacks, groups those rows together)."""
-    metrics = list(metrics or [c for c in table.columns if c not in (*by, "seed", "run")
-                               and not c.endswith("_chance") and pd.api.types.is_numeric_dtype(table[c])])
+    metrics = list(
+        metrics
+        or [
+            c
+            for c in table.columns
+            if c not in (*by, "seed", "run") and not c.endswith("_chance") and pd.api.types.is_numeric_dtype(table[c])
+        ]
+    )
     groups = table.groupby(list(by), sort=False, dropna=False)  # a label unset for some rows (NaN) is a group too
     out = groups.size().rename("n_seeds").reset_index()
     for m in metrics:
@@ -367,11 +450,11 @@ def chance_levels(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, floa
     return {m: float(np.mean(table[f"{m}_chance"])) for m in metrics if f"{m}_chance" in table}
 
 
-def mean_std_table(summary: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
-                   digits: int = 1) -> pd.DataFrame:
+def mean_std_table(summary: pd.DataFrame, by: Sequence[str], metrics: Sequence[str], digits: int = 1) -> pd.DataFrame:
     """Presentation form: one `mean ± std` string column per metric (the numeric form stays in the csv)."""
     out = summary[list(by) + ["n_seeds"]].copy()
     for m in metrics:
-        out[m] = [f"{a:.{digits}f} ± {b:.{digits}f}" for a, b in
-                  zip(summary[f"{m}_mean"], summary[f"{m}_std"].fillna(0.0))]
+        out[m] = [
+            f"{a:.{digits}f} ± {b:.{digits}f}" for a, b in zip(summary[f"{m}_mean"], summary[f"{m}_std"].fillna(0.0))
+        ]
     return out

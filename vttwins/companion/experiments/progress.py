@@ -10,6 +10,7 @@ kernel and by its grid workers alike (one short `write` per line, O_APPEND). The
 estimate of a run is its past wall time in the run cache: `timing.json` of the newest run folder of the same name
 under the same runs root (any code version), written by `ensure_run` (train_s) and `evaluate` (eval_s).
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,9 @@ def announce_plan(runs: Iterable[tuple[str, str, str | os.PathLike]]) -> None:
     for key, name, root in runs:
         if key not in seen:
             seen.add(key)
-            planned.append({"key": key, "name": name, "cached": is_cached(root, key),
-                            "estimate_s": past_seconds(root, name)})
+            planned.append(
+                {"key": key, "name": name, "cached": is_cached(root, key), "estimate_s": past_seconds(root, name)}
+            )
     emit("plan", runs=planned)
 
 
@@ -106,7 +108,7 @@ def read_events(path: str | os.PathLike, offset: int) -> tuple[list[dict], int]:
 @dataclass
 class RunState:
     name: str
-    status: str = "planned"           # planned | cached | active | done
+    status: str = "planned"  # planned | cached | active | done
     estimate_s: float | None = None
     started: float | None = None
     step: int = 0
@@ -117,6 +119,7 @@ class RunState:
 @dataclass
 class Tracker:
     """The runs of one notebook as its events describe them: done / total, the runs training now, an ETA."""
+
     runs: dict[str, RunState] = field(default_factory=dict)
 
     def update(self, events: Iterable[dict]) -> None:
@@ -125,8 +128,9 @@ class Tracker:
             if kind == "plan":
                 for r in ev.get("runs", []):
                     if r["key"] not in self.runs:
-                        self.runs[r["key"]] = RunState(r["name"], "cached" if r.get("cached") else "planned",
-                                                       r.get("estimate_s"))
+                        self.runs[r["key"]] = RunState(
+                            r["name"], "cached" if r.get("cached") else "planned", r.get("estimate_s")
+                        )
                 continue
             if key is None:
                 continue

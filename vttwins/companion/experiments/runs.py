@@ -7,6 +7,7 @@ A run directory is keyed by a hash of the resolved config and of the source of t
 result, so a changed config or changed code retrains and an unchanged one never does; a folder without
 `model.pt` (an interrupted run) is trained again from scratch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,10 +34,27 @@ from . import progress
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parents[2]  # vttwins/
 # Modules whose code determines a trained run or its scores (plots, pipeline, results, experiments do not).
-_SOURCES = ("alignment", "data", "models", "losses.py", "objectives.py", "companion/synth", "companion/training",
-            "companion/evaluation", "companion/config.py", "companion/config_ranges.py")
-_VOLATILE = ("train.output_dir", "train.progress", "train.log_every", "train.checkpoint_every", "train.resume",
-             "grid", "notebooks")  # grid: where a cell runs, never what it computes
+_SOURCES = (
+    "alignment",
+    "data",
+    "models",
+    "losses.py",
+    "objectives.py",
+    "companion/synth",
+    "companion/training",
+    "companion/evaluation",
+    "companion/config.py",
+    "companion/config_ranges.py",
+)
+_VOLATILE = (
+    "train.output_dir",
+    "train.progress",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.resume",
+    "grid",
+    "notebooks",
+)  # grid: where a cell runs, never what it computes
 
 
 def source_digest() -> str:
@@ -94,11 +112,11 @@ def ensure_run(config: Config, runs_root: str | os.PathLike, name: str) -> Path:
     if run_dir.exists():  # interrupted earlier: start it again from scratch
         shutil.rmtree(run_dir)
     ensure_data(config)
-    cfg = replace(config, {"train.output_dir": str(run_dir), "train.progress": "log",
-                           "train.checkpoint_every": 10**9})
+    cfg = replace(config, {"train.output_dir": str(run_dir), "train.progress": "log", "train.checkpoint_every": 10**9})
     began = time.perf_counter()
-    progress.emit("start", key=key, name=name, steps=_planned_steps(cfg),
-                  estimate_s=progress.past_seconds(runs_root, name))
+    progress.emit(
+        "start", key=key, name=name, steps=_planned_steps(cfg), estimate_s=progress.past_seconds(runs_root, name)
+    )
     out = Path(fit(cfg, callbacks=[_StepEvents(key, name, _planned_steps(cfg))]))
     wall = time.perf_counter() - began
     progress.record_timing(out, train_s=wall)
@@ -137,9 +155,15 @@ def run_summary(run_dir: str | os.PathLike, label: str) -> dict:
     run_dir = Path(run_dir)
     cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
     m = read_metrics(run_dir)
-    return {"run": label, "mode": cfg.model.mode, "loss": cfg.loss.name, "steps": int(m["step"].iloc[-1]),
-            "batch_size": cfg.train.batch_size, "first_loss": float(m["loss"].iloc[0]),
-            "last_loss": float(m["loss"].iloc[-1])}
+    return {
+        "run": label,
+        "mode": cfg.model.mode,
+        "loss": cfg.loss.name,
+        "steps": int(m["step"].iloc[-1]),
+        "batch_size": cfg.train.batch_size,
+        "first_loss": float(m["loss"].iloc[0]),
+        "last_loss": float(m["loss"].iloc[-1]),
+    }
 
 
 def _eval_key(tasks: Sequence[str], eval_changes: dict, dataset_root: str | None) -> str:
@@ -155,8 +179,13 @@ def _eval_cache(run_dir: Path, tasks, eval_changes: dict, dataset_config: Config
     return run_dir / "eval" / f"{kind}-{_eval_key(tasks, eval_changes, root)}.csv"
 
 
-def evaluation_cache(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
-                     dataset_config: Config | None = None, untrained: bool = False) -> Path:
+def evaluation_cache(
+    run_dir: str | os.PathLike,
+    tasks: Sequence[str],
+    eval_changes: dict | None = None,
+    dataset_config: Config | None = None,
+    untrained: bool = False,
+) -> Path:
     """Where `evaluate` caches this evaluation of a run (`run_dir/eval/<kind>-<key>.csv`, written last, atomically,
     after its per-item scores); the file may not exist."""
     return _eval_cache(Path(run_dir), tasks, dict(eval_changes or {}), dataset_config, untrained)
@@ -172,8 +201,13 @@ def items_path(cache: Path) -> Path:
     return cache.with_name(cache.stem + ".items.csv")
 
 
-def evaluate(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
-             dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame:
+def evaluate(
+    run_dir: str | os.PathLike,
+    tasks: Sequence[str],
+    eval_changes: dict | None = None,
+    dataset_config: Config | None = None,
+    untrained: bool = False,
+) -> pd.DataFrame:
     """Tidy evaluation table (`vttwins.companion.evaluation.COLUMNS`) of a run, cached in the run folder.
 
     `dataset_config`: evaluate on that config's data (e.g. the base set for runs trained on noisier narration);
@@ -209,8 +243,13 @@ def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def evaluate_items(run_dir: str | os.PathLike, tasks: Sequence[str], eval_changes: dict | None = None,
-                   dataset_config: Config | None = None, untrained: bool = False) -> pd.DataFrame | None:
+def evaluate_items(
+    run_dir: str | os.PathLike,
+    tasks: Sequence[str],
+    eval_changes: dict | None = None,
+    dataset_config: Config | None = None,
+    untrained: bool = False,
+) -> pd.DataFrame | None:
     """The per-item scores of `evaluate` with the same arguments (evaluating first when not cached), or None for
     a cache written before per-item scores existed."""
     evaluate(run_dir, tasks, eval_changes, dataset_config, untrained)

@@ -16,6 +16,7 @@ are negative almost everywhere takes the longest path and never skips. So a lear
 
 All rows are micro-averaged over the videos with `examples.rates` (percent), like `alignment_truth`.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -46,7 +47,7 @@ def diagonal_path(n: int, m: int) -> list[tuple[int, int]]:
 def oracle_path(truth: np.ndarray, tau: float = ORACLE_TAU) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """(pairs, skipped clips, skipped captions) of the hard weak-lattice path on cost 1 - 2 * truth `(N, M)`."""
     t = np.asarray(truth, dtype=bool)
-    x = torch.from_numpy(2.0 * t - 1.0)[None]             # -<x_i, e_j> = 1 - 2 truth_ij
+    x = torch.from_numpy(2.0 * t - 1.0)[None]  # -<x_i, e_j> = 1 - 2 truth_ij
     y = torch.eye(t.shape[1], dtype=torch.float64)[None]
     p = hard_path(x, y, smooth=False, weak=True, tau=tau)[0]
     return [tuple(map(int, q)) for q in p.pairs.tolist()], p.unmatched_x.tolist(), p.unmatched_y.tolist()
@@ -66,13 +67,22 @@ def reference_rows(truths: Sequence[np.ndarray]) -> list[dict]:
     """The model-free rows: diagonal and oracle, over the truth matrices of the videos."""
     diag = [path_counts(tr, diagonal_path(*tr.shape), [], []) for tr in truths]
     oracle = [path_counts(tr, *oracle_path(tr)) for tr in truths]
-    return [{"model": "diagonal (uniform warp)", "tau_kind": "-", "tau": np.nan, **rates(pd.DataFrame(diag))},
-            {"model": "oracle (true step match)", "tau_kind": "fixed", "tau": ORACLE_TAU,
-             **rates(pd.DataFrame(oracle))}]
+    return [
+        {"model": "diagonal (uniform warp)", "tau_kind": "-", "tau": np.nan, **rates(pd.DataFrame(diag))},
+        {"model": "oracle (true step match)", "tau_kind": "fixed", "tau": ORACLE_TAU, **rates(pd.DataFrame(oracle))},
+    ]
 
 
-def alignment_sanity(models: dict, tokenizer, paths, video_ids: Sequence[str], n_clips: int = 8, window: int = 4,
-                     taus: Sequence[float] = TAUS, smooth_gamma: float = 0.1) -> pd.DataFrame:
+def alignment_sanity(
+    models: dict,
+    tokenizer,
+    paths,
+    video_ids: Sequence[str],
+    n_clips: int = 8,
+    window: int = 4,
+    taus: Sequence[float] = TAUS,
+    smooth_gamma: float = 0.1,
+) -> pd.DataFrame:
     """Diagonal and oracle rows, then per model (label -> model) its readout at every τ of `taus` and at its
     median cost: columns model, tau_kind, tau, pair/skip precision/recall (percent), videos."""
     truths, rows = None, []

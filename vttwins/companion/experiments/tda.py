@@ -10,6 +10,7 @@ The table measures unit-normalised sequences (as the sequence losses see them wi
 i.i.d. random directions and a random walk (neighbours similar, like consecutive clips), at the embedding widths of
 the CPU ablation (128) and of the released model (512).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,11 @@ def tda_statistics(seq: torch.Tensor, max_shift: int = 2, sharpness: float = 50.
     ar = torch.arange(perms.shape[1], device=perms.device)
     identity = (perms == ar).all(dim=1)
     disp = (perms - ar).abs().to(probs.dtype).mean(dim=1)  # (P,)
-    return {"share": float(1.0 - probs[:, identity].sum(dim=1).mean()),
-            "mean_displacement": float((probs * disp).sum(dim=1).mean()), "n_sequences": int(seq.shape[0])}
+    return {
+        "share": float(1.0 - probs[:, identity].sum(dim=1).mean()),
+        "mean_displacement": float((probs * disp).sum(dim=1).mean()),
+        "n_sequences": int(seq.shape[0]),
+    }
 
 
 def _sequences(kind: str, b: int, n: int, d: int, seed: int) -> torch.Tensor:
@@ -44,8 +48,9 @@ def _sequences(kind: str, b: int, n: int, d: int, seed: int) -> torch.Tensor:
     return torch.nn.functional.normalize(x, dim=-1)
 
 
-def tda_table(sharpness: Sequence[float] | None = None, dims: Sequence[int] = (128, 512), n: int = 8,
-              b: int = 64, seed: int = 0) -> pd.DataFrame:
+def tda_table(
+    sharpness: Sequence[float] | None = None, dims: Sequence[int] = (128, 512), n: int = 8, b: int = 64, seed: int = 0
+) -> pd.DataFrame:
     """One row per sharpness x width x kind: share of non-identity permutations and mean displacement.
     Default sharpness: the released 50 and that of the registered `s2dtw_tda_strong` variant."""
     sharpness = list(sharpness or [50.0, float(objectives.get("s2dtw_tda_strong").options["sharpness"])])
@@ -54,14 +59,27 @@ def tda_table(sharpness: Sequence[float] | None = None, dims: Sequence[int] = (1
         for d in dims:
             for kind in ("random directions", "random walk"):
                 stats = tda_statistics(_sequences(kind, b, n, d, seed), 2, s)
-                rows.append({"sharpness": float(s), "setting": "released" if s == 50.0 else "s2dtw_tda_strong",
-                             "embed_dim": d, "sequences": kind, **stats})
+                rows.append(
+                    {
+                        "sharpness": float(s),
+                        "setting": "released" if s == 50.0 else "s2dtw_tda_strong",
+                        "embed_dim": d,
+                        "sequences": kind,
+                        **stats,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def write_tda_table(out_dir: str | os.PathLike) -> Path:
     """Write `tda_permutations.{csv,md}` into `out_dir` (a tables folder); the released rows come first."""
-    csv, _ = write_table(tda_table(), "tda_permutations", Path(out_dir), sort_by=[], float_format="%.4f",
-                         description="TDA: expected share of non-identity permutations and mean displacement "
-                                     "(positions) per sequence, at the released sharpness and the strong variant's")
+    csv, _ = write_table(
+        tda_table(),
+        "tda_permutations",
+        Path(out_dir),
+        sort_by=[],
+        float_format="%.4f",
+        description="TDA: expected share of non-identity permutations and mean displacement "
+        "(positions) per sequence, at the released sharpness and the strong variant's",
+    )
     return csv

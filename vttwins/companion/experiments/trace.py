@@ -7,6 +7,7 @@
 Only the featurisation lives here (notebook cells hold no functions); the records and the writing are the
 notebook's, since they are what a user writes for their own data (docs/data.md).
 """
+
 from __future__ import annotations
 
 import numpy as np

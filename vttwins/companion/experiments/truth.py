@@ -12,6 +12,7 @@ learned, not which alignment an objective trains with. Clips sit at the first `n
 A caption no clip shares a step with (filler, or its step has no clip) should be skipped; so should a clip whose
 step no caption narrates.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,20 +28,37 @@ from vttwins.companion.training import load_trained
 
 from .examples import embed_sequences, howto_ids, path_counts, percent, rates, read_annotation, step_truth
 
-COLUMNS = ("pair_precision", "pair_recall", "skip_caption_precision", "skip_caption_recall",
-           "skip_clip_precision", "skip_clip_recall")
+COLUMNS = (
+    "pair_precision",
+    "pair_recall",
+    "skip_caption_precision",
+    "skip_caption_recall",
+    "skip_clip_precision",
+    "skip_clip_recall",
+)
 
 
-def score_model(model, tokenizer, paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
-                window: int = 4, smooth_gamma: float = 0.1, tau: float = 0.5) -> dict[str, float]:
+def score_model(
+    model,
+    tokenizer,
+    paths,
+    video_ids: Sequence[str] | None = None,
+    n_clips: int = 8,
+    window: int = 4,
+    smooth_gamma: float = 0.1,
+    tau: float = 0.5,
+) -> dict[str, float]:
     """Hard-path precision/recall of clip-caption pairs and of skips against the truth, over `video_ids` (all
     videos of `paths` when None)."""
     rows = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):
         v, t, caps, ann = embed_sequences(model, tokenizer, paths, vid, n_clips, window)
         path = hard_path(v[None], t[None], smooth_gamma=smooth_gamma, tau=tau)[0]
-        rows.append(path_counts(step_truth(caps, ann, window), path.pairs.tolist(), path.unmatched_x.tolist(),
-                                path.unmatched_y.tolist()))
+        rows.append(
+            path_counts(
+                step_truth(caps, ann, window), path.pairs.tolist(), path.unmatched_x.tolist(), path.unmatched_y.tolist()
+            )
+        )
     return rates(pd.DataFrame(rows))
 
 
@@ -51,16 +69,31 @@ def chance_row(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, 
         ann = read_annotation(paths, vid)
         caps = [c for c in ann["captions"] if c["text"]][:n_clips]
         truth = step_truth(caps, ann, window)
-        rows.append({"hit": truth.sum(), "cells": truth.size, "sy": (~truth.any(0)).sum(), "m": truth.shape[1],
-                     "sx": (~truth.any(1)).sum(), "n": truth.shape[0]})
+        rows.append(
+            {
+                "hit": truth.sum(),
+                "cells": truth.size,
+                "sy": (~truth.any(0)).sum(),
+                "m": truth.shape[1],
+                "sx": (~truth.any(1)).sum(),
+                "n": truth.shape[0],
+            }
+        )
     s = pd.DataFrame(rows).sum()
-    return {"pair_precision": percent(s.hit, s.cells), "pair_recall": float("nan"),
-            "skip_caption_precision": percent(s.sy, s.m), "skip_caption_recall": float("nan"),
-            "skip_clip_precision": percent(s.sx, s.n), "skip_clip_recall": float("nan"), "videos": int(len(rows))}
+    return {
+        "pair_precision": percent(s.hit, s.cells),
+        "pair_recall": float("nan"),
+        "skip_caption_precision": percent(s.sy, s.m),
+        "skip_caption_recall": float("nan"),
+        "skip_clip_precision": percent(s.sx, s.n),
+        "skip_clip_recall": float("nan"),
+        "videos": int(len(rows)),
+    }
 
 
-def truth_matrices(paths, video_ids: Sequence[str] | None = None, n_clips: int = 8,
-                   window: int = 4) -> list[np.ndarray]:
+def truth_matrices(
+    paths, video_ids: Sequence[str] | None = None, n_clips: int = 8, window: int = 4
+) -> list[np.ndarray]:
     """The (clip, caption) truth `(N, M)` bool of every video, as `score_model` builds it (no model needed)."""
     out = []
     for vid in video_ids if video_ids is not None else howto_ids(paths):

@@ -14,6 +14,7 @@ A chosen value in the outermost `EDGE` share of a log range (on the log scale) m
 optimum off: `extension_trials` widens that side by `FACTOR` and redraws the knob there (one round, stated in the
 tuning table's `extension` column).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,7 +27,7 @@ import pandas as pd
 
 from vttwins import objectives
 
-EDGE = 0.1     # share of a log range (on the log scale) at each end that counts as "at the edge"
+EDGE = 0.1  # share of a log range (on the log scale) at each end that counts as "at the edge"
 FACTOR = 10.0  # an extension round widens the edge's side by this factor
 
 
@@ -34,6 +35,7 @@ FACTOR = 10.0  # an extension round widens the edge's side by this factor
 class Knob:
     """One tuned loss key: its `loss.<key>` name (also the table column), range and scale, and which objectives
     have it (`applies(objective) -> bool`). `scale` is "log" (low, high > 0) or "choice" (`choices`)."""
+
     key: str
     applies: Callable[[objectives.Objective], bool]
     scale: str = "log"
@@ -116,8 +118,15 @@ def draw_trials(names: Sequence[str], n_trials: int, seed: int, base) -> pd.Data
         rng = _rng(seed, obj.name, 0)
         rows.append({"loss": obj.label, "round": 0, "trial": 0, "extension": "", **default_trial(name, base)})
         for t in range(1, int(n_trials)):
-            rows.append({"loss": obj.label, "round": 0, "trial": t, "extension": "",
-                         **{k.key: k.draw(rng) for k in knobs_for(name)}})
+            rows.append(
+                {
+                    "loss": obj.label,
+                    "round": 0,
+                    "trial": t,
+                    "extension": "",
+                    **{k.key: k.draw(rng) for k in knobs_for(name)},
+                }
+            )
     return _frame(rows)
 
 
@@ -145,8 +154,9 @@ def trial_cells(trials: pd.DataFrame) -> list[tuple[dict, dict]]:
     for _, row in trials.iterrows():
         values = _present(row)
         labels = {"loss": row["loss"], "round": int(row["round"]), "trial": int(row["trial"]), **values}
-        cells.append((labels, {"loss.name": objectives.get(row["loss"]).name,
-                               **{f"loss.{k}": v for k, v in values.items()}}))
+        cells.append(
+            (labels, {"loss.name": objectives.get(row["loss"]).name, **{f"loss.{k}": v for k, v in values.items()}})
+        )
     return cells
 
 
@@ -173,11 +183,14 @@ def extension_trials(row, n_trials: int, seed: int, first_trial: int = 0) -> pd.
     if not edges or int(n_trials) < 1:
         return _frame([])
     rng = _rng(seed, objectives.get(row["loss"]).name, 1)
-    spans = {key: (knob(key).high, knob(key).high * FACTOR) if side == "high" else (knob(key).low / FACTOR,
-                                                                                    knob(key).low)
-             for key, side in edges}
-    text = "; ".join(f"{key} {knob(key).low:g}-{knob(key).high:g} -> {min(knob(key).low, lo):g}-"
-                     f"{max(knob(key).high, hi):g}" for key, (lo, hi) in spans.items())
+    spans = {
+        key: (knob(key).high, knob(key).high * FACTOR) if side == "high" else (knob(key).low / FACTOR, knob(key).low)
+        for key, side in edges
+    }
+    text = "; ".join(
+        f"{key} {knob(key).low:g}-{knob(key).high:g} -> {min(knob(key).low, lo):g}-{max(knob(key).high, hi):g}"
+        for key, (lo, hi) in spans.items()
+    )
     rows = []
     for t in range(int(n_trials)):
         values = {**_present(row), **{key: knob(key).draw(rng, lo, hi) for key, (lo, hi) in spans.items()}}

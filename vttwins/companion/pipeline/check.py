@@ -9,6 +9,7 @@ the tolerance the reference's writer stored in `NAME.meta.json` (`vttwins.compan
 spread where the table has one, exact for chance rows and counts, the printed precision otherwise). One line per
 table: identical, within tolerance, or outside tolerance with the largest deviation and where it is.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,9 +35,9 @@ IDENTICAL, WITHIN, OUTSIDE = "identical", "within tolerance", "outside tolerance
 class TableCheck:
     table: str
     status: str
-    deviation: float = 0.0       # largest |new - reference| (relative to its tolerance when outside)
-    where: str = ""              # row key and column of that deviation, or what is wrong
-    tolerance: float = 0.0       # the tolerance at that cell
+    deviation: float = 0.0  # largest |new - reference| (relative to its tolerance when outside)
+    where: str = ""  # row key and column of that deviation, or what is wrong
+    tolerance: float = 0.0  # the tolerance at that cell
 
 
 def _float_format(csv_path: Path, df: pd.DataFrame) -> str:
@@ -121,11 +122,12 @@ def resolve_reference(reference: str | os.PathLike, scratch: str | os.PathLike) 
     text = str(reference)
     if not text.startswith(GIT_PREFIX):
         return Path(reference)
-    rev = text[len(GIT_PREFIX):] or "HEAD"
+    rev = text[len(GIT_PREFIX) :] or "HEAD"
     tables = DEFAULT_RESULTS_DIR.relative_to(REPO_ROOT) / "tables"
     try:
-        archive = subprocess.run(["git", "archive", "--format=tar", rev, tables.as_posix()], cwd=REPO_ROOT,
-                                 capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", rev, tables.as_posix()], cwd=REPO_ROOT, capture_output=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as err:
         raise ValueError(f"--reference {text}: cannot read {tables} at {rev!r} from git ({err})") from None
     out = Path(scratch) / "tables"
@@ -139,8 +141,9 @@ def resolve_reference(reference: str | os.PathLike, scratch: str | os.PathLike) 
     return Path(scratch)
 
 
-def check_tables(new_dir: str | os.PathLike, ref_dir: str | os.PathLike = DEFAULT_RESULTS_DIR,
-                 names: Sequence[str] | None = None) -> list[TableCheck]:
+def check_tables(
+    new_dir: str | os.PathLike, ref_dir: str | os.PathLike = DEFAULT_RESULTS_DIR, names: Sequence[str] | None = None
+) -> list[TableCheck]:
     """Every declared table (or `names`) of `new_dir/tables` against `ref_dir/tables`."""
     tables = all_tables()
     unknown = sorted(set(names or ()) - set(tables))
@@ -151,12 +154,17 @@ def check_tables(new_dir: str | os.PathLike, ref_dir: str | os.PathLike = DEFAUL
 
 
 def report_markdown(checks: Sequence[TableCheck], new_dir: str | os.PathLike, ref_dir: str | os.PathLike) -> str:
-    lines = [f"# Reproduction check: {_results.strip_machine_paths(str(new_dir))} against "
-             f"{_results.strip_machine_paths(str(ref_dir))}", "",
-             "Tolerances come from each reference table's meta.json (`vttwins.companion.results.table_tolerance`): "
-             "2·std·sqrt(2/n) for a mean over n seeds, 2·std/sqrt(n-1) for its std, exact for chance and counts, "
-             "the printed precision for single-run values.", "",
-             "| table | result | largest deviation | where | tolerance there |", "|---|---|---|---|---|"]
+    lines = [
+        f"# Reproduction check: {_results.strip_machine_paths(str(new_dir))} against "
+        f"{_results.strip_machine_paths(str(ref_dir))}",
+        "",
+        "Tolerances come from each reference table's meta.json (`vttwins.companion.results.table_tolerance`): "
+        "2·std·sqrt(2/n) for a mean over n seeds, 2·std/sqrt(n-1) for its std, exact for chance and counts, "
+        "the printed precision for single-run values.",
+        "",
+        "| table | result | largest deviation | where | tolerance there |",
+        "|---|---|---|---|---|",
+    ]
     for c in checks:
         lines.append(f"| {c.table} | {c.status} | {c.deviation:.4g} | {c.where} | {c.tolerance:.4g} |")
     outside = sum(c.status == OUTSIDE for c in checks)

@@ -7,6 +7,7 @@ Each notebook's first cell is tagged `parameters` (literals only, `name: type = 
 `configs/<profile>.yaml` sets exactly those names in its `notebooks.<notebook>` section, and an unknown or missing
 name is an error.
 """
+
 from __future__ import annotations
 
 import ast
@@ -41,8 +42,10 @@ def check_grid_overrides(items: Sequence[str], where: str) -> list[str]:
     for item in items:
         key, _ = parse_override(item)
         if not key.startswith("grid."):
-            raise ValueError(f"{where}: {item!r} is not a grid.* override; only where the grids run (grid.executor, "
-                             "grid.workers, grid.ray_address, grid.slurm.*) may be set here: a profile sets the rest")
+            raise ValueError(
+                f"{where}: {item!r} is not a grid.* override; only where the grids run (grid.executor, "
+                "grid.workers, grid.ray_address, grid.slurm.*) may be set here: a profile sets the rest"
+            )
     return list(items)
 
 
@@ -103,13 +106,16 @@ def check_parameters(name: str, params: dict[str, Any], where: str = "profile") 
     unknown = sorted(set(params) - set(declared))
     missing = sorted(set(declared) - set(params))
     if unknown or missing:
-        raise ValueError(f"{where}: notebooks.{name} sets unknown parameters {unknown} / misses {missing}; "
-                         f"the notebook's parameters cell declares {sorted(declared)}")
+        raise ValueError(
+            f"{where}: notebooks.{name} sets unknown parameters {unknown} / misses {missing}; "
+            f"the notebook's parameters cell declares {sorted(declared)}"
+        )
 
 
 @dataclass
 class NotebookContext:
     """What the resolve cell hands a notebook: its parameters for the active profile and where things go."""
+
     name: str
     profile: str
     params: dict[str, Any]
@@ -138,6 +144,7 @@ class NotebookContext:
         then `overrides`, applied; a relative data root is taken from the repository root (notebooks run with
         cwd = notebooks/)."""
         from vttwins.companion.config import load_config, parse_override, replace  # deferred: torch
+
         items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
         cfg = load_config(self.profile, {**dict(map(parse_override, grid_overrides())), **dict(items)})
         if cfg.data.root and not Path(cfg.data.root).is_absolute():
@@ -178,11 +185,15 @@ def check_results_dir(profile: str, results_dir: str | os.PathLike, worlds: list
     if Path(results_dir).resolve() != DEFAULT_RESULTS_DIR.resolve():
         return
     if profile_name(profile) != "default":
-        raise ValueError(f"profile {profile_name(profile)!r} may not write the committed {DEFAULT_RESULTS_DIR} "
-                         f"(only the default profile does); unset {RESULTS_ENV} or point it elsewhere")
+        raise ValueError(
+            f"profile {profile_name(profile)!r} may not write the committed {DEFAULT_RESULTS_DIR} "
+            f"(only the default profile does); unset {RESULTS_ENV} or point it elsewhere"
+        )
     if worlds:
-        raise ValueError(f"a run with an added world ({', '.join(n for n, _ in worlds)}) may not write the "
-                         f"committed {DEFAULT_RESULTS_DIR}; unset {RESULTS_ENV} or point it elsewhere")
+        raise ValueError(
+            f"a run with an added world ({', '.join(n for n, _ in worlds)}) may not write the "
+            f"committed {DEFAULT_RESULTS_DIR}; unset {RESULTS_ENV} or point it elsewhere"
+        )
 
 
 def injected_parameters(namespace: dict[str, Any]) -> dict[str, Any]:
@@ -218,8 +229,10 @@ def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
     injected = injected_parameters(namespace)
     unknown = sorted(set(injected) - set(defaults))
     if unknown:
-        raise ValueError(f"notebook {name}: parameters {unknown} are not declared by its parameters cell "
-                         f"(declared: {sorted(defaults)})")
+        raise ValueError(
+            f"notebook {name}: parameters {unknown} are not declared by its parameters cell "
+            f"(declared: {sorted(defaults)})"
+        )
     profile = active_profile()
     chosen = profile_notebook_params(profile)[name]
     check_parameters(name, chosen, where=str(profile_path(profile)))
@@ -228,8 +241,19 @@ def resolve(name: str, namespace: dict[str, Any]) -> NotebookContext:
     worlds = _world.from_env()  # `reproduce --world ...`: added to the notebook's `worlds`, if it has them
     params = _world.add_worlds(params, worlds)
     ctx = NotebookContext(name, profile, params, results_root(profile, worlds))
-    _results.set_context(notebook=name, profile=profile_name(profile), parameters=params,
-                         explicit=sorted(explicit), seeds=params.get("seeds"))
-    log.info("%s: profile %s, parameters %s (explicit: %s), results in %s", name, profile_name(profile), params,
-             sorted(explicit) or "none", ctx.results_dir)
+    _results.set_context(
+        notebook=name,
+        profile=profile_name(profile),
+        parameters=params,
+        explicit=sorted(explicit),
+        seeds=params.get("seeds"),
+    )
+    log.info(
+        "%s: profile %s, parameters %s (explicit: %s), results in %s",
+        name,
+        profile_name(profile),
+        params,
+        sorted(explicit) or "none",
+        ctx.results_dir,
+    )
     return ctx

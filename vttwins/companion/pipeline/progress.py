@@ -10,6 +10,7 @@ processes' log records) are shown once per distinct message (digits ignored) and
 the notebook ends; stdout lines are shown with `--log-output`. On a TTY the line is redrawn in place every second;
 otherwise a plain line is logged every `PLAIN_EVERY_S`. All of it goes to stderr and the log, never into results.
 """
+
 from __future__ import annotations
 
 import logging
@@ -182,8 +183,11 @@ def _kernel_stderr_to(path: Path) -> Iterator[TextIO]:
     sys.stderr.flush()
     saved = os.dup(2)
     terminal = os.fdopen(saved, "w", buffering=1, closefd=False)
-    handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stderr]
+    handlers = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stderr
+    ]
     target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(target, 2)
     os.close(target)
@@ -199,8 +203,14 @@ def _kernel_stderr_to(path: Path) -> Iterator[TextIO]:
 
 
 @contextmanager
-def follow_notebook(notebook: str, cells: int = 0, log_output: bool = False, live: LiveLine | None = None,
-                    show: bool = True, kernel_log: Path | None = None) -> Iterator[Follow]:
+def follow_notebook(
+    notebook: str,
+    cells: int = 0,
+    log_output: bool = False,
+    live: LiveLine | None = None,
+    show: bool = True,
+    kernel_log: Path | None = None,
+) -> Iterator[Follow]:
     """Set `VTTWINS_PROGRESS_FILE` for the notebook's kernel, route papermill's logger to the live display and
     poll the progress events in a thread; at the end, log each repeated warning with its count. `kernel_log`:
     the kernel's own stderr goes to that file instead of the terminal (see `_kernel_stderr_to`)."""

@@ -3,6 +3,7 @@ block of the top-level README. Only the `default` profile's run into `results/` 
 
 The text itself is built by `vttwins.companion.experiments.reports`; this module hands it the declared outputs.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@
 The resolve cell of each notebook (`vttwins.companion.pipeline.context.resolve`) applies the profile this runner passes
 through `VTTWINS_PROFILE`; the tables and figures a notebook must write are declared in `vttwins.companion.pipeline.specs`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,14 @@ from typing import Any, Iterator, Sequence
 
 from vttwins.companion import results as _results
 from vttwins.paths import DEFAULT_RESULTS_DIR, NOTEBOOK_DIR, REPO_ROOT, profile_name, profile_path
-from vttwins.companion.pipeline.context import (PROFILE_ENV, RESULTS_ENV, check_parameters, check_results_dir,
-                                      profile_notebook_params, results_root)
+from vttwins.companion.pipeline.context import (
+    PROFILE_ENV,
+    RESULTS_ENV,
+    check_parameters,
+    check_results_dir,
+    profile_notebook_params,
+    results_root,
+)
 from vttwins.companion.pipeline.progress import follow_notebook
 from vttwins.companion.pipeline.readme import update_readme, write_results_readme
 from vttwins.companion.pipeline.specs import NOTEBOOKS, NotebookSpec
@@ -77,23 +84,36 @@ def kernel_environment(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int,
-                 log_output: bool = False) -> None:
+def run_notebook(
+    nb: NotebookSpec, params: dict[str, Any], executed: Path, timeout_s: int, log_output: bool = False
+) -> None:
     """Execute one notebook with papermill. `log_output`: its outputs go to papermill's logger as they come
     (`progress.follow_notebook` routes them to the live display)."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError
 
     try:
-        pm.execute_notebook(str(NOTEBOOK_DIR / f"{nb.name}.ipynb"), str(executed), parameters=params,
-                            kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR), execution_timeout=timeout_s,
-                            progress_bar=False, log_output=log_output, report_mode=False)
+        pm.execute_notebook(
+            str(NOTEBOOK_DIR / f"{nb.name}.ipynb"),
+            str(executed),
+            parameters=params,
+            kernel_name=KERNEL,
+            cwd=str(NOTEBOOK_DIR),
+            execution_timeout=timeout_s,
+            progress_bar=False,
+            log_output=log_output,
+            report_mode=False,
+        )
     except pm.PapermillExecutionError as err:
-        raise PipelineError(f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
-                            f"open the executed notebook {executed} to see the failing cell") from None
+        raise PipelineError(
+            f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
+            f"open the executed notebook {executed} to see the failing cell"
+        ) from None
     except CellTimeoutError:
-        raise PipelineError(f"{nb.name}: a cell ran longer than {timeout_s} s (--timeout to allow more)\n"
-                            f"open the executed notebook {executed} to see which") from None
+        raise PipelineError(
+            f"{nb.name}: a cell ran longer than {timeout_s} s (--timeout to allow more)\n"
+            f"open the executed notebook {executed} to see which"
+        ) from None
     finally:
         if executed.is_file():  # executed copies are committed: no absolute paths of this machine in them
             _results.strip_machine_paths_in_file(executed)
@@ -102,13 +122,21 @@ def run_notebook(nb: NotebookSpec, params: dict[str, Any], executed: Path, timeo
 def run_source_digest() -> str:
     """The source digest of the run cache (vttwins.companion.experiments.runs), fixed for the whole pipeline run."""
     from vttwins.companion.experiments.runs import source_digest  # deferred: torch
+
     return os.environ.get("VTTWINS_SOURCE_DIGEST") or source_digest()
 
 
-def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None = None, *,
-                 only: Sequence[str] | None = None, timeout_s: int | None = None,
-                 write_readme: bool = True, worlds: Sequence[str] = (), progress: bool = True,
-                 log_output: bool = False) -> list[dict[str, Any]]:
+def run_pipeline(
+    profile: str = "default",
+    results_dir: str | os.PathLike | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    timeout_s: int | None = None,
+    write_readme: bool = True,
+    worlds: Sequence[str] = (),
+    progress: bool = True,
+    log_output: bool = False,
+) -> list[dict[str, Any]]:
     """Run the notebooks in order; executed copies go to `RESULTS/notebooks/`. Stops at the first failure.
 
     `progress`: a live line per notebook on stderr (runs done / total, the run training, ETA; plain lines when
@@ -131,9 +159,14 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
     timeout_s = timeout_s or CELL_TIMEOUT_S.get(name, 3600)
     (results_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     records = []
-    env = {PROFILE_ENV: str(profile), RESULTS_ENV: str(results_dir.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "VTTWINS_SOURCE_DIGEST": run_source_digest(), _results.REVISION_ENV: _results.git_revision(),
-           WORLD_ENV: to_env(added) if added else ""}
+    env = {
+        PROFILE_ENV: str(profile),
+        RESULTS_ENV: str(results_dir.resolve()),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "VTTWINS_SOURCE_DIGEST": run_source_digest(),
+        _results.REVISION_ENV: _results.git_revision(),
+        WORLD_ENV: to_env(added) if added else "",
+    }
     with kernel_environment(**env):
         for i, nb in enumerate(chosen, 1):
             executed = results_dir / "notebooks" / f"{nb.name}.ipynb"
@@ -141,8 +174,9 @@ def run_pipeline(profile: str = "default", results_dir: str | os.PathLike | None
             start = time.perf_counter()
             if progress or log_output:
                 kernel_log = Path(tempfile.gettempdir()) / f"vttwins-{nb.name}-kernel.log"
-                with follow_notebook(nb.name, _cell_count(nb), log_output=log_output, show=progress,
-                                     kernel_log=kernel_log):
+                with follow_notebook(
+                    nb.name, _cell_count(nb), log_output=log_output, show=progress, kernel_log=kernel_log
+                ):
                     run_notebook(nb, params[nb.name], executed, timeout_s, log_output=True)
             else:
                 run_notebook(nb, params[nb.name], executed, timeout_s)

@@ -8,6 +8,7 @@
 (after the profile's, so the first world -- the one settings are tuned on -- stays the profile's). Results of a
 run with an added world go to `runs/<profile>/results/`, never to the committed `results/`.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,7 +90,9 @@ def add_worlds(params: dict[str, Any], worlds: list[tuple[str, dict]]) -> dict[s
     merged = dict(params["worlds"])
     for name, synth in worlds:
         if name in merged and merged[name] != synth:
-            raise ValueError(f"--world: the name {name!r} is already a world of this profile ({merged[name]}); "
-                             "give another with name=...")
+            raise ValueError(
+                f"--world: the name {name!r} is already a world of this profile ({merged[name]}); "
+                "give another with name=..."
+            )
         merged[name] = synth
     return {**params, "worlds": merged}

@@ -3,6 +3,7 @@
 
 `--set` takes config keys (`howto_videos=100`) and noise knobs (`noise.offset_std=8`), values parsed as YAML.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--force", action="store_true",
-                   help="regenerate even if meta.json matches (only a folder this generator wrote; see manifest.py)")
-    p.add_argument("--no-regenerate", action="store_true",
-                   help="never replace an existing folder: a folder of other settings is an error")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="regenerate even if meta.json matches (only a folder this generator wrote; see manifest.py)",
+    )
+    p.add_argument(
+        "--no-regenerate",
+        action="store_true",
+        help="never replace an existing folder: a folder of other settings is an error",
+    )
     return p
 
 

@@ -1,8 +1,9 @@
 """SynthHowTo configuration: one dataclass owns every default; profiles and noise presets are overrides.
 
-    cfg = SynthConfig.from_dict({"howto_videos": 100, "noise": {"offset_std": 8.0, "filler_rate": 0.4}})
-    cfg = PROFILES["smoke"].with_noise("clean")          # zero offsets, no filler, every step narrated
+cfg = SynthConfig.from_dict({"howto_videos": 100, "noise": {"offset_std": 8.0, "filler_rate": 0.4}})
+cfg = PROFILES["smoke"].with_noise("clean")          # zero offsets, no filler, every step narrated
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -131,7 +132,8 @@ def _tuples(cls, d: dict[str, Any]) -> dict[str, Any]:
 
 
 PROFILES: dict[str, SynthConfig] = {
-    "smoke": SynthConfig(howto_videos=24, youcook2_videos=8, msrvtt_videos=16, crosstask_videos=12,
-                         action_clips_per_class=3),
+    "smoke": SynthConfig(
+        howto_videos=24, youcook2_videos=8, msrvtt_videos=16, crosstask_videos=12, action_clips_per_class=3
+    ),
     "default": SynthConfig(),
 }

@@ -1,5 +1,6 @@
 """Set-level files of SynthHowTo from the per-video records of videos.py, through the public writers of
 `vttwins.data.formats` (the layouts a user's own data takes; docs/formats.md)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +27,24 @@ def write_msrvtt(paths: SynthPaths, records: list[dict]) -> None:
 
 
 def write_crosstask(paths: SynthPaths, world: World, records: list[dict]) -> None:
-    tasks = [{"task_id": t.task_id, "title": t.title, "url": f"https://synthhowto.invalid/{t.title.replace(' ', '-')}",
-              "steps": [world.step_name(v, o) for v, o in t.steps]} for t in world.tasks]
-    videos = [{"task_id": r["task_id"], "video_id": r["video_id"], "split": r["split"],
-               "url": f"https://synthhowto.invalid/watch?v={r['video_id']}"} for r in records]
+    tasks = [
+        {
+            "task_id": t.task_id,
+            "title": t.title,
+            "url": f"https://synthhowto.invalid/{t.title.replace(' ', '-')}",
+            "steps": [world.step_name(v, o) for v, o in t.steps],
+        }
+        for t in world.tasks
+    ]
+    videos = [
+        {
+            "task_id": r["task_id"],
+            "video_id": r["video_id"],
+            "split": r["split"],
+            "url": f"https://synthhowto.invalid/watch?v={r['video_id']}",
+        }
+        for r in records
+    ]
     segments = [{**s, "task_id": r["task_id"], "video_id": r["video_id"]} for r in records for s in r["segments"]]
     formats.write_crosstask(paths.crosstask_root, tasks, videos, segments, flat_csv=paths.crosstask_flat_csv)
 
@@ -45,12 +60,14 @@ def action_splits(config: SynthConfig, records: list[dict]) -> np.ndarray:
             n_train = max(1, int(round(0.6 * idx.size)))
             n_test = max(1, int(round(0.3 * idx.size))) if idx.size > 1 else 0
             codes[idx[:n_train], s] = 1
-            codes[idx[n_train:n_train + n_test], s] = 2
+            codes[idx[n_train : n_train + n_test], s] = 2
     return codes
 
 
 def write_actions(paths: SynthPaths, config: SynthConfig, records: list[dict]) -> None:
     codes = action_splits(config, records)
-    rows = [{"video_id": r["video_id"], "label": r["action"], **{f"split{s + 1}": int(c[s]) for s in range(3)}}
-            for r, c in zip(records, codes)]
+    rows = [
+        {"video_id": r["video_id"], "label": r["action"], **{f"split{s + 1}": int(c[s]) for s in range(3)}}
+        for r, c in zip(records, codes)
+    ]
     formats.write_actions(paths.action_csv, rows, splits_dir=paths.action_splits)  # + official HMDB split files

@@ -12,6 +12,7 @@ Gaussian noise of std `noise` (the difficulty knob; the noiseless features have 
 plus a per-video offset of std `noise / 2` (camera/lighting nuisance shared by all seconds of a video).
 Like S3D features, one vector covers one second of video.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

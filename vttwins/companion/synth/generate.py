@@ -7,6 +7,7 @@ written in index order, so any number of worker processes gives identical bytes.
 (the generator's claim on the folder), `meta.json` last (a complete folder); `ensure_synth` regenerates only a
 folder it wrote itself whose settings changed (manifest.py).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,13 @@ GENERATOR_VERSION = 1
 
 
 def _jobs(config: SynthConfig, paths: SynthPaths) -> list[tuple]:
-    counts = {"howto": config.howto_videos, "youcook2": config.youcook2_videos, "msrvtt": config.msrvtt_videos,
-              "crosstask": config.crosstask_videos, "action": config.action_clips_per_class * config.num_verbs}
+    counts = {
+        "howto": config.howto_videos,
+        "youcook2": config.youcook2_videos,
+        "msrvtt": config.msrvtt_videos,
+        "crosstask": config.crosstask_videos,
+        "action": config.action_clips_per_class * config.num_verbs,
+    }
     return [(config, paths, kind, i) for kind, n in counts.items() for i in range(n)]
 
 
@@ -79,12 +85,17 @@ def _stats(howto: list[dict]) -> dict:
     n_step = sum(r["n_step_captions"] for r in howto)
     n_filler = sum(r["n_filler"] for r in howto)
     n_steps = sum(r["n_steps"] for r in howto)
-    return {"captions": n_step + n_filler + sum(r["n_empty"] for r in howto), "step_captions": n_step,
-            "filler_captions": n_filler, "empty_captions": sum(r["n_empty"] for r in howto), "steps": n_steps,
-            "filler_fraction": n_filler / max(n_step + n_filler, 1),
-            "offset_mean": float(offsets.mean()) if offsets.size else 0.0,
-            "offset_std": float(offsets.std()) if offsets.size else 0.0,
-            "seconds": sum(r["duration"] for r in howto)}
+    return {
+        "captions": n_step + n_filler + sum(r["n_empty"] for r in howto),
+        "step_captions": n_step,
+        "filler_captions": n_filler,
+        "empty_captions": sum(r["n_empty"] for r in howto),
+        "steps": n_steps,
+        "filler_fraction": n_filler / max(n_step + n_filler, 1),
+        "offset_mean": float(offsets.mean()) if offsets.size else 0.0,
+        "offset_std": float(offsets.std()) if offsets.size else 0.0,
+        "seconds": sum(r["duration"] for r in howto),
+    }
 
 
 def _prepare(paths: SynthPaths, config: SynthConfig, managed: bool) -> None:
@@ -96,8 +107,13 @@ def _prepare(paths: SynthPaths, config: SynthConfig, managed: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def generate(out_dir: str | Path, config: SynthConfig | None = None, workers: int | None = None,
-             progress: bool | None = None, managed: bool = False) -> SynthPaths:
+def generate(
+    out_dir: str | Path,
+    config: SynthConfig | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    managed: bool = False,
+) -> SynthPaths:
     """Generate SynthHowTo into `out_dir` (replacing a previous SynthHowTo there) and return its paths.
 
     `out_dir` must be empty, missing, or a folder this generator wrote (its `manifest.json`); anything else raises
@@ -126,18 +142,22 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None, workers: in
     paths.readme.write_text(readme_text(config, counts))
     meta = {"generator_version": GENERATOR_VERSION, "config": config.to_dict(), "counts": counts}
     paths.meta.write_text(json.dumps(meta, indent=1, sort_keys=True))  # last: marks a complete folder
-    log.info("SynthHowTo: %d videos in %s (%.1f s, %d workers)", len(jobs), paths.root, time.perf_counter() - t0,
-             workers)
+    log.info(
+        "SynthHowTo: %d videos in %s (%.1f s, %d workers)", len(jobs), paths.root, time.perf_counter() - t0, workers
+    )
     return paths
 
 
 def _counts(by_kind: dict[str, list[dict]]) -> dict:
     yc, ct = by_kind.get("youcook2", []), by_kind.get("crosstask", [])
     return {
-        "howto_videos": len(by_kind.get("howto", [])), "howto": _stats(by_kind.get("howto", [])),
-        "youcook2_videos": len(yc), "youcook2_pairs": sum(len(r["rows"]) for r in yc),
+        "howto_videos": len(by_kind.get("howto", [])),
+        "howto": _stats(by_kind.get("howto", [])),
+        "youcook2_videos": len(yc),
+        "youcook2_pairs": sum(len(r["rows"]) for r in yc),
         "msrvtt_videos": len(by_kind.get("msrvtt", [])),
-        "crosstask_videos": len(ct), "crosstask_val_videos": sum(r["split"] == "val" for r in ct),
+        "crosstask_videos": len(ct),
+        "crosstask_val_videos": sum(r["split"] == "val" for r in ct),
         "crosstask_segments": sum(len(r["segments"]) for r in ct),
         "action_clips": len(by_kind.get("action", [])),
         "action_classes": len({r["action"] for r in by_kind.get("action", [])}),
@@ -169,8 +189,13 @@ def _folder_lock(root: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def ensure_synth(out_dir: str | Path, config: SynthConfig | None = None, workers: int | None = None,
-                 regenerate: bool = True, managed: bool = True) -> SynthPaths:
+def ensure_synth(
+    out_dir: str | Path,
+    config: SynthConfig | None = None,
+    workers: int | None = None,
+    regenerate: bool = True,
+    managed: bool = True,
+) -> SynthPaths:
     """Paths of SynthHowTo in `out_dir`, generated when missing; see `manifest.py` for when it may be replaced.
 
     A folder of other settings is regenerated (at WARNING) only if `ensure_synth` wrote it (`managed`) and

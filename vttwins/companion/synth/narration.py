@@ -10,6 +10,7 @@ captions are added so that they make up a fraction `filler_rate` of all non-empt
 (Poisson(n_step * r / (1 - r)) per video, uniform in time), and empty-string captions (ASR silence) at
 `empty_rate` per caption. Times are rounded to 0.01 s.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,16 @@ class Caption:
     offset: float = 0.0
 
     def to_json(self) -> dict:
-        return {"start": self.start, "end": self.end, "text": self.text, "kind": self.kind, "step": self.step,
-                "part": self.part, "n_parts": self.n_parts, "offset": self.offset}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "kind": self.kind,
+            "step": self.step,
+            "part": self.part,
+            "n_parts": self.n_parts,
+            "offset": self.offset,
+        }
 
 
 def _place(rng: np.random.Generator, centre: float, duration: int, lo_hi: tuple[float, float]) -> tuple[float, float]:
@@ -52,7 +61,9 @@ def _step_captions(rng: np.random.Generator, timeline: Timeline, noise) -> list[
         part_len = (seg.end - seg.start) / n
         for i in range(n):
             nominal = seg.start + (i + 0.5) * part_len
-            shift = float(rng.normal(noise.offset_mean, noise.offset_std)) if noise.offset_std > 0 else noise.offset_mean
+            shift = (
+                float(rng.normal(noise.offset_mean, noise.offset_std)) if noise.offset_std > 0 else noise.offset_mean
+            )
             start, end = _place(rng, nominal + shift, timeline.duration, noise.caption_seconds)
             text = paraphrase(rng, seg.verb, seg.obj, PRETRAIN_TEMPLATES)
             offset = round((start + end) / 2.0 - nominal, 2)

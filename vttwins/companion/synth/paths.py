@@ -10,6 +10,7 @@ Layout (each set in its real layout, see docs/formats.md):
     crosstask/crosstask_flat.csv  videos/<task>/<vid>.mp4  features/
     actions/hmdb_style.csv  videos/<action>/<file>.mp4  features/  splits/<action>_test_split{1,2,3}.txt
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,10 +45,22 @@ class SynthPaths:
     action_splits: Path
 
     def folders(self) -> list[Path]:
-        return [self.howto_captions, self.howto_videos, self.howto_features, self.howto_annotations,
-                self.youcook2_videos, self.youcook2_features, self.msrvtt_videos, self.msrvtt_features,
-                self.crosstask_root / "annotations", self.crosstask_videos, self.crosstask_features,
-                self.action_videos, self.action_features, self.action_splits]
+        return [
+            self.howto_captions,
+            self.howto_videos,
+            self.howto_features,
+            self.howto_annotations,
+            self.youcook2_videos,
+            self.youcook2_features,
+            self.msrvtt_videos,
+            self.msrvtt_features,
+            self.crosstask_root / "annotations",
+            self.crosstask_videos,
+            self.crosstask_features,
+            self.action_videos,
+            self.action_features,
+            self.action_splits,
+        ]
 
 
 def synth_paths(out_dir: str | Path) -> SynthPaths:
@@ -55,14 +68,28 @@ def synth_paths(out_dir: str | Path) -> SynthPaths:
     r = Path(out_dir)
     h, y, m, c, a = r / "howto100m", r / "youcook2", r / "msrvtt", r / "crosstask", r / "actions"
     return SynthPaths(
-        root=r, meta=r / "meta.json", world=r / "world.json", readme=r / "README.md",
-        howto_csv=h / "videos.csv", howto_captions=h / "captions", howto_videos=h / "videos",
-        howto_features=h / "features", howto_annotations=h / "annotations",
-        youcook2_csv=y / "validation_youcook.csv", youcook2_json=y / "youcookii_annotations_trainval.json",
-        youcook2_videos=y / "videos", youcook2_features=y / "features",
-        msrvtt_csv=m / "MSRVTT_JSFUSION_test.csv", msrvtt_videos=m / "videos", msrvtt_features=m / "features",
-        crosstask_root=c / "crosstask_release", crosstask_flat_csv=c / "crosstask_flat.csv",
-        crosstask_videos=c / "videos", crosstask_features=c / "features",
-        action_csv=a / "hmdb_style.csv", action_videos=a / "videos", action_features=a / "features",
+        root=r,
+        meta=r / "meta.json",
+        world=r / "world.json",
+        readme=r / "README.md",
+        howto_csv=h / "videos.csv",
+        howto_captions=h / "captions",
+        howto_videos=h / "videos",
+        howto_features=h / "features",
+        howto_annotations=h / "annotations",
+        youcook2_csv=y / "validation_youcook.csv",
+        youcook2_json=y / "youcookii_annotations_trainval.json",
+        youcook2_videos=y / "videos",
+        youcook2_features=y / "features",
+        msrvtt_csv=m / "MSRVTT_JSFUSION_test.csv",
+        msrvtt_videos=m / "videos",
+        msrvtt_features=m / "features",
+        crosstask_root=c / "crosstask_release",
+        crosstask_flat_csv=c / "crosstask_flat.csv",
+        crosstask_videos=c / "videos",
+        crosstask_features=c / "features",
+        action_csv=a / "hmdb_style.csv",
+        action_videos=a / "videos",
+        action_features=a / "features",
         action_splits=a / "splits",
     )

@@ -1,4 +1,5 @@
 """The README.md written into every SynthHowTo folder."""
+
 from __future__ import annotations
 
 import json
@@ -41,5 +42,12 @@ Full config: `meta.json`. Regenerate with `python -m vttwins data synth --out <t
 
 def readme_text(config: SynthConfig, counts: dict) -> str:
     d = config.to_dict()
-    return TEXT.format(size=config.size, fps=config.fps, codec=config.codec, dim=config.feature_dim, seed=config.seed,
-                       noise=json.dumps(d["noise"], indent=1), counts=json.dumps(counts, indent=1))
+    return TEXT.format(
+        size=config.size,
+        fps=config.fps,
+        codec=config.codec,
+        dim=config.feature_dim,
+        seed=config.seed,
+        noise=json.dumps(d["noise"], indent=1),
+        counts=json.dumps(counts, indent=1),
+    )

@@ -7,6 +7,7 @@ The object of a step is a coloured shape (world.OBJECTS), its verb a motion patt
 phase repeats every `timeline.MOTION_PERIOD` seconds; each task has its own background colour and stripe pattern;
 background segments show the empty scene. Per-video colour jitter and per-pixel noise make frames non-identical.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -109,8 +110,9 @@ def task_background(world: World, task_index: int, size: int) -> np.ndarray:
     return colour[None, None, :] + 18.0 * stripes[:, :, None]
 
 
-def render_frames(world: World, timeline: Timeline, fps: float, size: int, pixel_noise: float,
-                  rng: np.random.Generator) -> np.ndarray:
+def render_frames(
+    world: World, timeline: Timeline, fps: float, size: int, pixel_noise: float, rng: np.random.Generator
+) -> np.ndarray:
     """All frames of the video, uint8 (duration * fps, size, size, 3).
 
     Pixel noise comes from a per-video bank of 8 noise images, one drawn per frame (cheap, and the same

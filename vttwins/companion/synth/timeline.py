@@ -6,6 +6,7 @@ A segment's `verb`/`obj` index the world's VERBS/OBJECTS; `task_step` is its 0-b
 Durations are whole seconds (so the video, its features and its timeline agree exactly); segment times are
 multiples of 0.1 s.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,15 @@ def task_step_order(rng: np.random.Generator, n_steps: int, keep_prob: float, sw
     return kept or [order[int(rng.integers(n_steps))]]  # never an empty video
 
 
-def sample_task_timeline(rng: np.random.Generator, task: Task, task_index: int, step_seconds: tuple[float, float],
-                         gap_seconds: tuple[float, float], keep_prob: float, swap_prob: float) -> Timeline:
+def sample_task_timeline(
+    rng: np.random.Generator,
+    task: Task,
+    task_index: int,
+    step_seconds: tuple[float, float],
+    gap_seconds: tuple[float, float],
+    keep_prob: float,
+    swap_prob: float,
+) -> Timeline:
     t = _uniform(rng, gap_seconds)
     segments = []
     for s in task_step_order(rng, len(task.steps), keep_prob, swap_prob):
@@ -62,11 +70,15 @@ def sample_task_timeline(rng: np.random.Generator, task: Task, task_index: int, 
     return Timeline(duration=int(math.ceil(t)), task_index=task_index, steps=segments)
 
 
-def single_step_timeline(verb: int, obj: int, task_step: int, task_index: int, duration: int,
-                         lead: float, tail: float) -> Timeline:
+def single_step_timeline(
+    verb: int, obj: int, task_step: int, task_index: int, duration: int, lead: float, tail: float
+) -> Timeline:
     """A short clip: background for `lead` seconds, one step, background for the last `tail` seconds."""
-    return Timeline(duration=duration, task_index=task_index,
-                    steps=[Segment(verb, obj, task_step, round(lead, 1), round(duration - tail, 1))])
+    return Timeline(
+        duration=duration,
+        task_index=task_index,
+        steps=[Segment(verb, obj, task_step, round(lead, 1), round(duration - tail, 1))],
+    )
 
 
 def segment_at(timeline: Timeline, t: np.ndarray) -> np.ndarray:

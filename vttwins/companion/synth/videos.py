@@ -3,6 +3,7 @@
 Every video draws from its own `SeedSequence(config.seed, spawn_key=(2, SET_CODE[kind], index))`, so its bytes do
 not depend on the other videos or on the number of worker processes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,8 +46,9 @@ def random_id(rng: np.random.Generator) -> str:
     return "".join(chars + [_ID_CHARS[int(i)] for i in rng.integers(0, 64, size=10)])
 
 
-def _render_and_write(config: SynthConfig, timeline: Timeline, video: Path, feature: Path,
-                      rng: np.random.Generator) -> None:
+def _render_and_write(
+    config: SynthConfig, timeline: Timeline, video: Path, feature: Path, rng: np.random.Generator
+) -> None:
     if config.render_videos:
         frames = render_frames(world_for(config), timeline, config.fps, config.size, config.noise.pixel_noise, rng)
         video.parent.mkdir(parents=True, exist_ok=True)
@@ -62,13 +64,23 @@ def _render_and_write(config: SynthConfig, timeline: Timeline, video: Path, feat
 def _task_timeline(config: SynthConfig, rng: np.random.Generator, task_index: int | None = None) -> Timeline:
     world = world_for(config)
     k = int(rng.integers(len(world.tasks))) if task_index is None else task_index
-    return sample_task_timeline(rng, world.tasks[k], k, config.step_seconds, config.gap_seconds,
-                                config.step_keep_prob, config.swap_prob)
+    return sample_task_timeline(
+        rng, world.tasks[k], k, config.step_seconds, config.gap_seconds, config.step_keep_prob, config.swap_prob
+    )
 
 
 def _steps_json(world: World, timeline: Timeline) -> list[dict]:
-    return [{"verb": s.verb, "object": s.obj, "name": world.step_name(s.verb, s.obj), "task_step": s.task_step,
-             "start": s.start, "end": s.end} for s in timeline.steps]
+    return [
+        {
+            "verb": s.verb,
+            "object": s.obj,
+            "name": world.step_name(s.verb, s.obj),
+            "task_step": s.task_step,
+            "start": s.start,
+            "end": s.end,
+        }
+        for s in timeline.steps
+    ]
 
 
 def make_howto(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
@@ -78,18 +90,34 @@ def make_howto(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     tl = _task_timeline(config, rng)
     caps = narrate(rng, tl, config.noise)
     _render_and_write(config, tl, paths.howto_videos / f"{vid}.mp4", paths.howto_features / f"{vid}.mp4.npy", rng)
-    formats.write_captions(paths.howto_captions, vid, [c.start for c in caps], [c.end for c in caps],
-                           [c.text for c in caps])
+    formats.write_captions(
+        paths.howto_captions, vid, [c.start for c in caps], [c.end for c in caps], [c.text for c in caps]
+    )
     task = world.tasks[tl.task_index]
-    ann = {"video_id": vid, "task_id": task.task_id, "task_index": tl.task_index, "duration": tl.duration,
-           "fps": config.fps, "size": config.size, "steps": _steps_json(world, tl),
-           "captions": [c.to_json() for c in caps]}
+    ann = {
+        "video_id": vid,
+        "task_id": task.task_id,
+        "task_index": tl.task_index,
+        "duration": tl.duration,
+        "fps": config.fps,
+        "size": config.size,
+        "steps": _steps_json(world, tl),
+        "captions": [c.to_json() for c in caps],
+    }
     with open(paths.howto_annotations / f"{vid}.json", "w") as f:
         json.dump(ann, f, indent=1)
     kinds = [c.kind for c in caps]
-    return {"video_id": vid, "video_path": f"{vid}.mp4", "task_id": task.task_id, "duration": tl.duration,
-            "n_steps": len(tl.steps), "n_step_captions": kinds.count("step"), "n_filler": kinds.count("filler"),
-            "n_empty": kinds.count("empty"), "offsets": [c.offset for c in caps if c.kind == "step"]}
+    return {
+        "video_id": vid,
+        "video_path": f"{vid}.mp4",
+        "task_id": task.task_id,
+        "duration": tl.duration,
+        "n_steps": len(tl.steps),
+        "n_step_captions": kinds.count("step"),
+        "n_filler": kinds.count("filler"),
+        "n_empty": kinds.count("empty"),
+        "offsets": [c.offset for c in caps if c.kind == "step"],
+    }
 
 
 def make_youcook2(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
@@ -97,10 +125,19 @@ def make_youcook2(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     vid = random_id(rng)
     tl = _task_timeline(config, rng)
     task = world_for(config).tasks[tl.task_index]
-    rows = [{"end": int(math.ceil(s.end)), "start": int(math.floor(s.start)), "task": task.task_id,
-             "text": paraphrase(rng, s.verb, s.obj, HELDOUT_TEMPLATES), "video_id": vid} for s in tl.steps]
-    _render_and_write(config, tl, paths.youcook2_videos / task.task_id / f"{vid}.mp4",
-                      paths.youcook2_features / f"{vid}.mp4.npy", rng)
+    rows = [
+        {
+            "end": int(math.ceil(s.end)),
+            "start": int(math.floor(s.start)),
+            "task": task.task_id,
+            "text": paraphrase(rng, s.verb, s.obj, HELDOUT_TEMPLATES),
+            "video_id": vid,
+        }
+        for s in tl.steps
+    ]
+    _render_and_write(
+        config, tl, paths.youcook2_videos / task.task_id / f"{vid}.mp4", paths.youcook2_features / f"{vid}.mp4.npy", rng
+    )
     return {"video_id": vid, "task_id": task.task_id, "duration": tl.duration, "rows": rows}
 
 
@@ -111,14 +148,23 @@ def make_crosstask(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     tl = _task_timeline(config, rng, task_index=index % len(world.tasks))
     task = world.tasks[tl.task_index]
     split = "val" if rng.random() < config.crosstask_val_fraction else "train"
-    _render_and_write(config, tl, paths.crosstask_videos / task.task_id / f"{vid}.mp4",
-                      paths.crosstask_features / f"{vid}.mp4.npy", rng)
-    segs = [{"step": s.task_step + 1, "start": s.start, "end": s.end, "text": world.step_name(s.verb, s.obj)}
-            for s in tl.steps]
+    _render_and_write(
+        config,
+        tl,
+        paths.crosstask_videos / task.task_id / f"{vid}.mp4",
+        paths.crosstask_features / f"{vid}.mp4.npy",
+        rng,
+    )
+    segs = [
+        {"step": s.task_step + 1, "start": s.start, "end": s.end, "text": world.step_name(s.verb, s.obj)}
+        for s in tl.steps
+    ]
     return {"video_id": vid, "task_id": task.task_id, "duration": tl.duration, "split": split, "segments": segs}
 
 
-def _short_timeline(config: SynthConfig, rng: np.random.Generator, lo_hi: tuple[int, int], verb: int | None) -> Timeline:
+def _short_timeline(
+    config: SynthConfig, rng: np.random.Generator, lo_hi: tuple[int, int], verb: int | None
+) -> Timeline:
     world = world_for(config)
     k = int(rng.integers(len(world.tasks)))
     duration = int(rng.integers(lo_hi[0], lo_hi[1] + 1))
@@ -137,8 +183,15 @@ def make_msrvtt(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     s = tl.steps[0]
     text = paraphrase(rng, s.verb, s.obj, HELDOUT_TEMPLATES)
     _render_and_write(config, tl, paths.msrvtt_videos / f"{vid}.mp4", paths.msrvtt_features / f"{vid}.mp4.npy", rng)
-    return {"key": f"ret{index}", "vid_key": f"msr{index}", "video_id": vid, "sentence": text,
-            "duration": tl.duration, "verb": s.verb, "object": s.obj}
+    return {
+        "key": f"ret{index}",
+        "vid_key": f"msr{index}",
+        "video_id": vid,
+        "sentence": text,
+        "duration": tl.duration,
+        "verb": s.verb,
+        "object": s.obj,
+    }
 
 
 def make_action(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
@@ -147,13 +200,19 @@ def make_action(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     action = VERBS[verb][0]
     file = f"{action}_{random_id(rng)}_{index // config.num_verbs}.mp4"
     tl = _short_timeline(config, rng, config.action_seconds, verb)
-    _render_and_write(config, tl, paths.action_videos / action / file,
-                      paths.action_features / f"{file.split('.')[0]}.mp4.npy", rng)
+    _render_and_write(
+        config, tl, paths.action_videos / action / file, paths.action_features / f"{file.split('.')[0]}.mp4.npy", rng
+    )
     return {"video_id": file, "action": action, "verb": verb, "object": tl.steps[0].obj, "duration": tl.duration}
 
 
-MAKERS = {"howto": make_howto, "youcook2": make_youcook2, "msrvtt": make_msrvtt, "crosstask": make_crosstask,
-          "action": make_action}
+MAKERS = {
+    "howto": make_howto,
+    "youcook2": make_youcook2,
+    "msrvtt": make_msrvtt,
+    "crosstask": make_crosstask,
+    "action": make_action,
+}
 
 
 def run_job(job: tuple[SynthConfig, SynthPaths, str, int]) -> dict:

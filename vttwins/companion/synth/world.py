@@ -7,6 +7,7 @@ and the paraphrase templates that narrate them.
 
 Everything is a pure function of the seed; `world.to_json()` is what `world.json` holds (the ground truth).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,27 +59,65 @@ OBJECTS: list[tuple[str, tuple[str, ...], tuple[int, int, int], str]] = [
 SHAPES = sorted({o[3] for o in OBJECTS})
 
 TASK_TITLES = [
-    "make a salad", "make pancakes", "fix a bike", "build a shelf", "make lemonade", "bake bread",
-    "make an omelette", "change a tire", "make soup", "paint a wall", "make pizza", "repair a pipe",
-    "make a sandwich", "make tacos", "clean a kitchen", "make jam", "assemble a table", "make a smoothie",
-    "make pasta", "fix a faucet",
+    "make a salad",
+    "make pancakes",
+    "fix a bike",
+    "build a shelf",
+    "make lemonade",
+    "bake bread",
+    "make an omelette",
+    "change a tire",
+    "make soup",
+    "paint a wall",
+    "make pizza",
+    "repair a pipe",
+    "make a sandwich",
+    "make tacos",
+    "clean a kitchen",
+    "make jam",
+    "assemble a table",
+    "make a smoothie",
+    "make pasta",
+    "fix a faucet",
 ]
 
 # Narration templates used for HowTo pretraining captions ({v}: base verb, {g}: gerund, {o}: object name).
 PRETRAIN_TEMPLATES = [
-    "now we {v} the {o}", "{g} up the {o}", "you want to {v} it", "then you {v} the {o}", "next {v} the {o}",
-    "go ahead and {v} the {o}", "im going to {v} the {o}", "{g} the {o}", "just {v} your {o}",
-    "we are {g} the {o} here", "and {v} that {o}", "so you {v} the {o} like this",
+    "now we {v} the {o}",
+    "{g} up the {o}",
+    "you want to {v} it",
+    "then you {v} the {o}",
+    "next {v} the {o}",
+    "go ahead and {v} the {o}",
+    "im going to {v} the {o}",
+    "{g} the {o}",
+    "just {v} your {o}",
+    "we are {g} the {o} here",
+    "and {v} that {o}",
+    "so you {v} the {o} like this",
 ]
 # Held out from pretraining narration: used by the downstream sets (YouCook2 / MSR-VTT sentences).
 HELDOUT_TEMPLATES = [
-    "{v} the {o}", "a person {g} the {o}", "someone is {g} some {o}", "{v} some {o} in the video",
-    "time to {v} the {o}", "{g} a {o}",
+    "{v} the {o}",
+    "a person {g} the {o}",
+    "someone is {g} some {o}",
+    "{v} some {o} in the video",
+    "time to {v} the {o}",
+    "{g} a {o}",
 ]
 FILLERS = [
-    "dont forget to subscribe", "okay so", "alright guys", "thanks for watching", "hit the like button",
-    "um yeah", "so as you can see", "welcome back to my channel", "let me know in the comments",
-    "and there you go", "this is really easy", "hi everyone",
+    "dont forget to subscribe",
+    "okay so",
+    "alright guys",
+    "thanks for watching",
+    "hit the like button",
+    "um yeah",
+    "so as you can see",
+    "welcome back to my channel",
+    "let me know in the comments",
+    "and there you go",
+    "this is really easy",
+    "hi everyone",
 ]
 
 
@@ -105,27 +144,44 @@ class World:
     def to_json(self) -> dict:
         return {
             "seed": self.seed,
-            "verbs": [{"name": v[0], "forms": list(v[1]), "gerunds": list(v[2]), "motion": v[3]}
-                      for v in VERBS[: len(self.verbs)]],
-            "objects": [{"name": o[0], "forms": list(o[1]), "colour": list(o[2]), "shape": o[3]}
-                        for o in OBJECTS[: len(self.objects)]],
-            "tasks": [{"task_id": t.task_id, "title": t.title, "background": list(self.backgrounds[i]),
-                       "steps": [{"verb": v, "object": o, "name": self.step_name(v, o)} for v, o in t.steps]}
-                      for i, t in enumerate(self.tasks)],
+            "verbs": [
+                {"name": v[0], "forms": list(v[1]), "gerunds": list(v[2]), "motion": v[3]}
+                for v in VERBS[: len(self.verbs)]
+            ],
+            "objects": [
+                {"name": o[0], "forms": list(o[1]), "colour": list(o[2]), "shape": o[3]}
+                for o in OBJECTS[: len(self.objects)]
+            ],
+            "tasks": [
+                {
+                    "task_id": t.task_id,
+                    "title": t.title,
+                    "background": list(self.backgrounds[i]),
+                    "steps": [{"verb": v, "object": o, "name": self.step_name(v, o)} for v, o in t.steps],
+                }
+                for i, t in enumerate(self.tasks)
+            ],
             "templates": {"pretrain": PRETRAIN_TEMPLATES, "heldout": HELDOUT_TEMPLATES, "filler": FILLERS},
         }
 
 
-def build_world(seed: int, num_tasks: int = 12, num_verbs: int = 12, num_objects: int = 18,
-                steps_range: tuple[int, int] = (4, 8), step_pool: int | None = None) -> World:
+def build_world(
+    seed: int,
+    num_tasks: int = 12,
+    num_verbs: int = 12,
+    num_objects: int = 18,
+    steps_range: tuple[int, int] = (4, 8),
+    step_pool: int | None = None,
+) -> World:
     """Sample tasks as ordered step lists drawn from a shared pool of (verb, object) steps.
 
     The pool (default ``2 * num_tasks + 8`` steps) is smaller than the total number of task steps, so several
     steps are shared across tasks, as in CrossTask.
     """
     if not (1 <= num_verbs <= len(VERBS) and 1 <= num_objects <= len(OBJECTS)):
-        raise ValueError(f"num_verbs must be in 1..{len(VERBS)} and num_objects in 1..{len(OBJECTS)}, "
-                         f"got {num_verbs}, {num_objects}")
+        raise ValueError(
+            f"num_verbs must be in 1..{len(VERBS)} and num_objects in 1..{len(OBJECTS)}, got {num_verbs}, {num_objects}"
+        )
     if not 1 <= num_tasks <= len(TASK_TITLES):
         raise ValueError(f"num_tasks must be in 1..{len(TASK_TITLES)}, got {num_tasks}")
     lo, hi = steps_range
@@ -138,11 +194,17 @@ def build_world(seed: int, num_tasks: int = 12, num_verbs: int = 12, num_objects
     for k in range(num_tasks):
         n = int(rng.integers(lo, hi + 1))
         chosen = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
-        tasks.append(Task(task_id=str(10000 + 1013 * (k + 1)), title=TASK_TITLES[k],
-                          steps=tuple(pool[int(i)] for i in chosen)))
+        tasks.append(
+            Task(task_id=str(10000 + 1013 * (k + 1)), title=TASK_TITLES[k], steps=tuple(pool[int(i)] for i in chosen))
+        )
     backgrounds = tuple(tuple(int(c) for c in rng.integers(40, 216, size=3)) for _ in range(num_tasks))
-    return World(seed=seed, verbs=tuple(v[0] for v in VERBS[:num_verbs]),
-                 objects=tuple(o[0] for o in OBJECTS[:num_objects]), tasks=tuple(tasks), backgrounds=backgrounds)
+    return World(
+        seed=seed,
+        verbs=tuple(v[0] for v in VERBS[:num_verbs]),
+        objects=tuple(o[0] for o in OBJECTS[:num_objects]),
+        tasks=tuple(tasks),
+        backgrounds=backgrounds,
+    )
 
 
 def paraphrase(rng: np.random.Generator, verb: int, obj: int, templates: list[str]) -> str:

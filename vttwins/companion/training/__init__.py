@@ -11,13 +11,17 @@ Modules: `loop` (fit), `distributed` (process group, all-gather with backward), 
 RNG, checkpoint files), `builders` (data, vocabulary, loss, optimizer from a Config), `trained`, `cli`.
 Names resolve lazily (`vttwins.exports`): `python -m vttwins train --help` does not wait for torch.
 """
+
 from vttwins.exports import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "fit": "vttwins.companion.training.loop",
-    "TrainingInterrupted": "vttwins.companion.training.loop",
-    "TrainStep": "vttwins.companion.training.loop",
-    "load_trained": "vttwins.companion.training.trained",
-    "trained_file": "vttwins.companion.training.trained",
-    "cli_main": "vttwins.companion.training.cli",
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "fit": "vttwins.companion.training.loop",
+        "TrainingInterrupted": "vttwins.companion.training.loop",
+        "TrainStep": "vttwins.companion.training.loop",
+        "load_trained": "vttwins.companion.training.trained",
+        "trained_file": "vttwins.companion.training.trained",
+        "cli_main": "vttwins.companion.training.cli",
+    },
+)

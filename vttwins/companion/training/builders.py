@@ -3,6 +3,7 @@
 Everything that can fail on a bad config (paths, loss name, checkpoint architecture) fails here, before the
 first step.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,10 @@ log = logging.getLogger(__name__)
 def synth_config(config: Config):
     """The SynthConfig of `data.synth_profile` with the `data.synth` overrides (keys checked by the config)."""
     if config.data.synth_profile not in synth.PROFILES:
-        raise ValueError(f"config key 'data.synth_profile' = {config.data.synth_profile!r} is not one of "
-                         f"{', '.join(sorted(synth.PROFILES))}")
+        raise ValueError(
+            f"config key 'data.synth_profile' = {config.data.synth_profile!r} is not one of "
+            f"{', '.join(sorted(synth.PROFILES))}"
+        )
     base = synth.PROFILES[config.data.synth_profile]
     try:
         return base.replace(**config.data.synth) if config.data.synth else base
@@ -47,11 +50,17 @@ def data_paths(config: Config, generate: bool = True) -> dict[str, Path | None]:
 
         scfg = synth_config(config)
         paths = synth.ensure_synth(data.root, scfg) if generate else synth.synth_paths(data.root)
-        found = {"video_list_csv": paths.howto_csv, "caption_root": paths.howto_captions,
-                 "video_root": paths.howto_videos, "feature_root": paths.howto_features}
+        found = {
+            "video_list_csv": paths.howto_csv,
+            "caption_root": paths.howto_captions,
+            "video_root": paths.howto_videos,
+            "feature_root": paths.howto_features,
+        }
     else:
-        found = {k: Path(getattr(data, k)) if getattr(data, k) else None
-                 for k in ("video_list_csv", "caption_root", "video_root", "feature_root")}
+        found = {
+            k: Path(getattr(data, k)) if getattr(data, k) else None
+            for k in ("video_list_csv", "caption_root", "video_root", "feature_root")
+        }
     found["dict_path"] = Path(data.dict_path) if data.dict_path else None
     needed = ["video_list_csv", "caption_root", "video_root" if mode == "pixel" else "feature_root"]
     needed += ["dict_path"] if data.dict_path else []
@@ -75,8 +84,12 @@ def check_data(config: Config, paths: dict) -> None:
 
     # the runs of one grid worker train on the same files: a passed check is not repeated while every file under
     # the checked paths keeps its path, mtime and size (a changed, added or removed file checks again)
-    key = (config.model.mode, config.data.on_error, config.model.feature_dim,
-           *(_tree_state(p) for p in paths.values() if p is not None))
+    key = (
+        config.model.mode,
+        config.data.on_error,
+        config.model.feature_dim,
+        *(_tree_state(p) for p in paths.values() if p is not None),
+    )
     if key in _CHECKED and shared_reads_enabled():
         return
     check_for_training(paths, config.model.mode, config.data.on_error, config.model.feature_dim)
@@ -151,11 +164,24 @@ def build_dataset(config: Config, paths: dict, tokenizer):
     d, m = config.data, config.model
     pixel = m.mode == "pixel"
     dataset = HowToPretrainDataset(
-        paths["video_list_csv"], paths["caption_root"],
-        video_root=paths["video_root"] if pixel else None, feature_root=None if pixel else paths["feature_root"],
-        n_clips=d.n_clips, clip_seconds=d.clip_seconds, num_frames=d.num_frames, fps=d.fps, size=d.size,
-        crop=d.crop, hflip=d.hflip, feature_window=m.feature_window, tokenizer=tokenizer, max_words=m.max_words,
-        on_error=d.on_error, seed=config.train.seed, feature_dim=None if pixel else m.feature_dim)
+        paths["video_list_csv"],
+        paths["caption_root"],
+        video_root=paths["video_root"] if pixel else None,
+        feature_root=None if pixel else paths["feature_root"],
+        n_clips=d.n_clips,
+        clip_seconds=d.clip_seconds,
+        num_frames=d.num_frames,
+        fps=d.fps,
+        size=d.size,
+        crop=d.crop,
+        hflip=d.hflip,
+        feature_window=m.feature_window,
+        tokenizer=tokenizer,
+        max_words=m.max_words,
+        on_error=d.on_error,
+        seed=config.train.seed,
+        feature_dim=None if pixel else m.feature_dim,
+    )
     return dataset if pixel or d.num_workers > 0 else table_dataset(dataset, tokenizer)
 
 
@@ -163,8 +189,9 @@ def build_dataset(config: Config, paths: dict, tokenizer):
 def build_loss(config: Config) -> nn.Module:
     """The loss module of `config.loss` (resolved): the builder of its objective in `vttwins.objectives`."""
     if config.loss.name not in objectives.names():
-        raise ValueError(f"config key 'loss.name' = {config.loss.name!r} is unknown; choose from "
-                         f"{', '.join(objectives.names())}")
+        raise ValueError(
+            f"config key 'loss.name' = {config.loss.name!r} is unknown; choose from {', '.join(objectives.names())}"
+        )
     return objectives.build(config.loss)
 
 
@@ -192,8 +219,9 @@ def resolve_amp(config: Config, device: torch.device) -> torch.dtype | None:
     if amp == "none" or (amp == "auto" and device.type != "cuda"):
         return None
     if device.type != "cuda":
-        raise ValueError(f"config key 'train.amp' = {amp!r} needs a CUDA device (running on {device}); "
-                         "use train.amp=none or auto")
+        raise ValueError(
+            f"config key 'train.amp' = {amp!r} needs a CUDA device (running on {device}); use train.amp=none or auto"
+        )
     if amp == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if amp == "bf16" else torch.float16

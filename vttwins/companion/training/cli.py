@@ -8,6 +8,7 @@
 missing); any other `section.key=value` overrides the profile. Exit status: 0 done, 2 bad config or missing
 data, 128+signal when interrupted (a checkpoint was written; rerun with train.resume=true).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,17 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vttwins train", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default="default", help="profile name (configs/<name>.yaml) or a yaml path")
     p.add_argument("--resume", action="store_true", help="same as train.resume=true")
-    p.add_argument("--force", action="store_true",
-                   help="resume even though the config differs from the run's config.json (recorded)")
-    p.add_argument("overrides", nargs="*", metavar="key=value",
-                   help="e.g. train.steps=100 loss.name=mil_nce output_dir=runs/x data_dir=data/synth/x")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="resume even though the config differs from the run's config.json (recorded)",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="e.g. train.steps=100 loss.name=mil_nce output_dir=runs/x data_dir=data/synth/x",
+    )
     return p
 
 

@@ -5,6 +5,7 @@
 Nothing here assumes a GPU count: the world size comes from the environment (`WORLD_SIZE`, `RANK`,
 `LOCAL_RANK`, set by torchrun on every node); without it everything runs as a single process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,7 +102,7 @@ class _AllGather(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
         grad = grad_output.contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.rank * ctx.size:(ctx.rank + 1) * ctx.size]
+        return grad[ctx.rank * ctx.size : (ctx.rank + 1) * ctx.size]
 
 
 def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
@@ -121,9 +122,11 @@ def check_sync_batchnorm(enabled: bool, info: DistInfo, device: torch.device) ->
     if not enabled or not info.distributed:
         return False
     if device.type != "cuda":
-        raise ValueError(f"train.sync_batchnorm=true needs CUDA (torch's SyncBatchNorm does not run on "
-                         f"{device.type}); set train.sync_batchnorm=false for a {info.world_size}-process "
-                         f"{device.type} run")
+        raise ValueError(
+            f"train.sync_batchnorm=true needs CUDA (torch's SyncBatchNorm does not run on "
+            f"{device.type}); set train.sync_batchnorm=false for a {info.world_size}-process "
+            f"{device.type} run"
+        )
     return True
 
 

@@ -10,6 +10,7 @@ see `distributed._AllGather`), every rank computes the loss over the whole globa
 gradients, Adam steps, the per-step schedule advances. Rank 0 alone writes `config.json`, `provenance.json`,
 `metrics.jsonl`, `checkpoints/` and `model.pt`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,8 +48,9 @@ class TrainingInterrupted(RuntimeError):
 class TrainStep(nn.Module):
     """Model + loss as one module (so DDP also syncs learnable γ/τ): batch -> scalar loss on the global batch."""
 
-    def __init__(self, model: nn.Module, loss: nn.Module, normalize: bool, sequence: bool,
-                 amp_dtype: torch.dtype | None = None):
+    def __init__(
+        self, model: nn.Module, loss: nn.Module, normalize: bool, sequence: bool, amp_dtype: torch.dtype | None = None
+    ):
         super().__init__()
         self.model, self.loss = model, loss
         self.normalize, self.sequence, self.amp_dtype = normalize, sequence, amp_dtype
@@ -56,8 +58,9 @@ class TrainStep(nn.Module):
     def embed(self, video: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """video (b, n, ...) and tokens (b, n, L) -> local embeddings (b, n, E) each, float32."""
         b, n = tokens.shape[:2]
-        autocast = (torch.autocast(video.device.type, dtype=self.amp_dtype) if self.amp_dtype is not None
-                    else nullcontext())
+        autocast = (
+            torch.autocast(video.device.type, dtype=self.amp_dtype) if self.amp_dtype is not None else nullcontext()
+        )
         with autocast:
             v = self.model.encode_video(video.flatten(0, 1))
             t = self.model.encode_text(tokens.flatten(0, 1))
@@ -126,8 +129,7 @@ class _Run:
             self.resume_state = found.get("state") or st.load_state(resume_from, st.RESUME_KEYS)
             rt.check_same_architecture(self.resume_state["model_config"], model.config, resume_from)
             saved = self.resume_state.get("config") or {}
-            self.resume_changes = rt.check_resume_config(self.run_dir, saved, config_to_dict(self.config),
-                                                         force_resume)
+            self.resume_changes = rt.check_resume_config(self.run_dir, saved, config_to_dict(self.config), force_resume)
             self.forced = force_resume and bool(self.resume_changes)
         self.dataset = builders.build_dataset(self.config, self.paths, self.tokenizer)
         t = self.config.train
@@ -156,16 +158,27 @@ class _Run:
 
     # ---------------------------------------------------------------------------------- checkpoints
     def _final_state(self, step: int) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "model_config": dataclasses.asdict(self.model.config),
-                "vocab": list(self.tokenizer.words), "step": step, "config": config_to_dict(self.config),
-                "loss": self.loss.state_dict()}
+        return {
+            "model": self.model.state_dict(),
+            "model_config": dataclasses.asdict(self.model.config),
+            "vocab": list(self.tokenizer.words),
+            "step": step,
+            "config": config_to_dict(self.config),
+            "loss": self.loss.state_dict(),
+        }
 
     def _resume_state(self, step: int) -> dict[str, Any]:
         epoch, batch = divmod(step, self.sampler.batches_per_epoch)
-        return {**self._final_state(step), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "rng": st.rng_state(), "data_position": {"epoch": epoch, "batch": batch},
-                "world_size": self.info.world_size, "skipped": self._skipped_total}
+        return {
+            **self._final_state(step),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": st.rng_state(),
+            "data_position": {"epoch": epoch, "batch": batch},
+            "world_size": self.info.world_size,
+            "skipped": self._skipped_total,
+        }
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -192,13 +205,20 @@ class _Run:
         if not self.info.is_main:
             return
         from vttwins.companion.results import atomic_write_text, provenance  # deferred: pandas
+
         self.run_dir.mkdir(parents=True, exist_ok=True)
         plain = config_to_dict(self.config)
         atomic_write_text(self.run_dir / "config.json", json.dumps(plain, indent=2, sort_keys=True) + "\n")
-        record = provenance(plain, self.config.train.seed, world_size=self.info.world_size,
-                            device=str(self.device), start_step=self.start)
-        atomic_write_text(self.run_dir / "provenance.json", json.dumps(record, indent=2, sort_keys=True,
-                                                                       default=str) + "\n")
+        record = provenance(
+            plain,
+            self.config.train.seed,
+            world_size=self.info.world_size,
+            device=str(self.device),
+            start_step=self.start,
+        )
+        atomic_write_text(
+            self.run_dir / "provenance.json", json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
+        )
         rt.truncate_metrics(self.run_dir / "metrics.jsonl", self.start)
         if self.resume_changes:
             rt.record_resume(self.run_dir, self.start, self.resume_changes, self.forced)
@@ -225,13 +245,16 @@ class _Run:
             self.sampler.set_epoch(epoch)
             self.sampler.set_start(skip)
             self.dataset.set_epoch(epoch)
-            loader = DataLoader(self.dataset, batch_sampler=self.sampler,
-                                collate_fn=rt.CountingCollate(self.dataset, collate),
-                                num_workers=self.config.data.num_workers,
-                                pin_memory=self.device.type == "cuda",
-                                # its own generator: creating an iterator must not draw from the global RNG,
-                                # or a resumed run (new iterator mid-epoch) would diverge (dropout masks)
-                                generator=torch.Generator().manual_seed(self.config.train.seed + epoch))
+            loader = DataLoader(
+                self.dataset,
+                batch_sampler=self.sampler,
+                collate_fn=rt.CountingCollate(self.dataset, collate),
+                num_workers=self.config.data.num_workers,
+                pin_memory=self.device.type == "cuda",
+                # its own generator: creating an iterator must not draw from the global RNG,
+                # or a resumed run (new iterator mid-epoch) would diverge (dropout masks)
+                generator=torch.Generator().manual_seed(self.config.train.seed + epoch),
+            )
             yield from loader
             epoch, skip = epoch + 1, 0
 
@@ -300,9 +323,20 @@ class _Run:
             now, steps = time.perf_counter(), steps + 1
             rate = steps / max(now - t0, 1e-9)
             self._window = (now, 0)
-            self._log({"step": done, "epoch": (done - 1) // self.sampler.batches_per_epoch, "loss": loss, "lr": lr,
-                       "steps_per_s": rate, "clips_per_s": rate * t.batch_size * self.config.data.n_clips,
-                       "elapsed_s": now - self._began, "skipped": self._skipped_total}, metrics, bar)
+            self._log(
+                {
+                    "step": done,
+                    "epoch": (done - 1) // self.sampler.batches_per_epoch,
+                    "loss": loss,
+                    "lr": lr,
+                    "steps_per_s": rate,
+                    "clips_per_s": rate * t.batch_size * self.config.data.n_clips,
+                    "elapsed_s": now - self._began,
+                    "skipped": self._skipped_total,
+                },
+                metrics,
+                bar,
+            )
         else:
             self._window = (self._window[0], self._window[1] + 1)
         if bar is not None:
@@ -319,9 +353,13 @@ class _Run:
         if self.config.loss.name in SEQUENCE_LOSSES and abs(record["loss"] - collapsed) < 1e-3:
             # what is observed, not a diagnosis: every pair of the batch scores the same, so the loss carries no
             # signal (batch_size=1 and tau<0, which also give this, are refused by the config)
-            log.warning("step %d: loss = %.4f = log(train.batch_size=%d): every video-text pair of the batch "
-                        "scores the same, so this step taught nothing", record["step"], record["loss"],
-                        self.config.train.batch_size)
+            log.warning(
+                "step %d: loss = %.4f = log(train.batch_size=%d): every video-text pair of the batch "
+                "scores the same, so this step taught nothing",
+                record["step"],
+                record["loss"],
+                self.config.train.batch_size,
+            )
             log.warning("collapse detector: %s", getattr(self.loss, "diagnostics", None))
         record.update(getattr(self.loss, "diagnostics", None) or {})  # the loss's collapse detector (skip_share, ...)
         metrics.write(json.dumps(record, sort_keys=True) + "\n")
@@ -329,8 +367,15 @@ class _Run:
         if bar is not None:
             bar.set_postfix(loss=f"{record['loss']:.4f}", clips_s=f"{record['clips_per_s']:.0f}")
         else:
-            log.info("step %d/%d loss %.4f lr %.2e %.1f clips/s skipped %d", record["step"], self.total,
-                     record["loss"], record["lr"], record["clips_per_s"], record["skipped"])
+            log.info(
+                "step %d/%d loss %.4f lr %.2e %.1f clips/s skipped %d",
+                record["step"],
+                self.total,
+                record["loss"],
+                record["lr"],
+                record["clips_per_s"],
+                record["skipped"],
+            )
 
 
 # ------------------------------------------------------------------------------------------- entry points
@@ -348,6 +393,7 @@ def fit(config: Config, callbacks: Iterable[Callable[[dict], None]] = (), force_
     if not isinstance(config, Config):
         config = load_config(config)
     import os
+
     device = builders.resolve_device(config, int(os.environ.get("LOCAL_RANK", "0")))
     if device.type == "cuda":
         torch.cuda.set_device(device)

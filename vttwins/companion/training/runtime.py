@@ -1,4 +1,5 @@
 """Run-time helpers of the training loop: signals, skip counting, run-directory checks, progress, metrics file."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,17 +86,31 @@ def check_run_dir(run_dir: Path, resume: bool) -> tuple[Path | None, dict | None
             log.info("train.resume=true but %s has no checkpoint: starting from step 0", run_dir)
         return latest, state
     if st.latest_checkpoint(run_dir) is not None or (run_dir / "metrics.jsonl").exists():
-        raise ValueError(f"train.output_dir={run_dir} already holds a run; set train.resume=true to continue it "
-                         "or choose another output_dir")
+        raise ValueError(
+            f"train.output_dir={run_dir} already holds a run; set train.resume=true to continue it "
+            "or choose another output_dir"
+        )
     return None, None
 
 
 # Keys a resumed run may change without --force: where things go, how often they are reported, how long it
 # runs, and what is not training at all (eval, notebooks). Anything else (loss, optim, data, model, seed, amp,
 # batch) would make the result a mixture of two runs.
-RESUME_SAFE = ("train.steps", "train.epochs", "train.output_dir", "train.progress", "train.log_every",
-               "train.checkpoint_every", "train.keep_checkpoints", "train.resume", "train.device",
-               "data.num_workers", "eval", "grid", "notebooks")
+RESUME_SAFE = (
+    "train.steps",
+    "train.epochs",
+    "train.output_dir",
+    "train.progress",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.resume",
+    "train.device",
+    "data.num_workers",
+    "eval",
+    "grid",
+    "notebooks",
+)
 
 
 def _flat(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -120,9 +135,11 @@ def check_resume_config(run_dir: Path, saved: dict, current: dict, force: bool) 
     unsafe = {k: v for k, v in changes.items() if not k.startswith(RESUME_SAFE)}
     if unsafe and not force:
         details = "; ".join(f"{k}: run {a!r} -> now {b!r}" for k, (a, b) in unsafe.items())
-        raise ValueError(f"train.resume: the config differs from the run in {run_dir} ({details}); "
-                         "resume with the run's config, start another output_dir, or pass --force "
-                         "(fit(..., force_resume=True)) to resume anyway (recorded in resumes.jsonl)")
+        raise ValueError(
+            f"train.resume: the config differs from the run in {run_dir} ({details}); "
+            "resume with the run's config, start another output_dir, or pass --force "
+            "(fit(..., force_resume=True)) to resume anyway (recorded in resumes.jsonl)"
+        )
     if unsafe:
         log.warning("resuming %s with a changed config (--force): %s", run_dir, ", ".join(unsafe))
     elif changes:
@@ -133,8 +150,13 @@ def check_resume_config(run_dir: Path, saved: dict, current: dict, force: bool) 
 def record_resume(run_dir: Path, step: int, changes: dict, forced: bool) -> None:
     """Append one line to `<run>/resumes.jsonl`: which keys changed at which step (config.json is the new one)."""
     import time
-    record = {"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "forced": forced,
-              "changed": {k: [a, b] for k, (a, b) in changes.items()}}
+
+    record = {
+        "step": step,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "forced": forced,
+        "changed": {k: [a, b] for k, (a, b) in changes.items()},
+    }
     with open(run_dir / "resumes.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
 
@@ -160,16 +182,18 @@ def truncate_metrics(path: Path, step: int) -> None:
             record = json.loads(line)
         except ValueError:
             if n < len(lines):
-                raise ValueError(f"{path}: line {n} is not a JSON record ({line[:60]!r}); fix or remove it") \
-                    from None
+                raise ValueError(f"{path}: line {n} is not a JSON record ({line[:60]!r}); fix or remove it") from None
             log.warning("%s: dropping a torn last line (a killed write): %r", path, line[:60])
             torn = True
             continue
         if isinstance(record, dict) and record.get("step", 0) <= step:
             keep.append(line)
     if len(keep) != len(lines) - torn:
-        log.info("metrics.jsonl: dropping %d records after step %d (re-run after resume)",
-                 len(lines) - torn - len(keep), step)
+        log.info(
+            "metrics.jsonl: dropping %d records after step %d (re-run after resume)",
+            len(lines) - torn - len(keep),
+            step,
+        )
     if len(keep) != len(lines) or (text and not text.endswith("\n")):
         atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
@@ -180,4 +204,5 @@ def progress_bar(config: Config, info: DistInfo, start: int, total: int):
     if not use_bar:
         return None
     from tqdm.auto import tqdm
+
     return tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)

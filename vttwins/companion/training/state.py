@@ -5,6 +5,7 @@ dict with the model, loss, optimizer and scheduler states, the step, the RNG sta
 order is a pure function of (seed, epoch) and every item's randomness of (seed, epoch, index), so the step alone
 fixes where to resume; the position is stored too, for humans and for a check.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,9 @@ CHECKPOINT_RE = re.compile(r"^step_(\d{8})\.pt$")
 
 
 # ------------------------------------------------------------------------------------------- schedule
-def lr_factor(step: int, total_steps: int, warmup_steps: int = 0, schedule: str = "cosine",
-              min_ratio: float = 0.0) -> float:
+def lr_factor(
+    step: int, total_steps: int, warmup_steps: int = 0, schedule: str = "cosine", min_ratio: float = 0.0
+) -> float:
     """Multiplier of the base lr for optimizer step `step` (0-based): linear warm-up, then cosine (or constant)."""
     if warmup_steps > 0 and step < warmup_steps:
         return (step + 1) / warmup_steps
@@ -37,11 +39,14 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int = 0, schedule: str 
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, optim_config) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, optim_config
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step LambdaLR (call `.step()` after every optimizer step)."""
     c = optim_config
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total_steps, c.warmup_steps, c.schedule, c.min_lr_ratio))
+        optimizer, lambda s: lr_factor(s, total_steps, c.warmup_steps, c.schedule, c.min_lr_ratio)
+    )
 
 
 # ------------------------------------------------------------------------------------------- data order
@@ -56,8 +61,9 @@ class GlobalBatchSampler:
 
     def __init__(self, n_items: int, global_batch: int, rank: int = 0, world_size: int = 1, seed: int = 1):
         if global_batch % world_size:
-            raise ValueError(f"train.batch_size={global_batch} must be divisible by the number of processes "
-                             f"({world_size})")
+            raise ValueError(
+                f"train.batch_size={global_batch} must be divisible by the number of processes ({world_size})"
+            )
         if n_items < global_batch:
             raise ValueError(f"the dataset has {n_items} videos, fewer than train.batch_size={global_batch}")
         self.n_items, self.global_batch, self.rank, self.world_size = n_items, global_batch, rank, world_size
@@ -81,7 +87,7 @@ class GlobalBatchSampler:
         order = self.order(self.epoch)
         lo, hi = self.rank * self.local_batch, (self.rank + 1) * self.local_batch
         for b in range(self.start, self.batches_per_epoch):
-            batch = order[b * self.global_batch:(b + 1) * self.global_batch]
+            batch = order[b * self.global_batch : (b + 1) * self.global_batch]
             yield [int(i) for i in batch[lo:hi]]
 
     def __len__(self) -> int:
@@ -99,8 +105,11 @@ def rng_state() -> dict[str, Any]:
     """Global RNG states as plain lists/tensors, so checkpoints load with `torch.load(weights_only=True)`."""
     version, internal, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {"python": [version, list(internal), gauss], "torch": torch.get_rng_state(),
-             "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]}
+    state = {
+        "python": [version, list(internal), gauss],
+        "torch": torch.get_rng_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -145,6 +154,7 @@ def looks_loadable(path: Path) -> bool:
     """Cheap test that a file can be a torch checkpoint: a non-empty zip archive whose directory reads (torch.save's
     format); junk, a text file or a truncated checkpoint fail it. No tensor is loaded."""
     import zipfile
+
     try:
         with zipfile.ZipFile(path) as archive:
             return bool(archive.namelist())
@@ -169,8 +179,11 @@ def save_rotating(state: dict[str, Any], run_dir: str | os.PathLike, step: int, 
     for p in junk:
         if str(p) not in _reported_junk:
             _reported_junk.add(str(p))
-            log.warning("%s is named like a checkpoint but is not one (not a readable torch archive): not counted "
-                        "in train.keep_checkpoints, left in place", p)
+            log.warning(
+                "%s is named like a checkpoint but is not one (not a readable torch archive): not counted "
+                "in train.keep_checkpoints, left in place",
+                p,
+            )
     log.info("saved checkpoint %s", path)
     return path
 
@@ -203,8 +216,10 @@ def load_latest_valid(run_dir: str | os.PathLike) -> tuple[Path | None, dict[str
         except (ValueError, OSError) as err:
             log.warning("skipping damaged checkpoint %s (%s); trying the previous one", path, err)
     if found:
-        raise ValueError(f"no loadable checkpoint in {Path(run_dir) / 'checkpoints'}: "
-                         f"{', '.join(p.name for p in found)} are all damaged (see the warnings above)")
+        raise ValueError(
+            f"no loadable checkpoint in {Path(run_dir) / 'checkpoints'}: "
+            f"{', '.join(p.name for p in found)} are all damaged (see the warnings above)"
+        )
     return None, None
 
 

@@ -1,8 +1,9 @@
 """Load what a training run produced: `load_trained(run_dir_or_file) -> (model, tokenizer, config)`.
 
-    model, tokenizer, config = load_trained("runs/default")           # model.pt, else the newest checkpoint
-    model, tokenizer, config = load_trained("runs/default/checkpoints/step_00000500.pt")
+model, tokenizer, config = load_trained("runs/default")           # model.pt, else the newest checkpoint
+model, tokenizer, config = load_trained("runs/default/checkpoints/step_00000500.pt")
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,10 @@ def load_trained(path: str | os.PathLike, device: str = "cpu"):
     state = st.load_state(file)
     missing = [k for k in ("model", "model_config", "vocab", "config") if k not in state]
     if missing:
-        raise ValueError(f"{file} is not a vttwins training output (missing {missing}); for public checkpoints "
-                         "use vttwins.models.checkpoints.load_pretrained")
+        raise ValueError(
+            f"{file} is not a vttwins training output (missing {missing}); for public checkpoints "
+            "use vttwins.models.checkpoints.load_pretrained"
+        )
     config: Config = config_from_dict(state["config"])
     fields = {f.name for f in dataclasses.fields(ModelConfig)}
     model_config = ModelConfig(**{k: v for k, v in state["model_config"].items() if k in fields})

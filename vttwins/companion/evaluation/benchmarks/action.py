@@ -8,6 +8,7 @@ table: `vttwins.companion.evaluation.tables.action_table`; notebook 06.
 Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
 the evaluators import `evaluation.config` back, so an import here would be a cycle).
 """
+
 from __future__ import annotations
 
 from vttwins.companion.outputs import NotebookSpec, Table
@@ -17,10 +18,25 @@ from ..task import Task, modes
 _EV = "vttwins.companion.evaluation.tasks"  # evaluator and reader, named so the registry imports nothing heavy
 
 
-SPEC = NotebookSpec("06_action_recognition", "Action recognition: linear probe and zero-shot",
-                    tables=(Table("action_recognition", "action recognition top-1: linear probe and zero-shot, per "
-                                  "split and mean", ("model", "protocol", "mean")),))
+SPEC = NotebookSpec(
+    "06_action_recognition",
+    "Action recognition: linear probe and zero-shot",
+    tables=(
+        Table(
+            "action_recognition",
+            "action recognition top-1: linear probe and zero-shot, per split and mean",
+            ("model", "protocol", "mean"),
+        ),
+    ),
+)
 
-BENCHMARK = Task("action", f"{_EV}:action", "vttwins.companion.evaluation.tables:action_table",
-                 "Action recognition: linear probe and zero-shot", modes("action", "action_csv"),
-                 reader=f"{_EV}:action_items", spec=SPEC, synth="vttwins.companion.synth.downstream:write_actions")
+BENCHMARK = Task(
+    "action",
+    f"{_EV}:action",
+    "vttwins.companion.evaluation.tables:action_table",
+    "Action recognition: linear probe and zero-shot",
+    modes("action", "action_csv"),
+    reader=f"{_EV}:action_items",
+    spec=SPEC,
+    synth="vttwins.companion.synth.downstream:write_actions",
+)

@@ -8,6 +8,7 @@ table: `vttwins.companion.evaluation.tables.retrieval_table`; notebook 04.
 Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
 the evaluators import `evaluation.config` back, so an import here would be a cycle).
 """
+
 from __future__ import annotations
 
 from ..task import Task, modes
@@ -16,7 +17,13 @@ from .retrieval_common import retrieval_spec
 _EV = "vttwins.companion.evaluation.tasks"  # evaluator and reader, named so the registry imports nothing heavy
 
 
-BENCHMARK = Task("msrvtt", f"{_EV}:msrvtt", "vttwins.companion.evaluation.tables:retrieval_table",
-                 "MSR-VTT-style text-video retrieval", modes("msrvtt", "msrvtt_csv"),
-                 reader=f"{_EV}:msrvtt_items", spec=retrieval_spec("04_retrieval_msrvtt", "msrvtt", "MSR-VTT-style"),
-                 synth="vttwins.companion.synth.downstream:write_msrvtt")
+BENCHMARK = Task(
+    "msrvtt",
+    f"{_EV}:msrvtt",
+    "vttwins.companion.evaluation.tables:retrieval_table",
+    "MSR-VTT-style text-video retrieval",
+    modes("msrvtt", "msrvtt_csv"),
+    reader=f"{_EV}:msrvtt_items",
+    spec=retrieval_spec("04_retrieval_msrvtt", "msrvtt", "MSR-VTT-style"),
+    synth="vttwins.companion.synth.downstream:write_msrvtt",
+)

@@ -8,6 +8,7 @@ table: `vttwins.companion.evaluation.tables.retrieval_table`; notebook 03.
 Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
 the evaluators import `evaluation.config` back, so an import here would be a cycle).
 """
+
 from __future__ import annotations
 
 from ..task import Task, modes
@@ -16,8 +17,13 @@ from .retrieval_common import retrieval_spec
 _EV = "vttwins.companion.evaluation.tasks"  # evaluator and reader, named so the registry imports nothing heavy
 
 
-BENCHMARK = Task("youcook2", f"{_EV}:youcook2", "vttwins.companion.evaluation.tables:retrieval_table",
-                 "YouCook2-style text-video retrieval", modes("youcook2", "youcook2_csv"),
-                 reader=f"{_EV}:youcook2_items",
-                 spec=retrieval_spec("03_retrieval_youcook2", "youcook2", "YouCook2-style"),
-                 synth="vttwins.companion.synth.downstream:write_youcook2")
+BENCHMARK = Task(
+    "youcook2",
+    f"{_EV}:youcook2",
+    "vttwins.companion.evaluation.tables:retrieval_table",
+    "YouCook2-style text-video retrieval",
+    modes("youcook2", "youcook2_csv"),
+    reader=f"{_EV}:youcook2_items",
+    spec=retrieval_spec("03_retrieval_youcook2", "youcook2", "YouCook2-style"),
+    synth="vttwins.companion.synth.downstream:write_youcook2",
+)
