@@ -23,37 +23,11 @@ _STD = tuple(
     f"{m}_std" for m in ("yc2_t2v_R@10", "yc2_t2v_MedR", "crosstask_recall", "crosstask_ordered", "crosstask_ctr")
 )
 _TRUTH = ("pair_precision_mean", "pair_recall_mean", "skip_caption_recall_mean", "skip_clip_recall_mean")
-_TRUTH_NULL = tuple(
-    f"{m}_{s}"
-    for m in (
-        "pair_precision",
-        "pair_recall",
-        "skip_caption_precision",
-        "skip_caption_recall",
-        "skip_clip_precision",
-        "skip_clip_recall",
-    )
-    for s in ("mean", "std")
-) + (
-    "pair_precision",
-    "pair_recall",
-    "skip_caption_precision",
-    "skip_caption_recall",
-    "skip_clip_precision",
-    "skip_clip_recall",
-)
+# the truth metrics of alignment_truth (precision and recall of matched pairs, skipped captions, skipped clips)
+_TRUTH_M = tuple(f"{what}_{m}" for what in ("pair", "skip_caption", "skip_clip") for m in ("precision", "recall"))
+_TRUTH_NULL = tuple(f"{m}_{s}" for m in _TRUTH_M for s in ("mean", "std")) + _TRUTH_M
 # the paired difference to the world's best row (`<m>_vs_best`): undefined where the metric is (nothing skipped)
-_VS_BEST = tuple(
-    f"{m}_vs_best"
-    for m in (
-        "pair_precision",
-        "pair_recall",
-        "skip_caption_precision",
-        "skip_caption_recall",
-        "skip_clip_precision",
-        "skip_clip_recall",
-    )
-)
+_VS_BEST = tuple(f"{m}_vs_best" for m in _TRUTH_M)
 _KNOBS = ("gamma", "smooth_gamma", "tau")  # tuned knobs only some objectives have (NaN for the others)
 # The notebooks that are not a downstream benchmark's; each benchmark's notebook spec is its Task's (`Task.spec`).
 _OWN: list[NotebookSpec] = [
