@@ -104,7 +104,8 @@ def test_a_folder_the_user_made_is_never_deleted(tmp_path):
 
 
 def test_every_synth_path_exists(tiny):
-    for name, path in vars(tiny).items():
+    assert set(tiny.files()) == set(vars(tiny)) - {"extra"} and len(tiny.files()) == 24  # no split of its own here
+    for name, path in tiny.files().items():
         assert path.exists(), name
     assert synth_paths(tiny.root) == tiny
 

@@ -152,6 +152,7 @@ def test_each_builtin_benchmark_names_parts_that_exist():
     """Every built-in Task's string references resolve (evaluator, reader, table, SynthHowTo writer) and its
     notebook spec is the pipeline's entry for that notebook."""
     from vttwins.companion.synth import downstream as synth_writers
+    from vttwins.companion.synth.videos import SET_CODE
     from vttwins.companion.evaluation.registry import TASKS
     from vttwins.companion.evaluation.task import resolve
 
@@ -159,5 +160,8 @@ def test_each_builtin_benchmark_names_parts_that_exist():
     for name in ("youcook2", "msrvtt", "crosstask", "action"):
         task = TASKS[name]
         assert callable(task.evaluator()) and callable(resolve(task.reader)) and callable(resolve(task.table))
-        assert resolve(task.synth).__module__ == synth_writers.__name__
+        split = task.synth
+        assert resolve(split.write).__module__ == resolve(split.summary).__module__ == synth_writers.__name__
+        assert resolve(split.make).__name__ == f"make_{name}" and callable(resolve(split.count))
+        assert split.seed_code == SET_CODE[name]  # the seed its maker draws from (videos.video_rng)
         assert specs.spec(task.notebook) is task.spec and task.spec.tables
