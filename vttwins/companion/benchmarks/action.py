@@ -3,12 +3,13 @@
     from vttwins.companion.benchmarks.registry import TASKS
     TASKS["action"].evaluator()(model, dataset, tokenizer, EvalConfig())   # tidy rows, one per metric
 
-Reader: `vttwins.data.actions` (read_action_csv); SynthHowTo split: `SPLIT` (maker `vttwins.companion.synth.videos.make_action`, writer
-`vttwins.companion.synth.downstream.write_actions`);
+Reader: `vttwins.data.actions` (read_action_csv);
 table: `vttwins.companion.evaluation.tables.action_table`; notebook 06.
-Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
-the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the SynthHowTo
-functions (`vttwins.companion.synth` sits above this package and reads the registry).
+SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_action`,
+writer `downstream.write_actions`).
+Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
+registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
+SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
     from vttwins.companion.benchmarks.registry import TASKS
     TASKS["crosstask"].evaluator()(model, dataset, tokenizer, EvalConfig())   # tidy rows, one per metric
 
-Reader: `vttwins.data.crosstask` (read_crosstask, read_crosstask_flat); SynthHowTo split: `SPLIT` (maker
-`vttwins.companion.synth.videos.make_crosstask`, writer `vttwins.companion.synth.downstream.write_crosstask`); tables: `vttwins.companion.evaluation.tables.crosstask_tables`; notebook 05.
-Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
-the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the SynthHowTo
-functions (`vttwins.companion.synth` sits above this package and reads the registry).
+Reader: `vttwins.data.crosstask` (read_crosstask, read_crosstask_flat);
+tables: `vttwins.companion.evaluation.tables.crosstask_tables`; notebook 05.
+SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_crosstask`,
+writer `downstream.write_crosstask`).
+Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
+registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
+SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
     from vttwins.companion.benchmarks.registry import TASKS
     TASKS["msrvtt"].evaluator()(model, dataset, tokenizer, EvalConfig())   # tidy rows, one per metric
 
-Reader: `vttwins.data.msrvtt` (read_msrvtt_csv); SynthHowTo split: `SPLIT` (maker `vttwins.companion.synth.videos.make_msrvtt`, writer
-`vttwins.companion.synth.downstream.write_msrvtt`);
+Reader: `vttwins.data.msrvtt` (read_msrvtt_csv);
 table: `vttwins.companion.evaluation.tables.retrieval_table`; notebook 04.
-Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
-the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the SynthHowTo
-functions (`vttwins.companion.synth` sits above this package and reads the registry).
+SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_msrvtt`,
+writer `downstream.write_msrvtt`).
+Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
+registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
+SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
 """
 
 from __future__ import annotations

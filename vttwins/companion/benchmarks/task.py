@@ -3,8 +3,8 @@
     from vttwins.companion.benchmarks.task import Task, register
     register(Task("toy", evaluate="my_pkg.toy:evaluate", table="my_pkg.toy:table", label="Toy", ...))
 
-A leaf (it imports only `vttwins.companion.outputs` and `.split`), so a benchmark module can import it without a cycle through the
-registry that imports the built-in benchmarks. Evaluators, readers and tables may be "module:function" strings,
+A leaf (it imports only `vttwins.companion.outputs` and `.split`), so a benchmark module can import it without a
+cycle through the registry that imports the built-in benchmarks. Evaluators, readers and tables may be "module:function" strings,
 resolved at call time, so importing a benchmark module loads nothing heavy.
 """
 

@@ -3,12 +3,13 @@
     from vttwins.companion.benchmarks.registry import TASKS
     TASKS["youcook2"].evaluator()(model, dataset, tokenizer, EvalConfig())   # tidy rows, one per metric
 
-Reader: `vttwins.data.youcook2` (read_youcook2_csv); SynthHowTo split: `SPLIT` (maker `vttwins.companion.synth.videos.make_youcook2`, writer
-`vttwins.companion.synth.downstream.write_youcook2`);
+Reader: `vttwins.data.youcook2` (read_youcook2_csv);
 table: `vttwins.companion.evaluation.tables.retrieval_table`; notebook 03.
-Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
-the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the SynthHowTo
-functions (`vttwins.companion.synth` sits above this package and reads the registry).
+SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_youcook2`,
+writer `downstream.write_youcook2`).
+Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
+registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
+SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ SPLIT = SynthSplit(
     write=f"{_SY}downstream:write_youcook2",
     summary=f"{_SY}downstream:youcook2_summary",
     readme=(
-        "- `youcook2/` — validation CSV `end,start,task,text,video_id` (held-out paraphrases) and the official-style JSON;\n"
+        "- `youcook2/` — validation CSV `end,start,task,text,video_id` (held-out paraphrases) and the official-style"
+        " JSON;\n"
         "  videos `videos/<task>/<vid>.mp4`.\n"
     ),
 )
