@@ -104,7 +104,8 @@ def test_a_folder_the_user_made_is_never_deleted(tmp_path):
 
 
 def test_every_synth_path_exists(tiny):
-    for name, path in vars(tiny).items():
+    assert set(tiny.files()) == set(vars(tiny)) - {"extra"} and len(tiny.files()) == 24  # no split of its own here
+    for name, path in tiny.files().items():
         assert path.exists(), name
     assert synth_paths(tiny.root) == tiny
 
@@ -313,3 +314,29 @@ def test_concurrent_ensure_synth_generates_once(tmp_path, monkeypatch):
         results = list(pool.map(lambda _: ensure_synth(tmp_path / "shared", cfg, workers=1), range(3)))
     assert all(r == results[0] for r in results)
     assert len(read_howto_csv(results[0].howto_csv)) == 2 and len(calls) == 1
+
+
+def test_a_benchmark_split_must_not_take_a_used_folder_seed_code_or_path_name(tmp_path):
+    """A split sharing a seed code would copy another split's videos; one sharing a folder or a path name would
+    overwrite its files: each raises before anything is written."""
+    from vttwins.companion.benchmarks.split import SynthSplit
+    from vttwins.companion.evaluation.registry import Task, register, unregister
+
+    with pytest.raises(ValueError, match="folder"):
+        SynthSplit("a/b", 9, "m:count", "m:make", "m:write", "m:summary")
+    with pytest.raises(ValueError, match="seed_code"):
+        SynthSplit("toy", 1, "m:count", "m:make", "m:write", "m:summary")  # HowTo's
+    cases = [
+        ({"folder": "toy", "seed_code": 2}, "seed_code 2"),  # YouCook2's
+        ({"folder": "msrvtt", "seed_code": 9}, "folder 'msrvtt'"),
+        ({"folder": "toy", "seed_code": 9, "layout": lambda r: {"msrvtt_csv": r / "x.csv"}}, "'msrvtt_csv'"),
+    ]
+    for changes, message in cases:
+        split = SynthSplit(count=len, make=print, write=print, summary=len, **changes)
+        register(Task("toy_clash", "m:evaluate", "m:table", "Toy", default=False, synth=split))
+        try:
+            with pytest.raises(ValueError, match=message):
+                generate(tmp_path / "g", SynthConfig(howto_videos=1), workers=1)
+            assert not (tmp_path / "g").exists()
+        finally:
+            unregister("toy_clash")

@@ -118,10 +118,13 @@ LEAVES = (
     "vttwins.companion.synth.config",
     "vttwins.companion.outputs",
     "vttwins.companion.evaluation.task",
-    # the built-in benchmarks' declarations, which the registry imports (their evaluators are named by string)
-    "vttwins.companion.evaluation.benchmarks",
-    "vttwins.companion.evaluation.benchmarks.retrieval_common",
-    *(f"vttwins.companion.evaluation.benchmarks.{b}" for b in ("youcook2", "msrvtt", "crosstask", "action")),
+    # the registry and the built-in benchmarks' declarations (evaluators and SynthHowTo functions named by string)
+    "vttwins.companion.benchmarks",
+    "vttwins.companion.benchmarks.task",
+    "vttwins.companion.benchmarks.split",
+    "vttwins.companion.benchmarks.registry",
+    "vttwins.companion.benchmarks.retrieval_common",
+    *(f"vttwins.companion.benchmarks.{b}" for b in ("youcook2", "msrvtt", "crosstask", "action")),
 )
 
 

@@ -3,7 +3,7 @@
     from vttwins.companion.outputs import NotebookSpec, Table
     NotebookSpec("03_retrieval_youcook2", "YouCook2-style retrieval", tables=(Table("retrieval_youcook2", "..."),))
 
-Plain data at the bottom of the house, so a downstream benchmark (vttwins.companion.evaluation.benchmarks) can carry its
+Plain data at the bottom of the house, so a downstream benchmark (vttwins.companion.benchmarks) can carry its
 notebook's spec and the pipeline (vttwins.companion.pipeline.specs) can list every notebook's.
 """
 

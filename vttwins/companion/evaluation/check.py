@@ -258,7 +258,7 @@ def config_inputs(config) -> tuple[dict, dict]:
             "feature_root": sp.howto_features,
             "video_root": sp.howto_videos,
         }
-        down = {k: v for k, v in vars(sp).items()}
+        down = sp.files()
     else:
         pre = {k: getattr(data, k) for k in ("video_list_csv", "caption_root", "feature_root", "video_root")}
     pre["dict_path"] = data.dict_path

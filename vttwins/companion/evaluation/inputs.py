@@ -36,6 +36,8 @@ def check_path_keys(paths: dict, where: str) -> None:
 
 
 def as_mapping(dataset) -> dict:
+    if hasattr(dataset, "files"):  # SynthPaths: its fields and its registered splits' files
+        return dataset.files()
     if dataclasses.is_dataclass(dataset):
         return {f.name: getattr(dataset, f.name) for f in dataclasses.fields(dataset)}
     return dict(dataset)

@@ -65,7 +65,7 @@ def run_dataset(config, paths: dict | None = None, tasks=None, mode: str | None 
     out: dict[str, Path] = {}
     if config.data.synthetic and (needed is None or not needed <= set(given)):
         sp = synth.ensure_synth(config.data.root, synth_config(config))
-        out = {f.name: getattr(sp, f.name) for f in dataclasses.fields(sp)}
+        out = sp.files()
     out.update(given)
     return out
 

@@ -5,7 +5,7 @@
 
 A leaf of the pipeline package: the runner checks these outputs, the README writer lists them, and the
 reproduction check compares them; nothing here runs a notebook. The downstream benchmarks' notebooks (03-06) are
-declared by their `Task` (vttwins/companion/evaluation/benchmarks/) and read from the task registry.
+declared by their `Task` (vttwins/companion/benchmarks/) and read from the task registry.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Set-level files of SynthHowTo from the per-video records of videos.py, through the public writers of
-`vttwins.data.formats` (the layouts a user's own data takes; docs/formats.md)."""
+`vttwins.data.formats` (the layouts a user's own data takes; docs/formats.md), and each split's counts.
+
+The built-in benchmarks name these by string in their `SynthSplit` (vttwins/companion/benchmarks/): a writer is
+`(paths, config, world, records) -> None`, a summary `(records) -> dict` of counts.
+"""
 
 from __future__ import annotations
 
@@ -16,17 +20,17 @@ def write_howto(paths: SynthPaths, records: list[dict]) -> None:
     formats.write_howto_list(paths.howto_csv, records, extra=["task_id", "duration"])
 
 
-def write_youcook2(paths: SynthPaths, records: list[dict]) -> None:
+def write_youcook2(paths: SynthPaths, config: SynthConfig, world: World, records: list[dict]) -> None:
     rows = [row for r in records for row in r["rows"]]
     formats.write_youcook2(paths.youcook2_csv, rows)
     formats.write_youcook2_json(paths.youcook2_json, rows, {r["video_id"]: r["duration"] for r in records})
 
 
-def write_msrvtt(paths: SynthPaths, records: list[dict]) -> None:
+def write_msrvtt(paths: SynthPaths, config: SynthConfig, world: World, records: list[dict]) -> None:
     formats.write_msrvtt(paths.msrvtt_csv, records)
 
 
-def write_crosstask(paths: SynthPaths, world: World, records: list[dict]) -> None:
+def write_crosstask(paths: SynthPaths, config: SynthConfig, world: World, records: list[dict]) -> None:
     tasks = [
         {
             "task_id": t.task_id,
@@ -64,10 +68,46 @@ def action_splits(config: SynthConfig, records: list[dict]) -> np.ndarray:
     return codes
 
 
-def write_actions(paths: SynthPaths, config: SynthConfig, records: list[dict]) -> None:
+def write_actions(paths: SynthPaths, config: SynthConfig, world: World, records: list[dict]) -> None:
     codes = action_splits(config, records)
     rows = [
         {"video_id": r["video_id"], "label": r["action"], **{f"split{s + 1}": int(c[s]) for s in range(3)}}
         for r, c in zip(records, codes)
     ]
     formats.write_actions(paths.action_csv, rows, splits_dir=paths.action_splits)  # + official HMDB split files
+
+
+def youcook2_summary(records: list[dict]) -> dict:
+    return {"youcook2_videos": len(records), "youcook2_pairs": sum(len(r["rows"]) for r in records)}
+
+
+def msrvtt_summary(records: list[dict]) -> dict:
+    return {"msrvtt_videos": len(records)}
+
+
+def crosstask_summary(records: list[dict]) -> dict:
+    return {
+        "crosstask_videos": len(records),
+        "crosstask_val_videos": sum(r["split"] == "val" for r in records),
+        "crosstask_segments": sum(len(r["segments"]) for r in records),
+    }
+
+
+def action_summary(records: list[dict]) -> dict:
+    return {"action_clips": len(records), "action_classes": len({r["action"] for r in records})}
+
+
+def youcook2_count(config: SynthConfig) -> int:
+    return config.youcook2_videos
+
+
+def msrvtt_count(config: SynthConfig) -> int:
+    return config.msrvtt_videos
+
+
+def crosstask_count(config: SynthConfig) -> int:
+    return config.crosstask_videos
+
+
+def action_count(config: SynthConfig) -> int:
+    return config.action_clips_per_class * config.num_verbs

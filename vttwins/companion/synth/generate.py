@@ -6,6 +6,10 @@ Output is a pure function of the config: every video is seeded on its own (video
 written in index order, so any number of worker processes gives identical bytes. `manifest.json` is written first
 (the generator's claim on the folder), `meta.json` last (a complete folder); `ensure_synth` regenerates only a
 folder it wrote itself whose settings changed (manifest.py).
+
+The pretraining videos (HowTo100M-style) are SynthHowTo's own; every downstream split comes from the benchmark
+registry (`vttwins.companion.benchmarks.registry.synth_splits()`: each `Task.synth`, in registry order), so a
+benchmark with its own split needs no edit here.
 """
 
 from __future__ import annotations
@@ -24,25 +28,36 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from vttwins.companion.benchmarks.registry import synth_splits
+from vttwins.companion.benchmarks.split import HOWTO_SEED_CODE, SynthSplit, resolve
+
 from . import downstream, manifest
 from .config import SynthConfig
 from .paths import SynthPaths, synth_paths
 from .readme import readme_text
-from .videos import run_job, world_for
+from .videos import make_howto, run_job, world_for
 
 log = logging.getLogger(__name__)
 GENERATOR_VERSION = 1
 
 
-def _jobs(config: SynthConfig, paths: SynthPaths) -> list[tuple]:
-    counts = {
-        "howto": config.howto_videos,
-        "youcook2": config.youcook2_videos,
-        "msrvtt": config.msrvtt_videos,
-        "crosstask": config.crosstask_videos,
-        "action": config.action_clips_per_class * config.num_verbs,
-    }
-    return [(config, paths, kind, i) for kind, n in counts.items() for i in range(n)]
+def _check_splits(splits: list[SynthSplit]) -> None:
+    """Folders and seed codes must be unique (a shared seed code would give two splits the same videos)."""
+    for attr, taken in (("folder", {"howto100m"}), ("seed_code", {HOWTO_SEED_CODE})):
+        for split in splits:
+            value = getattr(split, attr)
+            if value in taken:
+                raise ValueError(f"SynthSplit.{attr} {value!r} of split {split.folder!r} is already taken")
+            taken.add(value)
+
+
+def _jobs(config: SynthConfig, paths: SynthPaths, splits: list[SynthSplit]) -> list[tuple]:
+    """(config, paths, kind, index, make): the HowTo videos, then each split's items (kind = its folder)."""
+    jobs = [(config, paths, "howto", i, make_howto) for i in range(config.howto_videos)]
+    for split in splits:
+        n = int(resolve(split.count)(config))
+        jobs += [(config, paths, split.folder, i, split.make) for i in range(n)]
+    return jobs
 
 
 def _single_threaded_blas() -> contextlib.AbstractContextManager:
@@ -98,12 +113,12 @@ def _stats(howto: list[dict]) -> dict:
     }
 
 
-def _prepare(paths: SynthPaths, config: SynthConfig, managed: bool) -> None:
+def _prepare(paths: SynthPaths, config: SynthConfig, managed: bool, splits: list[SynthSplit]) -> None:
     manifest.claim(paths, config, managed)  # raises, touching nothing, on a folder the generator did not write
     paths.meta.unlink(missing_ok=True)
-    for sub in ("howto100m", "youcook2", "msrvtt", "crosstask", "actions"):  # never leave stale videos behind
+    for sub in ("howto100m", *(s.folder for s in splits)):  # never leave stale videos behind
         shutil.rmtree(paths.root / sub, ignore_errors=True)
-    for folder in paths.folders():
+    for folder in paths.folders() + [getattr(paths, name) for s in splits for name in s.folders]:
         folder.mkdir(parents=True, exist_ok=True)
 
 
@@ -121,25 +136,27 @@ def generate(
     settings change; `False` (a folder made on request) is never replaced by `ensure_synth`.
     """
     config = config or SynthConfig()
+    splits = synth_splits()
+    _check_splits(splits)
     paths = synth_paths(out_dir)
     workers = (os.cpu_count() or 1) if workers is None else workers
     progress = sys.stderr.isatty() if progress is None else progress
     t0 = time.perf_counter()
-    _prepare(paths, config, managed)
+    _prepare(paths, config, managed, splits)
     world = world_for(config)
     paths.world.write_text(json.dumps(world.to_json(), indent=1))
-    jobs = _jobs(config, paths)
+    jobs = _jobs(config, paths, splits)
     records = _run(jobs, workers, progress)
     by_kind: dict[str, list[dict]] = {}
     for job, rec in zip(jobs, records):
         by_kind.setdefault(job[2], []).append(rec)
-    downstream.write_howto(paths, by_kind.get("howto", []))
-    downstream.write_youcook2(paths, by_kind.get("youcook2", []))
-    downstream.write_msrvtt(paths, by_kind.get("msrvtt", []))
-    downstream.write_crosstask(paths, world, by_kind.get("crosstask", []))
-    downstream.write_actions(paths, config, by_kind.get("action", []))
-    counts = _counts(by_kind)
-    paths.readme.write_text(readme_text(config, counts))
+    howto = by_kind.get("howto", [])
+    downstream.write_howto(paths, howto)
+    counts = {"howto_videos": len(howto), "howto": _stats(howto)}
+    for split in splits:
+        resolve(split.write)(paths, config, world, by_kind.get(split.folder, []))
+        counts.update(resolve(split.summary)(by_kind.get(split.folder, [])))
+    paths.readme.write_text(readme_text(config, counts, "".join(s.readme for s in splits)))
     meta = {"generator_version": GENERATOR_VERSION, "config": config.to_dict(), "counts": counts}
     paths.meta.write_text(json.dumps(meta, indent=1, sort_keys=True))  # last: marks a complete folder
     log.info(
@@ -148,28 +165,15 @@ def generate(
     return paths
 
 
-def _counts(by_kind: dict[str, list[dict]]) -> dict:
-    yc, ct = by_kind.get("youcook2", []), by_kind.get("crosstask", [])
-    return {
-        "howto_videos": len(by_kind.get("howto", [])),
-        "howto": _stats(by_kind.get("howto", [])),
-        "youcook2_videos": len(yc),
-        "youcook2_pairs": sum(len(r["rows"]) for r in yc),
-        "msrvtt_videos": len(by_kind.get("msrvtt", [])),
-        "crosstask_videos": len(ct),
-        "crosstask_val_videos": sum(r["split"] == "val" for r in ct),
-        "crosstask_segments": sum(len(r["segments"]) for r in ct),
-        "action_clips": len(by_kind.get("action", [])),
-        "action_classes": len({r["action"] for r in by_kind.get("action", [])}),
-    }
-
-
 def _is_current(paths: SynthPaths, config: SynthConfig) -> bool:
     try:
         meta = json.loads(paths.meta.read_text())
     except (OSError, ValueError):
         return False
-    return meta.get("config") == config.to_dict() and meta.get("generator_version") == GENERATOR_VERSION
+    if meta.get("config") != config.to_dict() or meta.get("generator_version") != GENERATOR_VERSION:
+        return False
+    # a benchmark registered after this folder was made has no split here yet: not complete for this registry
+    return all((paths.root / s.folder).is_dir() for s in synth_splits())
 
 
 @contextlib.contextmanager

@@ -9,12 +9,20 @@ Layout (each set in its real layout, see docs/formats.md):
     crosstask/crosstask_release/{tasks_primary.txt, videos.csv, videos_val.csv, annotations/<task>_<vid>.csv}
     crosstask/crosstask_flat.csv  videos/<task>/<vid>.mp4  features/
     actions/hmdb_style.csv  videos/<action>/<file>.mp4  features/  splits/<action>_test_split{1,2,3}.txt
+
+A registered benchmark with its own split names its files in `SynthSplit.layout` (vttwins.companion.benchmarks):
+they are `extra` here and read as attributes (`paths.toy_csv`), like the built-in fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
+
+from vttwins.companion.benchmarks.registry import synth_splits
+from vttwins.companion.benchmarks.split import resolve
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,18 @@ class SynthPaths:
     action_videos: Path
     action_features: Path
     action_splits: Path
+    extra: Mapping[str, Path] = field(default_factory=dict, hash=False)  # registered splits' own files
+
+    def __getattr__(self, name: str) -> Path:
+        extra = self.__dict__.get("extra") or {}  # not self.extra: unpickling asks before the fields exist
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"SynthPaths has no {name!r} (fields and the registered splits' files: {sorted(extra)})")
+
+    def files(self) -> dict[str, Path]:
+        """{name: path} of every field (not `extra` itself) and of every registered split's file."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        return {**out, **self.extra}
 
     def folders(self) -> list[Path]:
         return [
@@ -66,8 +86,26 @@ class SynthPaths:
 def synth_paths(out_dir: str | Path) -> SynthPaths:
     """The paths of a SynthHowTo folder (whether or not it has been generated yet)."""
     r = Path(out_dir)
+    return SynthPaths(**_builtin(r), extra=_extra(r))
+
+
+def _extra(root: Path) -> dict[str, Path]:
+    """The files the registered benchmarks' own splits declare (`SynthSplit.layout`), by name."""
+    names = {f.name for f in dataclasses.fields(SynthPaths)}
+    out: dict[str, Path] = {}
+    for split in synth_splits():
+        if split.layout is None:
+            continue
+        for name, path in resolve(split.layout)(root).items():
+            if name in names or name in out:
+                raise ValueError(f"SynthSplit {split.folder!r}: path name {name!r} is already taken")
+            out[name] = Path(path)
+    return out
+
+
+def _builtin(r: Path) -> dict[str, Path]:
     h, y, m, c, a = r / "howto100m", r / "youcook2", r / "msrvtt", r / "crosstask", r / "actions"
-    return SynthPaths(
+    return dict(
         root=r,
         meta=r / "meta.json",
         world=r / "world.json",

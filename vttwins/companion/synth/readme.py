@@ -1,4 +1,4 @@
-"""The README.md written into every SynthHowTo folder."""
+"""The README.md written into every SynthHowTo folder; each downstream split brings its own lines (`SynthSplit.readme`)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,7 @@ formats (see the project's docs/formats.md), so the loaders for the real data re
   (`start`, `end`, `text`, ASR-sorted), videos `videos/<vid>.mp4` ({size}x{size}, {fps} fps, {codec}),
   features `features/<vid>.mp4.npy` (float32, (seconds, {dim})), ground truth `annotations/<vid>.json`
   (task, step segments, each caption's source step or null for filler/empty, its offset in seconds).
-- `youcook2/` — validation CSV `end,start,task,text,video_id` (held-out paraphrases) and the official-style JSON;
-  videos `videos/<task>/<vid>.mp4`.
-- `msrvtt/` — `key,vid_key,video_id,sentence`, short single-step videos.
-- `crosstask/` — official layout in `crosstask_release/` plus the flattened `crosstask_flat.csv`; videos
-  `videos/<task>/<vid>.mp4`.
-- `actions/` — HMDB-style `video_id,label,split1,split2,split3` (class = verb) and official split files.
-
+{splits}
 Seed {seed}. Noise knobs (narration and features):
 
 ```
@@ -40,7 +34,8 @@ Full config: `meta.json`. Regenerate with `python -m vttwins data synth --out <t
 """
 
 
-def readme_text(config: SynthConfig, counts: dict) -> str:
+def readme_text(config: SynthConfig, counts: dict, splits: str = "") -> str:
+    """The README of a folder of `config` with `counts`; `splits`: the downstream splits' lines, in order."""
     d = config.to_dict()
     return TEXT.format(
         size=config.size,
@@ -50,4 +45,5 @@ def readme_text(config: SynthConfig, counts: dict) -> str:
         seed=config.seed,
         noise=json.dumps(d["noise"], indent=1),
         counts=json.dumps(counts, indent=1),
+        splits=splits,
     )

@@ -1,7 +1,8 @@
 """One SynthHowTo video per call: sample its content, render and write its files, return its record.
 
 Every video draws from its own `SeedSequence(config.seed, spawn_key=(2, SET_CODE[kind], index))`, so its bytes do
-not depend on the other videos or on the number of worker processes.
+not depend on the other videos or on the number of worker processes. `SET_CODE` holds the built-in splits' codes
+(each benchmark's `SynthSplit.seed_code`); a benchmark's own maker draws from `split_rng(config, seed_code, index)`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vttwins.companion.benchmarks.split import resolve
 from vttwins.data import formats
 from .config import SynthConfig
 from .features import FeatureMap, video_features
@@ -37,7 +39,12 @@ def feature_map_for(seed: int, dim: int) -> FeatureMap:
 
 
 def video_rng(config: SynthConfig, kind: str, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(2, SET_CODE[kind], index)))
+    return split_rng(config, SET_CODE[kind], index)
+
+
+def split_rng(config: SynthConfig, seed_code: int, index: int) -> np.random.Generator:
+    """The generator of item `index` of the split whose `SynthSplit.seed_code` is `seed_code`."""
+    return np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(2, seed_code, index)))
 
 
 def random_id(rng: np.random.Generator) -> str:
@@ -46,9 +53,10 @@ def random_id(rng: np.random.Generator) -> str:
     return "".join(chars + [_ID_CHARS[int(i)] for i in rng.integers(0, 64, size=10)])
 
 
-def _render_and_write(
+def render_and_write(
     config: SynthConfig, timeline: Timeline, video: Path, feature: Path, rng: np.random.Generator
 ) -> None:
+    """Render `timeline` to `video` (unless `config.render_videos` is off) and write its features to `feature`."""
     if config.render_videos:
         frames = render_frames(world_for(config), timeline, config.fps, config.size, config.noise.pixel_noise, rng)
         video.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +97,7 @@ def make_howto(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     world = world_for(config)
     tl = _task_timeline(config, rng)
     caps = narrate(rng, tl, config.noise)
-    _render_and_write(config, tl, paths.howto_videos / f"{vid}.mp4", paths.howto_features / f"{vid}.mp4.npy", rng)
+    render_and_write(config, tl, paths.howto_videos / f"{vid}.mp4", paths.howto_features / f"{vid}.mp4.npy", rng)
     formats.write_captions(
         paths.howto_captions, vid, [c.start for c in caps], [c.end for c in caps], [c.text for c in caps]
     )
@@ -135,7 +143,7 @@ def make_youcook2(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
         }
         for s in tl.steps
     ]
-    _render_and_write(
+    render_and_write(
         config, tl, paths.youcook2_videos / task.task_id / f"{vid}.mp4", paths.youcook2_features / f"{vid}.mp4.npy", rng
     )
     return {"video_id": vid, "task_id": task.task_id, "duration": tl.duration, "rows": rows}
@@ -148,7 +156,7 @@ def make_crosstask(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     tl = _task_timeline(config, rng, task_index=index % len(world.tasks))
     task = world.tasks[tl.task_index]
     split = "val" if rng.random() < config.crosstask_val_fraction else "train"
-    _render_and_write(
+    render_and_write(
         config,
         tl,
         paths.crosstask_videos / task.task_id / f"{vid}.mp4",
@@ -182,7 +190,7 @@ def make_msrvtt(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     tl = _short_timeline(config, rng, config.msrvtt_seconds, None)
     s = tl.steps[0]
     text = paraphrase(rng, s.verb, s.obj, HELDOUT_TEMPLATES)
-    _render_and_write(config, tl, paths.msrvtt_videos / f"{vid}.mp4", paths.msrvtt_features / f"{vid}.mp4.npy", rng)
+    render_and_write(config, tl, paths.msrvtt_videos / f"{vid}.mp4", paths.msrvtt_features / f"{vid}.mp4.npy", rng)
     return {
         "key": f"ret{index}",
         "vid_key": f"msr{index}",
@@ -200,21 +208,14 @@ def make_action(config: SynthConfig, paths: SynthPaths, index: int) -> dict:
     action = VERBS[verb][0]
     file = f"{action}_{random_id(rng)}_{index // config.num_verbs}.mp4"
     tl = _short_timeline(config, rng, config.action_seconds, verb)
-    _render_and_write(
+    render_and_write(
         config, tl, paths.action_videos / action / file, paths.action_features / f"{file.split('.')[0]}.mp4.npy", rng
     )
     return {"video_id": file, "action": action, "verb": verb, "object": tl.steps[0].obj, "duration": tl.duration}
 
 
-MAKERS = {
-    "howto": make_howto,
-    "youcook2": make_youcook2,
-    "msrvtt": make_msrvtt,
-    "crosstask": make_crosstask,
-    "action": make_action,
-}
-
-
-def run_job(job: tuple[SynthConfig, SynthPaths, str, int]) -> dict:
-    config, paths, kind, index = job
-    return MAKERS[kind](config, paths, index)
+def run_job(job: tuple) -> dict:
+    """`(config, paths, kind, index, make)` -> the record of item `index`: `make` is a callable or a
+    "module:function" string (a benchmark's `SynthSplit.make`), resolved in the worker."""
+    config, paths, _kind, index, make = job
+    return resolve(make)(config, paths, index)

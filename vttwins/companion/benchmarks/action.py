@@ -1,21 +1,38 @@
 """Action recognition (linear probe and zero-shot, HMDB/UCF-style splits): the benchmark's one `Task`.
 
-    from vttwins.companion.evaluation.registry import TASKS
+    from vttwins.companion.benchmarks.registry import TASKS
     TASKS["action"].evaluator()(model, dataset, tokenizer, EvalConfig())   # tidy rows, one per metric
 
-Reader: `vttwins.data.actions` (read_action_csv); SynthHowTo writer: `vttwins.companion.synth.downstream.write_actions`;
+Reader: `vttwins.data.actions` (read_action_csv);
 table: `vttwins.companion.evaluation.tables.action_table`; notebook 06.
-Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
-the evaluators import `evaluation.config` back, so an import here would be a cycle).
+SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_action`,
+writer `downstream.write_actions`).
+Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
+registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
+SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
 """
 
 from __future__ import annotations
 
 from vttwins.companion.outputs import NotebookSpec, Table
 
-from ..task import Task, modes
+from .split import SynthSplit
+from .task import Task, modes
 
 _EV = "vttwins.companion.evaluation.tasks"  # evaluator and reader, named so the registry imports nothing heavy
+_SY = "vttwins.companion.synth."  # SynthHowTo maker, writer, counts
+
+SPLIT = SynthSplit(
+    "actions",
+    seed_code=5,
+    count=f"{_SY}downstream:action_count",
+    make=f"{_SY}videos:make_action",
+    write=f"{_SY}downstream:write_actions",
+    summary=f"{_SY}downstream:action_summary",
+    readme=(
+        "- `actions/` — HMDB-style `video_id,label,split1,split2,split3` (class = verb) and official split files.\n"
+    ),
+)
 
 
 SPEC = NotebookSpec(
@@ -38,5 +55,5 @@ BENCHMARK = Task(
     modes("action", "action_csv"),
     reader=f"{_EV}:action_items",
     spec=SPEC,
-    synth="vttwins.companion.synth.downstream:write_actions",
+    synth=SPLIT,
 )

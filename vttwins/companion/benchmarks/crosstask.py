@@ -1,21 +1,39 @@
 """CrossTask step localization (standard and ordered recall, CTR accuracy): the benchmark's one `Task`.
 
-    from vttwins.companion.evaluation.registry import TASKS
+    from vttwins.companion.benchmarks.registry import TASKS
     TASKS["crosstask"].evaluator()(model, dataset, tokenizer, EvalConfig())   # tidy rows, one per metric
 
-Reader: `vttwins.data.crosstask` (read_crosstask, read_crosstask_flat); SynthHowTo writer:
-`vttwins.companion.synth.downstream.write_crosstask`; tables: `vttwins.companion.evaluation.tables.crosstask_tables`; notebook 05.
-Evaluator and reader: `vttwins.companion.evaluation.tasks` (named by string: `vttwins.companion.config` imports the registry, and
-the evaluators import `evaluation.config` back, so an import here would be a cycle).
+Reader: `vttwins.data.crosstask` (read_crosstask, read_crosstask_flat);
+tables: `vttwins.companion.evaluation.tables.crosstask_tables`; notebook 05.
+SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_crosstask`,
+writer `downstream.write_crosstask`).
+Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
+registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
+SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
 """
 
 from __future__ import annotations
 
 from vttwins.companion.outputs import NotebookSpec, Table
 
-from ..task import Task, modes
+from .split import SynthSplit
+from .task import Task, modes
 
 _EV = "vttwins.companion.evaluation.tasks"  # evaluator and reader, named so the registry imports nothing heavy
+_SY = "vttwins.companion.synth."  # SynthHowTo maker, writer, counts
+
+SPLIT = SynthSplit(
+    "crosstask",
+    seed_code=4,
+    count=f"{_SY}downstream:crosstask_count",
+    make=f"{_SY}videos:make_crosstask",
+    write=f"{_SY}downstream:write_crosstask",
+    summary=f"{_SY}downstream:crosstask_summary",
+    readme=(
+        "- `crosstask/` — official layout in `crosstask_release/` plus the flattened `crosstask_flat.csv`; videos\n"
+        "  `videos/<task>/<vid>.mp4`.\n"
+    ),
+)
 
 
 SPEC = NotebookSpec(
@@ -44,5 +62,5 @@ BENCHMARK = Task(
     optional=("crosstask_flat_csv",),
     reader=f"{_EV}:crosstask_items",
     spec=SPEC,
-    synth="vttwins.companion.synth.downstream:write_crosstask",
+    synth=SPLIT,
 )
