@@ -18,7 +18,7 @@ from vttwins.companion.config import (
     replace,
     validate,
 )
-from vttwins.companion.evaluation import registry
+from vttwins.companion.benchmarks import registry
 from vttwins.companion.evaluation.config import EvalConfig
 
 

@@ -320,7 +320,7 @@ def test_a_benchmark_split_must_not_take_a_used_folder_seed_code_or_path_name(tm
     """A split sharing a seed code would copy another split's videos; one sharing a folder or a path name would
     overwrite its files: each raises before anything is written."""
     from vttwins.companion.benchmarks.split import SynthSplit
-    from vttwins.companion.evaluation.registry import Task, register, unregister
+    from vttwins.companion.benchmarks.registry import Task, register, unregister
 
     with pytest.raises(ValueError, match="folder"):
         SynthSplit("a/b", 9, "m:count", "m:make", "m:write", "m:summary")

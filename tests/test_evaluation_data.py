@@ -216,7 +216,7 @@ def toy_task():
     """CONTRIBUTING's "add a downstream benchmark" recipe, followed from a test: one evaluator, one table, one entry."""
     from vttwins.companion.evaluation import TASKS, Task, register
     from vttwins.companion.evaluation.common import make_table
-    from vttwins.companion.evaluation.registry import unregister
+    from vttwins.companion.benchmarks.registry import unregister
     from vttwins.companion.evaluation.retrieval import read_pairs
 
     def evaluate(model, dataset, tokenizer, config):

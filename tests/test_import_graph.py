@@ -113,11 +113,9 @@ LEAVES = (
     "vttwins._io",
     "vttwins.errors",
     "vttwins.companion.config_ranges",
-    "vttwins.companion.evaluation.registry",
     "vttwins.companion.evaluation.config",
     "vttwins.companion.synth.config",
     "vttwins.companion.outputs",
-    "vttwins.companion.evaluation.task",
     # the registry and the built-in benchmarks' declarations (evaluators and SynthHowTo functions named by string)
     "vttwins.companion.benchmarks",
     "vttwins.companion.benchmarks.task",

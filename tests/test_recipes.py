@@ -99,7 +99,7 @@ def test_toy_backend_ran_the_variants_training(variant_grid):
 BENCHMARK_MODULE = '''
 """A toy benchmark: one module, one registration (clips counted, chance = half of them)."""
 from vttwins.companion.evaluation.common import make_table
-from vttwins.companion.evaluation.task import Task, register
+from vttwins.companion.benchmarks.task import Task, register
 from vttwins.companion.outputs import NotebookSpec, Table
 
 
@@ -124,7 +124,7 @@ BENCHMARK = register(Task("toy_bench", evaluate, table, "Toy: clips counted",
 
 @pytest.fixture
 def toy_benchmark(tmp_path, monkeypatch):
-    from vttwins.companion.evaluation.registry import unregister
+    from vttwins.companion.benchmarks.registry import unregister
 
     (tmp_path / "toy_bench_module.py").write_text(textwrap.dedent(BENCHMARK_MODULE))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -154,8 +154,8 @@ def test_each_builtin_benchmark_names_parts_that_exist():
     notebook spec is the pipeline's entry for that notebook."""
     from vttwins.companion.synth import downstream as synth_writers
     from vttwins.companion.synth.videos import SET_CODE
-    from vttwins.companion.evaluation.registry import TASKS
-    from vttwins.companion.evaluation.task import resolve
+    from vttwins.companion.benchmarks.registry import TASKS
+    from vttwins.companion.benchmarks.task import resolve
 
     assert list(TASKS)[:4] == ["youcook2", "msrvtt", "crosstask", "action"]
     for name in ("youcook2", "msrvtt", "crosstask", "action"):
@@ -230,7 +230,7 @@ def test_toy_benchmark_module_brings_its_own_synth_split(tmp_path, monkeypatch):
 
     from vttwins.companion.evaluation.config import EvalConfig
     from vttwins.companion.evaluation.inputs import missing_inputs
-    from vttwins.companion.evaluation.registry import unregister
+    from vttwins.companion.benchmarks.registry import unregister
     from vttwins.companion.synth import PROFILES, ensure_synth, synth_paths
     from test_data_synth_bytes import file_hashes, read_list
 

@@ -13,7 +13,7 @@ one `Task`; it is registered below, one line each, in the order `eval.tasks` run
 writes them). A third-party benchmark module calls `register(Task(...))` itself.
 
 This package sits at the bottom of the companion (below `synth`), so the generator can read it;
-`vttwins.companion.evaluation.registry` re-exports it.
+`vttwins.companion.benchmarks.registry` re-exports it.
 """
 
 from __future__ import annotations

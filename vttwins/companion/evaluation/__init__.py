@@ -3,7 +3,7 @@
     from vttwins.companion.evaluation import EvalConfig, retrieval, step_localization, action_recognition, evaluate_run
     df = retrieval(model, synth_paths, protocol="youcook2", tokenizer=tok)   # tidy DataFrame with a chance column
     tables = evaluate_run("runs/x")                                          # writes runs/x/eval/<task>.csv
-    TASKS["youcook2"]                                                        # the task registry (registry.py)
+    TASKS["youcook2"]                                                        # the task registry (companion/benchmarks/registry.py)
     python -m vttwins evaluate --run runs/x [--tasks youcook2 crosstask]
 
 Every function returns a tidy DataFrame with the columns `COLUMNS`; every row carries the chance level of its

@@ -49,7 +49,7 @@ from vttwins.models import Tokenizer
 from .common import missing_words
 from .config import EvalConfig
 from .inputs import missing_inputs
-from .registry import get
+from vttwins.companion.benchmarks.registry import get
 from .windows import WindowSource
 
 log = logging.getLogger(__name__)

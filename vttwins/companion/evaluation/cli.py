@@ -26,7 +26,7 @@ import pandas as pd
 
 from vttwins.errors import split_overrides
 
-from .registry import TASKS
+from vttwins.companion.benchmarks.registry import TASKS
 from .run import evaluate_run, summary
 
 

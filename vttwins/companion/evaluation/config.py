@@ -18,7 +18,10 @@ from pydantic.dataclasses import dataclass
 
 from vttwins.companion.config_ranges import SECTION, Bool, Float, Int
 
-from .registry import TASKS, default_tasks  # TASKS: {name: Task}, the one registry of downstream tasks
+from vttwins.companion.benchmarks.registry import (
+    TASKS,
+    default_tasks,
+)  # TASKS: {name: Task}, the one registry of downstream tasks
 
 
 def registered_tasks() -> list[str]:

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from .registry import TASKS, get
+from vttwins.companion.benchmarks.registry import TASKS, get
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from vttwins.companion.training.builders import synth_config
 from .common import KEYS, model_label
 from .config import EvalConfig
 from .inputs import check_path_keys, runnable_tasks
-from .registry import get
+from vttwins.companion.benchmarks.registry import get
 
 log = logging.getLogger(__name__)
 

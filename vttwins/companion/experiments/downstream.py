@@ -18,7 +18,7 @@ import pandas as pd
 from vttwins import objectives
 from vttwins.companion.config import Config, config_from_dict, replace
 from vttwins.companion.evaluation.common import KEYS
-from vttwins.companion.evaluation.registry import get as get_task
+from vttwins.companion.benchmarks.registry import get as get_task
 from vttwins.companion.evaluation.run import training_clip_shape
 from vttwins.companion.evaluation.tables import action_table, crosstask_tables, retrieval_table  # noqa: F401 (re-exported)
 
@@ -114,7 +114,7 @@ def model_scores_by_seed(
 
 
 def task_table(long: pd.DataFrame, task: str):
-    """The notebook table(s) of a registered task (`Task.table` of vttwins.companion.evaluation.registry) from `long`."""
+    """The notebook table(s) of a registered task (`Task.table` of vttwins.companion.benchmarks.registry) from `long`."""
     return get_task(task).tabulate(long)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vttwins.companion.evaluation.registry import TASKS
+from vttwins.companion.benchmarks.registry import TASKS
 from vttwins.companion.outputs import Figure, NotebookSpec, Table
 
 
