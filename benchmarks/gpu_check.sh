@@ -5,7 +5,8 @@
 #   bash benchmarks/gpu_check.sh
 # Optional wheels (PyAV for pixel mode, pysdtw for the peer kernel) travel in .whl/ and go to /tmp/site, e.g.
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-#     --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 -d .whl av==14.4.0 pysdtw==0.0.5
+#     --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 -d .whl av==14.4.0 pysdtw==0.0.5 \
+#     pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5 pyyaml==6.0.4
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -19,7 +20,8 @@ $PY -c "import sys, torch, triton; print(sys.version.split()[0], torch.__version
     || { echo "gpu_check: $PY must import torch and triton"; exit 2; }
 # Preflight before any CUDA call (seconds, CPU only): what each step imports. The core (alignment and its Triton
 # kernels, the losses, the benchmark's table writer) is required; the training tests need the companion
-# (vttwins.companion.config -> SynthHowTo -> PyAV, absent from the GPU image: carry it as above), else they are deselected
+# (vttwins.companion.config -> pydantic, pyyaml, SynthHowTo -> PyAV, absent from the GPU image: carry them as above),
+# else they are deselected
 # with the reason printed.
 $PY -c "import vttwins.alignment.dp_triton, vttwins.alignment.fused_triton, vttwins.losses, vttwins.companion.results" \
     || { echo "gpu_check: the core does not import here (above): nothing was run on the GPU"; exit 2; }
