@@ -18,6 +18,14 @@ indexing; `load_features_shared` and `caption_texts` read once per process). Bot
 tables they produce are the same. What is NOT switched: start-up imports (both use this checkout's lazy package
 `__init__` files). The SynthHowTo used is generated features-only into runs/bench/ (videos are not needed).
 Run it alone on an idle machine: the numbers are wall times.
+
+Where start-up goes (issue 20 item 1, `python -X importtime`, torch 2.13.0+cpu, proportions only, busy machine):
+`torch._dynamo` costs about as much as `import torch` itself (cumulative import times ~1:1) and it is pulled in by
+constructing `torch.optim.Adam`, not by its first step: `Optimizer.__init__`/`add_param_group` are wrapped by
+`torch._disable_dynamo`, whose first call imports `torch._dynamo` (and `_use_grad_for_differentiable` imports it
+again on `step`). No torch setting avoids it; only an optimiser that does not subclass `torch.optim.Optimizer`
+would. `vttwins.companion.config` (~1/4 of `import torch`) is the next largest import of the training builders.
+Not yet profiled: the rest of the train CLI (data/model build) and a notebook-02 cell in a warm worker.
 """
 
 from __future__ import annotations
