@@ -172,6 +172,7 @@ def test_variation_with_given_folders_runs_nothing_and_keeps_other_parts(dirs, t
     assert "### two runs on one machine\n\nnot run for these notebooks" in part
     assert "| ablation_demo | within tolerance | 1 | S2DTW: r10_mean |" in part.split("### threads 1 vs 2")[1]
     assert f"`threads1`: tables compared as they are from `{new}`" in part
+    assert f"--only 01_x --variants threads1 --variant-results a={ref} threads1={new}`" in part
     # the same notebooks again, now identical: their part is replaced, not added
     assert (
         variation.run_variation_study(

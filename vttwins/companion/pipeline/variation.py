@@ -79,12 +79,14 @@ def report(
     dirs: dict[str, Path],
     names: Sequence[str],
     given: dict[str, str] | None = None,
+    flags: str = "",
 ) -> str:
     """One part of REPRODUCIBILITY.md: each comparison of `COMPARISONS` whose variant is in `dirs` (others are
-    listed as not run). `given`: variant -> where its tables came from, for folders compared as they are."""
+    listed as not run). `given`: variant -> where its tables came from, for folders compared as they are;
+    `flags`: the command's `--variants`/`--variant-results`, quoted in the part."""
     given = given or {}
     key = " ".join(notebooks)
-    command = f"python -m vttwins reproduce --variation --profile {profile_name(profile)} --only {key}"
+    command = f"python -m vttwins reproduce --variation --profile {profile_name(profile)} --only {key}{flags}"
     lines = [
         PART.format(key=key),
         f"## Notebooks {', '.join(notebooks)}",
@@ -184,7 +186,10 @@ def run_variation_study(
                 dirs[variant] = run_variant(profile, variant, only, timeout_s)
         names = [t.name for nb in chosen for t in nb.tables]
         sources = {v: f"tables compared as they are from `{given[v]}` (not run by this command)" for v in given}
-        part = report(profile, [nb.name for nb in chosen], dirs, names, sources)
+        flags = (f" --variants {' '.join(variants)}" if variants else "") + (
+            f" --variant-results {' '.join(f'{v}={d}' for v, d in given.items())}" if given else ""
+        )
+        part = report(profile, [nb.name for nb in chosen], dirs, names, sources, flags)
     path = Path(out) if out else DEFAULT_RESULTS_DIR / "REPRODUCIBILITY.md"
     existing = path.read_text(encoding="utf-8") if path.is_file() else ""
     text = merge_report(existing, part, [nb.name for nb in chosen_notebooks(None)])
