@@ -7,9 +7,7 @@ Reader: `vttwins.data.actions` (read_action_csv);
 table: `vttwins.companion.evaluation.tables.action_table`; notebook 06.
 SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_action`,
 writer `downstream.write_actions`).
-Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
-registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
-SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
+Evaluator, reader and SynthHowTo functions are named by string (why: `vttwins.companion.benchmarks`).
 """
 
 from __future__ import annotations

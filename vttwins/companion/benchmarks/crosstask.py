@@ -7,9 +7,7 @@ Reader: `vttwins.data.crosstask` (read_crosstask, read_crosstask_flat);
 tables: `vttwins.companion.evaluation.tables.crosstask_tables`; notebook 05.
 SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_crosstask`,
 writer `downstream.write_crosstask`).
-Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
-registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
-SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
+Evaluator, reader and SynthHowTo functions are named by string (why: `vttwins.companion.benchmarks`).
 """
 
 from __future__ import annotations

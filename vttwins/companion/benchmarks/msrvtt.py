@@ -7,9 +7,7 @@ Reader: `vttwins.data.msrvtt` (read_msrvtt_csv);
 table: `vttwins.companion.evaluation.tables.retrieval_table`; notebook 04.
 SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_msrvtt`,
 writer `downstream.write_msrvtt`).
-Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
-registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
-SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
+Evaluator, reader and SynthHowTo functions are named by string (why: `vttwins.companion.benchmarks`).
 """
 
 from __future__ import annotations

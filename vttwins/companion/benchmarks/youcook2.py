@@ -7,9 +7,7 @@ Reader: `vttwins.data.youcook2` (read_youcook2_csv);
 table: `vttwins.companion.evaluation.tables.retrieval_table`; notebook 03.
 SynthHowTo split: `SPLIT` (`vttwins.companion.synth`: maker `videos.make_youcook2`,
 writer `downstream.write_youcook2`).
-Evaluator and reader: `vttwins.companion.evaluation.tasks`, named by string (`vttwins.companion.config` imports the
-registry, and the evaluators import `evaluation.config` back, so an import here would be a cycle); so are the
-SynthHowTo functions (`vttwins.companion.synth` sits above this package and reads the registry).
+Evaluator, reader and SynthHowTo functions are named by string (why: `vttwins.companion.benchmarks`).
 """
 
 from __future__ import annotations
