@@ -18,6 +18,7 @@ from vttwins.companion import synth
 from vttwins.data.errors import SKIPPABLE
 from vttwins.data.features import shared_reads_enabled
 from vttwins.models import Tokenizer
+from vttwins.companion.training.optim import Adam
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +196,11 @@ def build_loss(config: Config) -> nn.Module:
     return objectives.build(config.loss)
 
 
-def build_optimizer(module: nn.Module, config: Config) -> torch.optim.Optimizer:
+def build_optimizer(module: nn.Module, config: Config) -> Adam:
+    """Adam over the trainable parameters: `training.optim.Adam`, bit-identical to `torch.optim.Adam` (see there why)."""
     c = config.optim
     params = [p for p in module.parameters() if p.requires_grad]
-    return torch.optim.Adam(params, lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
+    return Adam(params, lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
 
 
 # ------------------------------------------------------------------------------------------- device

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from vttwins.companion.training.optim import Adam, LrSchedule
 from vttwins.models.checkpoints import load_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,10 @@ def lr_factor(
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, total_steps: int, optim_config
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-step LambdaLR (call `.step()` after every optimizer step)."""
+def make_scheduler(optimizer: Adam, total_steps: int, optim_config) -> LrSchedule:
+    """Per-step schedule of `lr_factor` (LambdaLR's behaviour; call `.step()` after every optimizer step)."""
     c = optim_config
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total_steps, c.warmup_steps, c.schedule, c.min_lr_ratio)
-    )
+    return LrSchedule(optimizer, lambda s: lr_factor(s, total_steps, c.warmup_steps, c.schedule, c.min_lr_ratio))
 
 
 # ------------------------------------------------------------------------------------------- data order
