@@ -90,6 +90,38 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "runs": len(jobs)}))
 """
 )
 
+PROFILE_CODE = """
+import json, sys, torch
+from torch.profiler import ProfilerActivity, profile, record_function, schedule
+from vttwins.companion.config import load_config
+from vttwins.companion.training import fit, loop, optim
+profile_name, overrides, steps, out = json.loads(sys.argv[1])
+def ranged(name, fn):
+    def inner(*args, **kwargs):
+        with record_function(name):
+            return fn(*args, **kwargs)
+    return inner
+loop.TrainStep.forward = ranged("phase: forward (model + loss)", loop.TrainStep.forward)
+torch.Tensor.backward = ranged("phase: backward", torch.Tensor.backward)
+optim.Adam.step = ranged("phase: optimizer (Adam)", optim.Adam.step)
+active = steps - 10
+prof = profile(activities=[ProfilerActivity.CPU], schedule=schedule(wait=5, warmup=5, active=active))
+cfg = load_config(profile_name, overrides + [f"train.steps={steps}", f"output_dir={out}", "train.log_every=1000000"])
+prof.start()
+fit(cfg, callbacks=[lambda record: prof.step()])
+prof.stop()
+rows = prof.key_averages()
+total = {r.key: r.cpu_time_total / 1000 / active for r in rows}
+self_ms = {r.key: r.self_cpu_time_total / 1000 / active for r in rows}
+step = next(v for k, v in total.items() if k.startswith("ProfilerStep"))
+phases = {k: v for k, v in total.items() if k.startswith("phase: ")}
+phases["phase: data (DataLoader: gather, tokens)"] = sum(v for k, v in total.items() if k.startswith("enumerate(DataLoader)"))
+phases["phase: rest (loop, logging, callbacks)"] = step - sum(phases.values())
+ops = sorted(((k, v) for k, v in self_ms.items() if not k.startswith(("phase: ", "ProfilerStep", "enumerate("))),
+             key=lambda kv: -kv[1])[:8]
+print(json.dumps({"step_ms": step, "phases": phases, "ops": ops}))
+"""
+
 
 def _overrides(data_root: Path) -> list[str]:
     return [
@@ -154,6 +186,12 @@ def grid_wall(src: Path, profile: str, data_root: Path, root: Path, losses, seed
     return json.loads(_python(src, ["-c", GRID_CODE, arg]).stdout.strip().splitlines()[-1])
 
 
+def step_profile(profile: str, data_root: Path, out: Path, steps: int) -> dict:
+    """(b) where a step's time goes (this checkout): torch.profiler over the loop, by phase and by op (ms/step)."""
+    arg = json.dumps([profile, _overrides(data_root), steps, str(out)])
+    return json.loads(_python(REPO, ["-c", PROFILE_CODE, arg]).stdout.strip().splitlines()[-1])
+
+
 def same_weights(a: Path, b: Path) -> bool:
     import torch
 
@@ -183,6 +221,7 @@ def measure(size: str, work: Path, reference: str) -> dict:
             "grid_s": grid["wall_s"],
             "grid_runs": grid["runs"],
         }
+    out["profile_now"] = step_profile(profile, data_root, work / "profile-now", max(b_steps, 20))
     out["same_weights"] = same_weights(work / f"a-reference-{s}", work / f"a-now-{s}")
     out["step_speedup"] = out["reference"]["step_ms"] / out["now"]["step_ms"]
     out["grid_speedup"] = out["reference"]["grid_s"] / out["now"]["grid_s"]
@@ -213,6 +252,21 @@ def markdown(r: dict) -> str:
     for label, key, fmt, ratio in rows:
         speed = f"{ref[key] / new[key]:.2f}x" if ratio else ""
         lines.append(f"| {label} | {fmt.format(ref[key])} | {fmt.format(new[key])} | {speed} |")
+    prof = r.get("profile_now")
+    if prof:
+        lines += [
+            "",
+            f"Where a step of this checkout goes (torch.profiler, {prof['step_ms']:.1f} ms/step under the profiler; "
+            "CPU time, ms/step):",
+            "",
+            "| phase | ms | | op (self time) | ms |",
+            "|---|---:|---|---|---:|",
+        ]
+        phases = sorted(prof["phases"].items(), key=lambda kv: -kv[1])
+        for i in range(max(len(phases), len(prof["ops"]))):
+            a = (phases[i][0].removeprefix("phase: "), f"{phases[i][1]:.2f}") if i < len(phases) else ("", "")
+            b = (prof["ops"][i][0], f"{prof['ops'][i][1]:.2f}") if i < len(prof["ops"]) else ("", "")
+            lines.append(f"| {a[0]} | {a[1]} | | {b[0]} | {b[1]} |")
     return "\n".join(lines) + "\n"
 
 
