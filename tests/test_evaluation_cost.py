@@ -21,7 +21,7 @@ from vttwins.companion.evaluation.common import item_table
 from vttwins.companion.evaluation.run import evaluate_model
 from vttwins.data.features import feature_window
 from vttwins.models import ModelConfig, Tokenizer, build_model
-from vttwins.companion.evaluation import step_localization
+from vttwins.companion.evaluation import EvalConfig, step_localization
 
 SL = sys.modules["vttwins.companion.evaluation.step_localization"]  # the module (the package name is the function)
 WINDOWS = pytest.importorskip("vttwins.companion.evaluation.windows")
@@ -127,3 +127,13 @@ def test_importing_the_evaluators_loads_no_scipy():
     code = "import sys, vttwins.companion.evaluation.tasks; print(sorted(m for m in sys.modules if m == 'scipy'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_remembered_feature_file_is_found_again_after_it_moved_and_named_when_gone(tmp_path):
+    np.save(tmp_path / "v1.npy", np.ones((3, 2), np.float32))
+    assert WINDOWS.WindowSource(EvalConfig(), "feature", features=tmp_path).path("v1", "t") == tmp_path / "v1.npy"
+    (tmp_path / "v1.npy").rename(tmp_path / "v1.mp4.npy")  # a new source must not serve the remembered name
+    assert WINDOWS.WindowSource(EvalConfig(), "feature", features=tmp_path).path("v1", "t") == tmp_path / "v1.mp4.npy"
+    (tmp_path / "v1.mp4.npy").unlink()
+    with pytest.raises(FileNotFoundError, match="v1"):
+        WINDOWS.WindowSource(EvalConfig(), "feature", features=tmp_path).windows("v1", [0.0], "t")

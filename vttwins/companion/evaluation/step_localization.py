@@ -123,7 +123,7 @@ def step_texts(model, tokenizer, texts, config: EvalConfig, cache: dict | None =
 def video_segments(annotations: pd.DataFrame) -> dict[tuple[str, str], list[tuple]]:
     """{(task, video_id): [(0-based step, start, end), ...] in file order} of the annotations (one pass)."""
     ann = annotations.astype({"task": str, "video_id": str})
-    rows = zip(ann["task"], ann["video_id"], ann["step"] - 1, ann["start"], ann["end"])
+    rows = zip(*(col.tolist() for col in (ann["task"], ann["video_id"], ann["step"] - 1, ann["start"], ann["end"])))
     out: dict[tuple[str, str], list[tuple]] = {}
     for task, vid, step, start, end in rows:
         out.setdefault((task, vid), []).append((step, start, end))
@@ -240,18 +240,8 @@ def crosstask_ctr(
         flat = flat.iloc[: config.max_clips]
     candidates = _step_candidates(dataset, flat)
     step_emb = {t: step_texts(model, tokenizer, c, config, text_cache) for t, c in candidates.items()}
-    correct: dict[str, list[bool]] = {}
-    for row in flat.itertuples(index=False):
-        x = guarded(
-            config,
-            f"crosstask segment {row.video_id}@{row.start}",
-            lambda: src.windows(str(row.video_id), [float(row.start)], row.task_id),
-        )
-        if x is None:
-            continue
-        v = maybe_normalize(encode_windows(model, x, config), config)
-        label = candidates[row.task_id].index(str(row.text))
-        correct.setdefault(row.task_id, []).append(bool(metrics.top1_correct(v @ step_emb[row.task_id].T, [label])[0]))
+    scores, labels = _segment_scores(model, src, flat, candidates, step_emb, config)
+    correct = {t: [bool(c) for c in metrics.top1_correct(np.concatenate(scores[t]), labels[t])] for t in scores}
     if not correct:
         raise ValueError("no CrossTask segment could be evaluated")
     rows = []
@@ -282,6 +272,25 @@ def crosstask_ctr(
         )
     )
     return make_table(rows)
+
+
+def _segment_scores(model, src: WindowSource, flat: pd.DataFrame, candidates: dict, step_emb: dict, config):
+    """({task: [(1, K) scores of one segment's window against the task's steps]}, {task: [true step index]}).
+
+    One window per forward pass and one product per segment, as the protocol was first computed (a batch of several
+    windows changes the float bits of their embeddings); the top-1 decisions are then taken per task at once."""
+    scores: dict[str, list[np.ndarray]] = {}
+    labels: dict[str, list[int]] = {}
+    index = {t: {text: i for i, text in reversed(list(enumerate(c)))} for t, c in candidates.items()}  # list.index
+    columns = (flat[c].tolist() for c in ("video_id", "start", "task_id", "text"))
+    for vid, start, task, text in zip(*columns):
+        x = guarded(config, f"crosstask segment {vid}@{start}", lambda: src.windows(str(vid), [float(start)], task))
+        if x is None:
+            continue
+        v = maybe_normalize(encode_windows(model, x, config), config)
+        scores.setdefault(task, []).append(v @ step_emb[task].T)
+        labels.setdefault(task, []).append(index[task][str(text)])
+    return scores, labels
 
 
 def _step_candidates(dataset, flat: pd.DataFrame) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vttwins.data.features import load_features_shared
+from vttwins.data.features import load_features_shared, shared_reads_enabled
 
 from .config import EvalConfig
 
@@ -43,6 +43,11 @@ def centered_starts(seconds: np.ndarray, clip_seconds: float, duration: float) -
     return np.clip(t + 0.5 - clip_seconds / 2.0, 0.0, max(0.0, float(duration) - clip_seconds))
 
 
+# Files found by `WindowSource.path` in this process, by (mode, root, video): every grid cell evaluates on the same
+# sets; a remembered file is checked to exist before use. Not used when shared reads are off (VTTWINS_DATA_PATH).
+_RESOLVED: dict[tuple[str, str, str], Path] = {}
+
+
 class WindowSource:
     """Reads windows of one data set, in pixel or feature mode (the model's inputs)."""
 
@@ -63,7 +68,7 @@ class WindowSource:
         self.config, self.mode, self.root = config, mode, Path(root)
         self.fps = float(fps if fps is not None else config.fps)
         self._cache: tuple[str, np.ndarray] | None = None  # last feature file (CrossTask reads many windows)
-        self._paths: dict[str, Path] = {}  # resolved files: a clip of a video seen before costs no lookup
+        self._paths: dict[tuple[str, str, str], Path] = {}  # resolved files: a video seen before costs no lookup
 
     @property
     def clip_seconds(self) -> float:
@@ -74,14 +79,19 @@ class WindowSource:
     # ------------------------------------------------------------------ files
     def path(self, video_id: str, subdir: str | None = None) -> Path:
         rel = f"{subdir}/{video_id}" if subdir else str(video_id)
-        if rel not in self._paths:
-            if self.mode == "pixel":
-                from vttwins.data import find_video  # deferred: av
+        key = (self.mode, str(self.root), rel)
+        if key not in self._paths:
+            known = _RESOLVED.get(key) if shared_reads_enabled() else None
+            self._paths[key] = known if known is not None and known.is_file() else self._find(rel)
+            _RESOLVED[key] = self._paths[key]
+        return self._paths[key]
 
-                self._paths[rel] = Path(find_video(self.root, rel))
-            else:
-                self._paths[rel] = feature_file(self.root, rel)
-        return self._paths[rel]
+    def _find(self, rel: str) -> Path:
+        if self.mode == "pixel":
+            from vttwins.data import find_video  # deferred: av
+
+            return Path(find_video(self.root, rel))
+        return feature_file(self.root, rel)
 
     def _features(self, video_id: str, subdir: str | None) -> np.ndarray:
         key = f"{subdir}/{video_id}"
