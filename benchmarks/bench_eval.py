@@ -6,7 +6,7 @@
 
 Evaluates each run like a warm grid worker (`experiments.runs.evaluate` without its cache): the run's own eval
 config, its data set, tasks `--tasks` (default youcook2 crosstask), one process for all runs, so the second and
-later runs show the warm cost. `--untrained` also scores each run's initial model (more models for the identity
+later runs show the warm cost (1 torch thread, as a grid worker). `--untrained` also scores each run's initial model (more models for the identity
 check at no training cost). The dump is {(run, untrained, task): (table, items)}; `--compare` checks them with
 `pandas.testing.assert_frame_equal(check_exact=True)`. Run it once with the old code (`PYTHONPATH=<old checkout>`)
 and once with the new, then compare. Timings are per-run wall seconds: quote them only from an idle machine.
