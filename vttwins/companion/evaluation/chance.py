@@ -20,8 +20,6 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy import stats
-from scipy.special import gammaln
 
 from vttwins.data.features import shared_reads_enabled
 
@@ -42,6 +40,8 @@ def rank_pmf(num_candidates: int, num_positives: int = 1) -> np.ndarray:
     c, p = int(num_candidates), int(num_positives)
     if not 1 <= p <= c:
         raise ValueError(f"need 1 <= num_positives <= num_candidates, got {p} and {c}")
+    from scipy.special import gammaln  # deferred: scipy (~1 s to import; a grid worker may never need it)
+
     r = np.arange(0, c + 1)  # P(R > r) for r = 0..C
     log_binom = lambda n, k: gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)  # noqa: E731
     surv = np.where(c - r >= p, np.exp(log_binom(np.maximum(c - r, p), p) - log_binom(c, p)), 0.0)
@@ -53,6 +53,8 @@ def expected_sample_median(pmf: np.ndarray, num_queries: int) -> float:
     q = int(num_queries)
     if q < 1:
         raise ValueError(f"num_queries must be >= 1, got {q}")
+    from scipy import stats  # deferred: scipy (~1 s to import; a grid worker may never need it)
+
     cdf = np.clip(np.cumsum(pmf), 0.0, 1.0)  # F(r) for r = 1..C
 
     def order_stat_mean(j: int) -> float:  # E[X_(j)] = sum_{r>=1} P(X_(j) >= r) = sum_r P(#{X <= r-1} < j)

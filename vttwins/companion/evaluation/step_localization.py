@@ -109,14 +109,40 @@ def ordered_path(emb: np.ndarray, steps: np.ndarray) -> list[tuple[int, int]]:
     return [tuple(p) for p in hp.pairs.tolist()]
 
 
-def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None = None) -> pd.DataFrame:
+def step_texts(model, tokenizer, texts, config: EvalConfig, cache: dict | None = None) -> np.ndarray:
+    """`encode_text` of one task's step texts, kept in `cache` (a dict for one model and config) by the texts: the
+    standard and CTR protocols encode the same steps, in the same batches, hence to the same bits."""
+    key = tuple(texts)
+    if cache is None:
+        return encode_text(model, tokenizer, list(key), config)
+    if key not in cache:
+        cache[key] = encode_text(model, tokenizer, list(key), config)
+    return cache[key]
+
+
+def video_segments(annotations: pd.DataFrame) -> dict[tuple[str, str], list[tuple]]:
+    """{(task, video_id): [(0-based step, start, end), ...] in file order} of the annotations (one pass)."""
+    ann = annotations.astype({"task": str, "video_id": str})
+    rows = zip(*(col.tolist() for col in (ann["task"], ann["video_id"], ann["step"] - 1, ann["start"], ann["end"])))
+    out: dict[tuple[str, str], list[tuple]] = {}
+    for task, vid, step, start, end in rows:
+        out.setdefault((task, vid), []).append((step, start, end))
+    return out
+
+
+def crosstask_standard(
+    model, dataset, tokenizer=None, config: EvalConfig | None = None, text_cache: dict | None = None
+) -> pd.DataFrame:
+    """Per-second recall of the `standard` and `ordered` decoders, per task and `mean`, with per-video items.
+
+    text_cache: a dict shared with `crosstask_ctr` for the same model and config (`step_texts`)."""
     config = config or EvalConfig()
     model, tokenizer = resolve_model(model, tokenizer)
     src = _source(dataset, resolve_mode(model, config), config)
     data = read_crosstask(dataset_path(dataset, "crosstask", "root"))
     warn_missing_words(tokenizer, [s for task in data.tasks.values() for s in task.steps], "crosstask steps")
-    step_emb = {t: encode_text(model, tokenizer, list(task.steps), config) for t, task in data.tasks.items()}
-    ann = data.annotations.astype({"task": str, "video_id": str})
+    step_emb = {t: step_texts(model, tokenizer, task.steps, config, text_cache) for t, task in data.tasks.items()}
+    segments = video_segments(data.annotations)
     results = {"standard": [], "ordered": []}
     gts = []
     for row in annotated_videos(data, config).itertuples(index=False):
@@ -128,8 +154,7 @@ def crosstask_standard(model, dataset, tokenizer=None, config: EvalConfig | None
         )
         if emb is None:
             continue
-        segs = ann[(ann["task"] == row.task) & (ann["video_id"] == row.video_id)]
-        gt = metrics.interval_mask(len(emb), len(steps), zip(segs["step"] - 1, segs["start"], segs["end"]))
+        gt = metrics.interval_mask(len(emb), len(steps), segments.get((row.task, row.video_id), []))
         scores = emb @ steps.T
         gts.append((row.task, gt))
         for variant, inst in (
@@ -202,8 +227,11 @@ def video_items(results: dict[str, list[tuple[str, int, int, str]]]) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
-def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = None) -> pd.DataFrame:
-    """VT-TWINS CTR: segment classification accuracy per task (percent) and its mean over tasks."""
+def crosstask_ctr(
+    model, dataset, tokenizer=None, config: EvalConfig | None = None, text_cache: dict | None = None
+) -> pd.DataFrame:
+    """VT-TWINS CTR: segment classification accuracy per task (percent) and its mean over tasks (`text_cache`: see
+    `crosstask_standard`)."""
     config = config or EvalConfig()
     model, tokenizer = resolve_model(model, tokenizer)
     src = _source(dataset, resolve_mode(model, config), config)
@@ -211,19 +239,9 @@ def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = No
     if config.max_clips is not None:
         flat = flat.iloc[: config.max_clips]
     candidates = _step_candidates(dataset, flat)
-    step_emb = {t: encode_text(model, tokenizer, c, config) for t, c in candidates.items()}
-    correct: dict[str, list[bool]] = {}
-    for row in flat.itertuples(index=False):
-        x = guarded(
-            config,
-            f"crosstask segment {row.video_id}@{row.start}",
-            lambda: src.windows(str(row.video_id), [float(row.start)], row.task_id),
-        )
-        if x is None:
-            continue
-        v = maybe_normalize(encode_windows(model, x, config), config)
-        label = candidates[row.task_id].index(str(row.text))
-        correct.setdefault(row.task_id, []).append(bool(metrics.top1_correct(v @ step_emb[row.task_id].T, [label])[0]))
+    step_emb = {t: step_texts(model, tokenizer, c, config, text_cache) for t, c in candidates.items()}
+    scores, labels = _segment_scores(model, src, flat, candidates, step_emb, config)
+    correct = {t: [bool(c) for c in metrics.top1_correct(np.concatenate(scores[t]), labels[t])] for t in scores}
     if not correct:
         raise ValueError("no CrossTask segment could be evaluated")
     rows = []
@@ -256,6 +274,25 @@ def crosstask_ctr(model, dataset, tokenizer=None, config: EvalConfig | None = No
     return make_table(rows)
 
 
+def _segment_scores(model, src: WindowSource, flat: pd.DataFrame, candidates: dict, step_emb: dict, config):
+    """({task: [(1, K) scores of one segment's window against the task's steps]}, {task: [true step index]}).
+
+    One window per forward pass and one product per segment, as the protocol was first computed (a batch of several
+    windows changes the float bits of their embeddings); the top-1 decisions are then taken per task at once."""
+    scores: dict[str, list[np.ndarray]] = {}
+    labels: dict[str, list[int]] = {}
+    index = {t: {text: i for i, text in reversed(list(enumerate(c)))} for t, c in candidates.items()}  # list.index
+    columns = (flat[c].tolist() for c in ("video_id", "start", "task_id", "text"))
+    for vid, start, task, text in zip(*columns):
+        x = guarded(config, f"crosstask segment {vid}@{start}", lambda: src.windows(str(vid), [float(start)], task))
+        if x is None:
+            continue
+        v = maybe_normalize(encode_windows(model, x, config), config)
+        scores.setdefault(task, []).append(v @ step_emb[task].T)
+        labels.setdefault(task, []).append(index[task][str(text)])
+    return scores, labels
+
+
 def _step_candidates(dataset, flat: pd.DataFrame) -> dict[str, list[str]]:
     """Each task's step texts: tasks_primary.txt when the official release is there, else the flat CSV's texts."""
     root = dataset_path(dataset, "crosstask", "root", required=False)
@@ -284,12 +321,12 @@ def step_localization(
         raise ValueError(f"protocol must be 'crosstask', got {protocol!r}")
     config = config or EvalConfig()
     model, tokenizer = resolve_model(model, tokenizer)
-    parts = []
+    parts, text_cache = [], {}  # the step texts are encoded once for both protocols
     if {"standard", "ordered"} & set(variants):
-        df = crosstask_standard(model, dataset, tokenizer, config)
+        df = crosstask_standard(model, dataset, tokenizer, config, text_cache)
         parts.append(df[df["variant"].isin(variants)])
     if "ctr" in variants:
-        parts.append(crosstask_ctr(model, dataset, tokenizer, config))
+        parts.append(crosstask_ctr(model, dataset, tokenizer, config, text_cache))
     items = [it[it["variant"].isin(variants)] for it in map(item_table, parts) if it is not None]
     out = pd.concat(parts, ignore_index=True)
     out.attrs.clear()  # the parts' items are merged here, not by concat

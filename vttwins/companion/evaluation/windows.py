@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vttwins.data.features import feature_window, load_features_shared
+from vttwins.data.features import load_features_shared, shared_reads_enabled
 
 from .config import EvalConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["youcook2_starts", "even_starts", "centered_starts", "WindowSource"]
+__all__ = ["youcook2_starts", "even_starts", "centered_starts", "feature_windows", "WindowSource"]
 
 
 def youcook2_starts(start: float, end: float, n: int, clip_seconds: float) -> np.ndarray:
@@ -41,6 +41,11 @@ def centered_starts(seconds: np.ndarray, clip_seconds: float, duration: float) -
     """CrossTask: the window scoring second t (the interval [t, t+1)) is centred on t + 0.5, clamped to the video."""
     t = np.asarray(seconds, dtype=np.float64)
     return np.clip(t + 0.5 - clip_seconds / 2.0, 0.0, max(0.0, float(duration) - clip_seconds))
+
+
+# Files found by `WindowSource.path` in this process, by (mode, root, video): every grid cell evaluates on the same
+# sets; a remembered file is checked to exist before use. Not used when shared reads are off (VTTWINS_DATA_PATH).
+_RESOLVED: dict[tuple[str, str, str], Path] = {}
 
 
 class WindowSource:
@@ -63,6 +68,7 @@ class WindowSource:
         self.config, self.mode, self.root = config, mode, Path(root)
         self.fps = float(fps if fps is not None else config.fps)
         self._cache: tuple[str, np.ndarray] | None = None  # last feature file (CrossTask reads many windows)
+        self._paths: dict[tuple[str, str, str], Path] = {}  # resolved files: a video seen before costs no lookup
 
     @property
     def clip_seconds(self) -> float:
@@ -73,6 +79,14 @@ class WindowSource:
     # ------------------------------------------------------------------ files
     def path(self, video_id: str, subdir: str | None = None) -> Path:
         rel = f"{subdir}/{video_id}" if subdir else str(video_id)
+        key = (self.mode, str(self.root), rel)
+        if key not in self._paths:
+            known = _RESOLVED.get(key) if shared_reads_enabled() else None
+            self._paths[key] = known if known is not None and known.is_file() else self._find(rel)
+            _RESOLVED[key] = self._paths[key]
+        return self._paths[key]
+
+    def _find(self, rel: str) -> Path:
         if self.mode == "pixel":
             from vttwins.data import find_video  # deferred: av
 
@@ -103,9 +117,9 @@ class WindowSource:
         """(n,) start seconds -> (n, W, F) float32 features or (n, 3, T, S, S) uint8 frames."""
         starts = np.asarray(starts, dtype=np.float64).reshape(-1)
         if self.mode == "feature":
-            feats = self._features(video_id, subdir)
-            w = self.config.feature_window
-            return torch.from_numpy(np.stack([feature_window(feats, float(s), w) for s in starts]).astype(np.float32))
+            return torch.from_numpy(
+                feature_windows(self._features(video_id, subdir), starts, self.config.feature_window)
+            )
         from vttwins.data.video import read_clip  # deferred: av
 
         path = self.path(video_id, subdir)
@@ -124,6 +138,20 @@ class WindowSource:
             for s in starts
         ]
         return torch.stack(clips)
+
+
+def feature_windows(feats: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
+    """(S, F) features, (n,) start seconds -> (n, window, F) float32: `feature_window` at every start, in one gather
+    (rows floor(start) .. floor(start) + window - 1, edge-padded; the same values, without a loop over starts)."""
+    starts = np.asarray(starts, dtype=np.float64).reshape(-1)
+    if starts.size == 0 or not np.isfinite(starts).all():
+        raise ValueError(f"window starts must be finite and at least one, got {starts.tolist()[:5]}")
+    if feats.ndim != 2 or feats.shape[0] == 0:
+        raise ValueError(f"feats must be (S >= 1, F), got shape {feats.shape}")
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    idx = np.clip(np.floor(starts).astype(np.int64)[:, None] + np.arange(window), 0, feats.shape[0] - 1)
+    return np.asarray(feats[idx], dtype=np.float32)
 
 
 def feature_file(root: Path, rel: str) -> Path:
