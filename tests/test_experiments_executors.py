@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from vttwins.companion import experiments as ex
-from vttwins.companion.config import load_config, replace
+from vttwins.companion.config import GridConfig, load_config, replace
+from vttwins.companion.experiments import executors
 from vttwins.companion.pipeline import cli
 from vttwins.companion.pipeline.context import GRID_ENV, NotebookContext
 
@@ -91,8 +92,27 @@ def test_ray_local_instance_gives_the_local_tables(base, reference, tmp_path, mo
         assert not ray.is_initialized()
     finally:
         ray.shutdown()
-    assert started == [{"num_cpus": 2, "include_dashboard": False, "object_store_memory": 100 * 2**20}]
+    env = {"env_vars": {"OMP_WAIT_POLICY": "passive"}}
+    assert started == [
+        {"num_cpus": 2, "include_dashboard": False, "object_store_memory": 100 * 2**20, "runtime_env": env}
+    ]
     assert len(_finished(tmp_path)) == 2
+
+
+def test_pool_workers_wait_passively_unless_the_user_says_otherwise(tmp_path, monkeypatch):
+    """Spawned cells get OMP_WAIT_POLICY=passive (spinning OpenMP threads of one cell slow the others many-fold);
+    a value already in the environment is kept, and the driver's environment is left as it was."""
+    grid = GridConfig(executor="local", workers=2)
+    for preset, want in ((None, "passive"), ("active", "active")):
+        if preset is None:
+            monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+        else:
+            monkeypatch.setenv("OMP_WAIT_POLICY", preset)
+        out = [tmp_path / f"{preset}-{i}.txt" for i in range(2)]
+        cmds = [f'printf %s "$OMP_WAIT_POLICY" > {o}' for o in out]
+        executors.run_cells(os.system, cmds, ["a", "b"], grid, in_process=False)
+        assert [o.read_text() for o in out] == [want, want]
+        assert os.environ.get("OMP_WAIT_POLICY") == preset
 
 
 @pytest.mark.slow
