@@ -115,6 +115,26 @@ def test_pool_workers_wait_passively_unless_the_user_says_otherwise(tmp_path, mo
         assert os.environ.get("OMP_WAIT_POLICY") == preset
 
 
+def test_a_worker_whose_driver_died_starts_no_cell(monkeypatch):
+    """Killing a notebook kernel left its pool workers taking cell after cell from the queue (seen here)."""
+    import multiprocessing
+
+    import torch
+
+    started = []
+
+    class Dead:
+        pid, is_alive = 12345, staticmethod(lambda: False)
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # this test process keeps its threads
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: Dead())
+    with pytest.raises(RuntimeError, match="12345 has exited"):
+        executors._one_thread(started.append, "cell")
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: None)  # Ray / submitit: no driver to watch
+    executors._one_thread(started.append, "cell")
+    assert started == ["cell"]
+
+
 @pytest.mark.slow
 def test_submitit_local_executor_gives_the_local_tables(base, reference, tmp_path):
     pytest.importorskip("submitit", reason="submitit is in the `cluster` extra: pip install 'vttwins[cluster]'")

@@ -36,9 +36,15 @@ WORKER_ENV = {"OMP_WAIT_POLICY": "passive"}
 
 
 def _one_thread(fn: Callable[[Any], Any], item: Any) -> Any:
-    """`fn(item)` on one torch thread (a cell outside the driver; several share a machine)."""
+    """`fn(item)` on one torch thread (a cell outside the driver; several share a machine). A pool worker whose
+    driver has died (a killed notebook kernel) starts no further cell: it raises instead of training on alone."""
+    import multiprocessing
+
     import torch
 
+    parent = multiprocessing.parent_process()  # the driver for the local pool; None under Ray and submitit
+    if parent is not None and not parent.is_alive():
+        raise RuntimeError(f"the grid's driver process {parent.pid} has exited; this cell is not started")
     torch.set_num_threads(1)
     return fn(item)
 
