@@ -44,7 +44,8 @@ def centered_starts(seconds: np.ndarray, clip_seconds: float, duration: float) -
 
 
 # Files found by `WindowSource.path` in this process, by (mode, root, video): every grid cell evaluates on the same
-# sets; a remembered file is checked to exist before use. Not used when shared reads are off (VTTWINS_DATA_PATH).
+# sets; a remembered file is checked to exist before use. Not used when shared reads are off (VTTWINS_DATA_PATH):
+# then every lookup searches the folder.
 _RESOLVED: dict[tuple[str, str, str], Path] = {}
 
 
@@ -68,7 +69,6 @@ class WindowSource:
         self.config, self.mode, self.root = config, mode, Path(root)
         self.fps = float(fps if fps is not None else config.fps)
         self._cache: tuple[str, np.ndarray] | None = None  # last feature file (CrossTask reads many windows)
-        self._paths: dict[tuple[str, str, str], Path] = {}  # resolved files: a video seen before costs no lookup
 
     @property
     def clip_seconds(self) -> float:
@@ -79,12 +79,13 @@ class WindowSource:
     # ------------------------------------------------------------------ files
     def path(self, video_id: str, subdir: str | None = None) -> Path:
         rel = f"{subdir}/{video_id}" if subdir else str(video_id)
+        if not shared_reads_enabled():
+            return self._find(rel)
         key = (self.mode, str(self.root), rel)
-        if key not in self._paths:
-            known = _RESOLVED.get(key) if shared_reads_enabled() else None
-            self._paths[key] = known if known is not None and known.is_file() else self._find(rel)
-            _RESOLVED[key] = self._paths[key]
-        return self._paths[key]
+        known = _RESOLVED.get(key)
+        if known is None or not known.is_file():
+            known = _RESOLVED[key] = self._find(rel)
+        return known
 
     def _find(self, rel: str) -> Path:
         if self.mode == "pixel":
