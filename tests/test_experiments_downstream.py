@@ -148,3 +148,74 @@ def test_a_variant_registered_after_import_is_a_pretrained_run(tmp_path, monkeyp
     finally:
         objectives.unregister("toy_late")
     assert "toy_late" not in grids.SHORT
+
+
+def _by_seed(values_a, values_b, seeds_a=None, seeds_b=None):
+    """model_scores_by_seed-shaped rows: two metrics of one task, the second with no variant (NaN)."""
+    rows = []
+    for model, values, seeds in (("S2DTW", values_a, seeds_a), ("MIL-NCE", values_b, seeds_b)):
+        for seed, v in zip(seeds or range(1, len(values) + 1), values):
+            rows.append(
+                dict(
+                    task="retrieval",
+                    protocol="youcook2",
+                    variant="t2v",
+                    metric="R@10",
+                    split="test",
+                    value=v,
+                    chance=3.8,
+                    n=266,
+                    model=model,
+                    seed=seed,
+                )
+            )
+            rows.append(
+                dict(
+                    task="retrieval",
+                    protocol="youcook2",
+                    variant=float("nan"),
+                    metric="MedR",
+                    split="test",
+                    value=100.0 - v,
+                    chance=133.5,
+                    n=266,
+                    model=model,
+                    seed=seed,
+                )
+            )
+    chance = pd.DataFrame(rows[:2]).assign(model="chance", value=lambda d: d["chance"]).drop(columns="seed")
+    return pd.concat([pd.DataFrame(rows), chance], ignore_index=True)
+
+
+def test_model_effects_pair_by_seed_and_keep_rows_without_a_variant():
+    # a - b = +2 on every shared seed: the interval is [2, 2] (no variation) and p = 0, by hand
+    long = _by_seed([12.0, 15.0, 11.0], [10.0, 13.0, 9.0])
+    eff = downstream.model_effects(long.sample(frac=1.0, random_state=0))  # row order must not matter
+    assert list(eff.columns) == list(downstream.EFFECTS_COLUMNS)
+    r10 = eff[eff["metric"] == "R@10"].iloc[0]
+    assert (r10["a"], r10["b"], r10["variant"], r10["n_seeds"]) == ("S2DTW", "MIL-NCE", "t2v", 3)
+    assert (r10["diff"], r10["low"], r10["high"], r10["p"]) == (2.0, 2.0, 2.0, 0.0)
+    assert r10["effect"] == "+2.0 [+2.0, +2.0]" and not r10["unresolved"]
+    medr = eff[eff["metric"] == "MedR"].iloc[0]  # the NaN variant is a key like any other, not dropped
+    assert medr["variant"] == "" and medr["diff"] == -2.0
+    # seeds paired by number: b's extra seed 4 is left out; differences 5, -1, 2 -> mean 2, an interval around it
+    long = _by_seed([15.0, 9.0, 12.0], [10.0, 10.0, 10.0, 50.0], seeds_b=[1, 2, 3, 4])
+    r10 = downstream.model_effects(long).query("metric == 'R@10'").iloc[0]
+    assert r10["n_seeds"] == 3 and r10["diff"] == pytest.approx(2.0)
+    assert r10["low"] < 2.0 < r10["high"] and r10["unresolved"] and 0.0 < r10["p"] <= 1.0
+    one = downstream.model_effects(_by_seed([12.0], [10.0])).iloc[0]  # one seed: a difference, no interval
+    assert one["diff"] == 2.0 and pd.isna(one["low"]) and pd.isna(one["p"]) and one["unresolved"]
+    assert one["effect"] == "+2.0 (no interval: 1 seed)"
+
+
+def test_model_effects_name_what_is_wrong():
+    long = _by_seed([12.0, 15.0], [10.0, 13.0])
+    with pytest.raises(ValueError, match="b='clip InfoNCE' is not a model"):
+        downstream.model_effects(long, "S2DTW", "clip InfoNCE")
+    with pytest.raises(ValueError, match="same model"):
+        downstream.model_effects(long, "S2DTW", "S2DTW")
+    with pytest.raises(ValueError, match="one row per seed"):
+        downstream.model_effects(long.drop(columns="seed"))
+    means = downstream.mean_over_seeds(long)  # the notebooks' table input: one row per model and number
+    r10 = means[(means["model"] == "S2DTW") & (means["metric"] == "R@10")].iloc[0]
+    assert r10["value"] == 13.5 and r10["n_seeds"] == 2

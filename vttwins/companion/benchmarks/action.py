@@ -12,7 +12,7 @@ Evaluator, reader and SynthHowTo functions are named by string (why: `vttwins.co
 
 from __future__ import annotations
 
-from vttwins.companion.outputs import NotebookSpec, Table
+from vttwins.companion.outputs import NotebookSpec, Table, effects_table
 
 from .split import SynthSplit
 from .task import Task, modes
@@ -42,6 +42,7 @@ SPEC = NotebookSpec(
             "action recognition top-1: linear probe and zero-shot, per split and mean",
             ("model", "protocol", "mean"),
         ),
+        effects_table("action_recognition", "Action recognition"),
     ),
 )
 

@@ -12,7 +12,7 @@ Evaluator, reader and SynthHowTo functions are named by string (why: `vttwins.co
 
 from __future__ import annotations
 
-from vttwins.companion.outputs import NotebookSpec, Table
+from vttwins.companion.outputs import NotebookSpec, Table, effects_table
 
 from .split import SynthSplit
 from .task import Task, modes
@@ -48,6 +48,7 @@ SPEC = NotebookSpec(
             "CrossTask metrics per task",
             ("model", "protocol", "task", "value", "chance"),
         ),
+        effects_table("step_localization_crosstask", "CrossTask step localization"),
     ),
 )
 

@@ -18,6 +18,7 @@ import pandas as pd
 from vttwins import objectives
 from vttwins.companion.config import Config, config_from_dict, replace
 from vttwins.companion.evaluation.common import KEYS
+from vttwins.companion.outputs import EFFECTS_COLUMNS
 from vttwins.companion.benchmarks.registry import get as get_task
 from vttwins.companion.evaluation.run import training_clip_shape
 from vttwins.companion.evaluation.tables import action_table, crosstask_tables, retrieval_table  # noqa: F401 (re-exported)
@@ -79,7 +80,12 @@ def model_scores(
     """Long table of one evaluation task for each model (`untrained` = the S2DTW run's initial model), plus
     `model = "chance"` rows holding the computed chance level of every metric. With `seeds`, every model is trained
     at each seed and `value` is the mean over them (`n_seeds` says how many; `model_scores_by_seed` keeps them)."""
-    long = model_scores_by_seed(config, runs_dir, models, task, eval_changes, seeds, settings)
+    return mean_over_seeds(model_scores_by_seed(config, runs_dir, models, task, eval_changes, seeds, settings))
+
+
+def mean_over_seeds(long: pd.DataFrame) -> pd.DataFrame:
+    """`model_scores` from `model_scores_by_seed`: `value` the mean over the seeds, `n_seeds` how many (a table
+    without a `seed` column is returned as it is)."""
     if "seed" not in long:
         return long
     keys = [*KEYS, "model"]
@@ -111,6 +117,38 @@ def model_scores_by_seed(
     long = pd.concat(frames, ignore_index=True)
     chance = long.drop_duplicates(KEYS).assign(model="chance", value=lambda d: d["chance"])
     return pd.concat([long, chance], ignore_index=True)
+
+
+def model_effects(by_seed: pd.DataFrame, a: str = "S2DTW", b: str = "MIL-NCE", n_boot: int = 4000) -> pd.DataFrame:
+    """Model `a` minus model `b` for every number of a downstream table, paired by training seed.
+
+    by_seed: `model_scores_by_seed` rows (with `seed`; models by their table names, e.g. "S2DTW", "MIL-NCE").
+    Each row: `diff` = the mean of a - b over the seeds both were trained at, its 95 % paired-bootstrap interval
+    over those seeds (`low`, `high`; `vttwins.companion.experiments.effects`, NaN with one seed), the raw two-sided
+    `p` (not corrected over the rows: this describes one benchmark; the verdicts are in CLAIMS.md) and `effect`
+    as printed. MedR and MeanR are ranks: lower is better, so there a negative `diff` favours `a`.
+    """
+    from . import effects  # deferred: scipy
+
+    if "seed" not in by_seed:
+        raise ValueError("model_effects needs one row per seed: model_scores_by_seed(..., seeds=[...])")
+    known = sorted(set(by_seed["model"]) - {"chance"})
+    for name, model in (("a", a), ("b", b)):
+        if model not in known:
+            raise ValueError(f"{name}={model!r} is not a model of the table; it has {known}")
+    if a == b:
+        raise ValueError(f"a and b are the same model {a!r}")
+    groups = [k for k in KEYS if k != "metric"] + ["measure"]
+    runs = by_seed[by_seed["model"].isin([a, b])].rename(columns={"metric": "measure"})
+    runs = runs.assign(
+        run=runs["model"] + "-s" + runs["seed"].astype(int).astype(str),  # no per-item scores: seeds only
+        **{k: runs[k].astype(object).where(runs[k].notna(), "") for k in groups},
+    )
+    out = effects.paired_effects(runs, b, ["value"], by=groups, label="model", n_boot=n_boot)
+    out = out.drop(columns=["metric"]).rename(columns={"measure": "metric", "model": "a", "reference": "b"})
+    alone = out["low"].isna()  # fewer than 2 shared seeds: a difference without an interval
+    out.loc[alone, "effect"] = out.loc[alone, "diff"].map(lambda d: f"{d:+.1f} (no interval: 1 seed)")
+    return out[list(EFFECTS_COLUMNS)].reset_index(drop=True)
 
 
 def task_table(long: pd.DataFrame, task: str):
