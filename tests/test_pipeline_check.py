@@ -185,6 +185,34 @@ def test_variation_with_given_folders_runs_nothing_and_keeps_other_parts(dirs, t
     assert again.index("## Notebooks 00_data") < again.index("## Notebooks 01_x")
 
 
+def test_variants_read_the_tables_of_notebooks_outside_the_study(tmp_path, monkeypatch):
+    """03-06 read 02's ablation_tuning: a variant of `--only 03_x` gets 02's tables from the profile's results
+    (replacing an older copy), never those of the notebooks it runs itself; the part says so."""
+    from vttwins.companion.pipeline import context, variation
+
+    source = tmp_path / "profile-results"
+    monkeypatch.setenv(context.RESULTS_ENV, str(source))
+    results.write_table(ABLATION, "ablation_demo", source / "tables", sort_by=[], float_format="%.2f")
+    results.write_table(RETRIEVAL, "retrieval_demo", source / "tables", float_format="%.2f")
+    every = [
+        pipeline.NotebookSpec("02_x", "02_x", (SPECS["ablation_demo"], pipeline.Table("never_written", "d"))),
+        pipeline.NotebookSpec("03_x", "03_x", (SPECS["retrieval_demo"],)),
+    ]
+    monkeypatch.setattr(variation, "chosen_notebooks", lambda only: [n for n in every if not only or n.name in only])
+    variant = tmp_path / "variant" / "results"
+    (variant / "tables").mkdir(parents=True)
+    (variant / "tables" / "ablation_demo.csv").write_text("stale\n")
+    assert variation.copy_inputs("smoke", ["03_x"], variant) == ["02_x"]
+    copied = sorted(p.name for p in (variant / "tables").iterdir())
+    assert copied == ["ablation_demo.csv", "ablation_demo.md", "ablation_demo.meta.json"]
+    assert (variant / "tables" / "ablation_demo.csv").read_bytes() == (
+        source / "tables" / "ablation_demo.csv"
+    ).read_bytes()
+    assert variation.copy_inputs("smoke", None, tmp_path / "all") == [] and not (tmp_path / "all").exists()
+    text = variation.report("smoke", ["03_x"], {"a": source}, ["retrieval_demo"], inputs=["02_x"], inputs_from="x")
+    assert "read the tables of 02_x (not part of this study) from `x`" in text
+
+
 def test_variation_refuses_unknown_variants_and_malformed_folders(caplog):
     assert pipeline.cli_main(["--variation", "--variants", "threads3"]) == 2
     assert pipeline.cli_main(["--variation", "--variant-results", "threads1"]) == 2

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -26,8 +27,9 @@ from typing import Sequence
 import yaml
 
 from vttwins.companion import results as _results
-from vttwins.paths import DEFAULT_RESULTS_DIR, RUNS_DIR, profile_name, profile_path
+from vttwins.paths import DEFAULT_RESULTS_DIR, REPO_ROOT, RUNS_DIR, profile_name, profile_path
 from vttwins.companion.pipeline import check
+from vttwins.companion.pipeline.context import results_root
 from vttwins.companion.pipeline.runner import chosen_notebooks, kernel_environment, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,40 @@ def variant_profile(profile: str, data_changes: dict, folder: Path) -> Path:
     return _results.atomic_write_text(folder / source.name, yaml.safe_dump(config, sort_keys=False))
 
 
+def input_tables(profile: str, only: Sequence[str] | None) -> dict[str, list[str]]:
+    """{notebook left out of `only`: its tables present in the profile's results} (`results/` for the default
+    profile); empty without `only`."""
+    if not only:
+        return {}
+    source = results_root(profile) / "tables"
+    found = {
+        nb.name: [t.name for t in nb.tables if (source / f"{t.name}.csv").is_file()]
+        for nb in chosen_notebooks(None)
+        if nb.name not in only
+    }
+    return {name: tables for name, tables in found.items() if tables}
+
+
+def copy_inputs(profile: str, only: Sequence[str] | None, results: Path) -> list[str]:
+    """Copy the tables of the notebooks left out of `only` from the profile's results into a variant's results
+    folder, replacing older copies: a notebook that reads an earlier notebook's table (03-06 read 02's
+    `ablation_tuning`) then reads in every variant what it reads in the reproduction. Returns those notebooks."""
+    inputs = input_tables(profile, only)
+    source, dest = results_root(profile) / "tables", results / "tables"
+    for name in (t for tables in inputs.values() for t in tables):
+        dest.mkdir(parents=True, exist_ok=True)
+        for suffix in (".csv", ".md", ".meta.json"):
+            if (source / f"{name}{suffix}").is_file():
+                shutil.copyfile(source / f"{name}{suffix}", dest / f"{name}{suffix}")
+    return list(inputs)
+
+
 def run_variant(profile: str, variant: str, only: Sequence[str] | None, timeout_s: int | None) -> Path:
     folder = RUNS_DIR / f"variation-{profile_name(profile)}" / variant
     env, data_changes = VARIANTS[variant]
+    copied = copy_inputs(profile, only, folder / "results")
+    if copied:
+        log.info("variant %s reads the tables of %s from %s", variant, ", ".join(copied), results_root(profile))
     yaml_path = variant_profile(profile, data_changes, folder)
     with kernel_environment(**env, **{RUNS_ENV: str(folder / "runs")}):
         run_pipeline(str(yaml_path), folder / "results", only=only, timeout_s=timeout_s, write_readme=False)
@@ -80,10 +113,13 @@ def report(
     names: Sequence[str],
     given: dict[str, str] | None = None,
     flags: str = "",
+    inputs: Sequence[str] = (),
+    inputs_from: str = "results",
 ) -> str:
     """One part of REPRODUCIBILITY.md: each comparison of `COMPARISONS` whose variant is in `dirs` (others are
     listed as not run). `given`: variant -> where its tables came from, for folders compared as they are;
-    `flags`: the command's `--variants`/`--variant-results`, quoted in the part."""
+    `flags`: the command's `--variants`/`--variant-results`, quoted in the part; `inputs`: the notebooks whose
+    tables the variants run here read from `inputs_from` (`copy_inputs`)."""
     given = given or {}
     key = " ".join(notebooks)
     command = f"python -m vttwins reproduce --variation --profile {profile_name(profile)} --only {key}{flags}"
@@ -102,6 +138,12 @@ def report(
         "",
     ]
     lines += [f"- `{v}`: {src}" for v, src in given.items()] + ([""] if given else [])
+    if inputs:
+        lines += [
+            f"The variants run here read the tables of {', '.join(inputs)} (not part of this study) from "
+            f"`{inputs_from}`, as a reproduction does (03-06 train at the settings in 02's `ablation_tuning`).",
+            "",
+        ]
     lines += [
         "Each variant differs from run `a` (2 threads, `data.num_workers` 0) in one thing and has its own run "
         "cache. Tolerances as in `reproduce --check`: 2·std·sqrt(2/n) for a mean over n seeds, "
@@ -189,7 +231,11 @@ def run_variation_study(
         flags = (f" --variants {' '.join(variants)}" if variants else "") + (
             f" --variant-results {' '.join(f'{v}={d}' for v, d in given.items())}" if given else ""
         )
-        part = report(profile, [nb.name for nb in chosen], dirs, names, sources, flags)
+        ran = [v for v in dirs if v not in given]
+        inputs = list(input_tables(profile, only)) if ran else []  # what run_variant copied
+        source = results_root(profile)
+        where = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
+        part = report(profile, [nb.name for nb in chosen], dirs, names, sources, flags, inputs, str(where))
     path = Path(out) if out else DEFAULT_RESULTS_DIR / "REPRODUCIBILITY.md"
     existing = path.read_text(encoding="utf-8") if path.is_file() else ""
     text = merge_report(existing, part, [nb.name for nb in chosen_notebooks(None)])
