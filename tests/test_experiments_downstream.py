@@ -8,6 +8,8 @@ import pytest
 from vttwins.companion.config import load_config
 from vttwins.companion.experiments import downstream
 
+R10_ROW = dict(task="retrieval", protocol="youcook2", variant="t2v", metric="R@10", split="test")
+
 
 def _tuning(tmp_path):
     rows = [
@@ -95,19 +97,7 @@ def test_scores_are_the_mean_over_seeds_of_runs_at_the_tuned_settings(tmp_path, 
     def evaluate(run, tasks, changes, untrained=False):
         seed = int(run.rsplit("-s", 1)[1])
         value = 0.0 if untrained else 10.0 * seed + (5.0 if "mil_nce" in run else 0.0)
-        return pd.DataFrame(
-            [
-                dict(
-                    task="retrieval",
-                    protocol="youcook2",
-                    variant="t2v",
-                    metric="R@10",
-                    split="test",
-                    value=value,
-                    chance=3.0,
-                )
-            ]
-        )
+        return pd.DataFrame([dict(R10_ROW, value=value, chance=3.0)])
 
     monkeypatch.setattr(downstream, "ensure_run", ensure_run)
     monkeypatch.setattr(downstream, "evaluate", evaluate)
@@ -155,34 +145,9 @@ def _by_seed(values_a, values_b, seeds_a=None, seeds_b=None):
     rows = []
     for model, values, seeds in (("S2DTW", values_a, seeds_a), ("MIL-NCE", values_b, seeds_b)):
         for seed, v in zip(seeds or range(1, len(values) + 1), values):
-            rows.append(
-                dict(
-                    task="retrieval",
-                    protocol="youcook2",
-                    variant="t2v",
-                    metric="R@10",
-                    split="test",
-                    value=v,
-                    chance=3.8,
-                    n=266,
-                    model=model,
-                    seed=seed,
-                )
-            )
-            rows.append(
-                dict(
-                    task="retrieval",
-                    protocol="youcook2",
-                    variant=float("nan"),
-                    metric="MedR",
-                    split="test",
-                    value=100.0 - v,
-                    chance=133.5,
-                    n=266,
-                    model=model,
-                    seed=seed,
-                )
-            )
+            rows.append(dict(R10_ROW, value=v, chance=3.8, n=266, model=model, seed=seed))
+            medr = dict(metric="MedR", variant=float("nan"), value=100.0 - v, chance=133.5)
+            rows.append(dict(R10_ROW, n=266, model=model, seed=seed, **medr))
     chance = pd.DataFrame(rows[:2]).assign(model="chance", value=lambda d: d["chance"]).drop(columns="seed")
     return pd.concat([pd.DataFrame(rows), chance], ignore_index=True)
 
