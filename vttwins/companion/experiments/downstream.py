@@ -140,10 +140,7 @@ def model_effects(by_seed: pd.DataFrame, a: str = "S2DTW", b: str = "MIL-NCE", n
         raise ValueError(f"a and b are the same model {a!r}")
     groups = [k for k in KEYS if k != "metric"] + ["measure"]
     runs = by_seed[by_seed["model"].isin([a, b])].rename(columns={"metric": "measure"})
-    runs = runs.assign(
-        run=runs["model"] + "-s" + runs["seed"].astype(int).astype(str),  # no per-item scores: seeds only
-        **{k: runs[k].astype(object).where(runs[k].notna(), "") for k in groups},
-    )
+    runs = runs.assign(**{k: runs[k].astype(object).where(runs[k].notna(), "") for k in groups})
     out = effects.paired_effects(runs, b, ["value"], by=groups, label="model", n_boot=n_boot)
     out = out.drop(columns=["metric"]).rename(columns={"measure": "metric", "model": "a", "reference": "b"})
     alone = out["low"].isna()  # fewer than 2 shared seeds: a difference without an interval

@@ -70,10 +70,12 @@ def effect_row(eff: Effect, resampled: str, digits: int = 1) -> dict:
     }
 
 
-def _has_items(items: pd.DataFrame | None, metric: str, run_ids) -> bool:
+def _has_items(items: pd.DataFrame | None, metric: str, *runs: pd.DataFrame) -> bool:
+    """True when `items` holds `metric` for every run of `runs` (their `run` column, read only when items exist)."""
     if items is None or items.empty:
         return False
-    return set(run_ids) <= set(items.loc[items["metric"] == metric, "run"])
+    run_ids = {r for rows in runs for r in rows["run"]}
+    return run_ids <= set(items.loc[items["metric"] == metric, "run"])
 
 
 def compare(
@@ -89,7 +91,7 @@ def compare(
     seeds = sorted(set(a[seed_col]) & set(b[seed_col]))
     if not seeds:
         return None
-    use = items if _has_items(items, metric, list(a["run"]) + list(b["run"])) else None
+    use = items if _has_items(items, metric, a, b) else None
     xa, w = score_matrix(a, metric, seeds, use, seed_col)
     xb, _ = score_matrix(b, metric, seeds, use, seed_col)
     if not (np.isfinite(xa).all() and np.isfinite(xb).all()):
