@@ -184,3 +184,54 @@ def test_model_effects_name_what_is_wrong():
     means = downstream.mean_over_seeds(long)  # the notebooks' table input: one row per model and number
     r10 = means[(means["model"] == "S2DTW") & (means["metric"] == "R@10")].iloc[0]
     assert r10["value"] == 13.5 and r10["n_seeds"] == 2
+
+
+def _items(scores_a, scores_b, seeds=(1, 2, 3)):
+    """model_items_by_seed-shaped rows of R@10 (t2v): the same per-item scores at every seed."""
+    rows = []
+    for model, scores in (("S2DTW", scores_a), ("MIL-NCE", scores_b)):
+        for seed in seeds:
+            for i, score in enumerate(scores):
+                rows.append(dict(R10_ROW, item=f"q{i}", score=score, weight=1.0, model=model, seed=seed))
+    return pd.DataFrame(rows)
+
+
+def test_model_effects_resample_test_items_when_given():
+    # every seed: S2DTW finds query 0 that MIL-NCE misses, the 3 other queries alike -> R@10 75 vs 50 at each seed
+    a, b = [100.0, 100.0, 0.0, 100.0], [0.0, 100.0, 0.0, 100.0]
+    long = _by_seed([75.0] * 3, [50.0] * 3)
+    seeds_only = downstream.model_effects(long).query("metric == 'R@10'").iloc[0]
+    assert (seeds_only["low"], seeds_only["high"], seeds_only["resampled"]) == (25.0, 25.0, "seeds")
+    eff = downstream.model_effects(long, items=_items(a, b))
+    r10 = eff.query("metric == 'R@10'").iloc[0]
+    # the seeds agree exactly, but the +25 rests on one query of four: resampling the queries widens the interval
+    assert r10["diff"] == 25.0 and r10["resampled"] == "seeds+items" and r10["n_items"] == 4
+    assert r10["low"] < 25.0 < r10["high"] and r10["unresolved"]
+    medr = eff.query("metric == 'MedR'").iloc[0]  # no per-item scores for MedR: seeds only
+    assert medr["resampled"] == "seeds" and medr["n_items"] == 0
+    # a run without per-item scores (seed 3 of MIL-NCE) -> that number falls back to seeds only, never half-paired
+    partial = _items(a, b)
+    partial = partial[~((partial["model"] == "MIL-NCE") & (partial["seed"] == 3))]
+    assert downstream.model_effects(long, items=partial).query("metric == 'R@10'").iloc[0]["resampled"] == "seeds"
+    with pytest.raises(ValueError, match=r"items has no column\(s\) \['weight'\]"):
+        downstream.model_effects(long, items=_items(a, b).drop(columns="weight"))
+
+
+def test_model_items_by_seed_label_each_run_and_skip_runs_without_items(tmp_path, monkeypatch):
+    calls = []
+
+    def evaluate_items(run, tasks, changes, untrained=False):
+        calls.append((run, tuple(tasks), untrained))
+        if run == "mil_nce-s2":  # an evaluation cached before per-item scores existed
+            return None
+        return pd.DataFrame([dict(R10_ROW, item="q0", score=100.0, weight=1.0, hits=1, total=1)])
+
+    monkeypatch.setattr(downstream, "ensure_run", lambda config, root, name: name)
+    monkeypatch.setattr(downstream, "evaluate_items", evaluate_items)
+    items = downstream.model_items_by_seed(
+        load_config("smoke"), tmp_path, ["untrained", "mil_nce"], "youcook2", seeds=[1, 2]
+    )
+    assert sorted(zip(items["model"], items["seed"])) == [("MIL-NCE", 1), ("untrained", 1), ("untrained", 2)]
+    assert ("s2dtw-s1", ("youcook2",), True) in calls and ("mil_nce-s2", ("youcook2",), False) in calls
+    none = downstream.model_items_by_seed(load_config("smoke"), tmp_path, ["mil_nce"], "youcook2", seeds=[2])
+    assert none.empty and {"item", "score", "weight", "model", "seed"} <= set(none.columns)

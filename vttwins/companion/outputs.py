@@ -40,15 +40,17 @@ class NotebookSpec:
 # The paired-effects table a downstream notebook writes beside its main table
 # (`vttwins.companion.experiments.downstream.model_effects`): one row per number of the task, model a minus model b.
 EFFECTS_KEYS = ("task", "protocol", "variant", "metric", "split", "a", "b")
-EFFECTS_COLUMNS = (*EFFECTS_KEYS, "diff", "low", "high", "p", "n_seeds", "resampled", "unresolved", "effect")
+EFFECTS_COLUMNS = (*EFFECTS_KEYS, "diff", "low", "high", "p", "n_seeds", "n_items", "resampled", "unresolved", "effect")
 
 
 def effects_table(name: str, what: str) -> Table:
     """`<name>_effects`: S2DTW minus MIL-NCE for every number of `what`, paired by training seed, with its 95 %
-    interval (NaN bounds and p with one seed, hence nullable)."""
+    interval over seeds, and test items where `resampled` says so (NaN bounds and p with one seed, hence
+    nullable)."""
     return Table(
         f"{name}_effects",
-        f"{what}: S2DTW minus MIL-NCE per number, paired by training seed, 95 % interval over seeds, raw p",
+        f"{what}: S2DTW minus MIL-NCE per number, paired by training seed, 95 % interval over seeds (and test items "
+        "where `resampled` says so), raw p",
         EFFECTS_COLUMNS,
         nullable=("low", "high", "p"),
         keys=EFFECTS_KEYS,

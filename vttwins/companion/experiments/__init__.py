@@ -17,8 +17,8 @@ _NAMES = {  # submodule -> the names it exports
     "knob_effects loss_cells mean_std_table noise_cells run_jobs select summarize sweep_cells wide",
     "explorer": "AlignmentExplorer Choice",
     "benchmarks": "alignment_shapes benchmark_index load_benchmarks run_benchmark_scripts",
-    "downstream": "action_table crosstask_tables mean_over_seeds model_effects model_scores model_scores_by_seed "
-    "pixel_run_table pretrained_run retrieval_table task_table",
+    "downstream": "action_table crosstask_tables mean_over_seeds model_effects model_items_by_seed model_scores "
+    "model_scores_by_seed pixel_run_table pretrained_run retrieval_table task_table",
     "examples": "alignment_rows alignment_summary howto_ids caption_offsets constant_cosine_s2dtw data_summary "
     "example_video heldout_videos",
     "runs": "ensure_data ensure_run evaluate find_run read_metrics run_key run_summary source_digest",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from vttwins import objectives
 from vttwins.companion.config import Config, config_from_dict, replace
-from vttwins.companion.evaluation.common import KEYS
+from vttwins.companion.evaluation.common import ITEM_COLUMNS, KEYS
 from vttwins.companion.outputs import EFFECTS_COLUMNS
 from vttwins.companion.benchmarks.registry import get as get_task
 from vttwins.companion.evaluation.run import training_clip_shape
@@ -25,7 +25,7 @@ from vttwins.companion.evaluation.tables import action_table, crosstask_tables, 
 
 from . import tuning
 from .grids import LOSS_VARIANTS, SHORT
-from .runs import ensure_run, evaluate
+from .runs import ensure_run, evaluate, evaluate_items
 
 log = logging.getLogger(__name__)
 
@@ -109,24 +109,61 @@ def model_scores_by_seed(
 ) -> pd.DataFrame:
     """`model_scores` before the mean: one row per model, seed and number (column `seed` when `seeds` is given)."""
     frames = []
-    for seed in list(seeds) if seeds else [None]:
-        for name in models:
-            run = pretrained_run(config, runs_dir, "s2dtw" if name == "untrained" else name, seed, settings)
-            df = evaluate(run, [task], eval_changes, untrained=name == "untrained")
-            frames.append(df.assign(model=SHORT.get(name, name), **({} if seed is None else {"seed": seed})))
+    for name, seed, run in _model_runs(config, runs_dir, models, seeds, settings):
+        df = evaluate(run, [task], eval_changes, untrained=name == "untrained")
+        frames.append(df.assign(model=SHORT.get(name, name), **({} if seed is None else {"seed": seed})))
     long = pd.concat(frames, ignore_index=True)
     chance = long.drop_duplicates(KEYS).assign(model="chance", value=lambda d: d["chance"])
     return pd.concat([long, chance], ignore_index=True)
 
 
-def model_effects(by_seed: pd.DataFrame, a: str = "S2DTW", b: str = "MIL-NCE", n_boot: int = 4000) -> pd.DataFrame:
+def _model_runs(config, runs_dir, models: Sequence[str], seeds: Sequence[int] | None, settings: dict | None):
+    """(model name, seed or None, run folder) for each seed and model (`untrained` scores the S2DTW run's start)."""
+    for seed in list(seeds) if seeds else [None]:
+        for name in models:
+            yield name, seed, pretrained_run(config, runs_dir, "s2dtw" if name == "untrained" else name, seed, settings)
+
+
+def model_items_by_seed(
+    config: Config,
+    runs_dir: str | os.PathLike,
+    models: Sequence[str],
+    task: str,
+    eval_changes: dict | None = None,
+    seeds: Sequence[int] | None = None,
+    settings: dict[str, dict] | None = None,
+) -> pd.DataFrame:
+    """The per-item scores behind `model_scores_by_seed`'s numbers (same arguments): one row per model, seed and
+    test item (query, video), columns `vttwins.companion.evaluation.common.ITEM_COLUMNS` + model (+ seed), read
+    from the evaluation caches (evaluating first where one is missing). Numbers whose evaluator keeps no per-item
+    scores (MedR, CTR accuracy, the per-task CrossTask rows) have no rows; `model_effects` resamples seeds only for
+    them."""
+    frames = []
+    for name, seed, run in _model_runs(config, runs_dir, models, seeds, settings):
+        items = evaluate_items(run, [task], eval_changes, untrained=name == "untrained")
+        if items is not None:
+            frames.append(items.assign(model=SHORT.get(name, name), **({} if seed is None else {"seed": seed})))
+    columns = [*ITEM_COLUMNS, "model", *([] if not seeds else ["seed"])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def model_effects(
+    by_seed: pd.DataFrame,
+    a: str = "S2DTW",
+    b: str = "MIL-NCE",
+    items: pd.DataFrame | None = None,
+    n_boot: int = 4000,
+) -> pd.DataFrame:
     """Model `a` minus model `b` for every number of a downstream table, paired by training seed.
 
     by_seed: `model_scores_by_seed` rows (with `seed`; models by their table names, e.g. "S2DTW", "MIL-NCE").
+    items: `model_items_by_seed` rows (the same models, seeds and task). A number whose per-item scores exist for
+    every run of a and b is resampled over seeds AND test items (queries, videos: the test set is a sample too),
+    the others over seeds only; `resampled` says which and `n_items` how many items.
     Each row: `diff` = the mean of a - b over the seeds both were trained at, its 95 % paired-bootstrap interval
-    over those seeds (`low`, `high`; `vttwins.companion.experiments.effects`, NaN with one seed), the raw two-sided
-    `p` (not corrected over the rows: this describes one benchmark; the verdicts are in CLAIMS.md) and `effect`
-    as printed. MedR and MeanR are ranks: lower is better, so there a negative `diff` favours `a`.
+    (`low`, `high`; `vttwins.companion.experiments.effects`, NaN with one seed), the raw two-sided `p` (not
+    corrected over the rows: this describes one benchmark; the verdicts are in CLAIMS.md) and `effect` as
+    printed. MedR and MeanR are ranks: lower is better, so there a negative `diff` favours `a`.
     """
     from . import effects  # deferred: scipy
 
@@ -139,13 +176,32 @@ def model_effects(by_seed: pd.DataFrame, a: str = "S2DTW", b: str = "MIL-NCE", n
     if a == b:
         raise ValueError(f"a and b are the same model {a!r}")
     groups = [k for k in KEYS if k != "metric"] + ["measure"]
-    runs = by_seed[by_seed["model"].isin([a, b])].rename(columns={"metric": "measure"})
-    runs = runs.assign(**{k: runs[k].astype(object).where(runs[k].notna(), "") for k in groups})
-    out = effects.paired_effects(runs, b, ["value"], by=groups, label="model", n_boot=n_boot)
+    runs = _keyed(by_seed[by_seed["model"].isin([a, b])], groups)
+    per_number = {}
+    if items is not None and len(items):
+        missing = [c for c in ("model", "seed", *KEYS, "item", "score", "weight") if c not in items]
+        if missing:
+            raise ValueError(f"items has no column(s) {missing}: pass model_items_by_seed(...) rows")
+        mine = _keyed(items[items["model"].isin([a, b])], groups).assign(metric="value")
+        per_number = {key: g for key, g in mine.groupby(groups, sort=False)}
+    frames = []
+    for key, g in runs.groupby(groups, sort=False):
+        eff = effects.paired_effects(g, b, ["value"], by=(), label="model", items=per_number.get(key), n_boot=n_boot)
+        frames.append(eff.assign(**dict(zip(groups, key))))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*groups, "model", "reference"])
     out = out.drop(columns=["metric"]).rename(columns={"measure": "metric", "model": "a", "reference": "b"})
     alone = out["low"].isna()  # fewer than 2 shared seeds: a difference without an interval
     out.loc[alone, "effect"] = out.loc[alone, "diff"].map(lambda d: f"{d:+.1f} (no interval: 1 seed)")
     return out[list(EFFECTS_COLUMNS)].reset_index(drop=True)
+
+
+def _keyed(rows: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    """`rows` with `metric` renamed `measure`, a missing key ("" for NaN: e.g. no variant) and a `run` id per
+    model and seed, so that scores and per-item scores of one number pair up."""
+    rows = rows.rename(columns={"metric": "measure"})
+    rows = rows.assign(**{k: rows[k].astype(object).where(rows[k].notna(), "").astype(str) for k in groups})
+    seeds = rows["seed"].astype(float).astype(int).astype(str)  # float in by_seed (its chance rows have no seed)
+    return rows.assign(run=rows["model"].astype(str) + "/s" + seeds)
 
 
 def task_table(long: pd.DataFrame, task: str):
