@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from .common import (
     maybe_normalize,
     resolve_mode,
     resolve_model,
+    with_items,
 )
 from .config import EvalConfig
 from .windows import WindowSource, even_starts
@@ -179,7 +181,7 @@ def action_recognition(
         model, tokenizer, [class_text[i] for i in present], config, what=f"{protocol} class names"
     )
     absent = np.array([t is None for t in class_text])
-    rows, unconverged = [], []
+    rows, unconverged, correct = [], [], defaultdict(list)
     for split in config.action_splits:
         col = videos[f"split{split}"].to_numpy()
         train, test = col == 1, col == 2
@@ -202,6 +204,7 @@ def action_recognition(
                 )
             )
         for variant, s in scored:
+            correct[variant].append((split, videos["video_id"].to_numpy()[test], metrics.top1_correct(s, labels[test])))
             rows.append(
                 dict(
                     task="action",
@@ -236,4 +239,49 @@ def action_recognition(
                 n=int(g["n"].sum()),
             )
         )
-    return make_table(rows)
+    return with_items(make_table(rows), action_items(correct, protocol))
+
+
+def action_items(correct: dict[str, list[tuple[int, np.ndarray, np.ndarray]]], protocol: str) -> pd.DataFrame:
+    """Per-video scores of each variant from {variant: [(split, test video ids, top-1 correct)]}.
+
+    Split `split<s>`: item = video, score 0 or 100, weight 1 (their mean is that split's top-1). Split `mean` (the
+    mean over splits of the per-split top-1): item = video, weight w_v = sum over the splits that test v of
+    1 / (that split's test videos), score = sum of 100 * correct / n_split over them, divided by w_v, so that
+    sum(w * score) / sum(w) is the table's mean exactly and a video tested in several splits is one item (the
+    bootstrap resamples videos, not video-split pairs)."""
+    frames = []
+    for variant, per_split in correct.items():
+        weight: dict[str, float] = defaultdict(float)
+        credit: dict[str, float] = defaultdict(float)
+        for split, ids, ok in per_split:
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "split": f"split{split}",
+                        "variant": variant,
+                        "item": ids,
+                        "score": 100.0 * ok,
+                        "weight": 1.0,
+                        "hits": ok.astype(int),
+                        "total": 1,
+                    }
+                )
+            )
+            for vid, hit in zip(ids, ok):
+                weight[vid] += 1.0 / len(ids)
+                credit[vid] += 100.0 * float(hit) / len(ids)
+        ids = sorted(weight)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "split": "mean",
+                    "variant": variant,
+                    "item": ids,
+                    "score": [credit[v] / weight[v] for v in ids],
+                    "weight": [weight[v] for v in ids],
+                }
+            )
+        )
+    items = pd.concat(frames, ignore_index=True)
+    return items.assign(task="action", protocol=protocol, metric="top1")

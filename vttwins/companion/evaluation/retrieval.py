@@ -159,7 +159,10 @@ def query_ids(pairs: pd.DataFrame) -> list[str]:
 
 
 def rank_items(ranks: np.ndarray, ids: list[str], protocol: str, variant: str, split: str) -> pd.DataFrame:
-    """Per-query R@k (0 or 100, weight 1) for k in KS: their mean is the table's R@k exactly as rank_summary's."""
+    """Per-query R@k (0 or 100) for k in KS and the rank itself (MeanR), weight 1: their means are the table's R@k
+    and MeanR as rank_summary computes them. MedR, a median, has no per-item form."""
+    r = np.asarray(ranks, dtype=np.float64)
+    scores = {f"R@{k}": 100.0 * (r <= k) for k in KS} | {"MeanR": r}
     return pd.concat(
         [
             pd.DataFrame(
@@ -167,14 +170,14 @@ def rank_items(ranks: np.ndarray, ids: list[str], protocol: str, variant: str, s
                     "task": "retrieval",
                     "protocol": protocol,
                     "variant": variant,
-                    "metric": f"R@{k}",
+                    "metric": metric,
                     "split": split,
                     "item": ids,
-                    "score": 100.0 * (np.asarray(ranks) <= k),
+                    "score": score,
                     "weight": 1.0,
                 }
             )
-            for k in KS
+            for metric, score in scores.items()
         ],
         ignore_index=True,
     )
