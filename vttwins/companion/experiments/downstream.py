@@ -188,7 +188,7 @@ def model_effects(
     for key, g in runs.groupby(groups, sort=False):
         eff = effects.paired_effects(g, b, ["value"], by=(), label="model", items=per_number.get(key), n_boot=n_boot)
         frames.append(eff.assign(**dict(zip(groups, key))))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*groups, "model", "reference"])
+    out = pd.concat(frames, ignore_index=True)  # not empty: a and b have rows
     out = out.drop(columns=["metric"]).rename(columns={"measure": "metric", "model": "a", "reference": "b"})
     alone = out["low"].isna()  # fewer than 2 shared seeds: a difference without an interval
     out.loc[alone, "effect"] = out.loc[alone, "diff"].map(lambda d: f"{d:+.1f} (no interval: 1 seed)")
