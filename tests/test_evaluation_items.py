@@ -56,13 +56,15 @@ def test_crosstask_items_give_back_the_mean_recall_exactly(sets):
     cfg = CFG.__class__(**{**CFG.__dict__, "crosstask_split": None})
     df = step_localization(Noisy(), sets, tokenizer=Tokenizer(WORDS), config=cfg)
     items = item_table(df)
-    assert set(items["variant"]) == {"standard", "ordered"}
+    assert set(items["variant"]) == {"standard", "ordered", "ctr"}
     for variant, g in items.groupby("variant"):
         reported = df[(df.variant == variant) & (df.split == "mean")]["value"].item()
-        assert _pooled_mean(g) == reported  # hits / totals: exact
+        assert _pooled_mean(g) == pytest.approx(reported, abs=1e-12)  # hits / totals
         w = g["weight"].to_numpy()
         assert float((w * g["score"]).sum() / w.sum()) == pytest.approx(reported, abs=1e-9)
-        assert len(g) == df[(df.variant == variant) & (df.split == "mean")]["n"].item()
+        n = df[(df.variant == variant) & (df.split == "mean")]["n"].item()  # videos; CTR: segments
+        assert (g["total"].sum() if variant == "ctr" else len(g)) == n
+        assert g["item"].is_unique  # one item per video, for CTR too (its segments are not independent)
     assert not (items["score"] == 100).all()  # the noisy model misses some steps
 
 

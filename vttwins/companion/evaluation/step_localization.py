@@ -200,10 +200,11 @@ def crosstask_standard(
     return with_items(make_table(rows), video_items(results))
 
 
-def video_items(results: dict[str, list[tuple[str, int, int, str]]]) -> pd.DataFrame:
+def video_items(results: dict[str, list[tuple[str, int, int, str]]], metric: str = "recall") -> pd.DataFrame:
     """Per-video hits and annotated steps of each variant (split `mean`), item `task/video`: score = 100 hits /
     total, weight = total / (the task's annotated steps), so sum(weight * score) / sum(weight) = the mean over tasks
-    of the pooled per-task recall, the `mean` row. Videos without an annotated step get weight 0."""
+    of the pooled per-task recall, the `mean` row. Videos without an annotated step get weight 0. CTR uses it with
+    its segments: hits = correctly classified segments of the video, total = its segments, metric `accuracy`."""
     frames = []
     for variant, per_video in results.items():
         df = pd.DataFrame(per_video, columns=["t", "hits", "total", "video"])
@@ -214,7 +215,7 @@ def video_items(results: dict[str, list[tuple[str, int, int, str]]]) -> pd.DataF
                     "task": "step_localization",
                     "protocol": "crosstask",
                     "variant": variant,
-                    "metric": "recall",
+                    "metric": metric,
                     "split": "mean",
                     "item": df["t"].astype(str) + "/" + df["video"].astype(str),
                     "score": np.where(df["total"] > 0, 100.0 * df["hits"] / df["total"].clip(lower=1), 0.0),
@@ -240,10 +241,14 @@ def crosstask_ctr(
         flat = flat.iloc[: config.max_clips]
     candidates = _step_candidates(dataset, flat)
     step_emb = {t: step_texts(model, tokenizer, c, config, text_cache) for t, c in candidates.items()}
-    scores, labels = _segment_scores(model, src, flat, candidates, step_emb, config)
+    scores, labels, videos = _segment_scores(model, src, flat, candidates, step_emb, config)
     correct = {t: [bool(c) for c in metrics.top1_correct(np.concatenate(scores[t]), labels[t])] for t in scores}
     if not correct:
         raise ValueError("no CrossTask segment could be evaluated")
+    per_video = []  # (task, correct segments, segments, video): the items, one per video as for the recall
+    for t in sorted(correct):
+        hits = pd.Series(correct[t], dtype=int).groupby(pd.Series(videos[t]), sort=False).agg(["sum", "size"])
+        per_video += [(t, int(h), int(n), v) for v, (h, n) in hits.iterrows()]
     rows = []
     for t in sorted(correct):
         rows.append(
@@ -271,16 +276,18 @@ def crosstask_ctr(
             n=int(mean["n"].sum()),
         )
     )
-    return make_table(rows)
+    return with_items(make_table(rows), video_items({"ctr": per_video}, metric="accuracy"))
 
 
 def _segment_scores(model, src: WindowSource, flat: pd.DataFrame, candidates: dict, step_emb: dict, config):
-    """({task: [(1, K) scores of one segment's window against the task's steps]}, {task: [true step index]}).
+    """({task: [(1, K) scores of one segment's window against the task's steps]}, {task: [true step index]},
+    {task: [the segment's video]}).
 
     One window per forward pass and one product per segment, as the protocol was first computed (a batch of several
     windows changes the float bits of their embeddings); the top-1 decisions are then taken per task at once."""
     scores: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[int]] = {}
+    videos: dict[str, list[str]] = {}
     index = {t: {text: i for i, text in reversed(list(enumerate(c)))} for t, c in candidates.items()}  # list.index
     columns = (flat[c].tolist() for c in ("video_id", "start", "task_id", "text"))
     for vid, start, task, text in zip(*columns):
@@ -290,7 +297,8 @@ def _segment_scores(model, src: WindowSource, flat: pd.DataFrame, candidates: di
         v = maybe_normalize(encode_windows(model, x, config), config)
         scores.setdefault(task, []).append(v @ step_emb[task].T)
         labels.setdefault(task, []).append(index[task][str(text)])
-    return scores, labels
+        videos.setdefault(task, []).append(str(vid))
+    return scores, labels, videos
 
 
 def _step_candidates(dataset, flat: pd.DataFrame) -> dict[str, list[str]]:

@@ -136,7 +136,7 @@ def model_items_by_seed(
     """The per-item scores behind `model_scores_by_seed`'s numbers (same arguments): one row per model, seed and
     test item (query, video), columns `vttwins.companion.evaluation.common.ITEM_COLUMNS` + model (+ seed), read
     from the evaluation caches (evaluating first where one is missing). Numbers whose evaluator keeps no per-item
-    scores (MedR, CTR accuracy, the per-task CrossTask rows) have no rows; `model_effects` resamples seeds only for
+    scores (MedR, the per-task CrossTask rows) have no rows; `model_effects` resamples seeds only for
     them."""
     frames = []
     for name, seed, run in _model_runs(config, runs_dir, models, seeds, settings):
